@@ -1,0 +1,574 @@
+//! Storage: one API, two engines (embedded SQLite and PostgreSQL).
+//!
+//! This crate knows tables and rows, not Cognito: the domain crates decide
+//! what a row means. Every query is written once, in SQL both engines accept
+//! (`$1` placeholders, `TEXT` and `BIGINT` columns); the [`on_db!`] macro runs
+//! it against whichever engine is open. Where the engines must differ (the
+//! connection set-up, the migration lock) the difference lives here and only
+//! here.
+//!
+//! Invariants:
+//! * Uniqueness is enforced by the database (primary keys and unique
+//!   indexes); a violation surfaces as [`StoreError::Conflict`], never as a
+//!   check-then-insert race.
+//! * Read-modify-write of a configuration document goes through a `version`
+//!   column: an update that lost a race changes nothing and reports it.
+//! * Times are milliseconds since the Unix epoch, passed in by the caller.
+
+mod migrations;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row as _, postgres::PgRow, sqlite::SqliteRow};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite database file (created if missing), in WAL mode.
+    SqliteFile(std::path::PathBuf),
+    /// A private in-memory SQLite database that lives as long as the store.
+    SqliteMemory,
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The handle every domain service holds. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write.
+    Conflict,
+    /// The database could not be reached or failed.
+    Database(String),
+    /// A stored value could not be read back as expected.
+    Corrupt(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict => f.write_str("uniqueness constraint violated"),
+            StoreError::Database(e) => write!(f, "database error: {e}"),
+            StoreError::Corrupt(e) => write!(f, "stored data unreadable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Runs the same expression against whichever engine is open; `$pool` is
+/// bound to the engine's pool inside it.
+macro_rules! on_db {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Reads a row of either engine into a value; the closure body is compiled
+/// once per engine.
+trait FromRow: Sized {
+    fn from_sqlite(row: &SqliteRow) -> Result<Self>;
+    fn from_pg(row: &PgRow) -> Result<Self>;
+}
+
+macro_rules! row_struct {
+    ($(#[$m:meta])* pub struct $name:ident { $(pub $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name { $(pub $field: $ty),* }
+        impl FromRow for $name {
+            fn from_sqlite(row: &SqliteRow) -> Result<Self> {
+                Ok($name { $($field: row.try_get(stringify!($field))?),* })
+            }
+            fn from_pg(row: &PgRow) -> Result<Self> {
+                Ok($name { $($field: row.try_get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+
+row_struct! {
+    /// An admin access key; the secret is sealed by the caller.
+    pub struct AdminKeyRow {
+        pub access_key_id: String,
+        pub secret_sealed: String,
+        pub description: String,
+        pub created_at: i64,
+    }
+}
+
+row_struct! {
+    /// A user pool: a few columns to search and sort on, the rest a JSON
+    /// document owned by the domain.
+    pub struct PoolRow {
+        pub id: String,
+        pub region: String,
+        pub name: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub version: i64,
+        pub config: String,
+    }
+}
+
+row_struct! {
+    pub struct ClientRow {
+        pub id: String,
+        pub pool_id: String,
+        pub name: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub version: i64,
+        pub config: String,
+    }
+}
+
+row_struct! {
+    /// One secret of an app client (a client may have more than one during a
+    /// rotation). The secret is sealed by the caller.
+    pub struct ClientSecretRow {
+        pub id: String,
+        pub client_id: String,
+        pub secret_sealed: String,
+        pub created_at: i64,
+    }
+}
+
+row_struct! {
+    pub struct TagRow {
+        pub key: String,
+        pub value: String,
+    }
+}
+
+async fn fetch_all<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Vec<T>> {
+    on_db!(store, pool => {
+        let mut query = sqlx::query(q.sql);
+        for a in q.args {
+            query = match a {
+                Arg::Text(s) => query.bind(s),
+                Arg::OptText(s) => query.bind(s),
+                Arg::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(pool).await?;
+        rows.iter().map(row_reader::<T, _>()).collect()
+    })
+}
+
+async fn fetch_optional<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Option<T>> {
+    Ok(fetch_all::<T>(store, q).await?.into_iter().next())
+}
+
+async fn execute(store: &Store, q: Query<'_>) -> Result<u64> {
+    on_db!(store, pool => {
+        let mut query = sqlx::query(q.sql);
+        for a in q.args {
+            query = match a {
+                Arg::Text(s) => query.bind(s),
+                Arg::OptText(s) => query.bind(s),
+                Arg::Int(i) => query.bind(i),
+            };
+        }
+        Ok(query.execute(pool).await?.rows_affected())
+    })
+}
+
+/// Picks the row reader for the engine's row type.
+fn row_reader<T: FromRow, R: EngineRow>() -> impl Fn(&R) -> Result<T> {
+    |r: &R| r.read::<T>()
+}
+
+trait EngineRow {
+    fn read<T: FromRow>(&self) -> Result<T>;
+}
+
+impl EngineRow for SqliteRow {
+    fn read<T: FromRow>(&self) -> Result<T> {
+        T::from_sqlite(self)
+    }
+}
+
+impl EngineRow for PgRow {
+    fn read<T: FromRow>(&self) -> Result<T> {
+        T::from_pg(self)
+    }
+}
+
+enum Arg<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+}
+
+struct Query<'a> {
+    sql: &'static str,
+    args: Vec<Arg<'a>>,
+}
+
+fn q<'a>(sql: &'static str, args: Vec<Arg<'a>>) -> Query<'a> {
+    Query { sql, args }
+}
+
+use Arg::{Int, OptText, Text};
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub async fn open(location: &Location) -> Result<Store> {
+        let db = match location {
+            Location::SqliteFile(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+                Db::Sqlite(pool)
+            }
+            Location::SqliteMemory => {
+                // One connection that never idles out: the database is that
+                // connection, and disappears with it.
+                let opts = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(opts)
+                    .await?;
+                Db::Sqlite(pool)
+            }
+            Location::Postgres(url) => {
+                let opts = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?;
+                Db::Postgres(pool)
+            }
+        };
+        let store = Store { db };
+        migrations::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A round trip to the database, for `/ready`.
+    pub async fn ping(&self) -> Result<()> {
+        execute(self, q("SELECT 1", vec![])).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+
+    // ---- admin keys ----
+
+    pub async fn insert_admin_key(&self, row: &AdminKeyRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO admin_keys (access_key_id, secret_sealed, description, created_at) VALUES ($1, $2, $3, $4)",
+                vec![Text(&row.access_key_id), Text(&row.secret_sealed), Text(&row.description), Int(row.created_at)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn get_admin_key(&self, access_key_id: &str) -> Result<Option<AdminKeyRow>> {
+        fetch_optional(
+            self,
+            q("SELECT access_key_id, secret_sealed, description, created_at FROM admin_keys WHERE access_key_id = $1", vec![Text(access_key_id)]),
+        )
+        .await
+    }
+
+    pub async fn list_admin_keys(&self) -> Result<Vec<AdminKeyRow>> {
+        fetch_all(self, q("SELECT access_key_id, secret_sealed, description, created_at FROM admin_keys ORDER BY created_at, access_key_id", vec![])).await
+    }
+
+    pub async fn delete_admin_key(&self, access_key_id: &str) -> Result<bool> {
+        Ok(execute(self, q("DELETE FROM admin_keys WHERE access_key_id = $1", vec![Text(access_key_id)])).await? > 0)
+    }
+
+    // ---- user pools ----
+
+    pub async fn insert_pool(&self, row: &PoolRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO user_pools (id, region, name, created_at, updated_at, version, config) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                vec![
+                    Text(&row.id),
+                    Text(&row.region),
+                    Text(&row.name),
+                    Int(row.created_at),
+                    Int(row.updated_at),
+                    Int(row.version),
+                    Text(&row.config),
+                ],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn get_pool(&self, id: &str) -> Result<Option<PoolRow>> {
+        fetch_optional(self, q("SELECT id, region, name, created_at, updated_at, version, config FROM user_pools WHERE id = $1", vec![Text(id)])).await
+    }
+
+    /// Replaces name and configuration if the row is still at `version`;
+    /// false when it is gone or another writer got there first.
+    pub async fn update_pool(&self, id: &str, version: i64, name: &str, config: &str, now: i64) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "UPDATE user_pools SET name = $1, config = $2, updated_at = $3, version = version + 1 WHERE id = $4 AND version = $5",
+                vec![Text(name), Text(config), Int(now), Text(id), Int(version)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Deletes the pool and, by cascade, everything in it.
+    pub async fn delete_pool(&self, id: &str) -> Result<bool> {
+        Ok(execute(self, q("DELETE FROM user_pools WHERE id = $1", vec![Text(id)])).await? > 0)
+    }
+
+    /// Pools in id order, after `after` (exclusive), at most `limit`.
+    pub async fn list_pools(&self, after: Option<&str>, limit: i64) -> Result<Vec<PoolRow>> {
+        fetch_all(
+            self,
+            q(
+                "SELECT id, region, name, created_at, updated_at, version, config FROM user_pools \
+                 WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                vec![OptText(after), Int(limit)],
+            ),
+        )
+        .await
+    }
+
+    // ---- tags (user pools are the taggable resource) ----
+
+    pub async fn put_tag(&self, pool_id: &str, key: &str, value: &str) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO pool_tags (pool_id, key, value) VALUES ($1, $2, $3) \
+                 ON CONFLICT (pool_id, key) DO UPDATE SET value = excluded.value",
+                vec![Text(pool_id), Text(key), Text(value)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn delete_tag(&self, pool_id: &str, key: &str) -> Result<()> {
+        execute(self, q("DELETE FROM pool_tags WHERE pool_id = $1 AND key = $2", vec![Text(pool_id), Text(key)])).await.map(|_| ())
+    }
+
+    pub async fn list_tags(&self, pool_id: &str) -> Result<Vec<TagRow>> {
+        fetch_all(self, q("SELECT key, value FROM pool_tags WHERE pool_id = $1 ORDER BY key", vec![Text(pool_id)])).await
+    }
+
+    // ---- app clients ----
+
+    pub async fn insert_client(&self, row: &ClientRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO user_pool_clients (id, pool_id, name, created_at, updated_at, version, config) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                vec![
+                    Text(&row.id),
+                    Text(&row.pool_id),
+                    Text(&row.name),
+                    Int(row.created_at),
+                    Int(row.updated_at),
+                    Int(row.version),
+                    Text(&row.config),
+                ],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn get_client(&self, pool_id: &str, id: &str) -> Result<Option<ClientRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT id, pool_id, name, created_at, updated_at, version, config FROM user_pool_clients WHERE pool_id = $1 AND id = $2",
+                vec![Text(pool_id), Text(id)],
+            ),
+        )
+        .await
+    }
+
+    pub async fn update_client(&self, pool_id: &str, id: &str, version: i64, name: &str, config: &str, now: i64) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "UPDATE user_pool_clients SET name = $1, config = $2, updated_at = $3, version = version + 1 \
+                 WHERE pool_id = $4 AND id = $5 AND version = $6",
+                vec![Text(name), Text(config), Int(now), Text(pool_id), Text(id), Int(version)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn delete_client(&self, pool_id: &str, id: &str) -> Result<bool> {
+        Ok(execute(self, q("DELETE FROM user_pool_clients WHERE pool_id = $1 AND id = $2", vec![Text(pool_id), Text(id)])).await? > 0)
+    }
+
+    pub async fn list_clients(&self, pool_id: &str, after: Option<&str>, limit: i64) -> Result<Vec<ClientRow>> {
+        fetch_all(
+            self,
+            q(
+                "SELECT id, pool_id, name, created_at, updated_at, version, config FROM user_pool_clients \
+                 WHERE pool_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+                vec![Text(pool_id), OptText(after), Int(limit)],
+            ),
+        )
+        .await
+    }
+
+    // ---- client secrets ----
+
+    pub async fn insert_client_secret(&self, row: &ClientSecretRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO client_secrets (id, client_id, secret_sealed, created_at) VALUES ($1, $2, $3, $4)",
+                vec![Text(&row.id), Text(&row.client_id), Text(&row.secret_sealed), Int(row.created_at)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Adds a secret only while the client has fewer than `max` of them; the
+    /// count and the insert are one statement, so two concurrent calls cannot
+    /// both squeeze past the limit.
+    pub async fn insert_client_secret_bounded(&self, row: &ClientSecretRow, max: i64) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "INSERT INTO client_secrets (id, client_id, secret_sealed, created_at) \
+                 SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM client_secrets WHERE client_id = $2) < $5",
+                vec![Text(&row.id), Text(&row.client_id), Text(&row.secret_sealed), Int(row.created_at), Int(max)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn list_client_secrets(&self, client_id: &str) -> Result<Vec<ClientSecretRow>> {
+        fetch_all(
+            self,
+            q(
+                "SELECT id, client_id, secret_sealed, created_at FROM client_secrets WHERE client_id = $1 ORDER BY created_at, id",
+                vec![Text(client_id)],
+            ),
+        )
+        .await
+    }
+
+    /// Deletes one secret unless it is the client's last one.
+    pub async fn delete_client_secret_unless_last(&self, client_id: &str, secret_id: &str) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "DELETE FROM client_secrets WHERE client_id = $1 AND id = $2 \
+                 AND (SELECT COUNT(*) FROM client_secrets WHERE client_id = $1) > 1",
+                vec![Text(client_id), Text(secret_id)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn delete_client_secrets(&self, client_id: &str) -> Result<()> {
+        execute(self, q("DELETE FROM client_secrets WHERE client_id = $1", vec![Text(client_id)])).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Throw-away PostgreSQL databases for test suites: each run gets a database
+/// of its own on the server named by a URL, and drops it at the end.
+pub mod scratch {
+    use super::Result;
+    use sqlx::postgres::PgPoolOptions;
+
+    /// Creates a fresh, uniquely named database and returns its URL.
+    pub async fn create_database(server_url: &str, name: &str) -> Result<String> {
+        let admin = PgPoolOptions::new().max_connections(1).connect(server_url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&admin).await?;
+        admin.close().await;
+        Ok(with_database(server_url, name))
+    }
+
+    pub async fn drop_database(server_url: &str, name: &str) -> Result<()> {
+        let admin = PgPoolOptions::new().max_connections(1).connect(server_url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&admin).await?;
+        admin.close().await;
+        Ok(())
+    }
+
+    /// `postgres://u@h:5432/db?x=y` with the database replaced by `name`.
+    pub fn with_database(url: &str, name: &str) -> String {
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
+        let host = rest.split_once('/').map_or(rest, |(h, _)| h);
+        match query {
+            Some(q) => format!("{scheme}://{host}/{name}?{q}"),
+            None => format!("{scheme}://{host}/{name}"),
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The store suite: the same checks against every engine. PostgreSQL runs
+//! when `COGNATE_TEST_POSTGRES_URL` names a server; with
+//! `COGNATE_REQUIRE_POSTGRES=1` (as in CI) its absence is a failure.
+
+use super::*;
+
+fn pool_row(id: &str, now: i64) -> PoolRow {
+    PoolRow {
+        id: id.into(),
+        region: "us-east-1".into(),
+        name: format!("pool {id}"),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        config: "{}".into(),
+    }
+}
+
+fn client_row(id: &str, pool: &str) -> ClientRow {
+    ClientRow {
+        id: id.into(),
+        pool_id: pool.into(),
+        name: "app".into(),
+        created_at: 1,
+        updated_at: 1,
+        version: 1,
+        config: "{}".into(),
+    }
+}
+
+async fn suite(store: &Store) {
+    store.ping().await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), migrations::LATEST);
+
+    // Admin keys: unique ids settled by the database.
+    let key = AdminKeyRow { access_key_id: "AKIA1".into(), secret_sealed: "v1.x".into(), description: "d".into(), created_at: 5 };
+    store.insert_admin_key(&key).await.unwrap();
+    assert!(matches!(store.insert_admin_key(&key).await, Err(StoreError::Conflict)));
+    assert_eq!(store.get_admin_key("AKIA1").await.unwrap(), Some(key.clone()));
+    assert_eq!(store.list_admin_keys().await.unwrap().len(), 1);
+    assert!(store.delete_admin_key("AKIA1").await.unwrap());
+    assert!(!store.delete_admin_key("AKIA1").await.unwrap());
+    assert_eq!(store.get_admin_key("AKIA1").await.unwrap(), None);
+
+    // Pools: insert, conflict, optimistic update, paging.
+    for id in ["us-east-1_c", "us-east-1_a", "us-east-1_b"] {
+        store.insert_pool(&pool_row(id, 10)).await.unwrap();
+    }
+    assert!(matches!(store.insert_pool(&pool_row("us-east-1_a", 10)).await, Err(StoreError::Conflict)));
+    let page1 = store.list_pools(None, 2).await.unwrap();
+    assert_eq!(page1.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["us-east-1_a", "us-east-1_b"]);
+    let page2 = store.list_pools(Some("us-east-1_b"), 2).await.unwrap();
+    assert_eq!(page2.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["us-east-1_c"]);
+    assert!(store.update_pool("us-east-1_a", 1, "renamed", "{\"x\":1}", 20).await.unwrap());
+    assert!(!store.update_pool("us-east-1_a", 1, "lost race", "{}", 21).await.unwrap(), "stale version must not write");
+    let a = store.get_pool("us-east-1_a").await.unwrap().unwrap();
+    assert_eq!((a.name.as_str(), a.version, a.updated_at, a.config.as_str()), ("renamed", 2, 20, "{\"x\":1}"));
+
+    // Tags upsert and go away with their pool.
+    store.put_tag("us-east-1_a", "team", "red").await.unwrap();
+    store.put_tag("us-east-1_a", "team", "blue").await.unwrap();
+    store.put_tag("us-east-1_a", "env", "dev").await.unwrap();
+    let tags = store.list_tags("us-east-1_a").await.unwrap();
+    assert_eq!(tags, vec![TagRow { key: "env".into(), value: "dev".into() }, TagRow { key: "team".into(), value: "blue".into() }]);
+    store.delete_tag("us-east-1_a", "env").await.unwrap();
+    assert_eq!(store.list_tags("us-east-1_a").await.unwrap().len(), 1);
+
+    // Clients belong to a pool; a client of an unknown pool is refused.
+    store.insert_client(&client_row("client1", "us-east-1_a")).await.unwrap();
+    store.insert_client(&client_row("client2", "us-east-1_a")).await.unwrap();
+    assert!(store.insert_client(&client_row("client3", "us-east-1_missing")).await.is_err());
+    assert!(store.get_client("us-east-1_b", "client1").await.unwrap().is_none(), "client is scoped to its pool");
+    assert_eq!(store.list_clients("us-east-1_a", None, 1).await.unwrap()[0].id, "client1");
+    assert_eq!(store.list_clients("us-east-1_a", Some("client1"), 5).await.unwrap()[0].id, "client2");
+    assert!(store.update_client("us-east-1_a", "client1", 1, "n", "{}", 3).await.unwrap());
+    assert!(!store.update_client("us-east-1_a", "client1", 1, "n", "{}", 3).await.unwrap());
+
+    // Client secrets: bounded, never the last one deleted.
+    let secret = |id: &str| ClientSecretRow { id: id.into(), client_id: "client1".into(), secret_sealed: "v1.s".into(), created_at: 1 };
+    assert!(store.insert_client_secret_bounded(&secret("s1"), 2).await.unwrap());
+    assert!(store.insert_client_secret_bounded(&secret("s2"), 2).await.unwrap());
+    assert!(!store.insert_client_secret_bounded(&secret("s3"), 2).await.unwrap());
+    assert!(store.delete_client_secret_unless_last("client1", "s1").await.unwrap());
+    assert!(!store.delete_client_secret_unless_last("client1", "s2").await.unwrap());
+    assert_eq!(store.list_client_secrets("client1").await.unwrap().len(), 1);
+
+    // Deleting a pool takes its clients, secrets and tags with it.
+    assert!(store.delete_pool("us-east-1_a").await.unwrap());
+    assert!(store.get_client("us-east-1_a", "client2").await.unwrap().is_none());
+    assert!(store.list_client_secrets("client1").await.unwrap().is_empty());
+    assert!(store.list_tags("us-east-1_a").await.unwrap().is_empty());
+    assert!(!store.delete_pool("us-east-1_a").await.unwrap());
+
+    // Concurrent inserts of one key: exactly one wins.
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let s = store.clone();
+        handles.push(tokio::spawn(async move { s.insert_pool(&pool_row("us-east-1_race", 1)).await }));
+    }
+    let mut wins = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    std::env::temp_dir().join(format!("cognate-store-{name}-{}-{n}", std::process::id()))
+}
+
+#[tokio::test]
+async fn sqlite_file() {
+    let dir = temp_path("file");
+    let path = dir.join("cognate.db");
+    let store = Store::open(&Location::SqliteFile(path.clone())).await.unwrap();
+    suite(&store).await;
+    store.close().await;
+    // Re-opening applies no migration twice and keeps the data.
+    let again = Store::open(&Location::SqliteFile(path)).await.unwrap();
+    assert!(again.get_pool("us-east-1_b").await.unwrap().is_some());
+    again.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn sqlite_memory() {
+    let store = Store::open(&Location::SqliteMemory).await.unwrap();
+    suite(&store).await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    let Ok(url) = std::env::var("COGNATE_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("COGNATE_REQUIRE_POSTGRES").as_deref() != Ok("1"), "COGNATE_REQUIRE_POSTGRES=1 but COGNATE_TEST_POSTGRES_URL is unset");
+        eprintln!("postgres store suite skipped: COGNATE_TEST_POSTGRES_URL unset");
+        return;
+    };
+    let name = format!("cognate_store_{}", std::process::id());
+    let db_url = scratch::create_database(&url, &name).await.unwrap();
+    let store = Store::open(&Location::Postgres(db_url.clone())).await.unwrap();
+    suite(&store).await;
+    // Two nodes starting at once: migrations serialise and both come up.
+    let (la, lb) = (Location::Postgres(db_url.clone()), Location::Postgres(db_url));
+    let (a, b) = tokio::join!(Store::open(&la), Store::open(&lb));
+    a.unwrap().close().await;
+    b.unwrap().close().await;
+    store.close().await;
+    scratch::drop_database(&url, &name).await.unwrap();
+}
+
+#[test]
+fn scratch_urls() {
+    assert_eq!(scratch::with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x"), "postgres://u:p@h:5432/x?sslmode=disable");
+    assert_eq!(scratch::with_database("postgres://h", "x"), "postgres://h/x");
+}
