@@ -256,10 +256,10 @@ impl<'a> Service<'a> {
         for (name, shape) in self.shapes {
             match kind(shape) {
                 "structure" if shape.get("document").is_none() && !self.is_exception(name) => {
-                    let de = self.from_input.contains(name.as_str());
-                    let ser = self.from_output.contains(name.as_str());
-                    if de || ser {
-                        self.emit_struct(&mut o, name, shape, de, ser);
+                    // Both directions for every type a request or response
+                    // reaches: responses are also stored and read back.
+                    if self.from_input.contains(name.as_str()) || self.from_output.contains(name.as_str()) {
+                        self.emit_struct(&mut o, name, shape);
                     }
                 }
                 "string" if self.is_enum(name) => self.emit_enum(&mut o, name, shape),
@@ -325,19 +325,15 @@ impl<'a> Service<'a> {
         o.push_str("];\n\n");
     }
 
-    fn emit_struct(&self, o: &mut String, name: &str, shape: &Value, de: bool, ser: bool) {
+    fn emit_struct(&self, o: &mut String, name: &str, shape: &Value) {
         let rust = &self.type_names[name];
         let required = required_set(shape);
         let mut derives = vec!["Clone", "PartialEq"];
         if self.defaultable.contains(name) {
             derives.push("Default");
         }
-        if ser {
-            derives.push("::serde::Serialize");
-        }
-        if de {
-            derives.push("::serde::Deserialize");
-        }
+        derives.push("::serde::Serialize");
+        derives.push("::serde::Deserialize");
         let _ = writeln!(o, "#[derive({})]", derives.join(", "));
         let _ = writeln!(o, "pub struct {rust} {{");
         let mut fields = Vec::new();

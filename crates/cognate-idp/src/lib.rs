@@ -1,0 +1,81 @@
+//! User pools: the Cognito identity-provider domain.
+//!
+//! This crate decides what Cognito would decide: defaults, validation beyond
+//! the model's bounds, identifiers, the shape of every answer. It takes wire
+//! requests (already checked against the model by `cognate-wire`) and returns
+//! wire responses or an [`Error`] that names the Cognito error. It knows no
+//! HTTP and no SQL: rows go to and come from `cognate-store`, and the current
+//! time comes from a [`Clock`] so that expiry is tested with a moved clock.
+//!
+//! Configuration documents (a pool's or a client's settings) are stored as the
+//! JSON of their wire type, already normalised with Cognito's defaults, so
+//! every field the model has round-trips without a column of its own.
+
+mod clients;
+mod clock;
+mod error;
+pub mod keys;
+mod pools;
+mod schema;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result};
+
+use cognate_crypto::seal::MasterKey;
+use cognate_store::Store;
+use std::sync::Arc;
+
+/// The user-pool service: one per process, shared by every request.
+#[derive(Debug, Clone)]
+pub struct Idp {
+    store: Store,
+    key: MasterKey,
+    clock: Arc<dyn Clock>,
+    account_id: String,
+}
+
+impl Idp {
+    pub fn new(store: Store, key: MasterKey, clock: Arc<dyn Clock>, account_id: String) -> Self {
+        Idp { store, key, clock, account_id }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// `arn:aws:cognito-idp:{region}:{account}:userpool/{id}`.
+    pub fn pool_arn(&self, region: &str, pool_id: &str) -> String {
+        format!("arn:aws:cognito-idp:{region}:{}:userpool/{pool_id}", self.account_id)
+    }
+}
+
+/// Opaque pagination tokens: the last key of the page, base64url.
+pub(crate) mod token {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    pub fn encode(last_key: &str) -> String {
+        URL_SAFE_NO_PAD.encode(last_key.as_bytes())
+    }
+
+    pub fn decode(token: Option<&str>) -> crate::Result<Option<String>> {
+        let Some(t) = token else { return Ok(None) };
+        URL_SAFE_NO_PAD
+            .decode(t.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(Some)
+            .ok_or_else(|| crate::Error::InvalidParameter("Invalid pagination token.".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -297,7 +297,7 @@ impl BatchGetPolicyErrorCode {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchGetPolicyErrorItem {
     #[serde(rename = "code")]
     pub code: BatchGetPolicyErrorCode,
@@ -320,7 +320,7 @@ impl ::std::fmt::Debug for BatchGetPolicyErrorItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchGetPolicyInput {
     #[serde(rename = "requests")]
     pub requests: Vec<BatchGetPolicyInputItem>,
@@ -334,7 +334,7 @@ impl ::std::fmt::Debug for BatchGetPolicyInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchGetPolicyInputItem {
     #[serde(rename = "policyId")]
     pub policy_id: String,
@@ -351,7 +351,7 @@ impl ::std::fmt::Debug for BatchGetPolicyInputItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchGetPolicyOutput {
     #[serde(rename = "errors")]
     pub errors: Vec<BatchGetPolicyErrorItem>,
@@ -368,7 +368,7 @@ impl ::std::fmt::Debug for BatchGetPolicyOutput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchGetPolicyOutputItem {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -400,7 +400,7 @@ impl ::std::fmt::Debug for BatchGetPolicyOutputItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchIsAuthorizedInput {
     #[serde(rename = "entities", default, skip_serializing_if = "Option::is_none")]
     pub entities: Option<EntitiesDefinition>,
@@ -443,7 +443,7 @@ impl ::std::fmt::Debug for BatchIsAuthorizedInputItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchIsAuthorizedOutput {
     #[serde(rename = "results")]
     pub results: Vec<BatchIsAuthorizedOutputItem>,
@@ -457,7 +457,7 @@ impl ::std::fmt::Debug for BatchIsAuthorizedOutput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchIsAuthorizedOutputItem {
     #[serde(rename = "decision")]
     pub decision: Decision,
@@ -480,7 +480,7 @@ impl ::std::fmt::Debug for BatchIsAuthorizedOutputItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchIsAuthorizedWithTokenInput {
     #[serde(rename = "accessToken", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -526,7 +526,7 @@ impl ::std::fmt::Debug for BatchIsAuthorizedWithTokenInputItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchIsAuthorizedWithTokenOutput {
     #[serde(rename = "principal", default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<EntityIdentifier>,
@@ -543,7 +543,7 @@ impl ::std::fmt::Debug for BatchIsAuthorizedWithTokenOutput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchIsAuthorizedWithTokenOutputItem {
     #[serde(rename = "decision")]
     pub decision: Decision,
@@ -566,7 +566,7 @@ impl ::std::fmt::Debug for BatchIsAuthorizedWithTokenOutputItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CedarTagValue {
     #[serde(rename = "boolean", default, skip_serializing_if = "Option::is_none")]
     pub boolean: Option<bool>,
@@ -634,7 +634,7 @@ impl CedarVersion {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CognitoGroupConfiguration {
     #[serde(rename = "groupEntityType")]
     pub group_entity_type: String,
@@ -648,7 +648,7 @@ impl ::std::fmt::Debug for CognitoGroupConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CognitoGroupConfigurationDetail {
     #[serde(rename = "groupEntityType", default, skip_serializing_if = "Option::is_none")]
     pub group_entity_type: Option<String>,
@@ -662,7 +662,7 @@ impl ::std::fmt::Debug for CognitoGroupConfigurationDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CognitoGroupConfigurationItem {
     #[serde(rename = "groupEntityType", default, skip_serializing_if = "Option::is_none")]
     pub group_entity_type: Option<String>,
@@ -676,7 +676,7 @@ impl ::std::fmt::Debug for CognitoGroupConfigurationItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CognitoUserPoolConfiguration {
     #[serde(rename = "clientIds", default, skip_serializing_if = "Option::is_none")]
     pub client_ids: Option<Vec<String>>,
@@ -696,7 +696,7 @@ impl ::std::fmt::Debug for CognitoUserPoolConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CognitoUserPoolConfigurationDetail {
     #[serde(rename = "clientIds")]
     pub client_ids: Vec<String>,
@@ -719,7 +719,7 @@ impl ::std::fmt::Debug for CognitoUserPoolConfigurationDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CognitoUserPoolConfigurationItem {
     #[serde(rename = "clientIds")]
     pub client_ids: Vec<String>,
@@ -742,7 +742,7 @@ impl ::std::fmt::Debug for CognitoUserPoolConfigurationItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Configuration {
     #[serde(rename = "cognitoUserPoolConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub cognito_user_pool_configuration: Option<CognitoUserPoolConfiguration>,
@@ -759,7 +759,7 @@ impl ::std::fmt::Debug for Configuration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigurationDetail {
     #[serde(rename = "cognitoUserPoolConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub cognito_user_pool_configuration: Option<CognitoUserPoolConfigurationDetail>,
@@ -776,7 +776,7 @@ impl ::std::fmt::Debug for ConfigurationDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfigurationItem {
     #[serde(rename = "cognitoUserPoolConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub cognito_user_pool_configuration: Option<CognitoUserPoolConfigurationItem>,
@@ -810,7 +810,7 @@ impl ::std::fmt::Debug for ContextDefinition {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateIdentitySourceInput {
     #[serde(rename = "clientToken", default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
@@ -833,7 +833,7 @@ impl ::std::fmt::Debug for CreateIdentitySourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateIdentitySourceOutput {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -856,7 +856,7 @@ impl ::std::fmt::Debug for CreateIdentitySourceOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreatePolicyInput {
     #[serde(rename = "clientToken", default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
@@ -879,7 +879,7 @@ impl ::std::fmt::Debug for CreatePolicyInput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreatePolicyOutput {
     #[serde(rename = "actions", default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<ActionIdentifier>>,
@@ -917,7 +917,7 @@ impl ::std::fmt::Debug for CreatePolicyOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreatePolicyStoreAliasInput {
     #[serde(rename = "aliasName")]
     pub alias_name: String,
@@ -934,7 +934,7 @@ impl ::std::fmt::Debug for CreatePolicyStoreAliasInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreatePolicyStoreAliasOutput {
     #[serde(rename = "aliasArn")]
     pub alias_arn: String,
@@ -957,7 +957,7 @@ impl ::std::fmt::Debug for CreatePolicyStoreAliasOutput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreatePolicyStoreInput {
     #[serde(rename = "clientToken", default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
@@ -986,7 +986,7 @@ impl ::std::fmt::Debug for CreatePolicyStoreInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreatePolicyStoreOutput {
     #[serde(rename = "arn")]
     pub arn: String,
@@ -1009,7 +1009,7 @@ impl ::std::fmt::Debug for CreatePolicyStoreOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreatePolicyTemplateInput {
     #[serde(rename = "clientToken", default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
@@ -1035,7 +1035,7 @@ impl ::std::fmt::Debug for CreatePolicyTemplateInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreatePolicyTemplateOutput {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -1085,7 +1085,7 @@ impl Decision {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteIdentitySourceInput {
     #[serde(rename = "identitySourceId")]
     pub identity_source_id: String,
@@ -1102,7 +1102,7 @@ impl ::std::fmt::Debug for DeleteIdentitySourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteIdentitySourceOutput {
 }
 
@@ -1113,7 +1113,7 @@ impl ::std::fmt::Debug for DeleteIdentitySourceOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeletePolicyInput {
     #[serde(rename = "policyId")]
     pub policy_id: String,
@@ -1130,7 +1130,7 @@ impl ::std::fmt::Debug for DeletePolicyInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeletePolicyOutput {
 }
 
@@ -1141,7 +1141,7 @@ impl ::std::fmt::Debug for DeletePolicyOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeletePolicyStoreAliasInput {
     #[serde(rename = "aliasName")]
     pub alias_name: String,
@@ -1158,7 +1158,7 @@ impl ::std::fmt::Debug for DeletePolicyStoreAliasInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeletePolicyStoreAliasOutput {
 }
 
@@ -1169,7 +1169,7 @@ impl ::std::fmt::Debug for DeletePolicyStoreAliasOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeletePolicyStoreInput {
     #[serde(rename = "policyStoreId")]
     pub policy_store_id: String,
@@ -1183,7 +1183,7 @@ impl ::std::fmt::Debug for DeletePolicyStoreInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeletePolicyStoreOutput {
 }
 
@@ -1194,7 +1194,7 @@ impl ::std::fmt::Debug for DeletePolicyStoreOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeletePolicyTemplateInput {
     #[serde(rename = "policyStoreId")]
     pub policy_store_id: String,
@@ -1211,7 +1211,7 @@ impl ::std::fmt::Debug for DeletePolicyTemplateInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeletePolicyTemplateOutput {
 }
 
@@ -1276,7 +1276,7 @@ impl DeletionProtection {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeterminingPolicyItem {
     #[serde(rename = "policyId")]
     pub policy_id: String,
@@ -1290,7 +1290,7 @@ impl ::std::fmt::Debug for DeterminingPolicyItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EncryptionSettings {
     #[serde(rename = "default", default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Unit>,
@@ -1307,7 +1307,7 @@ impl ::std::fmt::Debug for EncryptionSettings {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EncryptionState {
     #[serde(rename = "default", default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Unit>,
@@ -1324,7 +1324,7 @@ impl ::std::fmt::Debug for EncryptionState {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EntitiesDefinition {
     #[serde(rename = "cedarJson", default, skip_serializing_if = "Option::is_none")]
     pub cedar_json: Option<String>,
@@ -1358,7 +1358,7 @@ impl ::std::fmt::Debug for EntityIdentifier {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EntityItem {
     #[serde(rename = "attributes", default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<::std::collections::BTreeMap<String, AttributeValue>>,
@@ -1381,7 +1381,7 @@ impl ::std::fmt::Debug for EntityItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EntityReference {
     #[serde(rename = "identifier", default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<EntityIdentifier>,
@@ -1398,7 +1398,7 @@ impl ::std::fmt::Debug for EntityReference {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EvaluationErrorItem {
     #[serde(rename = "errorDescription")]
     pub error_description: String,
@@ -1412,7 +1412,7 @@ impl ::std::fmt::Debug for EvaluationErrorItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentitySourceInput {
     #[serde(rename = "identitySourceId")]
     pub identity_source_id: String,
@@ -1429,7 +1429,7 @@ impl ::std::fmt::Debug for GetIdentitySourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentitySourceOutput {
     #[serde(rename = "configuration", default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<ConfigurationDetail>,
@@ -1461,7 +1461,7 @@ impl ::std::fmt::Debug for GetIdentitySourceOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPolicyInput {
     #[serde(rename = "policyId")]
     pub policy_id: String,
@@ -1478,7 +1478,7 @@ impl ::std::fmt::Debug for GetPolicyInput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPolicyOutput {
     #[serde(rename = "actions", default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<ActionIdentifier>>,
@@ -1522,7 +1522,7 @@ impl ::std::fmt::Debug for GetPolicyOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPolicyStoreAliasInput {
     #[serde(rename = "aliasName")]
     pub alias_name: String,
@@ -1536,7 +1536,7 @@ impl ::std::fmt::Debug for GetPolicyStoreAliasInput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPolicyStoreAliasOutput {
     #[serde(rename = "aliasArn")]
     pub alias_arn: String,
@@ -1562,7 +1562,7 @@ impl ::std::fmt::Debug for GetPolicyStoreAliasOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPolicyStoreInput {
     #[serde(rename = "policyStoreId")]
     pub policy_store_id: String,
@@ -1579,7 +1579,7 @@ impl ::std::fmt::Debug for GetPolicyStoreInput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPolicyStoreOutput {
     #[serde(rename = "arn")]
     pub arn: String,
@@ -1620,7 +1620,7 @@ impl ::std::fmt::Debug for GetPolicyStoreOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPolicyTemplateInput {
     #[serde(rename = "policyStoreId")]
     pub policy_store_id: String,
@@ -1637,7 +1637,7 @@ impl ::std::fmt::Debug for GetPolicyTemplateInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPolicyTemplateOutput {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -1669,7 +1669,7 @@ impl ::std::fmt::Debug for GetPolicyTemplateOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetSchemaInput {
     #[serde(rename = "policyStoreId")]
     pub policy_store_id: String,
@@ -1683,7 +1683,7 @@ impl ::std::fmt::Debug for GetSchemaInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetSchemaOutput {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -1709,7 +1709,7 @@ impl ::std::fmt::Debug for GetSchemaOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentitySourceDetails {
     #[serde(rename = "clientIds", default, skip_serializing_if = "Option::is_none")]
     pub client_ids: Option<Vec<String>>,
@@ -1732,7 +1732,7 @@ impl ::std::fmt::Debug for IdentitySourceDetails {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentitySourceFilter {
     #[serde(rename = "principalEntityType", default, skip_serializing_if = "Option::is_none")]
     pub principal_entity_type: Option<String>,
@@ -1746,7 +1746,7 @@ impl ::std::fmt::Debug for IdentitySourceFilter {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentitySourceItem {
     #[serde(rename = "configuration", default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<ConfigurationItem>,
@@ -1778,7 +1778,7 @@ impl ::std::fmt::Debug for IdentitySourceItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentitySourceItemDetails {
     #[serde(rename = "clientIds", default, skip_serializing_if = "Option::is_none")]
     pub client_ids: Option<Vec<String>>,
@@ -1801,7 +1801,7 @@ impl ::std::fmt::Debug for IdentitySourceItemDetails {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IsAuthorizedInput {
     #[serde(rename = "action", default, skip_serializing_if = "Option::is_none")]
     pub action: Option<ActionIdentifier>,
@@ -1830,7 +1830,7 @@ impl ::std::fmt::Debug for IsAuthorizedInput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IsAuthorizedOutput {
     #[serde(rename = "decision")]
     pub decision: Decision,
@@ -1850,7 +1850,7 @@ impl ::std::fmt::Debug for IsAuthorizedOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IsAuthorizedWithTokenInput {
     #[serde(rename = "accessToken", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -1882,7 +1882,7 @@ impl ::std::fmt::Debug for IsAuthorizedWithTokenInput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IsAuthorizedWithTokenOutput {
     #[serde(rename = "decision")]
     pub decision: Decision,
@@ -1905,7 +1905,7 @@ impl ::std::fmt::Debug for IsAuthorizedWithTokenOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct KmsEncryptionSettings {
     #[serde(rename = "encryptionContext", default, skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<::std::collections::BTreeMap<String, String>>,
@@ -1922,7 +1922,7 @@ impl ::std::fmt::Debug for KmsEncryptionSettings {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct KmsEncryptionState {
     #[serde(rename = "encryptionContext")]
     pub encryption_context: ::std::collections::BTreeMap<String, String>,
@@ -1939,7 +1939,7 @@ impl ::std::fmt::Debug for KmsEncryptionState {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentitySourcesInput {
     #[serde(rename = "filters", default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<IdentitySourceFilter>>,
@@ -1962,7 +1962,7 @@ impl ::std::fmt::Debug for ListIdentitySourcesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentitySourcesOutput {
     #[serde(rename = "identitySources")]
     pub identity_sources: Vec<IdentitySourceItem>,
@@ -1979,7 +1979,7 @@ impl ::std::fmt::Debug for ListIdentitySourcesOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListPoliciesInput {
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<PolicyFilter>,
@@ -2002,7 +2002,7 @@ impl ::std::fmt::Debug for ListPoliciesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListPoliciesOutput {
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -2019,7 +2019,7 @@ impl ::std::fmt::Debug for ListPoliciesOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListPolicyStoreAliasesInput {
     #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<PolicyStoreAliasFilter>,
@@ -2039,7 +2039,7 @@ impl ::std::fmt::Debug for ListPolicyStoreAliasesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListPolicyStoreAliasesOutput {
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -2056,7 +2056,7 @@ impl ::std::fmt::Debug for ListPolicyStoreAliasesOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListPolicyStoresInput {
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
@@ -2073,7 +2073,7 @@ impl ::std::fmt::Debug for ListPolicyStoresInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListPolicyStoresOutput {
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -2090,7 +2090,7 @@ impl ::std::fmt::Debug for ListPolicyStoresOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListPolicyTemplatesInput {
     #[serde(rename = "maxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
@@ -2110,7 +2110,7 @@ impl ::std::fmt::Debug for ListPolicyTemplatesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListPolicyTemplatesOutput {
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -2127,7 +2127,7 @@ impl ::std::fmt::Debug for ListPolicyTemplatesOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListTagsForResourceInput {
     #[serde(rename = "resourceArn")]
     pub resource_arn: String,
@@ -2141,7 +2141,7 @@ impl ::std::fmt::Debug for ListTagsForResourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListTagsForResourceOutput {
     #[serde(rename = "tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<::std::collections::BTreeMap<String, String>>,
@@ -2155,7 +2155,7 @@ impl ::std::fmt::Debug for ListTagsForResourceOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectAccessTokenConfiguration {
     #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
@@ -2172,7 +2172,7 @@ impl ::std::fmt::Debug for OpenIdConnectAccessTokenConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectAccessTokenConfigurationDetail {
     #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
@@ -2189,7 +2189,7 @@ impl ::std::fmt::Debug for OpenIdConnectAccessTokenConfigurationDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectAccessTokenConfigurationItem {
     #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
@@ -2206,7 +2206,7 @@ impl ::std::fmt::Debug for OpenIdConnectAccessTokenConfigurationItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectConfiguration {
     #[serde(rename = "entityIdPrefix", default, skip_serializing_if = "Option::is_none")]
     pub entity_id_prefix: Option<String>,
@@ -2229,7 +2229,7 @@ impl ::std::fmt::Debug for OpenIdConnectConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectConfigurationDetail {
     #[serde(rename = "entityIdPrefix", default, skip_serializing_if = "Option::is_none")]
     pub entity_id_prefix: Option<String>,
@@ -2252,7 +2252,7 @@ impl ::std::fmt::Debug for OpenIdConnectConfigurationDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectConfigurationItem {
     #[serde(rename = "entityIdPrefix", default, skip_serializing_if = "Option::is_none")]
     pub entity_id_prefix: Option<String>,
@@ -2275,7 +2275,7 @@ impl ::std::fmt::Debug for OpenIdConnectConfigurationItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectGroupConfiguration {
     #[serde(rename = "groupClaim")]
     pub group_claim: String,
@@ -2292,7 +2292,7 @@ impl ::std::fmt::Debug for OpenIdConnectGroupConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectGroupConfigurationDetail {
     #[serde(rename = "groupClaim")]
     pub group_claim: String,
@@ -2309,7 +2309,7 @@ impl ::std::fmt::Debug for OpenIdConnectGroupConfigurationDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectGroupConfigurationItem {
     #[serde(rename = "groupClaim")]
     pub group_claim: String,
@@ -2326,7 +2326,7 @@ impl ::std::fmt::Debug for OpenIdConnectGroupConfigurationItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectIdentityTokenConfiguration {
     #[serde(rename = "clientIds", default, skip_serializing_if = "Option::is_none")]
     pub client_ids: Option<Vec<String>>,
@@ -2343,7 +2343,7 @@ impl ::std::fmt::Debug for OpenIdConnectIdentityTokenConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectIdentityTokenConfigurationDetail {
     #[serde(rename = "clientIds", default, skip_serializing_if = "Option::is_none")]
     pub client_ids: Option<Vec<String>>,
@@ -2360,7 +2360,7 @@ impl ::std::fmt::Debug for OpenIdConnectIdentityTokenConfigurationDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectIdentityTokenConfigurationItem {
     #[serde(rename = "clientIds", default, skip_serializing_if = "Option::is_none")]
     pub client_ids: Option<Vec<String>>,
@@ -2377,7 +2377,7 @@ impl ::std::fmt::Debug for OpenIdConnectIdentityTokenConfigurationItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectTokenSelection {
     #[serde(rename = "accessTokenOnly", default, skip_serializing_if = "Option::is_none")]
     pub access_token_only: Option<OpenIdConnectAccessTokenConfiguration>,
@@ -2394,7 +2394,7 @@ impl ::std::fmt::Debug for OpenIdConnectTokenSelection {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectTokenSelectionDetail {
     #[serde(rename = "accessTokenOnly", default, skip_serializing_if = "Option::is_none")]
     pub access_token_only: Option<OpenIdConnectAccessTokenConfigurationDetail>,
@@ -2411,7 +2411,7 @@ impl ::std::fmt::Debug for OpenIdConnectTokenSelectionDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpenIdConnectTokenSelectionItem {
     #[serde(rename = "accessTokenOnly", default, skip_serializing_if = "Option::is_none")]
     pub access_token_only: Option<OpenIdConnectAccessTokenConfigurationItem>,
@@ -2451,7 +2451,7 @@ impl OpenIdIssuer {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyDefinition {
     #[serde(rename = "static", default, skip_serializing_if = "Option::is_none")]
     pub r#static: Option<StaticPolicyDefinition>,
@@ -2468,7 +2468,7 @@ impl ::std::fmt::Debug for PolicyDefinition {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyDefinitionDetail {
     #[serde(rename = "static", default, skip_serializing_if = "Option::is_none")]
     pub r#static: Option<StaticPolicyDefinitionDetail>,
@@ -2485,7 +2485,7 @@ impl ::std::fmt::Debug for PolicyDefinitionDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyDefinitionItem {
     #[serde(rename = "static", default, skip_serializing_if = "Option::is_none")]
     pub r#static: Option<StaticPolicyDefinitionItem>,
@@ -2529,7 +2529,7 @@ impl PolicyEffect {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyFilter {
     #[serde(rename = "policyTemplateId", default, skip_serializing_if = "Option::is_none")]
     pub policy_template_id: Option<String>,
@@ -2552,7 +2552,7 @@ impl ::std::fmt::Debug for PolicyFilter {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyItem {
     #[serde(rename = "actions", default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<ActionIdentifier>>,
@@ -2596,7 +2596,7 @@ impl ::std::fmt::Debug for PolicyItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyStoreAliasFilter {
     #[serde(rename = "policyStoreId", default, skip_serializing_if = "Option::is_none")]
     pub policy_store_id: Option<String>,
@@ -2610,7 +2610,7 @@ impl ::std::fmt::Debug for PolicyStoreAliasFilter {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyStoreAliasItem {
     #[serde(rename = "aliasArn")]
     pub alias_arn: String,
@@ -2636,7 +2636,7 @@ impl ::std::fmt::Debug for PolicyStoreAliasItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyStoreItem {
     #[serde(rename = "arn")]
     pub arn: String,
@@ -2662,7 +2662,7 @@ impl ::std::fmt::Debug for PolicyStoreItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyTemplateItem {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -2718,7 +2718,7 @@ impl PolicyType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PutSchemaInput {
     #[serde(rename = "definition")]
     pub definition: SchemaDefinition,
@@ -2735,7 +2735,7 @@ impl ::std::fmt::Debug for PutSchemaInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PutSchemaOutput {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -2801,7 +2801,7 @@ impl ResourceType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SchemaDefinition {
     #[serde(rename = "cedarJson", default, skip_serializing_if = "Option::is_none")]
     pub cedar_json: Option<String>,
@@ -2815,7 +2815,7 @@ impl ::std::fmt::Debug for SchemaDefinition {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StaticPolicyDefinition {
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -2832,7 +2832,7 @@ impl ::std::fmt::Debug for StaticPolicyDefinition {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StaticPolicyDefinitionDetail {
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -2849,7 +2849,7 @@ impl ::std::fmt::Debug for StaticPolicyDefinitionDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StaticPolicyDefinitionItem {
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -2863,7 +2863,7 @@ impl ::std::fmt::Debug for StaticPolicyDefinitionItem {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TagResourceInput {
     #[serde(rename = "resourceArn")]
     pub resource_arn: String,
@@ -2880,7 +2880,7 @@ impl ::std::fmt::Debug for TagResourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TagResourceOutput {
 }
 
@@ -2891,7 +2891,7 @@ impl ::std::fmt::Debug for TagResourceOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TemplateLinkedPolicyDefinition {
     #[serde(rename = "policyTemplateId")]
     pub policy_template_id: String,
@@ -2911,7 +2911,7 @@ impl ::std::fmt::Debug for TemplateLinkedPolicyDefinition {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TemplateLinkedPolicyDefinitionDetail {
     #[serde(rename = "policyTemplateId")]
     pub policy_template_id: String,
@@ -2931,7 +2931,7 @@ impl ::std::fmt::Debug for TemplateLinkedPolicyDefinitionDetail {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TemplateLinkedPolicyDefinitionItem {
     #[serde(rename = "policyTemplateId")]
     pub policy_template_id: String,
@@ -2962,7 +2962,7 @@ impl ::std::fmt::Debug for Unit {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UntagResourceInput {
     #[serde(rename = "resourceArn")]
     pub resource_arn: String,
@@ -2979,7 +2979,7 @@ impl ::std::fmt::Debug for UntagResourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UntagResourceOutput {
 }
 
@@ -2990,7 +2990,7 @@ impl ::std::fmt::Debug for UntagResourceOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateCognitoGroupConfiguration {
     #[serde(rename = "groupEntityType")]
     pub group_entity_type: String,
@@ -3004,7 +3004,7 @@ impl ::std::fmt::Debug for UpdateCognitoGroupConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateCognitoUserPoolConfiguration {
     #[serde(rename = "clientIds", default, skip_serializing_if = "Option::is_none")]
     pub client_ids: Option<Vec<String>>,
@@ -3024,7 +3024,7 @@ impl ::std::fmt::Debug for UpdateCognitoUserPoolConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateConfiguration {
     #[serde(rename = "cognitoUserPoolConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub cognito_user_pool_configuration: Option<UpdateCognitoUserPoolConfiguration>,
@@ -3041,7 +3041,7 @@ impl ::std::fmt::Debug for UpdateConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateIdentitySourceInput {
     #[serde(rename = "identitySourceId")]
     pub identity_source_id: String,
@@ -3064,7 +3064,7 @@ impl ::std::fmt::Debug for UpdateIdentitySourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateIdentitySourceOutput {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -3087,7 +3087,7 @@ impl ::std::fmt::Debug for UpdateIdentitySourceOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateOpenIdConnectAccessTokenConfiguration {
     #[serde(rename = "audiences", default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
@@ -3104,7 +3104,7 @@ impl ::std::fmt::Debug for UpdateOpenIdConnectAccessTokenConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateOpenIdConnectConfiguration {
     #[serde(rename = "entityIdPrefix", default, skip_serializing_if = "Option::is_none")]
     pub entity_id_prefix: Option<String>,
@@ -3127,7 +3127,7 @@ impl ::std::fmt::Debug for UpdateOpenIdConnectConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateOpenIdConnectGroupConfiguration {
     #[serde(rename = "groupClaim")]
     pub group_claim: String,
@@ -3144,7 +3144,7 @@ impl ::std::fmt::Debug for UpdateOpenIdConnectGroupConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateOpenIdConnectIdentityTokenConfiguration {
     #[serde(rename = "clientIds", default, skip_serializing_if = "Option::is_none")]
     pub client_ids: Option<Vec<String>>,
@@ -3161,7 +3161,7 @@ impl ::std::fmt::Debug for UpdateOpenIdConnectIdentityTokenConfiguration {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateOpenIdConnectTokenSelection {
     #[serde(rename = "accessTokenOnly", default, skip_serializing_if = "Option::is_none")]
     pub access_token_only: Option<UpdateOpenIdConnectAccessTokenConfiguration>,
@@ -3178,7 +3178,7 @@ impl ::std::fmt::Debug for UpdateOpenIdConnectTokenSelection {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdatePolicyDefinition {
     #[serde(rename = "static", default, skip_serializing_if = "Option::is_none")]
     pub r#static: Option<UpdateStaticPolicyDefinition>,
@@ -3192,7 +3192,7 @@ impl ::std::fmt::Debug for UpdatePolicyDefinition {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdatePolicyInput {
     #[serde(rename = "definition", default, skip_serializing_if = "Option::is_none")]
     pub definition: Option<UpdatePolicyDefinition>,
@@ -3215,7 +3215,7 @@ impl ::std::fmt::Debug for UpdatePolicyInput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdatePolicyOutput {
     #[serde(rename = "actions", default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<ActionIdentifier>>,
@@ -3253,7 +3253,7 @@ impl ::std::fmt::Debug for UpdatePolicyOutput {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdatePolicyStoreInput {
     #[serde(rename = "deletionProtection", default, skip_serializing_if = "Option::is_none")]
     pub deletion_protection: Option<DeletionProtection>,
@@ -3276,7 +3276,7 @@ impl ::std::fmt::Debug for UpdatePolicyStoreInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdatePolicyStoreOutput {
     #[serde(rename = "arn")]
     pub arn: String,
@@ -3299,7 +3299,7 @@ impl ::std::fmt::Debug for UpdatePolicyStoreOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdatePolicyTemplateInput {
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -3325,7 +3325,7 @@ impl ::std::fmt::Debug for UpdatePolicyTemplateInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdatePolicyTemplateOutput {
     #[serde(rename = "createdDate")]
     pub created_date: String,
@@ -3348,7 +3348,7 @@ impl ::std::fmt::Debug for UpdatePolicyTemplateOutput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateStaticPolicyDefinition {
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

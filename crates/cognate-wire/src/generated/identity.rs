@@ -184,7 +184,7 @@ impl ::std::fmt::Debug for CognitoIdentityProvider {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateIdentityPoolInput {
     #[serde(rename = "AllowClassicFlow", default, skip_serializing_if = "Option::is_none")]
     pub allow_classic_flow: Option<bool>,
@@ -222,7 +222,7 @@ impl ::std::fmt::Debug for CreateIdentityPoolInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Credentials {
     #[serde(rename = "AccessKeyId", default, skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
@@ -245,7 +245,7 @@ impl ::std::fmt::Debug for Credentials {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteIdentitiesInput {
     #[serde(rename = "IdentityIdsToDelete")]
     pub identity_ids_to_delete: Vec<String>,
@@ -259,7 +259,7 @@ impl ::std::fmt::Debug for DeleteIdentitiesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteIdentitiesResponse {
     #[serde(rename = "UnprocessedIdentityIds", default, skip_serializing_if = "Option::is_none")]
     pub unprocessed_identity_ids: Option<Vec<UnprocessedIdentityId>>,
@@ -273,7 +273,7 @@ impl ::std::fmt::Debug for DeleteIdentitiesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteIdentityPoolInput {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -287,7 +287,7 @@ impl ::std::fmt::Debug for DeleteIdentityPoolInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityInput {
     #[serde(rename = "IdentityId")]
     pub identity_id: String,
@@ -301,7 +301,7 @@ impl ::std::fmt::Debug for DescribeIdentityInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityPoolInput {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -342,7 +342,7 @@ impl ErrorCode {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCredentialsForIdentityInput {
     #[serde(rename = "CustomRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub custom_role_arn: Option<String>,
@@ -362,7 +362,7 @@ impl ::std::fmt::Debug for GetCredentialsForIdentityInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCredentialsForIdentityResponse {
     #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
@@ -379,7 +379,7 @@ impl ::std::fmt::Debug for GetCredentialsForIdentityResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdInput {
     #[serde(rename = "AccountId", default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
@@ -399,7 +399,7 @@ impl ::std::fmt::Debug for GetIdInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdResponse {
     #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
     pub identity_id: Option<String>,
@@ -413,7 +413,7 @@ impl ::std::fmt::Debug for GetIdResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentityPoolRolesInput {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -427,7 +427,7 @@ impl ::std::fmt::Debug for GetIdentityPoolRolesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentityPoolRolesResponse {
     #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
     pub identity_pool_id: Option<String>,
@@ -447,7 +447,7 @@ impl ::std::fmt::Debug for GetIdentityPoolRolesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOpenIdTokenForDeveloperIdentityInput {
     #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
     pub identity_id: Option<String>,
@@ -473,7 +473,7 @@ impl ::std::fmt::Debug for GetOpenIdTokenForDeveloperIdentityInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOpenIdTokenForDeveloperIdentityResponse {
     #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
     pub identity_id: Option<String>,
@@ -490,7 +490,7 @@ impl ::std::fmt::Debug for GetOpenIdTokenForDeveloperIdentityResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOpenIdTokenInput {
     #[serde(rename = "IdentityId")]
     pub identity_id: String,
@@ -507,7 +507,7 @@ impl ::std::fmt::Debug for GetOpenIdTokenInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOpenIdTokenResponse {
     #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
     pub identity_id: Option<String>,
@@ -524,7 +524,7 @@ impl ::std::fmt::Debug for GetOpenIdTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPrincipalTagAttributeMapInput {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -541,7 +541,7 @@ impl ::std::fmt::Debug for GetPrincipalTagAttributeMapInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPrincipalTagAttributeMapResponse {
     #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
     pub identity_pool_id: Option<String>,
@@ -564,7 +564,7 @@ impl ::std::fmt::Debug for GetPrincipalTagAttributeMapResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityDescription {
     #[serde(rename = "CreationDate", default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<crate::Timestamp>,
@@ -628,7 +628,7 @@ impl ::std::fmt::Debug for IdentityPool {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityPoolShortDescription {
     #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
     pub identity_pool_id: Option<String>,
@@ -645,7 +645,7 @@ impl ::std::fmt::Debug for IdentityPoolShortDescription {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentitiesInput {
     #[serde(rename = "HideDisabled", default, skip_serializing_if = "Option::is_none")]
     pub hide_disabled: Option<bool>,
@@ -668,7 +668,7 @@ impl ::std::fmt::Debug for ListIdentitiesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentitiesResponse {
     #[serde(rename = "Identities", default, skip_serializing_if = "Option::is_none")]
     pub identities: Option<Vec<IdentityDescription>>,
@@ -688,7 +688,7 @@ impl ::std::fmt::Debug for ListIdentitiesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentityPoolsInput {
     #[serde(rename = "MaxResults")]
     pub max_results: i32,
@@ -705,7 +705,7 @@ impl ::std::fmt::Debug for ListIdentityPoolsInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentityPoolsResponse {
     #[serde(rename = "IdentityPools", default, skip_serializing_if = "Option::is_none")]
     pub identity_pools: Option<Vec<IdentityPoolShortDescription>>,
@@ -722,7 +722,7 @@ impl ::std::fmt::Debug for ListIdentityPoolsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListTagsForResourceInput {
     #[serde(rename = "ResourceArn")]
     pub resource_arn: String,
@@ -736,7 +736,7 @@ impl ::std::fmt::Debug for ListTagsForResourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListTagsForResourceResponse {
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<::std::collections::BTreeMap<String, String>>,
@@ -750,7 +750,7 @@ impl ::std::fmt::Debug for ListTagsForResourceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LookupDeveloperIdentityInput {
     #[serde(rename = "DeveloperUserIdentifier", default, skip_serializing_if = "Option::is_none")]
     pub developer_user_identifier: Option<String>,
@@ -776,7 +776,7 @@ impl ::std::fmt::Debug for LookupDeveloperIdentityInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LookupDeveloperIdentityResponse {
     #[serde(rename = "DeveloperUserIdentifierList", default, skip_serializing_if = "Option::is_none")]
     pub developer_user_identifier_list: Option<Vec<String>>,
@@ -854,7 +854,7 @@ impl MappingRuleMatchType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MergeDeveloperIdentitiesInput {
     #[serde(rename = "DestinationUserIdentifier")]
     pub destination_user_identifier: String,
@@ -877,7 +877,7 @@ impl ::std::fmt::Debug for MergeDeveloperIdentitiesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MergeDeveloperIdentitiesResponse {
     #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
     pub identity_id: Option<String>,
@@ -952,7 +952,7 @@ impl ::std::fmt::Debug for RulesConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetIdentityPoolRolesInput {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -972,7 +972,7 @@ impl ::std::fmt::Debug for SetIdentityPoolRolesInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetPrincipalTagAttributeMapInput {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -995,7 +995,7 @@ impl ::std::fmt::Debug for SetPrincipalTagAttributeMapInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetPrincipalTagAttributeMapResponse {
     #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
     pub identity_pool_id: Option<String>,
@@ -1018,7 +1018,7 @@ impl ::std::fmt::Debug for SetPrincipalTagAttributeMapResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TagResourceInput {
     #[serde(rename = "ResourceArn")]
     pub resource_arn: String,
@@ -1035,7 +1035,7 @@ impl ::std::fmt::Debug for TagResourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TagResourceResponse {
 }
 
@@ -1046,7 +1046,7 @@ impl ::std::fmt::Debug for TagResourceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UnlinkDeveloperIdentityInput {
     #[serde(rename = "DeveloperProviderName")]
     pub developer_provider_name: String,
@@ -1069,7 +1069,7 @@ impl ::std::fmt::Debug for UnlinkDeveloperIdentityInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UnlinkIdentityInput {
     #[serde(rename = "IdentityId")]
     pub identity_id: String,
@@ -1089,7 +1089,7 @@ impl ::std::fmt::Debug for UnlinkIdentityInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UnprocessedIdentityId {
     #[serde(rename = "ErrorCode", default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<ErrorCode>,
@@ -1106,7 +1106,7 @@ impl ::std::fmt::Debug for UnprocessedIdentityId {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UntagResourceInput {
     #[serde(rename = "ResourceArn")]
     pub resource_arn: String,
@@ -1123,7 +1123,7 @@ impl ::std::fmt::Debug for UntagResourceInput {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UntagResourceResponse {
 }
 

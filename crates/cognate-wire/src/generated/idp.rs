@@ -726,7 +726,7 @@ impl ::std::fmt::Debug for AcrLevelConfigType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AddCustomAttributesRequest {
     #[serde(rename = "CustomAttributes")]
     pub custom_attributes: Vec<SchemaAttributeType>,
@@ -743,7 +743,7 @@ impl ::std::fmt::Debug for AddCustomAttributesRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AddCustomAttributesResponse {
 }
 
@@ -754,7 +754,7 @@ impl ::std::fmt::Debug for AddCustomAttributesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AddUserPoolClientSecretRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -774,7 +774,7 @@ impl ::std::fmt::Debug for AddUserPoolClientSecretRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AddUserPoolClientSecretResponse {
     #[serde(rename = "ClientSecretDescriptor", default, skip_serializing_if = "Option::is_none")]
     pub client_secret_descriptor: Option<ClientSecretDescriptorType>,
@@ -788,7 +788,7 @@ impl ::std::fmt::Debug for AddUserPoolClientSecretResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminAddUserToGroupRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
@@ -808,7 +808,7 @@ impl ::std::fmt::Debug for AdminAddUserToGroupRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminConfirmSignUpRequest {
     #[serde(rename = "ClientMetadata", default, skip_serializing_if = "Option::is_none")]
     pub client_metadata: Option<::std::collections::BTreeMap<String, String>>,
@@ -828,7 +828,7 @@ impl ::std::fmt::Debug for AdminConfirmSignUpRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminConfirmSignUpResponse {
 }
 
@@ -859,7 +859,7 @@ impl ::std::fmt::Debug for AdminCreateUserConfigType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminCreateUserRequest {
     #[serde(rename = "ClientMetadata", default, skip_serializing_if = "Option::is_none")]
     pub client_metadata: Option<::std::collections::BTreeMap<String, String>>,
@@ -897,7 +897,7 @@ impl ::std::fmt::Debug for AdminCreateUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminCreateUserResponse {
     #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
     pub user: Option<UserType>,
@@ -911,7 +911,7 @@ impl ::std::fmt::Debug for AdminCreateUserResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDeleteSoftwareTokenRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -928,7 +928,7 @@ impl ::std::fmt::Debug for AdminDeleteSoftwareTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDeleteSoftwareTokenResponse {
 }
 
@@ -939,7 +939,7 @@ impl ::std::fmt::Debug for AdminDeleteSoftwareTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDeleteUserAttributesRequest {
     #[serde(rename = "UserAttributeNames")]
     pub user_attribute_names: Vec<String>,
@@ -959,7 +959,7 @@ impl ::std::fmt::Debug for AdminDeleteUserAttributesRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDeleteUserAttributesResponse {
 }
 
@@ -970,7 +970,7 @@ impl ::std::fmt::Debug for AdminDeleteUserAttributesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDeleteUserRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -987,7 +987,7 @@ impl ::std::fmt::Debug for AdminDeleteUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDisableProviderForUserRequest {
     #[serde(rename = "User")]
     pub user: ProviderUserIdentifierType,
@@ -1004,7 +1004,7 @@ impl ::std::fmt::Debug for AdminDisableProviderForUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDisableProviderForUserResponse {
 }
 
@@ -1015,7 +1015,7 @@ impl ::std::fmt::Debug for AdminDisableProviderForUserResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDisableUserRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -1032,7 +1032,7 @@ impl ::std::fmt::Debug for AdminDisableUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminDisableUserResponse {
 }
 
@@ -1043,7 +1043,7 @@ impl ::std::fmt::Debug for AdminDisableUserResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminEnableUserRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -1060,7 +1060,7 @@ impl ::std::fmt::Debug for AdminEnableUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminEnableUserResponse {
 }
 
@@ -1071,7 +1071,7 @@ impl ::std::fmt::Debug for AdminEnableUserResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminForgetDeviceRequest {
     #[serde(rename = "DeviceKey")]
     pub device_key: String,
@@ -1091,7 +1091,7 @@ impl ::std::fmt::Debug for AdminForgetDeviceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminGetDeviceRequest {
     #[serde(rename = "DeviceKey")]
     pub device_key: String,
@@ -1111,7 +1111,7 @@ impl ::std::fmt::Debug for AdminGetDeviceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminGetDeviceResponse {
     #[serde(rename = "Device")]
     pub device: DeviceType,
@@ -1125,7 +1125,7 @@ impl ::std::fmt::Debug for AdminGetDeviceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminGetUserAuthFactorsRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -1142,7 +1142,7 @@ impl ::std::fmt::Debug for AdminGetUserAuthFactorsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminGetUserAuthFactorsResponse {
     #[serde(rename = "ConfiguredUserAuthFactors", default, skip_serializing_if = "Option::is_none")]
     pub configured_user_auth_factors: Option<Vec<AuthFactorType>>,
@@ -1165,7 +1165,7 @@ impl ::std::fmt::Debug for AdminGetUserAuthFactorsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminGetUserRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -1182,7 +1182,7 @@ impl ::std::fmt::Debug for AdminGetUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminGetUserResponse {
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -1220,7 +1220,7 @@ impl ::std::fmt::Debug for AdminGetUserResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminInitiateAuthRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -1255,7 +1255,7 @@ impl ::std::fmt::Debug for AdminInitiateAuthRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminInitiateAuthResponse {
     #[serde(rename = "AuthenticationResult", default, skip_serializing_if = "Option::is_none")]
     pub authentication_result: Option<AuthenticationResultType>,
@@ -1281,7 +1281,7 @@ impl ::std::fmt::Debug for AdminInitiateAuthResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminLinkProviderForUserRequest {
     #[serde(rename = "DestinationUser")]
     pub destination_user: ProviderUserIdentifierType,
@@ -1301,7 +1301,7 @@ impl ::std::fmt::Debug for AdminLinkProviderForUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminLinkProviderForUserResponse {
 }
 
@@ -1312,7 +1312,7 @@ impl ::std::fmt::Debug for AdminLinkProviderForUserResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminListDevicesRequest {
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i32>,
@@ -1335,7 +1335,7 @@ impl ::std::fmt::Debug for AdminListDevicesRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminListDevicesResponse {
     #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<DeviceType>>,
@@ -1352,7 +1352,7 @@ impl ::std::fmt::Debug for AdminListDevicesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminListGroupsForUserRequest {
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i32>,
@@ -1375,7 +1375,7 @@ impl ::std::fmt::Debug for AdminListGroupsForUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminListGroupsForUserResponse {
     #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<GroupType>>,
@@ -1392,7 +1392,7 @@ impl ::std::fmt::Debug for AdminListGroupsForUserResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminListUserAuthEventsRequest {
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
@@ -1415,7 +1415,7 @@ impl ::std::fmt::Debug for AdminListUserAuthEventsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminListUserAuthEventsResponse {
     #[serde(rename = "AuthEvents", default, skip_serializing_if = "Option::is_none")]
     pub auth_events: Option<Vec<AuthEventType>>,
@@ -1432,7 +1432,7 @@ impl ::std::fmt::Debug for AdminListUserAuthEventsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminListUserSessionsRequest {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -1452,7 +1452,7 @@ impl ::std::fmt::Debug for AdminListUserSessionsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminListUserSessionsResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -1469,7 +1469,7 @@ impl ::std::fmt::Debug for AdminListUserSessionsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminRemoveUserFromGroupRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
@@ -1489,7 +1489,7 @@ impl ::std::fmt::Debug for AdminRemoveUserFromGroupRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminResetUserPasswordRequest {
     #[serde(rename = "ClientMetadata", default, skip_serializing_if = "Option::is_none")]
     pub client_metadata: Option<::std::collections::BTreeMap<String, String>>,
@@ -1509,7 +1509,7 @@ impl ::std::fmt::Debug for AdminResetUserPasswordRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminResetUserPasswordResponse {
 }
 
@@ -1520,7 +1520,7 @@ impl ::std::fmt::Debug for AdminResetUserPasswordResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminRespondToAuthChallengeRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -1555,7 +1555,7 @@ impl ::std::fmt::Debug for AdminRespondToAuthChallengeRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminRespondToAuthChallengeResponse {
     #[serde(rename = "AuthenticationResult", default, skip_serializing_if = "Option::is_none")]
     pub authentication_result: Option<AuthenticationResultType>,
@@ -1581,7 +1581,7 @@ impl ::std::fmt::Debug for AdminRespondToAuthChallengeResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminRevokeUserSessionRequest {
     #[serde(rename = "RevokeAssociatedSessions", default, skip_serializing_if = "Option::is_none")]
     pub revoke_associated_sessions: Option<RevokeAssociatedSessionsType>,
@@ -1604,7 +1604,7 @@ impl ::std::fmt::Debug for AdminRevokeUserSessionRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminRevokeUserSessionResponse {
 }
 
@@ -1615,7 +1615,7 @@ impl ::std::fmt::Debug for AdminRevokeUserSessionResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminSetUserMFAPreferenceRequest {
     #[serde(rename = "EmailMfaSettings", default, skip_serializing_if = "Option::is_none")]
     pub email_mfa_settings: Option<EmailMfaSettingsType>,
@@ -1644,7 +1644,7 @@ impl ::std::fmt::Debug for AdminSetUserMFAPreferenceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminSetUserMFAPreferenceResponse {
 }
 
@@ -1655,7 +1655,7 @@ impl ::std::fmt::Debug for AdminSetUserMFAPreferenceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminSetUserPasswordRequest {
     #[serde(rename = "Password")]
     pub password: String,
@@ -1678,7 +1678,7 @@ impl ::std::fmt::Debug for AdminSetUserPasswordRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminSetUserPasswordResponse {
 }
 
@@ -1689,7 +1689,7 @@ impl ::std::fmt::Debug for AdminSetUserPasswordResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminSetUserSettingsRequest {
     #[serde(rename = "MFAOptions")]
     pub mfa_options: Vec<MFAOptionType>,
@@ -1709,7 +1709,7 @@ impl ::std::fmt::Debug for AdminSetUserSettingsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminSetUserSettingsResponse {
 }
 
@@ -1720,7 +1720,7 @@ impl ::std::fmt::Debug for AdminSetUserSettingsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminUpdateAuthEventFeedbackRequest {
     #[serde(rename = "EventId")]
     pub event_id: String,
@@ -1743,7 +1743,7 @@ impl ::std::fmt::Debug for AdminUpdateAuthEventFeedbackRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminUpdateAuthEventFeedbackResponse {
 }
 
@@ -1754,7 +1754,7 @@ impl ::std::fmt::Debug for AdminUpdateAuthEventFeedbackResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminUpdateDeviceStatusRequest {
     #[serde(rename = "DeviceKey")]
     pub device_key: String,
@@ -1777,7 +1777,7 @@ impl ::std::fmt::Debug for AdminUpdateDeviceStatusRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminUpdateDeviceStatusResponse {
 }
 
@@ -1788,7 +1788,7 @@ impl ::std::fmt::Debug for AdminUpdateDeviceStatusResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminUpdateUserAttributesRequest {
     #[serde(rename = "ClientMetadata", default, skip_serializing_if = "Option::is_none")]
     pub client_metadata: Option<::std::collections::BTreeMap<String, String>>,
@@ -1811,7 +1811,7 @@ impl ::std::fmt::Debug for AdminUpdateUserAttributesRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminUpdateUserAttributesResponse {
 }
 
@@ -1822,7 +1822,7 @@ impl ::std::fmt::Debug for AdminUpdateUserAttributesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminUserGlobalSignOutRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -1839,7 +1839,7 @@ impl ::std::fmt::Debug for AdminUserGlobalSignOutRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AdminUserGlobalSignOutResponse {
 }
 
@@ -1979,7 +1979,7 @@ impl ::std::fmt::Debug for AnalyticsConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AnalyticsMetadataType {
     #[serde(rename = "AnalyticsEndpointId", default, skip_serializing_if = "Option::is_none")]
     pub analytics_endpoint_id: Option<String>,
@@ -2137,7 +2137,7 @@ impl ::std::fmt::Debug for AssetType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssociateSoftwareTokenRequest {
     #[serde(rename = "AccessToken", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -2154,7 +2154,7 @@ impl ::std::fmt::Debug for AssociateSoftwareTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssociateSoftwareTokenResponse {
     #[serde(rename = "SecretCode", default, skip_serializing_if = "Option::is_none")]
     pub secret_code: Option<String>,
@@ -2223,7 +2223,7 @@ impl ::std::fmt::Debug for AttributeType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AuthEventType {
     #[serde(rename = "ChallengeResponses", default, skip_serializing_if = "Option::is_none")]
     pub challenge_responses: Option<Vec<ChallengeResponseType>>,
@@ -2348,7 +2348,7 @@ impl AuthFlowType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AuthenticationResultType {
     #[serde(rename = "AccessToken", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -2514,7 +2514,7 @@ impl ChallengeResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ChallengeResponseType {
     #[serde(rename = "ChallengeName", default, skip_serializing_if = "Option::is_none")]
     pub challenge_name: Option<ChallengeName>,
@@ -2531,7 +2531,7 @@ impl ::std::fmt::Debug for ChallengeResponseType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ChangePasswordRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -2551,7 +2551,7 @@ impl ::std::fmt::Debug for ChangePasswordRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ChangePasswordResponse {
 }
 
@@ -2562,7 +2562,7 @@ impl ::std::fmt::Debug for ChangePasswordResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClientAuthenticationResultType {
     #[serde(rename = "AccessToken", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -2596,7 +2596,7 @@ impl ::std::fmt::Debug for ClientSSOSessionConfigType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ClientSecretDescriptorType {
     #[serde(rename = "ClientSecretCreateDate", default, skip_serializing_if = "Option::is_none")]
     pub client_secret_create_date: Option<crate::Timestamp>,
@@ -2657,7 +2657,7 @@ impl ::std::fmt::Debug for CloudWatchLogsConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CodeDeliveryDetailsType {
     #[serde(rename = "AttributeName", default, skip_serializing_if = "Option::is_none")]
     pub attribute_name: Option<String>,
@@ -2708,7 +2708,7 @@ impl ColorSchemeModeType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CompleteWebAuthnRegistrationRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -2725,7 +2725,7 @@ impl ::std::fmt::Debug for CompleteWebAuthnRegistrationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CompleteWebAuthnRegistrationResponse {
 }
 
@@ -2794,7 +2794,7 @@ impl ::std::fmt::Debug for CompromisedCredentialsRiskConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfirmDeviceRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -2817,7 +2817,7 @@ impl ::std::fmt::Debug for ConfirmDeviceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfirmDeviceResponse {
     #[serde(rename = "UserConfirmationNecessary", default, skip_serializing_if = "Option::is_none")]
     pub user_confirmation_necessary: Option<bool>,
@@ -2831,7 +2831,7 @@ impl ::std::fmt::Debug for ConfirmDeviceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfirmForgotPasswordRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -2866,7 +2866,7 @@ impl ::std::fmt::Debug for ConfirmForgotPasswordRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfirmForgotPasswordResponse {
 }
 
@@ -2877,7 +2877,7 @@ impl ::std::fmt::Debug for ConfirmForgotPasswordResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfirmSignUpRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -2915,7 +2915,7 @@ impl ::std::fmt::Debug for ConfirmSignUpRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ConfirmSignUpResponse {
     #[serde(rename = "Session", default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
@@ -2929,7 +2929,7 @@ impl ::std::fmt::Debug for ConfirmSignUpResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ContextDataType {
     #[serde(rename = "EncodedData", default, skip_serializing_if = "Option::is_none")]
     pub encoded_data: Option<String>,
@@ -2955,7 +2955,7 @@ impl ::std::fmt::Debug for ContextDataType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateGroupRequest {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -2981,7 +2981,7 @@ impl ::std::fmt::Debug for CreateGroupRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateGroupResponse {
     #[serde(rename = "Group", default, skip_serializing_if = "Option::is_none")]
     pub group: Option<GroupType>,
@@ -2995,7 +2995,7 @@ impl ::std::fmt::Debug for CreateGroupResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateIdentityProviderRequest {
     #[serde(rename = "AcrMapping", default, skip_serializing_if = "Option::is_none")]
     pub acr_mapping: Option<::std::collections::BTreeMap<String, String>>,
@@ -3027,7 +3027,7 @@ impl ::std::fmt::Debug for CreateIdentityProviderRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateIdentityProviderResponse {
     #[serde(rename = "IdentityProvider")]
     pub identity_provider: IdentityProviderType,
@@ -3041,7 +3041,7 @@ impl ::std::fmt::Debug for CreateIdentityProviderResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateManagedLoginBrandingRequest {
     #[serde(rename = "Assets", default, skip_serializing_if = "Option::is_none")]
     pub assets: Option<Vec<AssetType>>,
@@ -3067,7 +3067,7 @@ impl ::std::fmt::Debug for CreateManagedLoginBrandingRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateManagedLoginBrandingResponse {
     #[serde(rename = "ManagedLoginBranding", default, skip_serializing_if = "Option::is_none")]
     pub managed_login_branding: Option<ManagedLoginBrandingType>,
@@ -3081,7 +3081,7 @@ impl ::std::fmt::Debug for CreateManagedLoginBrandingResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateResourceServerRequest {
     #[serde(rename = "Identifier")]
     pub identifier: String,
@@ -3104,7 +3104,7 @@ impl ::std::fmt::Debug for CreateResourceServerRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateResourceServerResponse {
     #[serde(rename = "ResourceServer")]
     pub resource_server: ResourceServerType,
@@ -3118,7 +3118,7 @@ impl ::std::fmt::Debug for CreateResourceServerResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateTermsRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -3147,7 +3147,7 @@ impl ::std::fmt::Debug for CreateTermsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateTermsResponse {
     #[serde(rename = "Terms", default, skip_serializing_if = "Option::is_none")]
     pub terms: Option<TermsType>,
@@ -3161,7 +3161,7 @@ impl ::std::fmt::Debug for CreateTermsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserImportJobRequest {
     #[serde(rename = "CloudWatchLogsRoleArn")]
     pub cloud_watch_logs_role_arn: String,
@@ -3184,7 +3184,7 @@ impl ::std::fmt::Debug for CreateUserImportJobRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserImportJobResponse {
     #[serde(rename = "UserImportJob", default, skip_serializing_if = "Option::is_none")]
     pub user_import_job: Option<UserImportJobType>,
@@ -3198,7 +3198,7 @@ impl ::std::fmt::Debug for CreateUserImportJobResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserPoolClientRequest {
     #[serde(rename = "AccessTokenValidity", default, skip_serializing_if = "Option::is_none")]
     pub access_token_validity: Option<i32>,
@@ -3281,7 +3281,7 @@ impl ::std::fmt::Debug for CreateUserPoolClientRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserPoolClientResponse {
     #[serde(rename = "UserPoolClient", default, skip_serializing_if = "Option::is_none")]
     pub user_pool_client: Option<UserPoolClientType>,
@@ -3295,7 +3295,7 @@ impl ::std::fmt::Debug for CreateUserPoolClientResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserPoolDomainRequest {
     #[serde(rename = "CustomDomainConfig", default, skip_serializing_if = "Option::is_none")]
     pub custom_domain_config: Option<CustomDomainConfigType>,
@@ -3321,7 +3321,7 @@ impl ::std::fmt::Debug for CreateUserPoolDomainRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserPoolDomainResponse {
     #[serde(rename = "CloudFrontDomain", default, skip_serializing_if = "Option::is_none")]
     pub cloud_front_domain: Option<String>,
@@ -3341,7 +3341,7 @@ impl ::std::fmt::Debug for CreateUserPoolDomainResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserPoolReplicaRequest {
     #[serde(rename = "RegionName")]
     pub region_name: String,
@@ -3361,7 +3361,7 @@ impl ::std::fmt::Debug for CreateUserPoolReplicaRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserPoolReplicaResponse {
     #[serde(rename = "UserPoolReplica", default, skip_serializing_if = "Option::is_none")]
     pub user_pool_replica: Option<UserPoolReplicaType>,
@@ -3375,7 +3375,7 @@ impl ::std::fmt::Debug for CreateUserPoolReplicaResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserPoolRequest {
     #[serde(rename = "AccountRecoverySetting", default, skip_serializing_if = "Option::is_none")]
     pub account_recovery_setting: Option<AccountRecoverySettingType>,
@@ -3470,7 +3470,7 @@ impl ::std::fmt::Debug for CreateUserPoolRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateUserPoolResponse {
     #[serde(rename = "UserPool", default, skip_serializing_if = "Option::is_none")]
     pub user_pool: Option<UserPoolType>,
@@ -3634,7 +3634,7 @@ impl DefaultEmailOptionType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteGroupRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
@@ -3651,7 +3651,7 @@ impl ::std::fmt::Debug for DeleteGroupRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteIdentityProviderRequest {
     #[serde(rename = "ProviderName")]
     pub provider_name: String,
@@ -3668,7 +3668,7 @@ impl ::std::fmt::Debug for DeleteIdentityProviderRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteManagedLoginBrandingRequest {
     #[serde(rename = "ManagedLoginBrandingId")]
     pub managed_login_branding_id: String,
@@ -3685,7 +3685,7 @@ impl ::std::fmt::Debug for DeleteManagedLoginBrandingRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteResourceServerRequest {
     #[serde(rename = "Identifier")]
     pub identifier: String,
@@ -3702,7 +3702,7 @@ impl ::std::fmt::Debug for DeleteResourceServerRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteTermsRequest {
     #[serde(rename = "TermsId")]
     pub terms_id: String,
@@ -3719,7 +3719,7 @@ impl ::std::fmt::Debug for DeleteTermsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserAttributesRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -3736,7 +3736,7 @@ impl ::std::fmt::Debug for DeleteUserAttributesRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserAttributesResponse {
 }
 
@@ -3747,7 +3747,7 @@ impl ::std::fmt::Debug for DeleteUserAttributesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserPoolClientRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -3764,7 +3764,7 @@ impl ::std::fmt::Debug for DeleteUserPoolClientRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserPoolClientSecretRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -3784,7 +3784,7 @@ impl ::std::fmt::Debug for DeleteUserPoolClientSecretRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserPoolClientSecretResponse {
 }
 
@@ -3795,7 +3795,7 @@ impl ::std::fmt::Debug for DeleteUserPoolClientSecretResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserPoolDomainRequest {
     #[serde(rename = "Domain")]
     pub domain: String,
@@ -3812,7 +3812,7 @@ impl ::std::fmt::Debug for DeleteUserPoolDomainRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserPoolDomainResponse {
 }
 
@@ -3823,7 +3823,7 @@ impl ::std::fmt::Debug for DeleteUserPoolDomainResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserPoolReplicaRequest {
     #[serde(rename = "RegionName")]
     pub region_name: String,
@@ -3840,7 +3840,7 @@ impl ::std::fmt::Debug for DeleteUserPoolReplicaRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserPoolReplicaResponse {
     #[serde(rename = "UserPoolReplica", default, skip_serializing_if = "Option::is_none")]
     pub user_pool_replica: Option<UserPoolReplicaType>,
@@ -3854,7 +3854,7 @@ impl ::std::fmt::Debug for DeleteUserPoolReplicaResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserPoolRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -3868,7 +3868,7 @@ impl ::std::fmt::Debug for DeleteUserPoolRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteUserRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -3882,7 +3882,7 @@ impl ::std::fmt::Debug for DeleteUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteWebAuthnCredentialRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -3899,7 +3899,7 @@ impl ::std::fmt::Debug for DeleteWebAuthnCredentialRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteWebAuthnCredentialResponse {
 }
 
@@ -3964,7 +3964,7 @@ impl DeliveryMediumType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityProviderRequest {
     #[serde(rename = "ProviderName")]
     pub provider_name: String,
@@ -3981,7 +3981,7 @@ impl ::std::fmt::Debug for DescribeIdentityProviderRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityProviderResponse {
     #[serde(rename = "IdentityProvider")]
     pub identity_provider: IdentityProviderType,
@@ -3995,7 +3995,7 @@ impl ::std::fmt::Debug for DescribeIdentityProviderResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeManagedLoginBrandingByClientRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -4015,7 +4015,7 @@ impl ::std::fmt::Debug for DescribeManagedLoginBrandingByClientRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeManagedLoginBrandingByClientResponse {
     #[serde(rename = "ManagedLoginBranding", default, skip_serializing_if = "Option::is_none")]
     pub managed_login_branding: Option<ManagedLoginBrandingType>,
@@ -4029,7 +4029,7 @@ impl ::std::fmt::Debug for DescribeManagedLoginBrandingByClientResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeManagedLoginBrandingRequest {
     #[serde(rename = "ManagedLoginBrandingId")]
     pub managed_login_branding_id: String,
@@ -4049,7 +4049,7 @@ impl ::std::fmt::Debug for DescribeManagedLoginBrandingRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeManagedLoginBrandingResponse {
     #[serde(rename = "ManagedLoginBranding", default, skip_serializing_if = "Option::is_none")]
     pub managed_login_branding: Option<ManagedLoginBrandingType>,
@@ -4063,7 +4063,7 @@ impl ::std::fmt::Debug for DescribeManagedLoginBrandingResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeResourceServerRequest {
     #[serde(rename = "Identifier")]
     pub identifier: String,
@@ -4080,7 +4080,7 @@ impl ::std::fmt::Debug for DescribeResourceServerRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeResourceServerResponse {
     #[serde(rename = "ResourceServer")]
     pub resource_server: ResourceServerType,
@@ -4094,7 +4094,7 @@ impl ::std::fmt::Debug for DescribeResourceServerResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeRiskConfigurationRequest {
     #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -4111,7 +4111,7 @@ impl ::std::fmt::Debug for DescribeRiskConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeRiskConfigurationResponse {
     #[serde(rename = "RiskConfiguration")]
     pub risk_configuration: RiskConfigurationType,
@@ -4125,7 +4125,7 @@ impl ::std::fmt::Debug for DescribeRiskConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeTermsByClientRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -4145,7 +4145,7 @@ impl ::std::fmt::Debug for DescribeTermsByClientRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeTermsByClientResponse {
     #[serde(rename = "Terms", default, skip_serializing_if = "Option::is_none")]
     pub terms: Option<TermsType>,
@@ -4159,7 +4159,7 @@ impl ::std::fmt::Debug for DescribeTermsByClientResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeTermsRequest {
     #[serde(rename = "TermsId")]
     pub terms_id: String,
@@ -4176,7 +4176,7 @@ impl ::std::fmt::Debug for DescribeTermsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeTermsResponse {
     #[serde(rename = "Terms", default, skip_serializing_if = "Option::is_none")]
     pub terms: Option<TermsType>,
@@ -4190,7 +4190,7 @@ impl ::std::fmt::Debug for DescribeTermsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeUserImportJobRequest {
     #[serde(rename = "JobId")]
     pub job_id: String,
@@ -4207,7 +4207,7 @@ impl ::std::fmt::Debug for DescribeUserImportJobRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeUserImportJobResponse {
     #[serde(rename = "UserImportJob", default, skip_serializing_if = "Option::is_none")]
     pub user_import_job: Option<UserImportJobType>,
@@ -4221,7 +4221,7 @@ impl ::std::fmt::Debug for DescribeUserImportJobResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeUserPoolClientRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -4238,7 +4238,7 @@ impl ::std::fmt::Debug for DescribeUserPoolClientRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeUserPoolClientResponse {
     #[serde(rename = "UserPoolClient", default, skip_serializing_if = "Option::is_none")]
     pub user_pool_client: Option<UserPoolClientType>,
@@ -4252,7 +4252,7 @@ impl ::std::fmt::Debug for DescribeUserPoolClientResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeUserPoolDomainRequest {
     #[serde(rename = "Domain")]
     pub domain: String,
@@ -4266,7 +4266,7 @@ impl ::std::fmt::Debug for DescribeUserPoolDomainRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeUserPoolDomainResponse {
     #[serde(rename = "DomainDescription", default, skip_serializing_if = "Option::is_none")]
     pub domain_description: Option<DomainDescriptionType>,
@@ -4280,7 +4280,7 @@ impl ::std::fmt::Debug for DescribeUserPoolDomainResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeUserPoolRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -4294,7 +4294,7 @@ impl ::std::fmt::Debug for DescribeUserPoolRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeUserPoolResponse {
     #[serde(rename = "UserPool", default, skip_serializing_if = "Option::is_none")]
     pub user_pool: Option<UserPoolType>,
@@ -4352,7 +4352,7 @@ impl DeviceRememberedStatusType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceSecretVerifierConfigType {
     #[serde(rename = "PasswordVerifier", default, skip_serializing_if = "Option::is_none")]
     pub password_verifier: Option<String>,
@@ -4369,7 +4369,7 @@ impl ::std::fmt::Debug for DeviceSecretVerifierConfigType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeviceType {
     #[serde(rename = "DeviceAttributes", default, skip_serializing_if = "Option::is_none")]
     pub device_attributes: Option<Vec<AttributeType>>,
@@ -4395,7 +4395,7 @@ impl ::std::fmt::Debug for DeviceType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DomainDescriptionType {
     #[serde(rename = "AWSAccountId", default, skip_serializing_if = "Option::is_none")]
     pub aws_account_id: Option<String>,
@@ -4518,7 +4518,7 @@ impl ::std::fmt::Debug for EmailMfaConfigType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EmailMfaSettingsType {
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -4621,7 +4621,7 @@ impl ::std::fmt::Debug for EumsSmsConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EventContextDataType {
     #[serde(rename = "City", default, skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
@@ -4647,7 +4647,7 @@ impl ::std::fmt::Debug for EventContextDataType {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EventFeedbackType {
     #[serde(rename = "FeedbackDate", default, skip_serializing_if = "Option::is_none")]
     pub feedback_date: Option<crate::Timestamp>,
@@ -4729,7 +4729,7 @@ impl EventResponseType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EventRiskType {
     #[serde(rename = "CompromisedCredentialsDetected", default, skip_serializing_if = "Option::is_none")]
     pub compromised_credentials_detected: Option<bool>,
@@ -4963,7 +4963,7 @@ impl ::std::fmt::Debug for FirehoseConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ForgetDeviceRequest {
     #[serde(rename = "AccessToken", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -4980,7 +4980,7 @@ impl ::std::fmt::Debug for ForgetDeviceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ForgotPasswordRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -5009,7 +5009,7 @@ impl ::std::fmt::Debug for ForgotPasswordRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ForgotPasswordResponse {
     #[serde(rename = "CodeDeliveryDetails", default, skip_serializing_if = "Option::is_none")]
     pub code_delivery_details: Option<CodeDeliveryDetailsType>,
@@ -5023,7 +5023,7 @@ impl ::std::fmt::Debug for ForgotPasswordResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCSVHeaderRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -5037,7 +5037,7 @@ impl ::std::fmt::Debug for GetCSVHeaderRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCSVHeaderResponse {
     #[serde(rename = "CSVHeader", default, skip_serializing_if = "Option::is_none")]
     pub csv_header: Option<Vec<String>>,
@@ -5054,7 +5054,7 @@ impl ::std::fmt::Debug for GetCSVHeaderResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetClientTokenRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -5077,7 +5077,7 @@ impl ::std::fmt::Debug for GetClientTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetClientTokenResponse {
     #[serde(rename = "ClientAuthenticationResult", default, skip_serializing_if = "Option::is_none")]
     pub client_authentication_result: Option<ClientAuthenticationResultType>,
@@ -5091,7 +5091,7 @@ impl ::std::fmt::Debug for GetClientTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetDerivedTokenRequest {
     #[serde(rename = "ActorToken", default, skip_serializing_if = "Option::is_none")]
     pub actor_token: Option<String>,
@@ -5138,7 +5138,7 @@ impl ::std::fmt::Debug for GetDerivedTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetDerivedTokenResponse {
     #[serde(rename = "ExpiresIn", default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i32>,
@@ -5164,7 +5164,7 @@ impl ::std::fmt::Debug for GetDerivedTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetDeviceRequest {
     #[serde(rename = "AccessToken", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -5181,7 +5181,7 @@ impl ::std::fmt::Debug for GetDeviceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetDeviceResponse {
     #[serde(rename = "Device")]
     pub device: DeviceType,
@@ -5195,7 +5195,7 @@ impl ::std::fmt::Debug for GetDeviceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetGroupRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
@@ -5212,7 +5212,7 @@ impl ::std::fmt::Debug for GetGroupRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetGroupResponse {
     #[serde(rename = "Group", default, skip_serializing_if = "Option::is_none")]
     pub group: Option<GroupType>,
@@ -5226,7 +5226,7 @@ impl ::std::fmt::Debug for GetGroupResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentityProviderByIdentifierRequest {
     #[serde(rename = "IdpIdentifier")]
     pub idp_identifier: String,
@@ -5243,7 +5243,7 @@ impl ::std::fmt::Debug for GetIdentityProviderByIdentifierRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentityProviderByIdentifierResponse {
     #[serde(rename = "IdentityProvider")]
     pub identity_provider: IdentityProviderType,
@@ -5257,7 +5257,7 @@ impl ::std::fmt::Debug for GetIdentityProviderByIdentifierResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetLogDeliveryConfigurationRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -5271,7 +5271,7 @@ impl ::std::fmt::Debug for GetLogDeliveryConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetLogDeliveryConfigurationResponse {
     #[serde(rename = "LogDeliveryConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub log_delivery_configuration: Option<LogDeliveryConfigurationType>,
@@ -5285,7 +5285,7 @@ impl ::std::fmt::Debug for GetLogDeliveryConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetProvisionedLimitRequest {
     #[serde(rename = "LimitDefinition")]
     pub limit_definition: LimitDefinitionType,
@@ -5299,7 +5299,7 @@ impl ::std::fmt::Debug for GetProvisionedLimitRequest {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetProvisionedLimitResponse {
     #[serde(rename = "Limit")]
     pub limit: LimitType,
@@ -5313,7 +5313,7 @@ impl ::std::fmt::Debug for GetProvisionedLimitResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetSigningCertificateRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -5327,7 +5327,7 @@ impl ::std::fmt::Debug for GetSigningCertificateRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetSigningCertificateResponse {
     #[serde(rename = "Certificate", default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
@@ -5341,7 +5341,7 @@ impl ::std::fmt::Debug for GetSigningCertificateResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetTokensFromRefreshTokenRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -5367,7 +5367,7 @@ impl ::std::fmt::Debug for GetTokensFromRefreshTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetTokensFromRefreshTokenResponse {
     #[serde(rename = "AuthenticationResult", default, skip_serializing_if = "Option::is_none")]
     pub authentication_result: Option<AuthenticationResultType>,
@@ -5381,7 +5381,7 @@ impl ::std::fmt::Debug for GetTokensFromRefreshTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUICustomizationRequest {
     #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -5398,7 +5398,7 @@ impl ::std::fmt::Debug for GetUICustomizationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUICustomizationResponse {
     #[serde(rename = "UICustomization")]
     pub ui_customization: UICustomizationType,
@@ -5412,7 +5412,7 @@ impl ::std::fmt::Debug for GetUICustomizationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserAttributeVerificationCodeRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -5432,7 +5432,7 @@ impl ::std::fmt::Debug for GetUserAttributeVerificationCodeRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserAttributeVerificationCodeResponse {
     #[serde(rename = "CodeDeliveryDetails", default, skip_serializing_if = "Option::is_none")]
     pub code_delivery_details: Option<CodeDeliveryDetailsType>,
@@ -5446,7 +5446,7 @@ impl ::std::fmt::Debug for GetUserAttributeVerificationCodeResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserAuthFactorsRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -5460,7 +5460,7 @@ impl ::std::fmt::Debug for GetUserAuthFactorsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserAuthFactorsResponse {
     #[serde(rename = "ConfiguredUserAuthFactors", default, skip_serializing_if = "Option::is_none")]
     pub configured_user_auth_factors: Option<Vec<AuthFactorType>>,
@@ -5483,7 +5483,7 @@ impl ::std::fmt::Debug for GetUserAuthFactorsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserPoolClientSessionConfigurationRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -5500,7 +5500,7 @@ impl ::std::fmt::Debug for GetUserPoolClientSessionConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserPoolClientSessionConfigurationResponse {
     #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -5520,7 +5520,7 @@ impl ::std::fmt::Debug for GetUserPoolClientSessionConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserPoolMfaConfigRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -5534,7 +5534,7 @@ impl ::std::fmt::Debug for GetUserPoolMfaConfigRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserPoolMfaConfigResponse {
     #[serde(rename = "EmailMfaConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub email_mfa_configuration: Option<EmailMfaConfigType>,
@@ -5560,7 +5560,7 @@ impl ::std::fmt::Debug for GetUserPoolMfaConfigResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserPoolSessionConfigurationRequest {
     #[serde(rename = "UserPoolId")]
     pub user_pool_id: String,
@@ -5574,7 +5574,7 @@ impl ::std::fmt::Debug for GetUserPoolSessionConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserPoolSessionConfigurationResponse {
     #[serde(rename = "TokenSession", default, skip_serializing_if = "Option::is_none")]
     pub token_session: Option<UserPoolTokenSessionConfigType>,
@@ -5594,7 +5594,7 @@ impl ::std::fmt::Debug for GetUserPoolSessionConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -5608,7 +5608,7 @@ impl ::std::fmt::Debug for GetUserRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetUserResponse {
     #[serde(rename = "MFAOptions", default, skip_serializing_if = "Option::is_none")]
     pub mfa_options: Option<Vec<MFAOptionType>>,
@@ -5634,7 +5634,7 @@ impl ::std::fmt::Debug for GetUserResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GlobalSignOutRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -5648,7 +5648,7 @@ impl ::std::fmt::Debug for GlobalSignOutRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GlobalSignOutResponse {
 }
 
@@ -5659,7 +5659,7 @@ impl ::std::fmt::Debug for GlobalSignOutResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GroupType {
     #[serde(rename = "CreationDate", default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<crate::Timestamp>,
@@ -5691,7 +5691,7 @@ impl ::std::fmt::Debug for GroupType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct HttpHeader {
     #[serde(rename = "headerName", default, skip_serializing_if = "Option::is_none")]
     pub header_name: Option<String>,
@@ -5708,7 +5708,7 @@ impl ::std::fmt::Debug for HttpHeader {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityProviderType {
     #[serde(rename = "AcrMapping", default, skip_serializing_if = "Option::is_none")]
     pub acr_mapping: Option<::std::collections::BTreeMap<String, String>>,
@@ -5829,7 +5829,7 @@ impl InboundFederationLambdaVersionType {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct InitiateAuthRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -5861,7 +5861,7 @@ impl ::std::fmt::Debug for InitiateAuthRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct InitiateAuthResponse {
     #[serde(rename = "AuthenticationResult", default, skip_serializing_if = "Option::is_none")]
     pub authentication_result: Option<AuthenticationResultType>,
@@ -6068,7 +6068,7 @@ impl ::std::fmt::Debug for LimitDefinitionType {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LimitType {
     #[serde(rename = "FreeLimitValue")]
     pub free_limit_value: i32,
@@ -6088,7 +6088,7 @@ impl ::std::fmt::Debug for LimitType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListDevicesRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -6108,7 +6108,7 @@ impl ::std::fmt::Debug for ListDevicesRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListDevicesResponse {
     #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<DeviceType>>,
@@ -6125,7 +6125,7 @@ impl ::std::fmt::Debug for ListDevicesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListGroupsRequest {
     #[serde(rename = "Limit", default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i32>,
@@ -6145,7 +6145,7 @@ impl ::std::fmt::Debug for ListGroupsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListGroupsResponse {
     #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<GroupType>>,
@@ -6162,7 +6162,7 @@ impl ::std::fmt::Debug for ListGroupsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentityProvidersRequest {
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
@@ -6182,7 +6182,7 @@ impl ::std::fmt::Debug for ListIdentityProvidersRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentityProvidersResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6199,7 +6199,7 @@ impl ::std::fmt::Debug for ListIdentityProvidersResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListResourceServersRequest {
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
@@ -6219,7 +6219,7 @@ impl ::std::fmt::Debug for ListResourceServersRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListResourceServersResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6236,7 +6236,7 @@ impl ::std::fmt::Debug for ListResourceServersResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListTagsForResourceRequest {
     #[serde(rename = "ResourceArn")]
     pub resource_arn: String,
@@ -6250,7 +6250,7 @@ impl ::std::fmt::Debug for ListTagsForResourceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListTagsForResourceResponse {
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<::std::collections::BTreeMap<String, String>>,
@@ -6264,7 +6264,7 @@ impl ::std::fmt::Debug for ListTagsForResourceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListTermsRequest {
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
@@ -6284,7 +6284,7 @@ impl ::std::fmt::Debug for ListTermsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListTermsResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6301,7 +6301,7 @@ impl ::std::fmt::Debug for ListTermsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserImportJobsRequest {
     #[serde(rename = "MaxResults")]
     pub max_results: i32,
@@ -6321,7 +6321,7 @@ impl ::std::fmt::Debug for ListUserImportJobsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserImportJobsResponse {
     #[serde(rename = "PaginationToken", default, skip_serializing_if = "Option::is_none")]
     pub pagination_token: Option<String>,
@@ -6338,7 +6338,7 @@ impl ::std::fmt::Debug for ListUserImportJobsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserPoolClientSecretsRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -6358,7 +6358,7 @@ impl ::std::fmt::Debug for ListUserPoolClientSecretsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserPoolClientSecretsResponse {
     #[serde(rename = "ClientSecrets", default, skip_serializing_if = "Option::is_none")]
     pub client_secrets: Option<Vec<ClientSecretDescriptorType>>,
@@ -6375,7 +6375,7 @@ impl ::std::fmt::Debug for ListUserPoolClientSecretsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserPoolClientsRequest {
     #[serde(rename = "ClientType", default, skip_serializing_if = "Option::is_none")]
     pub client_type: Option<ClientTypeType>,
@@ -6398,7 +6398,7 @@ impl ::std::fmt::Debug for ListUserPoolClientsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserPoolClientsResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6415,7 +6415,7 @@ impl ::std::fmt::Debug for ListUserPoolClientsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserPoolReplicasRequest {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6432,7 +6432,7 @@ impl ::std::fmt::Debug for ListUserPoolReplicasRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserPoolReplicasResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6449,7 +6449,7 @@ impl ::std::fmt::Debug for ListUserPoolReplicasResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserPoolsRequest {
     #[serde(rename = "MaxResults")]
     pub max_results: i32,
@@ -6466,7 +6466,7 @@ impl ::std::fmt::Debug for ListUserPoolsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserPoolsResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6483,7 +6483,7 @@ impl ::std::fmt::Debug for ListUserPoolsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserSessionsRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -6500,7 +6500,7 @@ impl ::std::fmt::Debug for ListUserSessionsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUserSessionsResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6517,7 +6517,7 @@ impl ::std::fmt::Debug for ListUserSessionsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUsersInGroupRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
@@ -6540,7 +6540,7 @@ impl ::std::fmt::Debug for ListUsersInGroupRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUsersInGroupResponse {
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -6557,7 +6557,7 @@ impl ::std::fmt::Debug for ListUsersInGroupResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUsersRequest {
     #[serde(rename = "AttributesToGet", default, skip_serializing_if = "Option::is_none")]
     pub attributes_to_get: Option<Vec<String>>,
@@ -6583,7 +6583,7 @@ impl ::std::fmt::Debug for ListUsersRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListUsersResponse {
     #[serde(rename = "PaginationToken", default, skip_serializing_if = "Option::is_none")]
     pub pagination_token: Option<String>,
@@ -6600,7 +6600,7 @@ impl ::std::fmt::Debug for ListUsersResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListWebAuthnCredentialsRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -6620,7 +6620,7 @@ impl ::std::fmt::Debug for ListWebAuthnCredentialsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListWebAuthnCredentialsResponse {
     #[serde(rename = "Credentials")]
     pub credentials: Vec<WebAuthnCredentialDescription>,
@@ -6663,7 +6663,7 @@ impl ::std::fmt::Debug for LogConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LogDeliveryConfigurationType {
     #[serde(rename = "LogConfigurations")]
     pub log_configurations: Vec<LogConfigurationType>,
@@ -6724,7 +6724,7 @@ impl ::std::fmt::Debug for MFAOptionType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ManagedLoginBrandingType {
     #[serde(rename = "Assets", default, skip_serializing_if = "Option::is_none")]
     pub assets: Option<Vec<AssetType>>,
@@ -6803,7 +6803,7 @@ impl ::std::fmt::Debug for MessageTemplateType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NewDeviceMetadataType {
     #[serde(rename = "DeviceGroupKey", default, skip_serializing_if = "Option::is_none")]
     pub device_group_key: Option<String>,
@@ -7086,7 +7086,7 @@ impl PreventUserExistenceErrorTypes {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ProviderDescription {
     #[serde(rename = "CreationDate", default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<crate::Timestamp>,
@@ -7109,7 +7109,7 @@ impl ::std::fmt::Debug for ProviderDescription {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ProviderUserIdentifierType {
     #[serde(rename = "ProviderAttributeName", default, skip_serializing_if = "Option::is_none")]
     pub provider_attribute_name: Option<String>,
@@ -7256,7 +7256,7 @@ impl ReplicaStatusType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResendConfirmationCodeRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -7285,7 +7285,7 @@ impl ::std::fmt::Debug for ResendConfirmationCodeRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResendConfirmationCodeResponse {
     #[serde(rename = "CodeDeliveryDetails", default, skip_serializing_if = "Option::is_none")]
     pub code_delivery_details: Option<CodeDeliveryDetailsType>,
@@ -7339,7 +7339,7 @@ impl ::std::fmt::Debug for ResourceServerScopeType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ResourceServerType {
     #[serde(rename = "Identifier", default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
@@ -7365,7 +7365,7 @@ impl ::std::fmt::Debug for ResourceServerType {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RespondToAuthChallengeRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -7397,7 +7397,7 @@ impl ::std::fmt::Debug for RespondToAuthChallengeRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RespondToAuthChallengeResponse {
     #[serde(rename = "AuthenticationResult", default, skip_serializing_if = "Option::is_none")]
     pub authentication_result: Option<AuthenticationResultType>,
@@ -7450,7 +7450,7 @@ impl RevokeAssociatedSessionsType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RevokeTokenRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -7473,7 +7473,7 @@ impl ::std::fmt::Debug for RevokeTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RevokeTokenResponse {
 }
 
@@ -7484,7 +7484,7 @@ impl ::std::fmt::Debug for RevokeTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RevokeUserSessionRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -7504,7 +7504,7 @@ impl ::std::fmt::Debug for RevokeUserSessionRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RevokeUserSessionResponse {
 }
 
@@ -7515,7 +7515,7 @@ impl ::std::fmt::Debug for RevokeUserSessionResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RiskConfigurationType {
     #[serde(rename = "AccountTakeoverRiskConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub account_takeover_risk_configuration: Option<AccountTakeoverRiskConfigurationType>,
@@ -7651,7 +7651,7 @@ impl ::std::fmt::Debug for S3ConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SMSMfaSettingsType {
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -7731,7 +7731,7 @@ impl SecurityPolicyType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SessionDescriptionType {
     #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -7772,7 +7772,7 @@ impl ::std::fmt::Debug for SessionDescriptionType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SessionLocationType {
     #[serde(rename = "City", default, skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
@@ -7816,7 +7816,7 @@ impl SessionTypeType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetLogDeliveryConfigurationRequest {
     #[serde(rename = "LogConfigurations")]
     pub log_configurations: Vec<LogConfigurationType>,
@@ -7833,7 +7833,7 @@ impl ::std::fmt::Debug for SetLogDeliveryConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetLogDeliveryConfigurationResponse {
     #[serde(rename = "LogDeliveryConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub log_delivery_configuration: Option<LogDeliveryConfigurationType>,
@@ -7847,7 +7847,7 @@ impl ::std::fmt::Debug for SetLogDeliveryConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetRiskConfigurationRequest {
     #[serde(rename = "AccountTakeoverRiskConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub account_takeover_risk_configuration: Option<AccountTakeoverRiskConfigurationType>,
@@ -7873,7 +7873,7 @@ impl ::std::fmt::Debug for SetRiskConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetRiskConfigurationResponse {
     #[serde(rename = "RiskConfiguration")]
     pub risk_configuration: RiskConfigurationType,
@@ -7887,7 +7887,7 @@ impl ::std::fmt::Debug for SetRiskConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUICustomizationRequest {
     #[serde(rename = "CSS", default, skip_serializing_if = "Option::is_none")]
     pub css: Option<String>,
@@ -7910,7 +7910,7 @@ impl ::std::fmt::Debug for SetUICustomizationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUICustomizationResponse {
     #[serde(rename = "UICustomization")]
     pub ui_customization: UICustomizationType,
@@ -7924,7 +7924,7 @@ impl ::std::fmt::Debug for SetUICustomizationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserMFAPreferenceRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -7950,7 +7950,7 @@ impl ::std::fmt::Debug for SetUserMFAPreferenceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserMFAPreferenceResponse {
 }
 
@@ -7961,7 +7961,7 @@ impl ::std::fmt::Debug for SetUserMFAPreferenceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserPoolClientSessionConfigurationRequest {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -7981,7 +7981,7 @@ impl ::std::fmt::Debug for SetUserPoolClientSessionConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserPoolClientSessionConfigurationResponse {
     #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -8001,7 +8001,7 @@ impl ::std::fmt::Debug for SetUserPoolClientSessionConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserPoolMfaConfigRequest {
     #[serde(rename = "EmailMfaConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub email_mfa_configuration: Option<EmailMfaConfigType>,
@@ -8030,7 +8030,7 @@ impl ::std::fmt::Debug for SetUserPoolMfaConfigRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserPoolMfaConfigResponse {
     #[serde(rename = "EmailMfaConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub email_mfa_configuration: Option<EmailMfaConfigType>,
@@ -8056,7 +8056,7 @@ impl ::std::fmt::Debug for SetUserPoolMfaConfigResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserPoolSessionConfigurationRequest {
     #[serde(rename = "TokenSession")]
     pub token_session: UserPoolTokenSessionConfigType,
@@ -8076,7 +8076,7 @@ impl ::std::fmt::Debug for SetUserPoolSessionConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserPoolSessionConfigurationResponse {
     #[serde(rename = "TokenSession", default, skip_serializing_if = "Option::is_none")]
     pub token_session: Option<UserPoolTokenSessionConfigType>,
@@ -8096,7 +8096,7 @@ impl ::std::fmt::Debug for SetUserPoolSessionConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserSettingsRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -8113,7 +8113,7 @@ impl ::std::fmt::Debug for SetUserSettingsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetUserSettingsResponse {
 }
 
@@ -8138,7 +8138,7 @@ impl ::std::fmt::Debug for SignInPolicyType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SignUpRequest {
     #[serde(rename = "AnalyticsMetadata", default, skip_serializing_if = "Option::is_none")]
     pub analytics_metadata: Option<AnalyticsMetadataType>,
@@ -8176,7 +8176,7 @@ impl ::std::fmt::Debug for SignUpRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SignUpResponse {
     #[serde(rename = "CodeDeliveryDetails", default, skip_serializing_if = "Option::is_none")]
     pub code_delivery_details: Option<CodeDeliveryDetailsType>,
@@ -8253,7 +8253,7 @@ impl ::std::fmt::Debug for SoftwareTokenMfaConfigType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SoftwareTokenMfaSettingsType {
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -8270,7 +8270,7 @@ impl ::std::fmt::Debug for SoftwareTokenMfaSettingsType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StartUserImportJobRequest {
     #[serde(rename = "JobId")]
     pub job_id: String,
@@ -8287,7 +8287,7 @@ impl ::std::fmt::Debug for StartUserImportJobRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StartUserImportJobResponse {
     #[serde(rename = "UserImportJob", default, skip_serializing_if = "Option::is_none")]
     pub user_import_job: Option<UserImportJobType>,
@@ -8301,7 +8301,7 @@ impl ::std::fmt::Debug for StartUserImportJobResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StartWebAuthnRegistrationRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -8315,7 +8315,7 @@ impl ::std::fmt::Debug for StartWebAuthnRegistrationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StartWebAuthnRegistrationResponse {
     #[serde(rename = "CredentialCreationOptions")]
     pub credential_creation_options: ::serde_json::Value,
@@ -8356,7 +8356,7 @@ impl StatusType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StopUserImportJobRequest {
     #[serde(rename = "JobId")]
     pub job_id: String,
@@ -8373,7 +8373,7 @@ impl ::std::fmt::Debug for StopUserImportJobRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct StopUserImportJobResponse {
     #[serde(rename = "UserImportJob", default, skip_serializing_if = "Option::is_none")]
     pub user_import_job: Option<UserImportJobType>,
@@ -8404,7 +8404,7 @@ impl ::std::fmt::Debug for StringAttributeConstraintsType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TagResourceRequest {
     #[serde(rename = "ResourceArn")]
     pub resource_arn: String,
@@ -8421,7 +8421,7 @@ impl ::std::fmt::Debug for TagResourceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TagResourceResponse {
 }
 
@@ -8432,7 +8432,7 @@ impl ::std::fmt::Debug for TagResourceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TermsDescriptionType {
     #[serde(rename = "CreationDate")]
     pub creation_date: crate::Timestamp,
@@ -8504,7 +8504,7 @@ impl TermsSourceType {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct TermsType {
     #[serde(rename = "ClientId")]
     pub client_id: String,
@@ -8628,7 +8628,7 @@ impl ::std::fmt::Debug for TokenValidityUnitsType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UICustomizationType {
     #[serde(rename = "CSS", default, skip_serializing_if = "Option::is_none")]
     pub css: Option<String>,
@@ -8660,7 +8660,7 @@ impl ::std::fmt::Debug for UICustomizationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UntagResourceRequest {
     #[serde(rename = "ResourceArn")]
     pub resource_arn: String,
@@ -8677,7 +8677,7 @@ impl ::std::fmt::Debug for UntagResourceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UntagResourceResponse {
 }
 
@@ -8688,7 +8688,7 @@ impl ::std::fmt::Debug for UntagResourceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateAuthEventFeedbackRequest {
     #[serde(rename = "EventId")]
     pub event_id: String,
@@ -8714,7 +8714,7 @@ impl ::std::fmt::Debug for UpdateAuthEventFeedbackRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateAuthEventFeedbackResponse {
 }
 
@@ -8725,7 +8725,7 @@ impl ::std::fmt::Debug for UpdateAuthEventFeedbackResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateDeviceStatusRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -8745,7 +8745,7 @@ impl ::std::fmt::Debug for UpdateDeviceStatusRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateDeviceStatusResponse {
 }
 
@@ -8756,7 +8756,7 @@ impl ::std::fmt::Debug for UpdateDeviceStatusResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateGroupRequest {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -8782,7 +8782,7 @@ impl ::std::fmt::Debug for UpdateGroupRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateGroupResponse {
     #[serde(rename = "Group", default, skip_serializing_if = "Option::is_none")]
     pub group: Option<GroupType>,
@@ -8796,7 +8796,7 @@ impl ::std::fmt::Debug for UpdateGroupResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateIdentityProviderRequest {
     #[serde(rename = "AcrMapping", default, skip_serializing_if = "Option::is_none")]
     pub acr_mapping: Option<::std::collections::BTreeMap<String, String>>,
@@ -8825,7 +8825,7 @@ impl ::std::fmt::Debug for UpdateIdentityProviderRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateIdentityProviderResponse {
     #[serde(rename = "IdentityProvider")]
     pub identity_provider: IdentityProviderType,
@@ -8839,7 +8839,7 @@ impl ::std::fmt::Debug for UpdateIdentityProviderResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateManagedLoginBrandingRequest {
     #[serde(rename = "Assets", default, skip_serializing_if = "Option::is_none")]
     pub assets: Option<Vec<AssetType>>,
@@ -8865,7 +8865,7 @@ impl ::std::fmt::Debug for UpdateManagedLoginBrandingRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateManagedLoginBrandingResponse {
     #[serde(rename = "ManagedLoginBranding", default, skip_serializing_if = "Option::is_none")]
     pub managed_login_branding: Option<ManagedLoginBrandingType>,
@@ -8879,7 +8879,7 @@ impl ::std::fmt::Debug for UpdateManagedLoginBrandingResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateProvisionedLimitRequest {
     #[serde(rename = "LimitDefinition")]
     pub limit_definition: LimitDefinitionType,
@@ -8896,7 +8896,7 @@ impl ::std::fmt::Debug for UpdateProvisionedLimitRequest {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Serialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateProvisionedLimitResponse {
     #[serde(rename = "Limit")]
     pub limit: LimitType,
@@ -8937,7 +8937,7 @@ impl UpdateReplicaStatusType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateResourceServerRequest {
     #[serde(rename = "Identifier")]
     pub identifier: String,
@@ -8960,7 +8960,7 @@ impl ::std::fmt::Debug for UpdateResourceServerRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateResourceServerResponse {
     #[serde(rename = "ResourceServer")]
     pub resource_server: ResourceServerType,
@@ -8974,7 +8974,7 @@ impl ::std::fmt::Debug for UpdateResourceServerResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateTermsRequest {
     #[serde(rename = "Enforcement", default, skip_serializing_if = "Option::is_none")]
     pub enforcement: Option<TermsEnforcementType>,
@@ -9003,7 +9003,7 @@ impl ::std::fmt::Debug for UpdateTermsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateTermsResponse {
     #[serde(rename = "Terms", default, skip_serializing_if = "Option::is_none")]
     pub terms: Option<TermsType>,
@@ -9017,7 +9017,7 @@ impl ::std::fmt::Debug for UpdateTermsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserAttributesRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -9037,7 +9037,7 @@ impl ::std::fmt::Debug for UpdateUserAttributesRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserAttributesResponse {
     #[serde(rename = "CodeDeliveryDetailsList", default, skip_serializing_if = "Option::is_none")]
     pub code_delivery_details_list: Option<Vec<CodeDeliveryDetailsType>>,
@@ -9051,7 +9051,7 @@ impl ::std::fmt::Debug for UpdateUserAttributesResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserPoolClientRequest {
     #[serde(rename = "AccessTokenValidity", default, skip_serializing_if = "Option::is_none")]
     pub access_token_validity: Option<i32>,
@@ -9131,7 +9131,7 @@ impl ::std::fmt::Debug for UpdateUserPoolClientRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserPoolClientResponse {
     #[serde(rename = "UserPoolClient", default, skip_serializing_if = "Option::is_none")]
     pub user_pool_client: Option<UserPoolClientType>,
@@ -9145,7 +9145,7 @@ impl ::std::fmt::Debug for UpdateUserPoolClientResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserPoolDomainRequest {
     #[serde(rename = "CustomDomainConfig", default, skip_serializing_if = "Option::is_none")]
     pub custom_domain_config: Option<CustomDomainConfigType>,
@@ -9171,7 +9171,7 @@ impl ::std::fmt::Debug for UpdateUserPoolDomainRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserPoolDomainResponse {
     #[serde(rename = "CloudFrontDomain", default, skip_serializing_if = "Option::is_none")]
     pub cloud_front_domain: Option<String>,
@@ -9191,7 +9191,7 @@ impl ::std::fmt::Debug for UpdateUserPoolDomainResponse {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserPoolReplicaRequest {
     #[serde(rename = "RegionName")]
     pub region_name: String,
@@ -9211,7 +9211,7 @@ impl ::std::fmt::Debug for UpdateUserPoolReplicaRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserPoolReplicaResponse {
     #[serde(rename = "UserPoolReplica", default, skip_serializing_if = "Option::is_none")]
     pub user_pool_replica: Option<UserPoolReplicaType>,
@@ -9225,7 +9225,7 @@ impl ::std::fmt::Debug for UpdateUserPoolReplicaResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserPoolRequest {
     #[serde(rename = "AccountRecoverySetting", default, skip_serializing_if = "Option::is_none")]
     pub account_recovery_setting: Option<AccountRecoverySettingType>,
@@ -9311,7 +9311,7 @@ impl ::std::fmt::Debug for UpdateUserPoolRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateUserPoolResponse {
 }
 
@@ -9336,7 +9336,7 @@ impl ::std::fmt::Debug for UserAttributeUpdateSettingsType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserContextDataType {
     #[serde(rename = "EncodedData", default, skip_serializing_if = "Option::is_none")]
     pub encoded_data: Option<String>,
@@ -9404,7 +9404,7 @@ impl UserImportJobStatusType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserImportJobType {
     #[serde(rename = "CloudWatchLogsRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub cloud_watch_logs_role_arn: Option<String>,
@@ -9474,7 +9474,7 @@ impl ::std::fmt::Debug for UserPoolAddOnsType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserPoolClientDescription {
     #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -9494,7 +9494,7 @@ impl ::std::fmt::Debug for UserPoolClientDescription {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserPoolClientType {
     #[serde(rename = "AccessTokenValidity", default, skip_serializing_if = "Option::is_none")]
     pub access_token_validity: Option<i32>,
@@ -9586,7 +9586,7 @@ impl ::std::fmt::Debug for UserPoolClientType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserPoolDescriptionType {
     #[serde(rename = "CreationDate", default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<crate::Timestamp>,
@@ -9666,7 +9666,7 @@ impl ::std::fmt::Debug for UserPoolPolicyType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserPoolReplicaType {
     #[serde(rename = "RegionName", default, skip_serializing_if = "Option::is_none")]
     pub region_name: Option<String>,
@@ -9734,7 +9734,7 @@ impl ::std::fmt::Debug for UserPoolTokenSessionConfigType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserPoolType {
     #[serde(rename = "AccountRecoverySetting", default, skip_serializing_if = "Option::is_none")]
     pub account_recovery_setting: Option<AccountRecoverySettingType>,
@@ -9937,7 +9937,7 @@ impl UserStatusType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UserType {
     #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Vec<AttributeType>>,
@@ -10093,7 +10093,7 @@ impl VerifiedAttributeType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VerifySoftwareTokenRequest {
     #[serde(rename = "AccessToken", default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -10116,7 +10116,7 @@ impl ::std::fmt::Debug for VerifySoftwareTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VerifySoftwareTokenResponse {
     #[serde(rename = "Session", default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
@@ -10160,7 +10160,7 @@ impl VerifySoftwareTokenResponseType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VerifyUserAttributeRequest {
     #[serde(rename = "AccessToken")]
     pub access_token: String,
@@ -10180,7 +10180,7 @@ impl ::std::fmt::Debug for VerifyUserAttributeRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct VerifyUserAttributeResponse {
 }
 
@@ -10211,7 +10211,7 @@ impl ::std::fmt::Debug for WebAuthnConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WebAuthnCredentialDescription {
     #[serde(rename = "AuthenticatorAttachment", default, skip_serializing_if = "Option::is_none")]
     pub authenticator_attachment: Option<String>,
@@ -10267,7 +10267,7 @@ impl WebAuthnFactorConfigurationType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WebAuthnMfaSettingsType {
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,

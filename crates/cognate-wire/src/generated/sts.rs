@@ -89,7 +89,7 @@ pub static OPERATIONS: &[crate::OperationInfo] = &[
     crate::OperationInfo { name: "GetWebIdentityToken", no_auth: false, input: Some(26), output: Some(27), method: "POST", uri: "/", errors: &["SessionDurationEscalationException", "OutboundWebIdentityFederationDisabledException", "JWTPayloadSizeExceededException"] },
 ];
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumeRoleRequest {
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<i32>,
@@ -139,7 +139,7 @@ impl ::std::fmt::Debug for AssumeRoleRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumeRoleResponse {
     #[serde(rename = "AssumedRoleUser", default, skip_serializing_if = "Option::is_none")]
     pub assumed_role_user: Option<AssumedRoleUser>,
@@ -168,7 +168,7 @@ impl ::std::fmt::Debug for AssumeRoleResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumeRoleWithSAMLRequest {
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<i32>,
@@ -200,7 +200,7 @@ impl ::std::fmt::Debug for AssumeRoleWithSAMLRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumeRoleWithSAMLResponse {
     #[serde(rename = "AssumedRoleUser", default, skip_serializing_if = "Option::is_none")]
     pub assumed_role_user: Option<AssumedRoleUser>,
@@ -244,7 +244,7 @@ impl ::std::fmt::Debug for AssumeRoleWithSAMLResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumeRoleWithWebIdentityRequest {
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<i32>,
@@ -279,7 +279,7 @@ impl ::std::fmt::Debug for AssumeRoleWithWebIdentityRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumeRoleWithWebIdentityResponse {
     #[serde(rename = "AssumedRoleUser", default, skip_serializing_if = "Option::is_none")]
     pub assumed_role_user: Option<AssumedRoleUser>,
@@ -317,7 +317,7 @@ impl ::std::fmt::Debug for AssumeRoleWithWebIdentityResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumeRootRequest {
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<i32>,
@@ -340,7 +340,7 @@ impl ::std::fmt::Debug for AssumeRootRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumeRootResponse {
     #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
@@ -363,7 +363,7 @@ impl ::std::fmt::Debug for AssumeRootResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AssumedRoleUser {
     #[serde(rename = "Arn")]
     pub arn: String,
@@ -380,7 +380,7 @@ impl ::std::fmt::Debug for AssumedRoleUser {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Credentials {
     #[serde(rename = "AccessKeyId")]
     pub access_key_id: String,
@@ -403,7 +403,7 @@ impl ::std::fmt::Debug for Credentials {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DecodeAuthorizationMessageRequest {
     #[serde(rename = "EncodedMessage")]
     pub encoded_message: String,
@@ -417,7 +417,7 @@ impl ::std::fmt::Debug for DecodeAuthorizationMessageRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DecodeAuthorizationMessageResponse {
     #[serde(rename = "DecodedMessage", default, skip_serializing_if = "Option::is_none")]
     pub decoded_message: Option<String>,
@@ -431,7 +431,7 @@ impl ::std::fmt::Debug for DecodeAuthorizationMessageResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct FederatedUser {
     #[serde(rename = "Arn")]
     pub arn: String,
@@ -448,7 +448,7 @@ impl ::std::fmt::Debug for FederatedUser {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetAccessKeyInfoRequest {
     #[serde(rename = "AccessKeyId")]
     pub access_key_id: String,
@@ -462,7 +462,7 @@ impl ::std::fmt::Debug for GetAccessKeyInfoRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetAccessKeyInfoResponse {
     #[serde(rename = "Account", default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -476,7 +476,7 @@ impl ::std::fmt::Debug for GetAccessKeyInfoResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCallerIdentityRequest {
 }
 
@@ -487,7 +487,7 @@ impl ::std::fmt::Debug for GetCallerIdentityRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCallerIdentityResponse {
     #[serde(rename = "Account", default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -507,7 +507,7 @@ impl ::std::fmt::Debug for GetCallerIdentityResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetDelegatedAccessTokenRequest {
     #[serde(rename = "TradeInToken")]
     pub trade_in_token: String,
@@ -521,7 +521,7 @@ impl ::std::fmt::Debug for GetDelegatedAccessTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetDelegatedAccessTokenResponse {
     #[serde(rename = "AssumedPrincipal", default, skip_serializing_if = "Option::is_none")]
     pub assumed_principal: Option<String>,
@@ -541,7 +541,7 @@ impl ::std::fmt::Debug for GetDelegatedAccessTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetFederationTokenRequest {
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<i32>,
@@ -570,7 +570,7 @@ impl ::std::fmt::Debug for GetFederationTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetFederationTokenResponse {
     #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
@@ -596,7 +596,7 @@ impl ::std::fmt::Debug for GetFederationTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetSessionTokenRequest {
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<i32>,
@@ -619,7 +619,7 @@ impl ::std::fmt::Debug for GetSessionTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetSessionTokenResponse {
     #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
@@ -639,7 +639,7 @@ impl ::std::fmt::Debug for GetSessionTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetWebIdentityTokenRequest {
     #[serde(rename = "Audience")]
     pub audience: Vec<String>,
@@ -662,7 +662,7 @@ impl ::std::fmt::Debug for GetWebIdentityTokenRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetWebIdentityTokenResponse {
     #[serde(rename = "Expiration", default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<crate::Timestamp>,
@@ -679,7 +679,7 @@ impl ::std::fmt::Debug for GetWebIdentityTokenResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PolicyDescriptorType {
     #[serde(rename = "arn", default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
@@ -693,7 +693,7 @@ impl ::std::fmt::Debug for PolicyDescriptorType {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ProvidedContext {
     #[serde(rename = "ContextAssertion", default, skip_serializing_if = "Option::is_none")]
     pub context_assertion: Option<String>,
@@ -710,7 +710,7 @@ impl ::std::fmt::Debug for ProvidedContext {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Tag {
     #[serde(rename = "Key")]
     pub key: String,

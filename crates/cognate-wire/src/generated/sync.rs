@@ -113,7 +113,7 @@ pub static OPERATIONS: &[crate::OperationInfo] = &[
     crate::OperationInfo { name: "UpdateRecords", no_auth: false, input: Some(83), output: Some(84), method: "POST", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}", errors: &["InvalidParameterException", "LimitExceededException", "NotAuthorizedException", "ResourceNotFoundException", "ResourceConflictException", "InvalidLambdaFunctionOutputException", "LambdaThrottledException", "TooManyRequestsException", "InternalErrorException"] },
 ];
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BulkPublishRequest {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -127,7 +127,7 @@ impl ::std::fmt::Debug for BulkPublishRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BulkPublishResponse {
     #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
     pub identity_pool_id: Option<String>,
@@ -196,7 +196,7 @@ impl ::std::fmt::Debug for CognitoStreams {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Dataset {
     #[serde(rename = "CreationDate", default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<crate::Timestamp>,
@@ -228,7 +228,7 @@ impl ::std::fmt::Debug for Dataset {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteDatasetRequest {
     #[serde(rename = "DatasetName")]
     pub dataset_name: String,
@@ -248,7 +248,7 @@ impl ::std::fmt::Debug for DeleteDatasetRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteDatasetResponse {
     #[serde(rename = "Dataset", default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<Dataset>,
@@ -262,7 +262,7 @@ impl ::std::fmt::Debug for DeleteDatasetResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeDatasetRequest {
     #[serde(rename = "DatasetName")]
     pub dataset_name: String,
@@ -282,7 +282,7 @@ impl ::std::fmt::Debug for DescribeDatasetRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeDatasetResponse {
     #[serde(rename = "Dataset", default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<Dataset>,
@@ -296,7 +296,7 @@ impl ::std::fmt::Debug for DescribeDatasetResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityPoolUsageRequest {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -310,7 +310,7 @@ impl ::std::fmt::Debug for DescribeIdentityPoolUsageRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityPoolUsageResponse {
     #[serde(rename = "IdentityPoolUsage", default, skip_serializing_if = "Option::is_none")]
     pub identity_pool_usage: Option<IdentityPoolUsage>,
@@ -324,7 +324,7 @@ impl ::std::fmt::Debug for DescribeIdentityPoolUsageResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityUsageRequest {
     #[serde(rename = "IdentityId")]
     pub identity_id: String,
@@ -341,7 +341,7 @@ impl ::std::fmt::Debug for DescribeIdentityUsageRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityUsageResponse {
     #[serde(rename = "IdentityUsage", default, skip_serializing_if = "Option::is_none")]
     pub identity_usage: Option<IdentityUsage>,
@@ -355,7 +355,7 @@ impl ::std::fmt::Debug for DescribeIdentityUsageResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetBulkPublishDetailsRequest {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -369,7 +369,7 @@ impl ::std::fmt::Debug for GetBulkPublishDetailsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetBulkPublishDetailsResponse {
     #[serde(rename = "BulkPublishCompleteTime", default, skip_serializing_if = "Option::is_none")]
     pub bulk_publish_complete_time: Option<crate::Timestamp>,
@@ -395,7 +395,7 @@ impl ::std::fmt::Debug for GetBulkPublishDetailsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCognitoEventsRequest {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -409,7 +409,7 @@ impl ::std::fmt::Debug for GetCognitoEventsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCognitoEventsResponse {
     #[serde(rename = "Events", default, skip_serializing_if = "Option::is_none")]
     pub events: Option<::std::collections::BTreeMap<String, String>>,
@@ -423,7 +423,7 @@ impl ::std::fmt::Debug for GetCognitoEventsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentityPoolConfigurationRequest {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -437,7 +437,7 @@ impl ::std::fmt::Debug for GetIdentityPoolConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentityPoolConfigurationResponse {
     #[serde(rename = "CognitoStreams", default, skip_serializing_if = "Option::is_none")]
     pub cognito_streams: Option<CognitoStreams>,
@@ -457,7 +457,7 @@ impl ::std::fmt::Debug for GetIdentityPoolConfigurationResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityPoolUsage {
     #[serde(rename = "DataStorage", default, skip_serializing_if = "Option::is_none")]
     pub data_storage: Option<i64>,
@@ -480,7 +480,7 @@ impl ::std::fmt::Debug for IdentityPoolUsage {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityUsage {
     #[serde(rename = "DataStorage", default, skip_serializing_if = "Option::is_none")]
     pub data_storage: Option<i64>,
@@ -506,7 +506,7 @@ impl ::std::fmt::Debug for IdentityUsage {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListDatasetsRequest {
     #[serde(rename = "IdentityId")]
     pub identity_id: String,
@@ -529,7 +529,7 @@ impl ::std::fmt::Debug for ListDatasetsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListDatasetsResponse {
     #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i32>,
@@ -549,7 +549,7 @@ impl ::std::fmt::Debug for ListDatasetsResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentityPoolUsageRequest {
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i32>,
@@ -566,7 +566,7 @@ impl ::std::fmt::Debug for ListIdentityPoolUsageRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentityPoolUsageResponse {
     #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i32>,
@@ -589,7 +589,7 @@ impl ::std::fmt::Debug for ListIdentityPoolUsageResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListRecordsRequest {
     #[serde(rename = "DatasetName")]
     pub dataset_name: String,
@@ -621,7 +621,7 @@ impl ::std::fmt::Debug for ListRecordsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListRecordsResponse {
     #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i32>,
@@ -738,7 +738,7 @@ impl ::std::fmt::Debug for PushSync {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Record {
     #[serde(rename = "DeviceLastModifiedDate", default, skip_serializing_if = "Option::is_none")]
     pub device_last_modified_date: Option<crate::Timestamp>,
@@ -767,7 +767,7 @@ impl ::std::fmt::Debug for Record {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RecordPatch {
     #[serde(rename = "DeviceLastModifiedDate", default, skip_serializing_if = "Option::is_none")]
     pub device_last_modified_date: Option<crate::Timestamp>,
@@ -793,7 +793,7 @@ impl ::std::fmt::Debug for RecordPatch {
     }
 }
 
-#[derive(Clone, PartialEq, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RegisterDeviceRequest {
     #[serde(rename = "IdentityId")]
     pub identity_id: String,
@@ -816,7 +816,7 @@ impl ::std::fmt::Debug for RegisterDeviceRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RegisterDeviceResponse {
     #[serde(rename = "DeviceId", default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
@@ -830,7 +830,7 @@ impl ::std::fmt::Debug for RegisterDeviceResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetCognitoEventsRequest {
     #[serde(rename = "Events")]
     pub events: ::std::collections::BTreeMap<String, String>,
@@ -847,7 +847,7 @@ impl ::std::fmt::Debug for SetCognitoEventsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetIdentityPoolConfigurationRequest {
     #[serde(rename = "CognitoStreams", default, skip_serializing_if = "Option::is_none")]
     pub cognito_streams: Option<CognitoStreams>,
@@ -867,7 +867,7 @@ impl ::std::fmt::Debug for SetIdentityPoolConfigurationRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetIdentityPoolConfigurationResponse {
     #[serde(rename = "CognitoStreams", default, skip_serializing_if = "Option::is_none")]
     pub cognito_streams: Option<CognitoStreams>,
@@ -914,7 +914,7 @@ impl StreamingStatus {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SubscribeToDatasetRequest {
     #[serde(rename = "DatasetName")]
     pub dataset_name: String,
@@ -937,7 +937,7 @@ impl ::std::fmt::Debug for SubscribeToDatasetRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SubscribeToDatasetResponse {
 }
 
@@ -948,7 +948,7 @@ impl ::std::fmt::Debug for SubscribeToDatasetResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UnsubscribeFromDatasetRequest {
     #[serde(rename = "DatasetName")]
     pub dataset_name: String,
@@ -971,7 +971,7 @@ impl ::std::fmt::Debug for UnsubscribeFromDatasetRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UnsubscribeFromDatasetResponse {
 }
 
@@ -982,7 +982,7 @@ impl ::std::fmt::Debug for UnsubscribeFromDatasetResponse {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateRecordsRequest {
     #[serde(rename = "ClientContext", default, skip_serializing_if = "Option::is_none")]
     pub client_context: Option<String>,
@@ -1014,7 +1014,7 @@ impl ::std::fmt::Debug for UpdateRecordsRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateRecordsResponse {
     #[serde(rename = "Records", default, skip_serializing_if = "Option::is_none")]
     pub records: Option<Vec<Record>>,

@@ -1,0 +1,68 @@
+//! The one error type of the user-pool domain. Each variant is a Cognito
+//! error; [`Error::code`] gives its name on the wire and [`Error::message`]
+//! the text a client sees. Causes that must not reach a client (a database
+//! failure) are logged where they happen and surface as `Internal`.
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    InvalidParameter(String),
+    ResourceNotFound(String),
+    LimitExceeded(String),
+    NotAuthorized(String),
+    ConcurrentModification(String),
+    /// Something failed inside Cognate; the message is generic on purpose.
+    Internal,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidParameter(_) => "InvalidParameterException",
+            Error::ResourceNotFound(_) => "ResourceNotFoundException",
+            Error::LimitExceeded(_) => "LimitExceededException",
+            Error::NotAuthorized(_) => "NotAuthorizedException",
+            Error::ConcurrentModification(_) => "ConcurrentModificationException",
+            Error::Internal => "InternalErrorException",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Error::InvalidParameter(m)
+            | Error::ResourceNotFound(m)
+            | Error::LimitExceeded(m)
+            | Error::NotAuthorized(m)
+            | Error::ConcurrentModification(m) => m,
+            Error::Internal => "Internal server error.",
+        }
+    }
+
+    /// Whether the fault is Cognate's (HTTP 500) rather than the caller's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Internal)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<cognate_store::StoreError> for Error {
+    fn from(e: cognate_store::StoreError) -> Self {
+        tracing::error!(error = %e, "store failure");
+        Error::Internal
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        tracing::error!(error = %e, "stored document unreadable");
+        Error::Internal
+    }
+}

@@ -1,0 +1,157 @@
+//! Domain tests on an in-memory store with a manual clock.
+
+use crate::*;
+use cognate_store::{Location, Store};
+use cognate_wire::idp::*;
+
+async fn idp() -> (Idp, ManualClock) {
+    let store = Store::open(&Location::SqliteMemory).await.unwrap();
+    let clock = ManualClock::new(1_700_000_000_000);
+    let idp = Idp::new(store, cognate_crypto::seal::MasterKey::generate(), std::sync::Arc::new(clock.clone()), "123456789012".into());
+    (idp, clock)
+}
+
+fn create(name: &str) -> CreateUserPoolRequest {
+    CreateUserPoolRequest { pool_name: name.into(), ..Default::default() }
+}
+
+#[tokio::test]
+async fn new_pool_has_cognito_defaults() {
+    let (idp, _) = idp().await;
+    let pool = idp.create_user_pool("eu-west-1", create("p")).await.unwrap().user_pool.unwrap();
+    let id = pool.id.clone().unwrap();
+    assert!(id.starts_with("eu-west-1_"));
+    assert_eq!(pool.arn.as_deref(), Some(format!("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/{id}").as_str()));
+    let pw = pool.policies.as_ref().unwrap().password_policy.as_ref().unwrap();
+    assert_eq!((pw.minimum_length, pw.require_symbols, pw.temporary_password_validity_days), (Some(8), Some(true), Some(7)));
+    assert_eq!(pool.mfa_configuration, Some(UserPoolMfaType::Off));
+    assert_eq!(pool.deletion_protection, Some(DeletionProtectionType::Inactive));
+    let names: Vec<_> = pool.schema_attributes.unwrap().into_iter().map(|a| a.name.unwrap()).collect();
+    assert_eq!(names.len(), 20);
+    assert_eq!(names[0], "sub");
+    assert_eq!(names[19], "updated_at");
+    assert_eq!(pool.creation_date, Some(cognate_wire::Timestamp(1_700_000_000.0)));
+}
+
+#[tokio::test]
+async fn update_resets_omitted_settings_and_moves_the_clock() {
+    let (idp, clock) = idp().await;
+    let mut req = create("p");
+    req.mfa_configuration = Some(UserPoolMfaType::Optional);
+    req.auto_verified_attributes = Some(vec![VerifiedAttributeType::Email]);
+    let id = idp.create_user_pool("us-east-1", req).await.unwrap().user_pool.unwrap().id.unwrap();
+    clock.advance(5_000);
+    idp.update_user_pool(UpdateUserPoolRequest { user_pool_id: id.clone(), ..Default::default() }).await.unwrap();
+    let pool = idp.describe_user_pool(DescribeUserPoolRequest { user_pool_id: id }).await.unwrap().user_pool.unwrap();
+    assert_eq!(pool.mfa_configuration, Some(UserPoolMfaType::Off));
+    assert_eq!(pool.auto_verified_attributes, None);
+    assert_eq!(pool.last_modified_date, Some(cognate_wire::Timestamp(1_700_000_005.0)));
+    assert_eq!(pool.name.as_deref(), Some("p"), "an omitted name is kept");
+}
+
+#[tokio::test]
+async fn deletion_protection_and_not_found() {
+    let (idp, _) = idp().await;
+    let mut req = create("p");
+    req.deletion_protection = Some(DeletionProtectionType::Active);
+    let id = idp.create_user_pool("us-east-1", req).await.unwrap().user_pool.unwrap().id.unwrap();
+    let err = idp.delete_user_pool(DeleteUserPoolRequest { user_pool_id: id.clone() }).await.unwrap_err();
+    assert_eq!(err.code(), "InvalidParameterException");
+    let err = idp.describe_user_pool(DescribeUserPoolRequest { user_pool_id: "us-east-1_nope".into() }).await.unwrap_err();
+    assert_eq!(err, Error::ResourceNotFound("User pool us-east-1_nope does not exist.".into()));
+}
+
+#[tokio::test]
+async fn list_pages_within_one_region() {
+    let (idp, _) = idp().await;
+    for i in 0..5 {
+        idp.create_user_pool("us-east-1", create(&format!("a{i}"))).await.unwrap();
+        idp.create_user_pool("eu-west-1", create(&format!("b{i}"))).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut next = None;
+    loop {
+        let page = idp.list_user_pools("us-east-1", ListUserPoolsRequest { max_results: 2, next_token: next }).await.unwrap();
+        let pools = page.user_pools.unwrap();
+        assert!(pools.len() <= 2);
+        seen.extend(pools.into_iter().map(|p| p.name.unwrap()));
+        next = page.next_token;
+        if next.is_none() {
+            break;
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["a0", "a1", "a2", "a3", "a4"]);
+    let bad = idp.list_user_pools("us-east-1", ListUserPoolsRequest { max_results: 2, next_token: Some("***".into()) }).await;
+    assert_eq!(bad.unwrap_err().code(), "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn custom_attributes_and_csv_header() {
+    let (idp, _) = idp().await;
+    let id = idp.create_user_pool("us-east-1", create("p")).await.unwrap().user_pool.unwrap().id.unwrap();
+    let attr = SchemaAttributeType { name: Some("tier".into()), attribute_data_type: Some(AttributeDataType::String), ..Default::default() };
+    idp.add_custom_attributes(AddCustomAttributesRequest { user_pool_id: id.clone(), custom_attributes: vec![attr.clone()] }).await.unwrap();
+    let err = idp.add_custom_attributes(AddCustomAttributesRequest { user_pool_id: id.clone(), custom_attributes: vec![attr] }).await.unwrap_err();
+    assert_eq!(err.message(), "custom:tier: Existing attribute already has name custom:tier.");
+    let header = idp.get_csv_header(GetCSVHeaderRequest { user_pool_id: id }).await.unwrap().csv_header.unwrap();
+    assert_eq!(header.first().map(String::as_str), Some("name"));
+    assert_eq!(&header[header.len() - 3..], ["custom:tier", "cognito:mfa_enabled", "cognito:username"]);
+}
+
+#[tokio::test]
+async fn clients_secrets_and_token_validity() {
+    let (idp, _) = idp().await;
+    let pool = idp.create_user_pool("us-east-1", create("p")).await.unwrap().user_pool.unwrap().id.unwrap();
+    let req = CreateUserPoolClientRequest { user_pool_id: pool.clone(), client_name: "web".into(), generate_secret: Some(true), ..Default::default() };
+    let c = idp.create_user_pool_client(req).await.unwrap().user_pool_client.unwrap();
+    let secret = c.client_secret.clone().unwrap();
+    assert_eq!(secret.len(), 52);
+    assert_eq!(c.refresh_token_validity, Some(30));
+    assert_eq!(c.auth_session_validity, Some(3));
+    assert_eq!(c.enable_token_revocation, Some(true));
+    let cid = c.client_id.unwrap();
+    // The secret is sealed at rest: the stored rows never hold it in clear.
+    for row in idp.store().list_client_secrets(&cid).await.unwrap() {
+        assert!(!row.secret_sealed.contains(&secret));
+    }
+    let row = idp.store().get_client(&pool, &cid).await.unwrap().unwrap();
+    assert!(!row.config.contains(&secret));
+
+    let add = |s: Option<String>| AddUserPoolClientSecretRequest { user_pool_id: pool.clone(), client_id: cid.clone(), client_secret: s };
+    let second = idp.add_user_pool_client_secret(add(None)).await.unwrap().client_secret_descriptor.unwrap();
+    assert!(second.client_secret_value.is_some());
+    assert_eq!(idp.add_user_pool_client_secret(add(None)).await.unwrap_err().code(), "LimitExceededException");
+    let list = idp
+        .list_user_pool_client_secrets(ListUserPoolClientSecretsRequest { user_pool_id: pool.clone(), client_id: cid.clone(), next_token: None })
+        .await
+        .unwrap()
+        .client_secrets
+        .unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|s| s.client_secret_value.is_none()));
+    let del = |id: String| DeleteUserPoolClientSecretRequest { user_pool_id: pool.clone(), client_id: cid.clone(), client_secret_id: id };
+    let second_id = second.client_secret_id.unwrap();
+    idp.delete_user_pool_client_secret(del(second_id.clone())).await.unwrap();
+    let last = list.iter().filter_map(|s| s.client_secret_id.clone()).find(|id| *id != second_id).unwrap();
+    assert_eq!(idp.delete_user_pool_client_secret(del(last)).await.unwrap_err().code(), "InvalidParameterException");
+
+    let bad = CreateUserPoolClientRequest { user_pool_id: pool.clone(), client_name: "x".into(), access_token_validity: Some(2), token_validity_units: Some(TokenValidityUnitsType { access_token: Some(TimeUnitsType::Minutes), ..Default::default() }), ..Default::default() };
+    assert_eq!(idp.create_user_pool_client(bad).await.unwrap_err().message(), "Invalid range for token validity.");
+    let public = CreateUserPoolClientRequest { user_pool_id: pool, client_name: "x".into(), allowed_o_auth_flows: Some(vec![OAuthFlowType::ClientCredentials]), ..Default::default() };
+    assert_eq!(idp.create_user_pool_client(public).await.unwrap_err().code(), "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn admin_keys_are_sealed_and_replaceable() {
+    let (idp, _) = idp().await;
+    let k = idp.create_admin_key("ci").await.unwrap();
+    assert_eq!(idp.admin_secret(&k.access_key_id).await.unwrap().as_deref(), Some(k.secret_access_key.as_str()));
+    let row = idp.store().get_admin_key(&k.access_key_id).await.unwrap().unwrap();
+    assert!(!row.secret_sealed.contains(&k.secret_access_key));
+    idp.ensure_admin_key("AKIAENV", "first").await.unwrap();
+    idp.ensure_admin_key("AKIAENV", "second").await.unwrap();
+    assert_eq!(idp.admin_secret("AKIAENV").await.unwrap().as_deref(), Some("second"));
+    assert!(idp.delete_admin_key(&k.access_key_id).await.unwrap());
+    assert_eq!(idp.admin_secret(&k.access_key_id).await.unwrap(), None);
+}
