@@ -1,0 +1,193 @@
+//! The HTTP edge: everything between a socket and the domain services.
+//!
+//! One generic server owns what every request shares: a request id on every
+//! response, CORS, the body limit, SigV4 for every operation the model does not
+//! mark `noAuth`, model validation, error rendering, metrics and logs. The
+//! three AWS protocols are thin adapters over it:
+//!
+//! * [`protocol::awsjson`]: `POST /` with `X-Amz-Target` (user pools, identity
+//!   pools, Verified Permissions);
+//! * [`protocol::query`]: form-encoded `Action=` with XML answers (STS);
+//! * [`protocol::restjson`]: the Cognito Sync paths under `/identitypools`.
+//!
+//! Each routes to a per-service table ([`dispatch`]) that maps an operation to
+//! a thin handler calling the domain, or to nothing, which answers a clear
+//! "not supported yet" error; docs/compatibility.md is generated from those
+//! tables. This crate knows no SQL and no Cognito rules.
+
+mod auth;
+pub mod dispatch;
+mod error;
+mod metrics;
+pub mod protocol;
+
+pub use error::ApiError;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use cognate_idp::Idp;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of the HTTP edge, passed in (never global).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The region of unsigned calls (a signed call's region is in its scope).
+    pub default_region: String,
+    /// The account id in ARNs.
+    pub account_id: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { default_region: "us-east-1".into(), account_id: "000000000000".into(), body_limit: 1024 * 1024 }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub idp: Idp,
+    metrics: metrics::Metrics,
+}
+
+pub type App = Arc<AppState>;
+
+impl AppState {
+    pub fn new(config: Config, idp: Idp) -> App {
+        Arc::new(AppState { config, idp, metrics: metrics::Metrics::default() })
+    }
+}
+
+/// The whole router.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics_text))
+        .route("/", axum::routing::post(protocol::post_root).get(protocol::query::get_root))
+        .route("/identitypools", axum::routing::any(protocol::restjson::handle))
+        .route("/identitypools/{*rest}", axum::routing::any(protocol::restjson::handle))
+        .fallback(not_found)
+        .layer(middleware::from_fn(edge))
+        .with_state(app)
+}
+
+/// A running server; dropping the handle does not stop it, `shutdown` does.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to 10 s), returns.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(std::io::Error::other(e)),
+            Err(_) => Err(std::io::Error::other("shutdown timed out")),
+        }
+    }
+
+    /// Waits until the server stops by itself or `signal` completes.
+    pub async fn until<F: std::future::Future<Output = ()>>(self, signal: F) -> std::io::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+/// Serves `app` on an already-bound listener.
+pub fn start(listener: tokio::net::TcpListener, app: App) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let service = router(app);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    Ok(Running { addr, stop, task })
+}
+
+/// Request id, CORS and logging for every response, whatever produced it.
+async fn edge(req: Request, next: Next) -> Response {
+    let request_id = cognate_crypto::ids::uuid_v4();
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut resp = if req.method() == Method::OPTIONS {
+        preflight(req.headers())
+    } else {
+        let mut req = req;
+        req.extensions_mut().insert(RequestId(request_id.clone()));
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    if origin.is_some() {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,Date"),
+        );
+    }
+    resp
+}
+
+/// The id of the request being handled, as sent back in `x-amzn-RequestId`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Browser SDKs call the API directly: allow them, any origin, any header.
+fn preflight(headers: &HeaderMap) -> Response {
+    let allow_headers = headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("content-type,x-amz-target,x-amz-user-agent,authorization,x-amz-date,x-amz-security-token,amz-sdk-invocation-id,amz-sdk-request"));
+    let mut resp = StatusCode::OK.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET,POST,PUT,DELETE,OPTIONS"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    resp
+}
+
+async fn health() -> Response {
+    json_ok(r#"{"status":"ok"}"#)
+}
+
+async fn ready(State(app): State<App>) -> Response {
+    match app.idp.store().ping().await {
+        Ok(()) => json_ok(r#"{"status":"ready"}"#),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"unavailable"}"#)
+                .into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(app): State<App>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+}
+
+async fn not_found() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "UnknownOperationException", "No operation is served at this path.").into_json()
+}
+
+fn json_ok(body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}

@@ -1,1 +1,158 @@
-fn main() {}
+//! `cognate`: the Amazon Cognito API, self-hosted.
+//!
+//! Raw flags, environment and an optional TOML file are read first
+//! ([`settings::Raw`]), then turned into validated settings; nothing below
+//! `main` reads the environment.
+
+mod settings;
+
+use clap::{Parser, Subcommand};
+use cognate_idp::{Idp, SystemClock};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "cognate", version, about = "The Amazon Cognito API, self-hosted")]
+struct Cli {
+    #[command(flatten)]
+    raw: settings::Raw,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default data directory is ./data, SQLite).
+    Serve,
+    /// Manage admin access keys (the credentials for SigV4-signed admin calls).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Create a key and print its id and secret (shown only this once).
+    Create {
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List key ids (never secrets).
+    List,
+    /// Delete a key.
+    Delete { access_key_id: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match cli.raw.resolve() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cognate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cognate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve(settings).await,
+            Command::Keys { action } => keys(settings, action).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cognate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(s: &settings::Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&s.log_filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if s.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(s: &settings::Settings) -> Result<Idp, String> {
+    let store = cognate_store::Store::open(&s.location).await.map_err(|e| format!("database: {e}"))?;
+    let key = s.master_key().map_err(|e| e.to_string())?;
+    Ok(Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone()))
+}
+
+async fn serve(s: settings::Settings) -> Result<(), String> {
+    let idp = open(&s).await?;
+    if let Some((id, secret)) = &s.admin_key {
+        idp.ensure_admin_key(id, secret).await.map_err(|e| format!("admin key from the environment: {e}"))?;
+    }
+    if idp.list_admin_keys().await.map_err(|e| e.to_string())?.is_empty() {
+        tracing::warn!("no admin access key exists: admin calls will be refused; create one with `cognate keys create` or set COGNATE_ADMIN_ACCESS_KEY_ID and COGNATE_ADMIN_SECRET_ACCESS_KEY");
+    }
+    let listener = tokio::net::TcpListener::bind(&s.listen).await.map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
+    let app = cognate_server::AppState::new(s.server.clone(), idp.clone());
+    let running = cognate_server::start(listener, app).map_err(|e| e.to_string())?;
+    tracing::info!(address = %running.addr, database = idp.store().engine(), "cognate listening on http://{}", running.addr);
+    running.until(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    idp.store().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+async fn keys(s: settings::Settings, action: KeysAction) -> Result<(), String> {
+    if s.ephemeral {
+        return Err("keys need a persistent database, not --ephemeral".into());
+    }
+    let idp = open(&s).await?;
+    match action {
+        KeysAction::Create { description } => {
+            let k = idp.create_admin_key(&description).await.map_err(|e| e.to_string())?;
+            println!("AccessKeyId: {}\nSecretAccessKey: {}", k.access_key_id, k.secret_access_key);
+        }
+        KeysAction::List => {
+            for k in idp.list_admin_keys().await.map_err(|e| e.to_string())? {
+                println!("{}\t{}\t{}", k.access_key_id, k.created_at, k.description);
+            }
+        }
+        KeysAction::Delete { access_key_id } => {
+            if !idp.delete_admin_key(&access_key_id).await.map_err(|e| e.to_string())? {
+                return Err(format!("no admin key {access_key_id}"));
+            }
+        }
+    }
+    idp.store().close().await;
+    Ok(())
+}

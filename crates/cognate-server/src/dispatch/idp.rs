@@ -1,0 +1,48 @@
+//! The user-pool operations Cognate serves, each a one-line handler that
+//! hands the typed request to `cognate_idp::Idp`.
+
+use super::{Ctx, Handler, input, output};
+use cognate_wire::idp::Op;
+
+/// `handle!(method)`: `Idp::method(request)`; `handle!(method, region)`:
+/// `Idp::method(region, request)`; `handle!(method, unit)`: an operation whose
+/// model has no output shape (answers `{}`).
+macro_rules! handle {
+    ($method:ident) => {
+        |ctx: Ctx, v| Box::pin(async move { output(ctx.app.idp.$method(input(v)?).await) })
+    };
+    ($method:ident, region) => {
+        |ctx: Ctx, v| Box::pin(async move { output(ctx.app.idp.$method(&ctx.region, input(v)?).await) })
+    };
+    ($method:ident, unit) => {
+        |ctx: Ctx, v| {
+            Box::pin(async move { output(ctx.app.idp.$method(input(v)?).await.map(|()| serde_json::json!({}))) })
+        }
+    };
+}
+
+pub fn handler(name: &str) -> Option<Handler> {
+    let op = Op::from_name(name)?;
+    let h: Handler = match op {
+        Op::CreateUserPool => handle!(create_user_pool, region),
+        Op::DescribeUserPool => handle!(describe_user_pool),
+        Op::UpdateUserPool => handle!(update_user_pool),
+        Op::DeleteUserPool => handle!(delete_user_pool, unit),
+        Op::ListUserPools => handle!(list_user_pools, region),
+        Op::AddCustomAttributes => handle!(add_custom_attributes),
+        Op::GetCSVHeader => handle!(get_csv_header),
+        Op::CreateUserPoolClient => handle!(create_user_pool_client),
+        Op::DescribeUserPoolClient => handle!(describe_user_pool_client),
+        Op::UpdateUserPoolClient => handle!(update_user_pool_client),
+        Op::DeleteUserPoolClient => handle!(delete_user_pool_client, unit),
+        Op::ListUserPoolClients => handle!(list_user_pool_clients),
+        Op::AddUserPoolClientSecret => handle!(add_user_pool_client_secret),
+        Op::ListUserPoolClientSecrets => handle!(list_user_pool_client_secrets),
+        Op::DeleteUserPoolClientSecret => handle!(delete_user_pool_client_secret),
+        Op::TagResource => handle!(tag_resource),
+        Op::UntagResource => handle!(untag_resource),
+        Op::ListTagsForResource => handle!(list_tags_for_resource),
+        _ => return None,
+    };
+    Some(h)
+}

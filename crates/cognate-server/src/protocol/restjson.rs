@@ -1,0 +1,110 @@
+//! REST-JSON (Cognito Sync): the operation is chosen by method and path
+//! template, e.g. `GET /identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets`.
+
+use crate::dispatch::{self, Ctx};
+use crate::{ApiError, App, RequestId, auth};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+pub async fn handle(State(app): State<App>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let body = match super::read_body(body, app.config.body_limit).await {
+        Ok(b) => b,
+        Err(e) => return e.into_json(),
+    };
+    let service = &dispatch::SYNC;
+    let path = parts.uri.path().to_string();
+    let found = service.operations.iter().find_map(|op| {
+        (op.method == parts.method.as_str()).then(|| match_template(op.uri, &path).map(|labels| (op, labels))).flatten()
+    });
+    let Some((op, labels)) = found else {
+        return ApiError::new(StatusCode::NOT_FOUND, "UnknownOperationException", "No operation is served at this path.").into_json();
+    };
+    let result = async {
+        let caller = if op.no_auth {
+            None
+        } else {
+            Some(auth::verify(&app, &parts.method, &parts.uri, &parts.headers, &body, service.info.signing_name).await?)
+        };
+        let handler = (service.handler)(op.name).ok_or_else(|| ApiError::unsupported(service.name, op.name))?;
+        let mut input = if body.is_empty() {
+            Map::new()
+        } else {
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(m)) => m,
+                _ => return Err(ApiError::bad_request("SerializationException", "The request body must be a JSON object.")),
+            }
+        };
+        input.extend(labels.into_iter().map(|(k, v)| (k, Value::String(v))));
+        let region = caller.as_ref().map(|c| c.region.clone()).unwrap_or_else(|| app.config.default_region.clone());
+        handler(Ctx { app: app.clone(), region, caller, request_id: request_id.clone() }, Value::Object(input)).await
+    }
+    .await;
+    match result {
+        Ok(v) => ([(axum::http::header::CONTENT_TYPE, "application/json")], v.to_string()).into_response(),
+        Err(e) => e.into_json(),
+    }
+}
+
+/// Matches a path against a template such as `/identitypools/{IdentityPoolId}`,
+/// returning the labels (percent-decoded).
+fn match_template(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let template = template.split('?').next().unwrap_or(template);
+    let t: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut labels = Vec::new();
+    for (ts, ps) in t.iter().zip(p.iter()) {
+        if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            if ps.is_empty() {
+                return None;
+            }
+            labels.push((name.to_string(), percent_decode(ps)));
+        } else if ts != ps {
+            return None;
+        }
+    }
+    Some(labels)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = (b == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_with_labels() {
+        let l = match_template("/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets", "/identitypools/us-east-1%3Aab/identities/x/datasets").unwrap();
+        assert_eq!(l, vec![("IdentityPoolId".into(), "us-east-1:ab".into()), ("IdentityId".into(), "x".into())]);
+        assert!(match_template("/identitypools/{IdentityPoolId}", "/identitypools/a/b").is_none());
+        assert!(match_template("/identitypools/{IdentityPoolId}", "/identitypools/").is_none());
+    }
+}

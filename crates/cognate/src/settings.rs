@@ -1,0 +1,142 @@
+//! Settings: flags, then environment, then an optional TOML file, then
+//! defaults, in that order of precedence. [`Raw`] is what was given;
+//! [`Settings`] is what was meant, validated.
+
+use cognate_crypto::seal::MasterKey;
+use cognate_store::Location;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args, Default)]
+pub struct Raw {
+    /// A TOML file with any of the settings below (snake_case keys).
+    #[arg(long, global = true, env = "COGNATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, global = true, env = "COGNATE_LISTEN")]
+    listen: Option<String>,
+    /// Data directory: the SQLite database and the master key file.
+    #[arg(long, global = true, env = "COGNATE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite: postgres://user:pass@host:port/db
+    #[arg(long, global = true, env = "COGNATE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Keep everything in memory and lose it at exit (tests, demos).
+    #[arg(long, global = true, env = "COGNATE_EPHEMERAL")]
+    ephemeral: bool,
+    /// Region of unsigned calls.
+    #[arg(long, global = true, env = "COGNATE_DEFAULT_REGION")]
+    default_region: Option<String>,
+    /// Account id used in ARNs.
+    #[arg(long, global = true, env = "COGNATE_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// Log filter (tracing syntax), e.g. "info" or "cognate_server=debug".
+    #[arg(long, global = true, env = "COGNATE_LOG")]
+    log: Option<String>,
+    /// Log as JSON lines.
+    #[arg(long, global = true, env = "COGNATE_LOG_JSON")]
+    log_json: bool,
+    /// The master key as 64 hex digits (otherwise read or created in the data directory).
+    #[arg(long, hide = true, env = "COGNATE_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    /// An admin access key to ensure at start (id).
+    #[arg(long, hide = true, env = "COGNATE_ADMIN_ACCESS_KEY_ID")]
+    admin_access_key_id: Option<String>,
+    /// An admin access key to ensure at start (secret).
+    #[arg(long, hide = true, env = "COGNATE_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
+    admin_secret_access_key: Option<String>,
+}
+
+/// The file's form of the same settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    ephemeral: Option<bool>,
+    default_region: Option<String>,
+    account_id: Option<String>,
+    log: Option<String>,
+    log_json: Option<bool>,
+    body_limit: Option<usize>,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub listen: String,
+    pub location: Location,
+    pub ephemeral: bool,
+    data_dir: PathBuf,
+    master_key_hex: Option<String>,
+    pub admin_key: Option<(String, String)>,
+    pub log_filter: String,
+    pub log_json: bool,
+    pub server: cognate_server::Config,
+}
+
+impl Raw {
+    pub fn resolve(self) -> Result<Settings, String> {
+        let file: File = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => File::default(),
+        };
+        let ephemeral = self.ephemeral || file.ephemeral.unwrap_or(false);
+        let data_dir = self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = self.database_url.or(file.database_url);
+        let location = match (&database_url, ephemeral) {
+            (Some(_), true) => return Err("--ephemeral and --database-url exclude each other".into()),
+            (Some(url), false) => {
+                if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+                    return Err("--database-url must be a postgres:// URL (SQLite is the default: use --data-dir)".into());
+                }
+                Location::Postgres(url.clone())
+            }
+            (None, true) => Location::SqliteMemory,
+            (None, false) => Location::SqliteFile(data_dir.join("cognate.db")),
+        };
+        let default_region = self.default_region.or(file.default_region).unwrap_or_else(|| "us-east-1".into());
+        if default_region.is_empty() || !default_region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(format!("invalid default region {default_region:?}"));
+        }
+        let account_id = self.account_id.or(file.account_id).unwrap_or_else(|| "000000000000".into());
+        if account_id.len() != 12 || !account_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!("the account id must be 12 digits, not {account_id:?}"));
+        }
+        let admin_key = match (self.admin_access_key_id, self.admin_secret_access_key) {
+            (Some(id), Some(secret)) => Some((id, secret)),
+            (None, None) => None,
+            _ => return Err("COGNATE_ADMIN_ACCESS_KEY_ID and COGNATE_ADMIN_SECRET_ACCESS_KEY go together".into()),
+        };
+        Ok(Settings {
+            listen: self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:9229".into()),
+            location,
+            ephemeral,
+            data_dir,
+            master_key_hex: self.master_key,
+            admin_key,
+            log_filter: self.log.or(file.log).unwrap_or_else(|| "info".into()),
+            log_json: self.log_json || file.log_json.unwrap_or(false),
+            server: cognate_server::Config {
+                default_region,
+                account_id,
+                body_limit: file.body_limit.unwrap_or(1024 * 1024),
+            },
+        })
+    }
+}
+
+impl Settings {
+    /// The master key: from the environment, else a fresh one for an
+    /// ephemeral run, else the data directory's key file (created 0600).
+    pub fn master_key(&self) -> Result<MasterKey, cognate_crypto::seal::SealError> {
+        match (&self.master_key_hex, self.ephemeral) {
+            (Some(hex), _) => MasterKey::from_hex(hex),
+            (None, true) => Ok(MasterKey::generate()),
+            (None, false) => MasterKey::load_or_create(&self.data_dir.join("master.key")),
+        }
+    }
+}
