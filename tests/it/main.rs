@@ -1,0 +1,7 @@
+//! The integration suite: the real server in-process on 127.0.0.1:0, spoken
+//! to over HTTP. One binary (link time on two cores is real); add modules
+//! here rather than new test targets.
+
+mod auth;
+mod pools;
+mod protocol;

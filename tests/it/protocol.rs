@@ -1,0 +1,142 @@
+//! The protocol edge: routing, errors, limits, CORS, operations endpoints.
+
+use cognate_testkit::{Backend, Req, TestServer, raw_http};
+use serde_json::json;
+
+#[tokio::test]
+async fn every_model_operation_routes_to_a_handler_or_a_clear_refusal() {
+    let server = TestServer::start(Backend::SqliteMemory).await;
+    let c = server.client("us-east-1");
+    for service in cognate_server::dispatch::SERVICES {
+        if service.info.protocol != "json" {
+            continue;
+        }
+        for op in service.operations {
+            let r = c.json_call(service.info.target_prefix, op.name, json!({}), service.info.signing_name).await;
+            let t = r.error_type().unwrap_or_default();
+            let served = (service.handler)(op.name).is_some();
+            assert!(r.status < 500, "{} {}: {}", service.name, op.name, r.text());
+            if served {
+                assert_ne!(t, "UnsupportedOperationException", "{} {}", service.name, op.name);
+            } else {
+                assert_eq!(t, "UnsupportedOperationException", "{} {}: {}", service.name, op.name, r.text());
+            }
+            assert!(r.header("x-amzn-requestid").is_some());
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_get_clear_4xx() {
+    let server = TestServer::start(Backend::SqliteMemory).await;
+    let c = server.client("us-east-1");
+    let call = |target: &str, body: &[u8]| Req {
+        method: "POST".into(),
+        path: "/".into(),
+        headers: vec![("content-type".into(), "application/x-amz-json-1.1".into()), ("x-amz-target".into(), target.into())],
+        body: body.to_vec(),
+        service: None,
+        skew_secs: 0,
+    };
+    let r = c.send(call("AWSCognitoIdentityProviderService.NoSuchThing", b"{}")).await;
+    assert_eq!((r.status, r.error_type().as_deref()), (400, Some("UnknownOperationException")));
+    let r = c.send(call("NoSuchService.ListUserPools", b"{}")).await;
+    assert_eq!(r.error_type().as_deref(), Some("UnknownOperationException"));
+    let r = c.send(call("AWSCognitoIdentityProviderService.ListUserPools", b"{\"MaxResults\": ")).await;
+    assert_eq!(r.error_type().as_deref(), Some("SerializationException"));
+    let r = c.send(call("AWSCognitoIdentityProviderService.ListUserPools", b"[1,2]")).await;
+    assert_eq!(r.error_type().as_deref(), Some("SerializationException"));
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let r = c.send(call("AWSCognitoIdentityProviderService.ListUserPools", &big)).await;
+    assert_eq!(r.status, 413);
+    // Still serving afterwards.
+    assert_eq!(c.idp("ListUserPools", json!({"MaxResults": 1})).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cors_preflight_and_headers() {
+    let server = TestServer::start(Backend::SqliteMemory).await;
+    let h = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let r = raw_http(
+        server.addr,
+        "OPTIONS",
+        "/",
+        &[h("origin", "http://localhost:3000"), h("access-control-request-method", "POST"), h("access-control-request-headers", "content-type,x-amz-target,x-amz-user-agent")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-headers"), Some("content-type,x-amz-target,x-amz-user-agent"));
+    assert!(r.header("access-control-allow-methods").unwrap().contains("POST"));
+    let r = raw_http(server.addr, "POST", "/", &[h("origin", "http://localhost:3000"), h("x-amz-target", "AWSCognitoIdentityProviderService.SignUp")], b"{}").await;
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(r.header("access-control-expose-headers").unwrap().contains("x-amzn-RequestId"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_ready_and_metrics() {
+    let server = TestServer::start(Backend::SqliteMemory).await;
+    assert_eq!(raw_http(server.addr, "GET", "/health", &[], b"").await.status, 200);
+    assert_eq!(raw_http(server.addr, "GET", "/ready", &[], b"").await.status, 200);
+    server.client("us-east-1").idp("ListUserPools", json!({"MaxResults": 1})).await;
+    server.unsigned().idp("ListUserPools", json!({"MaxResults": 1})).await;
+    let m = raw_http(server.addr, "GET", "/metrics", &[], b"").await.text();
+    assert!(m.contains("cognate_requests_total{service=\"cognito-idp\",operation=\"ListUserPools\",outcome=\"ok\"} 1"), "{m}");
+    assert!(m.contains("outcome=\"MissingAuthenticationTokenException\"} 1"), "{m}");
+    assert!(m.contains("cognate_request_duration_seconds_count{service=\"cognito-idp\",operation=\"ListUserPools\"} 2"), "{m}");
+    assert_eq!(raw_http(server.addr, "GET", "/nowhere", &[], b"").await.status, 404);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn query_protocol_speaks_xml() {
+    let server = TestServer::start(Backend::SqliteMemory).await;
+    let c = server.client("us-east-1");
+    let form = |body: &str| Req {
+        method: "POST".into(),
+        path: "/".into(),
+        headers: vec![("content-type".into(), "application/x-www-form-urlencoded; charset=utf-8".into())],
+        body: body.as_bytes().to_vec(),
+        service: Some("sts".into()),
+        skew_secs: 0,
+    };
+    let r = c.send(form("Action=GetCallerIdentity&Version=2011-06-15")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().starts_with("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>"));
+    assert!(r.text().contains("<Account>000000000000</Account>"));
+    let r = c.send(form("Action=AssumeRole&Version=2011-06-15")).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("<Code>UnsupportedOperationException</Code>"), "{}", r.text());
+    let r = c.send(form("Action=Nope&Version=2011-06-15")).await;
+    assert!(r.text().contains("<Code>InvalidAction</Code>"), "{}", r.text());
+    let r = server.unsigned().send(form("Action=GetCallerIdentity&Version=2011-06-15")).await;
+    assert!(r.text().contains("<Code>MissingAuthenticationTokenException</Code>"), "{}", r.text());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rest_json_sync_paths_route_and_sign() {
+    let server = TestServer::start(Backend::SqliteMemory).await;
+    let c = server.client("us-east-1");
+    let get = |path: &str| Req { method: "GET".into(), path: path.into(), service: Some("cognito-sync".into()), ..Default::default() };
+    let r = c.send(get("/identitypools/us-east-1%3A0000/identities/us-east-1%3A1111/datasets")).await;
+    assert_eq!(r.error_type().as_deref(), Some("UnsupportedOperationException"), "{}", r.text());
+    assert!(r.json()["message"].as_str().unwrap().contains("ListDatasets"));
+    let r = server.unsigned().send(get("/identitypools/us-east-1%3A0000")).await;
+    assert_eq!(r.error_type().as_deref(), Some("MissingAuthenticationTokenException"));
+    let r = c.send(get("/identitypools/a/b/c/d/e/f/g")).await;
+    assert_eq!(r.status, 404);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_releases_the_port() {
+    let server = TestServer::start(Backend::SqliteMemory).await;
+    let addr = server.addr;
+    server.stop().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "nothing listens after stop");
+}
