@@ -87,6 +87,13 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+def _storage_args():
+    """In-memory SQLite by default; COGNATE_CONFORMANCE_DATABASE_URL runs the
+    suite against that (empty) PostgreSQL database instead."""
+    url = os.environ.get("COGNATE_CONFORMANCE_DATABASE_URL")
+    return ["--database-url", url] if url else ["--ephemeral"]
+
+
 @pytest.fixture(scope="session")
 def endpoint():
     """Base URL of the server under test (no trailing slash)."""
@@ -114,7 +121,7 @@ def endpoint():
 
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(binary), "serve", "--ephemeral", "--listen", f"127.0.0.1:{port}"],
+            [str(binary), "serve", *_storage_args(), "--listen", f"127.0.0.1:{port}"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

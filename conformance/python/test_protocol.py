@@ -157,3 +157,35 @@ def test_cors_on_actual_response(endpoint):
 @pytest.mark.parametrize("path", ["/health", "/ready"])
 def test_health_endpoints(endpoint, path):
     assert requests.get(endpoint + path, timeout=10).status_code == 200
+
+
+def test_sts_query_protocol_with_boto3(endpoint):
+    """The query-protocol edge, driven by botocore's own STS client: a signed
+    GetCallerIdentity answers with the admin key's identity, a wrong secret
+    is refused, an operation not built yet says so."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+    def sts(secret):
+        return boto3.session.Session().client(
+            "sts",
+            region_name="us-east-1",
+            endpoint_url=endpoint,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=secret,
+        )
+
+    me = sts(SECRET_ACCESS_KEY).get_caller_identity()
+    assert me["UserId"] == ACCESS_KEY_ID
+    assert len(me["Account"]) == 12 and me["Account"].isdigit()
+    assert me["Arn"].startswith(f"arn:aws:iam::{me['Account']}:")
+
+    with pytest.raises(ClientError) as exc:
+        sts("not-the-secret").get_caller_identity()
+    assert exc.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+    with pytest.raises(ClientError) as exc:
+        sts(SECRET_ACCESS_KEY).assume_role(RoleArn="arn:aws:iam::000000000000:role/x", RoleSessionName="session")
+    assert exc.value.response["Error"]["Code"] == "UnsupportedOperationException"

@@ -11,7 +11,11 @@ async fn admin_calls_need_a_valid_signature() {
     let r = server.unsigned().idp("ListUserPools", list.clone()).await;
     assert_eq!((r.status, r.error_type().as_deref()), (400, Some("MissingAuthenticationTokenException")));
 
-    let r = server.client("us-east-1").with_key(cognate_testkit::ACCESS_KEY_ID, "wrong-secret").idp("ListUserPools", list.clone()).await;
+    let r = server
+        .client("us-east-1")
+        .with_key(cognate_testkit::ACCESS_KEY_ID, "wrong-secret")
+        .idp("ListUserPools", list.clone())
+        .await;
     assert_eq!(r.error_type().as_deref(), Some("InvalidSignatureException"));
     assert!(r.json()["message"].as_str().unwrap().starts_with("The request signature we calculated does not match"));
 
@@ -20,7 +24,10 @@ async fn admin_calls_need_a_valid_signature() {
     assert_eq!(r.json()["message"], "The security token included in the request is invalid.");
 
     // Scoped to another service.
-    let r = server.client("us-east-1").json_call("AWSCognitoIdentityProviderService", "ListUserPools", list.clone(), "cognito-identity").await;
+    let r = server
+        .client("us-east-1")
+        .json_call("AWSCognitoIdentityProviderService", "ListUserPools", list.clone(), "cognito-identity")
+        .await;
     assert_eq!(r.error_type().as_deref(), Some("InvalidSignatureException"));
     assert_eq!(r.json()["message"], "Credential should be scoped to correct service: 'cognito-idp'. ");
 
@@ -66,7 +73,10 @@ async fn public_operations_need_no_signature() {
     for op in ["InitiateAuth", "SignUp", "GetUser", "RespondToAuthChallenge"] {
         let r = server.unsigned().idp(op, json!({})).await;
         let t = r.error_type().unwrap_or_default();
-        assert!(!t.contains("Authentication") && !t.contains("Signature") && !t.contains("UnrecognizedClient"), "{op}: {t}");
+        assert!(
+            !t.contains("Authentication") && !t.contains("Signature") && !t.contains("UnrecognizedClient"),
+            "{op}: {t}"
+        );
     }
     server.stop().await;
 }
@@ -77,8 +87,22 @@ async fn presigned_query_signatures_are_accepted() {
     let now = server.clock.now_ms() / 1000;
     let host = server.addr.to_string();
     let headers = [("host", host.as_str())];
-    let req = cognate_crypto::sigv4::Request { method: "GET", path: "/", query: "Action=GetCallerIdentity&Version=2011-06-15", headers: &headers, body: b"" };
-    let query = cognate_crypto::sigv4::presign(&req, cognate_testkit::ACCESS_KEY_ID, cognate_testkit::SECRET_ACCESS_KEY, "us-east-1", "sts", now, 300);
+    let req = cognate_crypto::sigv4::Request {
+        method: "GET",
+        path: "/",
+        query: "Action=GetCallerIdentity&Version=2011-06-15",
+        headers: &headers,
+        body: b"",
+    };
+    let query = cognate_crypto::sigv4::presign(
+        &req,
+        cognate_testkit::ACCESS_KEY_ID,
+        cognate_testkit::SECRET_ACCESS_KEY,
+        "us-east-1",
+        "sts",
+        now,
+        300,
+    );
     let r = cognate_testkit::raw_http(server.addr, "GET", &format!("/?{query}"), &[], b"").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains(&format!("<UserId>{}</UserId>", cognate_testkit::ACCESS_KEY_ID)));

@@ -2,6 +2,8 @@
 //! to over HTTP. One binary (link time on two cores is real); add modules
 //! here rather than new test targets.
 
+#![allow(clippy::unwrap_used)]
+
 mod auth;
 mod pools;
 mod protocol;

@@ -28,14 +28,19 @@ async fn pool_and_client_lifecycle_on_every_backend() {
 
         let r = c.idp("DescribeUserPoolClient", json!({"UserPoolId": id, "ClientId": cid})).await;
         assert_eq!(r.json()["UserPoolClient"]["ClientSecret"], secret.as_str());
-        assert_eq!(r.json()["UserPoolClient"]["ExplicitAuthFlows"], json!(["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]));
+        assert_eq!(
+            r.json()["UserPoolClient"]["ExplicitAuthFlows"],
+            json!(["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+        );
 
         let r = c.idp("UpdateUserPoolClient", json!({"UserPoolId": id, "ClientId": cid, "ClientName": "web2"})).await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["UserPoolClient"]["ClientName"], "web2");
         assert!(r.json()["UserPoolClient"].get("ExplicitAuthFlows").is_none(), "omitted settings reset");
 
-        let r = c.idp("UpdateUserPool", json!({"UserPoolId": id, "DeletionProtection": "ACTIVE", "MfaConfiguration": "OFF"})).await;
+        let r = c
+            .idp("UpdateUserPool", json!({"UserPoolId": id, "DeletionProtection": "ACTIVE", "MfaConfiguration": "OFF"}))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let r = c.idp("DeleteUserPool", json!({"UserPoolId": id})).await;
         assert_eq!(r.error_type().as_deref(), Some("InvalidParameterException"));
@@ -68,13 +73,24 @@ async fn validation_errors_are_worded_as_cognito() {
         "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"
     );
     let r = c.idp("CreateUserPool", json!({"PoolName": "x", "MfaConfiguration": "SOMETIMES"})).await;
-    assert!(r.json()["message"].as_str().unwrap().contains("Member must satisfy enum value set: [OFF, ON, OPTIONAL]"), "{}", r.text());
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("Member must satisfy enum value set: [OFF, ON, OPTIONAL]"),
+        "{}",
+        r.text()
+    );
     let r = c.idp("CreateUserPool", json!({"PoolName": 5})).await;
     assert_eq!(r.error_type().as_deref(), Some("SerializationException"));
-    let r = c.idp("CreateUserPool", json!({"PoolName": "x", "AliasAttributes": ["email"], "UsernameAttributes": ["email"]})).await;
+    let r = c
+        .idp("CreateUserPool", json!({"PoolName": "x", "AliasAttributes": ["email"], "UsernameAttributes": ["email"]}))
+        .await;
     assert_eq!(r.json()["message"], "Only one of the aliasAttributes or usernameAttributes can be set in a User Pool.");
     // A value past i32 where the model has no bound is a type error, not a 500.
-    let r = c.idp("CreateUserPoolClient", json!({"UserPoolId": "us-east-1_abc", "ClientName": "x", "AuthSessionValidity": 99999999999i64})).await;
+    let r = c
+        .idp(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": "us-east-1_abc", "ClientName": "x", "AuthSessionValidity": 99999999999i64}),
+        )
+        .await;
     assert_eq!(r.status, 400, "{}", r.text());
     server.stop().await;
 }
@@ -86,9 +102,16 @@ async fn data_and_sealed_secrets_survive_a_restart() {
     let key = cognate_crypto::seal::MasterKey::generate();
     let server = TestServer::start_with(Backend::SqliteFile(db.clone()), Default::default(), key.clone()).await;
     let c = server.client("us-east-1");
-    let id = c.idp("CreateUserPool", json!({"PoolName": "keep"})).await.json()["UserPool"]["Id"].as_str().unwrap().to_string();
-    let client = c.idp("CreateUserPoolClient", json!({"UserPoolId": id, "ClientName": "c", "GenerateSecret": true})).await.json();
-    let (cid, secret) = (client["UserPoolClient"]["ClientId"].clone(), client["UserPoolClient"]["ClientSecret"].clone());
+    let id = c.idp("CreateUserPool", json!({"PoolName": "keep"})).await.json()["UserPool"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = c
+        .idp("CreateUserPoolClient", json!({"UserPoolId": id, "ClientName": "c", "GenerateSecret": true}))
+        .await
+        .json();
+    let (cid, secret) =
+        (client["UserPoolClient"]["ClientId"].clone(), client["UserPoolClient"]["ClientSecret"].clone());
     server.stop().await;
 
     let server = TestServer::start_with(Backend::SqliteFile(db.clone()), Default::default(), key).await;
@@ -98,7 +121,12 @@ async fn data_and_sealed_secrets_survive_a_restart() {
 
     // Under another master key the sealed secret does not open: an internal
     // error, reported as such, not a wrong secret handed out.
-    let server = TestServer::start_with(Backend::SqliteFile(db), Default::default(), cognate_crypto::seal::MasterKey::generate()).await;
+    let server = TestServer::start_with(
+        Backend::SqliteFile(db),
+        Default::default(),
+        cognate_crypto::seal::MasterKey::generate(),
+    )
+    .await;
     let r = server.client("us-east-1").idp("DescribeUserPoolClient", json!({"UserPoolId": id, "ClientId": cid})).await;
     assert_eq!(r.status, 500);
     assert_eq!(r.error_type().as_deref(), Some("InternalErrorException"));

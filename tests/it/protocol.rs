@@ -34,7 +34,10 @@ async fn malformed_requests_get_clear_4xx() {
     let call = |target: &str, body: &[u8]| Req {
         method: "POST".into(),
         path: "/".into(),
-        headers: vec![("content-type".into(), "application/x-amz-json-1.1".into()), ("x-amz-target".into(), target.into())],
+        headers: vec![
+            ("content-type".into(), "application/x-amz-json-1.1".into()),
+            ("x-amz-target".into(), target.into()),
+        ],
         body: body.to_vec(),
         service: None,
         skew_secs: 0,
@@ -63,7 +66,11 @@ async fn cors_preflight_and_headers() {
         server.addr,
         "OPTIONS",
         "/",
-        &[h("origin", "http://localhost:3000"), h("access-control-request-method", "POST"), h("access-control-request-headers", "content-type,x-amz-target,x-amz-user-agent")],
+        &[
+            h("origin", "http://localhost:3000"),
+            h("access-control-request-method", "POST"),
+            h("access-control-request-headers", "content-type,x-amz-target,x-amz-user-agent"),
+        ],
         b"",
     )
     .await;
@@ -71,7 +78,14 @@ async fn cors_preflight_and_headers() {
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert_eq!(r.header("access-control-allow-headers"), Some("content-type,x-amz-target,x-amz-user-agent"));
     assert!(r.header("access-control-allow-methods").unwrap().contains("POST"));
-    let r = raw_http(server.addr, "POST", "/", &[h("origin", "http://localhost:3000"), h("x-amz-target", "AWSCognitoIdentityProviderService.SignUp")], b"{}").await;
+    let r = raw_http(
+        server.addr,
+        "POST",
+        "/",
+        &[h("origin", "http://localhost:3000"), h("x-amz-target", "AWSCognitoIdentityProviderService.SignUp")],
+        b"{}",
+    )
+    .await;
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert!(r.header("access-control-expose-headers").unwrap().contains("x-amzn-RequestId"));
     server.stop().await;
@@ -85,9 +99,15 @@ async fn health_ready_and_metrics() {
     server.client("us-east-1").idp("ListUserPools", json!({"MaxResults": 1})).await;
     server.unsigned().idp("ListUserPools", json!({"MaxResults": 1})).await;
     let m = raw_http(server.addr, "GET", "/metrics", &[], b"").await.text();
-    assert!(m.contains("cognate_requests_total{service=\"cognito-idp\",operation=\"ListUserPools\",outcome=\"ok\"} 1"), "{m}");
+    assert!(
+        m.contains("cognate_requests_total{service=\"cognito-idp\",operation=\"ListUserPools\",outcome=\"ok\"} 1"),
+        "{m}"
+    );
     assert!(m.contains("outcome=\"MissingAuthenticationTokenException\"} 1"), "{m}");
-    assert!(m.contains("cognate_request_duration_seconds_count{service=\"cognito-idp\",operation=\"ListUserPools\"} 2"), "{m}");
+    assert!(
+        m.contains("cognate_request_duration_seconds_count{service=\"cognito-idp\",operation=\"ListUserPools\"} 2"),
+        "{m}"
+    );
     assert_eq!(raw_http(server.addr, "GET", "/nowhere", &[], b"").await.status, 404);
     server.stop().await;
 }
@@ -106,7 +126,9 @@ async fn query_protocol_speaks_xml() {
     };
     let r = c.send(form("Action=GetCallerIdentity&Version=2011-06-15")).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.text().starts_with("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>"));
+    assert!(r.text().starts_with(
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>"
+    ));
     assert!(r.text().contains("<Account>000000000000</Account>"));
     let r = c.send(form("Action=AssumeRole&Version=2011-06-15")).await;
     assert_eq!(r.status, 400);
@@ -122,7 +144,12 @@ async fn query_protocol_speaks_xml() {
 async fn rest_json_sync_paths_route_and_sign() {
     let server = TestServer::start(Backend::SqliteMemory).await;
     let c = server.client("us-east-1");
-    let get = |path: &str| Req { method: "GET".into(), path: path.into(), service: Some("cognito-sync".into()), ..Default::default() };
+    let get = |path: &str| Req {
+        method: "GET".into(),
+        path: path.into(),
+        service: Some("cognito-sync".into()),
+        ..Default::default()
+    };
     let r = c.send(get("/identitypools/us-east-1%3A0000/identities/us-east-1%3A1111/datasets")).await;
     assert_eq!(r.error_type().as_deref(), Some("UnsupportedOperationException"), "{}", r.text());
     assert!(r.json()["message"].as_str().unwrap().contains("ListDatasets"));

@@ -29,10 +29,7 @@ pub const SERVICES: &[(&str, &str)] = &[
 ];
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Every generated file as (path relative to the workspace root, contents).
@@ -45,7 +42,7 @@ pub fn generate_all(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
         let model: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let code = Service::new(stem, &model)?.emit();
         out.push((PathBuf::from(format!("crates/cognate-wire/src/generated/{module}.rs")), code));
-        let _ = writeln!(mods, "pub mod {module};");
+        let _ = writeln!(mods, "#[rustfmt::skip]\npub mod {module};");
     }
     out.push((PathBuf::from("crates/cognate-wire/src/generated/mod.rs"), mods));
     Ok(out)
@@ -255,12 +252,14 @@ impl<'a> Service<'a> {
         self.emit_operations(&mut o);
         for (name, shape) in self.shapes {
             match kind(shape) {
-                "structure" if shape.get("document").is_none() && !self.is_exception(name) => {
-                    // Both directions for every type a request or response
-                    // reaches: responses are also stored and read back.
-                    if self.from_input.contains(name.as_str()) || self.from_output.contains(name.as_str()) {
-                        self.emit_struct(&mut o, name, shape);
-                    }
+                // Both directions for every type a request or response
+                // reaches: responses are also stored and read back.
+                "structure"
+                    if shape.get("document").is_none()
+                        && !self.is_exception(name)
+                        && (self.from_input.contains(name.as_str()) || self.from_output.contains(name.as_str())) =>
+                {
+                    self.emit_struct(&mut o, name, shape);
                 }
                 "string" if self.is_enum(name) => self.emit_enum(&mut o, name, shape),
                 _ => {}
@@ -302,7 +301,9 @@ impl<'a> Service<'a> {
             let _ = writeln!(o, "            {name:?} => Some(Op::{name}),");
         }
         o.push_str("            _ => None,\n        }\n    }\n}\n\n");
-        o.push_str("/// The operation table, in the order of [`Op`].\npub static OPERATIONS: &[crate::OperationInfo] = &[\n");
+        o.push_str(
+            "/// The operation table, in the order of [`Op`].\npub static OPERATIONS: &[crate::OperationInfo] = &[\n",
+        );
         for (name, op) in self.operations {
             let no_auth = op.get("authtype").and_then(Value::as_str) == Some("none");
             let idx = |k: &str| match op.get(k) {
@@ -310,8 +311,10 @@ impl<'a> Service<'a> {
                 None => "None".into(),
             };
             let http = &op["http"];
-            let errors: Vec<String> =
-                op["errors"].as_array().map(|a| a.iter().map(|e| format!("{:?}", target(e))).collect()).unwrap_or_default();
+            let errors: Vec<String> = op["errors"]
+                .as_array()
+                .map(|a| a.iter().map(|e| format!("{:?}", target(e))).collect())
+                .unwrap_or_default();
             let _ = writeln!(
                 o,
                 "    crate::OperationInfo {{ name: {name:?}, no_auth: {no_auth}, input: {}, output: {}, method: {:?}, uri: {:?}, errors: &[{}] }},",
@@ -343,7 +346,7 @@ impl<'a> Service<'a> {
             if self.boxed.contains(&(name, m)) {
                 ty = format!("Box<{ty}>");
             }
-            let req = required.contains(m) && !shape.get("union").is_some();
+            let req = required.contains(m) && shape.get("union").is_none();
             let attrs = if req {
                 format!("#[serde(rename = {m:?})]")
             } else {
@@ -372,7 +375,8 @@ impl<'a> Service<'a> {
 
     fn emit_enum(&self, o: &mut String, name: &str, shape: &Value) {
         let rust = &self.type_names[name];
-        let values: Vec<&str> = shape["enum"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let values: Vec<&str> =
+            shape["enum"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         let mut used = BTreeSet::new();
         let variants: Vec<(String, &str)> = values
             .iter()
@@ -426,7 +430,11 @@ impl<'a> Service<'a> {
                     let required = required_set(s);
                     let ms: Vec<String> = members(s)
                         .map(|(m, t)| {
-                            format!("Member {{ name: {m:?}, shape: {}, required: {} }}", self.index[t], required.contains(m))
+                            format!(
+                                "Member {{ name: {m:?}, shape: {}, required: {} }}",
+                                self.index[t],
+                                required.contains(m)
+                            )
                         })
                         .collect();
                     let union = s.get("union").and_then(Value::as_bool).unwrap_or(false);
@@ -543,16 +551,12 @@ pub fn field_name(member: &str) -> String {
         }
     }
     const KEYWORDS: &[&str] = &[
-        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
-        "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct", "super", "trait",
-        "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do",
-        "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl",
+        "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct", "super",
+        "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become",
+        "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
     ];
-    if KEYWORDS.contains(&out.as_str()) {
-        format!("r#{out}")
-    } else {
-        out
-    }
+    if KEYWORDS.contains(&out.as_str()) { format!("r#{out}") } else { out }
 }
 
 /// `ALLOW_USER_SRP_AUTH` -> `AllowUserSrpAuth`, `email` -> `Email`.

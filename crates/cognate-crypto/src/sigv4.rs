@@ -59,10 +59,7 @@ pub struct Credential {
 impl Credential {
     /// `date/region/service/aws4_request`, as it appears in the string to sign.
     pub fn scope(&self) -> String {
-        format!(
-            "{}/{}/{}/{TERMINATOR}",
-            self.date, self.region, self.service
-        )
+        format!("{}/{}/{}/{TERMINATOR}", self.date, self.region, self.service)
     }
 }
 
@@ -112,9 +109,7 @@ impl Error {
         match self {
             Error::Missing => "Missing Authentication Token".to_string(),
             Error::Incomplete(m) | Error::InvalidSignature(m) => m.clone(),
-            Error::UnknownKey => {
-                "The security token included in the request is invalid.".to_string()
-            }
+            Error::UnknownKey => "The security token included in the request is invalid.".to_string(),
         }
     }
 }
@@ -179,29 +174,17 @@ fn parse_header_form(req: &Request, auth: &str) -> Result<Parsed, Error> {
     // as a header carrying none of the parameters, as AWS reports it.
     let date = request_date(req);
     let mut missing = String::new();
-    for (name, value) in [
-        ("Credential", credential),
-        ("Signature", signature),
-        ("SignedHeaders", signed_headers),
-    ] {
+    for (name, value) in [("Credential", credential), ("Signature", signature), ("SignedHeaders", signed_headers)] {
         if value.is_none() {
-            missing.push_str(&format!(
-                "Authorization header requires '{name}' parameter. "
-            ));
+            missing.push_str(&format!("Authorization header requires '{name}' parameter. "));
         }
     }
     if date.is_none() {
-        missing.push_str(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ",
-        );
+        missing.push_str("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ");
     }
-    let (Some(credential), Some(signed_headers), Some(signature), Some(date), true) = (
-        credential,
-        signed_headers,
-        signature,
-        date,
-        missing.is_empty(),
-    ) else {
+    let (Some(credential), Some(signed_headers), Some(signature), Some(date), true) =
+        (credential, signed_headers, signature, date, missing.is_empty())
+    else {
         return Err(Error::Incomplete(format!("{missing}Authorization={auth}")));
     };
     Ok(Parsed {
@@ -217,65 +200,29 @@ fn parse_header_form(req: &Request, auth: &str) -> Result<Parsed, Error> {
 
 fn parse_query_form(query: &[(Vec<u8>, Vec<u8>)]) -> Result<Parsed, Error> {
     let get = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name.as_bytes())
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        query.iter().find(|(k, _)| k == name.as_bytes()).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
     };
-    let names = [
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Signature",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Date",
-    ];
+    let names = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"];
     let [algorithm, credential, signature, signed_headers, date] = names.map(get);
     let mut missing = String::new();
-    for (name, value) in
-        names
-            .iter()
-            .zip([&algorithm, &credential, &signature, &signed_headers, &date])
-    {
+    for (name, value) in names.iter().zip([&algorithm, &credential, &signature, &signed_headers, &date]) {
         if value.is_none() {
-            missing.push_str(&format!(
-                "AWS query-string parameters must include '{name}'. "
-            ));
+            missing.push_str(&format!("AWS query-string parameters must include '{name}'. "));
         }
     }
-    let (
-        Some(algorithm),
-        Some(credential),
-        Some(signature),
-        Some(signed_headers),
-        Some(date),
-        true,
-    ) = (
-        algorithm,
-        credential,
-        signature,
-        signed_headers,
-        date,
-        missing.is_empty(),
-    )
+    let (Some(algorithm), Some(credential), Some(signature), Some(signed_headers), Some(date), true) =
+        (algorithm, credential, signature, signed_headers, date, missing.is_empty())
     else {
-        return Err(Error::Incomplete(format!(
-            "{missing}Re-examine the query-string parameters."
-        )));
+        return Err(Error::Incomplete(format!("{missing}Re-examine the query-string parameters.")));
     };
     if algorithm != ALGORITHM {
-        return Err(Error::Incomplete(format!(
-            "X-Amz-Algorithm only supports \"{ALGORITHM}\""
-        )));
+        return Err(Error::Incomplete(format!("X-Amz-Algorithm only supports \"{ALGORITHM}\"")));
     }
     let presigned_expires = match get("X-Amz-Expires") {
         None => None,
         Some(e) => match e.parse::<u64>() {
             Ok(n) if e.bytes().all(|b| b.is_ascii_digit()) => Some(n),
-            _ => {
-                return Err(Error::Incomplete(
-                    "X-Amz-Expires should be a number".to_string(),
-                ))
-            }
+            _ => return Err(Error::Incomplete("X-Amz-Expires should be a number".to_string())),
         },
     };
     Ok(Parsed {
@@ -303,9 +250,7 @@ fn parse_credential(text: &str) -> Result<Credential, Error> {
         )));
     }
     if access_key_id.is_empty() {
-        return Err(Error::Incomplete(format!(
-            "Credential must contain an access key id, got '{text}'"
-        )));
+        return Err(Error::Incomplete(format!("Credential must contain an access key id, got '{text}'")));
     }
     Ok(Credential {
         access_key_id: access_key_id.to_string(),
@@ -316,9 +261,7 @@ fn parse_credential(text: &str) -> Result<Credential, Error> {
 }
 
 fn split_signed_headers(list: &str) -> Vec<String> {
-    list.split(';')
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect()
+    list.split(';').map(|h| h.trim().to_ascii_lowercase()).collect()
 }
 
 /// The request time: `X-Amz-Date`, else an RFC 7231 `Date` header. `None` if
@@ -328,11 +271,7 @@ fn request_date(req: &Request) -> Option<Result<String, Error>> {
         return Some(checked_amz_date(v.trim()));
     }
     let v = header(req, "date")?.trim();
-    Some(
-        parse_http_date(v)
-            .map(format_amz_date)
-            .ok_or_else(|| bad_date(v)),
-    )
+    Some(parse_http_date(v).map(format_amz_date).ok_or_else(|| bad_date(v)))
 }
 
 fn checked_amz_date(v: &str) -> Result<String, Error> {
@@ -365,14 +304,10 @@ pub fn verify(
 ) -> Result<(), Error> {
     let cred = &parsed.credential;
     if cred.service != service {
-        return Err(Error::InvalidSignature(format!(
-            "Credential should be scoped to correct service: '{service}'. "
-        )));
+        return Err(Error::InvalidSignature(format!("Credential should be scoped to correct service: '{service}'. ")));
     }
     if cred.region.is_empty() {
-        return Err(Error::InvalidSignature(
-            "Credential should be scoped to a valid region. ".to_string(),
-        ));
+        return Err(Error::InvalidSignature("Credential should be scoped to a valid region. ".to_string()));
     }
     let amz = parsed.amz_date.as_str();
     let Some(signed_at) = parse_amz_date(amz) else {
@@ -398,8 +333,7 @@ pub fn verify(
         // A signed x-amz-content-sha256 that is not the body's hash (including
         // UNSIGNED-PAYLOAD) would leave the body unauthenticated: refuse it.
         return Err(Error::InvalidSignature(
-            "The provided 'x-amz-content-sha256' header does not match what was computed."
-                .to_string(),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.".to_string(),
         ));
     }
     let canonical = canonical_request(req, &parsed.signed_headers, &payload_hash, parsed.presigned);
@@ -470,15 +404,10 @@ pub fn sign(
         .headers
         .iter()
         .copied()
-        .filter(|(n, _)| {
-            !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("x-amz-date")
-        })
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("x-amz-date"))
         .collect();
     headers.push(("x-amz-date", &amz_date));
-    let signing_req = Request {
-        headers: &headers,
-        ..*req
-    };
+    let signing_req = Request { headers: &headers, ..*req };
     let signed_headers = names_to_sign(&headers);
     let cred = credential(access_key_id, &amz_date, region, service);
     let payload_hash = payload_hash(&signing_req, &signed_headers);
@@ -490,10 +419,7 @@ pub fn sign(
         cred.scope(),
         signed_headers.join(";")
     );
-    vec![
-        ("x-amz-date".to_string(), amz_date),
-        ("authorization".to_string(), authorization),
-    ]
+    vec![("x-amz-date".to_string(), amz_date), ("authorization".to_string(), authorization)]
 }
 
 /// Presigns `req` (query form, `expires_secs` of validity): returns the full
@@ -513,10 +439,7 @@ pub fn presign(
     let signed_headers = names_to_sign(req.headers);
     let added = [
         ("X-Amz-Algorithm", ALGORITHM.to_string()),
-        (
-            "X-Amz-Credential",
-            format!("{}/{}", cred.access_key_id, cred.scope()),
-        ),
+        ("X-Amz-Credential", format!("{}/{}", cred.access_key_id, cred.scope())),
         ("X-Amz-Date", amz_date.clone()),
         ("X-Amz-Expires", expires_secs.to_string()),
         ("X-Amz-SignedHeaders", signed_headers.join(";")),
@@ -526,16 +449,9 @@ pub fn presign(
         if !query.is_empty() {
             query.push('&');
         }
-        query.push_str(&format!(
-            "{}={}",
-            uri_encode(k.as_bytes(), true),
-            uri_encode(v.as_bytes(), true)
-        ));
+        query.push_str(&format!("{}={}", uri_encode(k.as_bytes(), true), uri_encode(v.as_bytes(), true)));
     }
-    let signing_req = Request {
-        query: &query,
-        ..*req
-    };
+    let signing_req = Request { query: &query, ..*req };
     let payload_hash = payload_hash(&signing_req, &signed_headers);
     let canonical = canonical_request(&signing_req, &signed_headers, &payload_hash, true);
     let sig = signature(secret_access_key, &cred, &amz_date, &canonical);
@@ -572,18 +488,8 @@ fn names_to_sign(headers: &[(&str, &str)]) -> Vec<String> {
 
 /// The canonical request for `req` over `signed_headers`; `presigned` drops
 /// `X-Amz-Signature` from the query.
-fn canonical_request(
-    req: &Request,
-    signed_headers: &[String],
-    payload_hash: &str,
-    presigned: bool,
-) -> String {
-    let mut out = String::with_capacity(
-        req.path
-            .len()
-            .saturating_add(req.query.len())
-            .saturating_add(256),
-    );
+fn canonical_request(req: &Request, signed_headers: &[String], payload_hash: &str, presigned: bool) -> String {
+    let mut out = String::with_capacity(req.path.len().saturating_add(req.query.len()).saturating_add(256));
     out.push_str(req.method);
     out.push('\n');
     out.push_str(&canonical_uri(req.path));
@@ -593,12 +499,8 @@ fn canonical_request(
     for name in signed_headers {
         out.push_str(name);
         out.push(':');
-        let values: Vec<String> = req
-            .headers
-            .iter()
-            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| trim_all(v))
-            .collect();
+        let values: Vec<String> =
+            req.headers.iter().filter(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| trim_all(v)).collect();
         out.push_str(&values.join(","));
         out.push('\n');
     }
@@ -625,10 +527,7 @@ fn canonical_uri(path: &str) -> String {
     }
     let mut out = String::with_capacity(path.len().saturating_add(1));
     out.push('/');
-    let encoded: Vec<String> = segments
-        .iter()
-        .map(|s| uri_encode(s.as_bytes(), true))
-        .collect();
+    let encoded: Vec<String> = segments.iter().map(|s| uri_encode(s.as_bytes(), true)).collect();
     out.push_str(&encoded.join("/"));
     if !segments.is_empty() && path.ends_with('/') {
         out.push('/');
@@ -662,21 +561,18 @@ fn canonical_query(query: &str, presigned: bool) -> String {
 /// The payload hash: a signed `x-amz-content-sha256` header's value, else the
 /// hex SHA-256 of the body.
 fn payload_hash(req: &Request, signed_headers: &[String]) -> String {
-    if signed_headers.iter().any(|h| h == "x-amz-content-sha256") {
-        if let Some(v) = header(req, "x-amz-content-sha256") {
-            return v.trim().to_string();
-        }
+    if signed_headers.iter().any(|h| h == "x-amz-content-sha256")
+        && let Some(v) = header(req, "x-amz-content-sha256")
+    {
+        return v.trim().to_string();
     }
     hex::encode(Sha256::digest(req.body))
 }
 
 /// Hex signature of `canonical` under the key derived for `cred`.
 fn signature(secret: &str, cred: &Credential, amz_date: &str, canonical: &str) -> String {
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{}\n{}",
-        cred.scope(),
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
+    let string_to_sign =
+        format!("{ALGORITHM}\n{amz_date}\n{}\n{}", cred.scope(), hex::encode(Sha256::digest(canonical.as_bytes())));
     let key = signing_key(secret, &cred.date, &cred.region, &cred.service);
     hex::encode(hmac_sha256(&key, string_to_sign.as_bytes()))
 }
@@ -684,10 +580,7 @@ fn signature(secret: &str, cred: &Credential, amz_date: &str, canonical: &str) -
 /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
 /// Depends only on the scope, so a server may cache it per key and day.
 pub fn signing_key(secret_access_key: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
-    let k_date = hmac_sha256(
-        format!("AWS4{secret_access_key}").as_bytes(),
-        date.as_bytes(),
-    );
+    let k_date = hmac_sha256(format!("AWS4{secret_access_key}").as_bytes(), date.as_bytes());
     let k_region = hmac_sha256(&k_date, region.as_bytes());
     let k_service = hmac_sha256(&k_region, service.as_bytes());
     hmac_sha256(&k_service, TERMINATOR.as_bytes())
@@ -700,10 +593,7 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut block = [0u8; 64];
     if key.len() > block.len() {
         let digest = Sha256::digest(key);
-        block
-            .iter_mut()
-            .zip(digest.iter())
-            .for_each(|(b, d)| *b = *d);
+        block.iter_mut().zip(digest.iter()).for_each(|(b, d)| *b = *d);
     } else {
         block.iter_mut().zip(key.iter()).for_each(|(b, k)| *b = *k);
     }
@@ -718,10 +608,7 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// First value of header `name` (case-insensitive).
 fn header<'a>(req: &Request<'a>, name: &str) -> Option<&'a str> {
-    req.headers
-        .iter()
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| *v)
+    req.headers.iter().find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| *v)
 }
 
 /// Trim and collapse runs of ASCII whitespace to one space, as botocore's
@@ -733,14 +620,10 @@ fn trim_all(v: &str) -> String {
 /// RFC 3986 encoding: unreserved bytes kept, every other byte as `%XX`
 /// (uppercase). `/` is encoded too if `encode_slash`.
 fn uri_encode(input: &[u8], encode_slash: bool) -> String {
-    let hex_digit =
-        |n: u8| char::from_digit(u32::from(n & 0x0f), 16).map_or('0', |c| c.to_ascii_uppercase());
+    let hex_digit = |n: u8| char::from_digit(u32::from(n & 0x0f), 16).map_or('0', |c| c.to_ascii_uppercase());
     let mut out = String::with_capacity(input.len());
     for &b in input {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~')
-            || (b == b'/' && !encode_slash)
-        {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (b == b'/' && !encode_slash) {
             out.push(char::from(b));
         } else {
             out.push('%');
@@ -843,12 +726,7 @@ fn unix_from_parts(year: i64, month: i64, day: i64, h: i64, m: i64, s: i64) -> O
 pub fn format_amz_date(unix: i64) -> String {
     let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
     let secs = unix.rem_euclid(86_400);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 /// Unix time of a `YYYYMMDD'T'HHMMSS'Z'` string; `None` unless exactly that
@@ -860,18 +738,9 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
     }
     let num = |from: usize, to: usize| -> Option<i64> {
         let digits = b.get(from..to)?;
-        digits.iter().try_fold(0i64, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
-        })
+        digits.iter().try_fold(0i64, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0')))
     };
-    unix_from_parts(
-        num(0, 4)?,
-        num(4, 6)?,
-        num(6, 8)?,
-        num(9, 11)?,
-        num(11, 13)?,
-        num(13, 15)?,
-    )
+    unix_from_parts(num(0, 4)?, num(4, 6)?, num(6, 8)?, num(9, 11)?, num(11, 13)?, num(13, 15)?)
 }
 
 /// Unix time of an IMF-fixdate `Date` header ("Sun, 06 Nov 1994 08:49:37 GMT").
@@ -883,9 +752,7 @@ fn parse_http_date(s: &str) -> Option<i64> {
     if !weekday.ends_with(',') {
         return None;
     }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let month = MONTHS.iter().position(|m| m == month)?;
     let num = |t: &str, len: usize| -> Option<i64> {
         (t.len() == len && t.bytes().all(|c| c.is_ascii_digit())).then(|| t.parse().ok())?
@@ -895,14 +762,7 @@ fn parse_http_date(s: &str) -> Option<i64> {
         return None;
     };
     let month = i64::try_from(month).ok()? + 1;
-    unix_from_parts(
-        num(year, 4)?,
-        month,
-        num(day, 2)?,
-        num(h, 2)?,
-        num(m, 2)?,
-        num(sec, 2)?,
-    )
+    unix_from_parts(num(year, 4)?, month, num(day, 2)?, num(h, 2)?, num(m, 2)?, num(sec, 2)?)
 }
 
 // ---------------------------------------------------------------------------
@@ -950,25 +810,12 @@ mod tests {
         headers.push(DATE);
         let mut with_auth = headers.clone();
         with_auth.push(("Authorization", &auth));
-        let req = Request {
-            method,
-            path,
-            query,
-            headers: &with_auth,
-            body,
-        };
+        let req = Request { method, path, query, headers: &with_auth, body };
         let parsed = parse(&req).unwrap_or_else(|e| panic!("{name}: parse: {e}"));
         assert_eq!(parsed.signature, sig, "{name}");
-        verify(&req, &parsed, SECRET, "service", suite_now())
-            .unwrap_or_else(|e| panic!("{name}: verify: {e}"));
+        verify(&req, &parsed, SECRET, "service", suite_now()).unwrap_or_else(|e| panic!("{name}: verify: {e}"));
         // Our signer, over the same headers, must produce the suite's header.
-        let unsigned = Request {
-            method,
-            path,
-            query,
-            headers: &headers,
-            body,
-        };
+        let unsigned = Request { method, path, query, headers: &headers, body };
         let out = sign(&unsigned, AKID, SECRET, "us-east-1", "service", suite_now());
         assert_eq!(out[1].1, auth, "{name}: signer");
     }
@@ -983,15 +830,7 @@ mod tests {
         check_suite("get-slash", "GET", "//", &[], empty, hd, v);
         check_suite("get-slash-dot-slash", "GET", "/./", &[], empty, hd, v);
         check_suite("get-relative", "GET", "/example/..", &[], empty, hd, v);
-        check_suite(
-            "get-relative-relative",
-            "GET",
-            "/example1/example2/../..",
-            &[],
-            empty,
-            hd,
-            v,
-        );
+        check_suite("get-relative-relative", "GET", "/example1/example2/../..", &[], empty, hd, v);
         check_suite(
             "get-slash-pointless-dot",
             "GET",
@@ -1105,11 +944,7 @@ mod tests {
             "get-header-key-duplicate",
             "GET",
             "/",
-            &[
-                ("My-Header1", "value2"),
-                ("My-Header1", "value2"),
-                ("My-Header1", "value1"),
-            ],
+            &[("My-Header1", "value2"), ("My-Header1", "value2"), ("My-Header1", "value1")],
             empty,
             "host;my-header1;x-amz-date",
             "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea",
@@ -1118,12 +953,7 @@ mod tests {
             "get-header-value-order",
             "GET",
             "/",
-            &[
-                ("My-Header1", "value4"),
-                ("My-Header1", "value1"),
-                ("My-Header1", "value3"),
-                ("My-Header1", "value2"),
-            ],
+            &[("My-Header1", "value4"), ("My-Header1", "value1"), ("My-Header1", "value3"), ("My-Header1", "value2")],
             empty,
             "host;my-header1;x-amz-date",
             "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01",
@@ -1195,10 +1025,7 @@ mod tests {
             "post-x-www-form-urlencoded-parameters",
             "POST",
             "/",
-            &[(
-                "Content-Type",
-                "application/x-www-form-urlencoded; charset=utf8",
-            )],
+            &[("Content-Type", "application/x-www-form-urlencoded; charset=utf8")],
             b"Param1=value1",
             "content-type;host;x-amz-date",
             "1a72ec8f64bd914b0e42e42607c7fbce7fb2c7465f63e3092b3b0d39fa77a6fe",
@@ -1220,22 +1047,9 @@ mod tests {
     #[test]
     fn suite_canonical_request_text() {
         // get-header-value-trim's published canonical request, byte for byte.
-        let headers = [
-            HOST,
-            ("My-Header1", " value1"),
-            ("My-Header2", " \"a   b   c\""),
-            DATE,
-        ];
-        let req = Request {
-            method: "GET",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: b"",
-        };
-        let signed: Vec<String> = ["host", "my-header1", "my-header2", "x-amz-date"]
-            .map(String::from)
-            .to_vec();
+        let headers = [HOST, ("My-Header1", " value1"), ("My-Header2", " \"a   b   c\""), DATE];
+        let req = Request { method: "GET", path: "/", query: "", headers: &headers, body: b"" };
+        let signed: Vec<String> = ["host", "my-header1", "my-header2", "x-amz-date"].map(String::from).to_vec();
         let hash = payload_hash(&req, &signed);
         assert_eq!(
             canonical_request(&req, &signed, &hash, false),
@@ -1279,10 +1093,7 @@ mod tests {
         assert_eq!(canonical_uri(""), "/");
         assert_eq!(canonical_uri("/a/b/../c/./d/"), "/a/c/d/");
         assert_eq!(canonical_uri("/.."), "/");
-        assert_eq!(
-            canonical_query("b=2&a=1&a&c=%7e+x%2f", false),
-            "a=&a=1&b=2&c=~%2Bx%2F"
-        );
+        assert_eq!(canonical_query("b=2&a=1&a&c=%7e+x%2f", false), "a=&a=1&b=2&c=~%2Bx%2F");
         assert_eq!(canonical_query("a=1&X-Amz-Signature=ff", true), "a=1");
     }
 
@@ -1316,23 +1127,17 @@ mod tests {
                 ("Content-Type", "application/x-amz-json-1.1"),
                 UA,
                 ("X-Amz-Date", NOW),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-idp/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=648cc7c0f82664a4270b7e23cdc07fc7529bb3f938b0dec9e2b413a95233b7da"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-idp/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=648cc7c0f82664a4270b7e23cdc07fc7529bb3f938b0dec9e2b413a95233b7da",
+                ),
                 ("amz-sdk-invocation-id", "e6b5fcdb-0e6e-462b-9245-1bc1d1561291"),
                 ("amz-sdk-request", "attempt=1; max=3"),
                 ("Content-Length", "56"),
                 LOCAL,
             ];
             let body = br#"{"UserPoolId": "us-east-1_Example", "Username": "alice"}"#;
-            accept(
-                &Request {
-                    method: "POST",
-                    path: "/",
-                    query: "",
-                    headers: &headers,
-                    body,
-                },
-                "cognito-idp",
-            );
+            accept(&Request { method: "POST", path: "/", query: "", headers: &headers, body }, "cognito-idp");
         }
 
         #[test]
@@ -1341,22 +1146,16 @@ mod tests {
             let headers = [
                 UA,
                 ("X-Amz-Date", NOW),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-sync/aws4_request, SignedHeaders=host;x-amz-date, Signature=dc26697bcc98ef4b4f3702203a0879855e05e9f33f1043ea514d904d386786c2"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-sync/aws4_request, SignedHeaders=host;x-amz-date, Signature=dc26697bcc98ef4b4f3702203a0879855e05e9f33f1043ea514d904d386786c2",
+                ),
                 ("amz-sdk-invocation-id", "ecc4cd28-87da-4304-934f-b617e29f8fb6"),
                 ("amz-sdk-request", "attempt=1; max=3"),
                 LOCAL,
             ];
             let path = "/identitypools/us-east-1%3Aabc/identities/us-east-1%3Adef/datasets";
-            accept(
-                &Request {
-                    method: "GET",
-                    path,
-                    query: "",
-                    headers: &headers,
-                    body: b"",
-                },
-                "cognito-sync",
-            );
+            accept(&Request { method: "GET", path, query: "", headers: &headers, body: b"" }, "cognito-sync");
             // The decoded path is a different request as far as the signature goes.
             let decoded = Request {
                 method: "GET",
@@ -1366,14 +1165,7 @@ mod tests {
                 body: b"",
             };
             let parsed = parse(&decoded).unwrap();
-            assert!(verify(
-                &decoded,
-                &parsed,
-                SECRET,
-                "cognito-sync",
-                parse_amz_date(NOW).unwrap()
-            )
-            .is_err());
+            assert!(verify(&decoded, &parsed, SECRET, "cognito-sync", parse_amz_date(NOW).unwrap()).is_err());
         }
 
         #[test]
@@ -1383,21 +1175,15 @@ mod tests {
                 ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
                 UA,
                 ("X-Amz-Date", NOW),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=41e05dc368170a5d2abcf4d1438b9d84f0f54af8896c87b59c9bb744c26729aa"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=41e05dc368170a5d2abcf4d1438b9d84f0f54af8896c87b59c9bb744c26729aa",
+                ),
                 ("Content-Length", "43"),
                 LOCAL,
             ];
             let body = b"Action=GetCallerIdentity&Version=2011-06-15";
-            accept(
-                &Request {
-                    method: "POST",
-                    path: "/",
-                    query: "",
-                    headers: &headers,
-                    body,
-                },
-                "sts",
-            );
+            accept(&Request { method: "POST", path: "/", query: "", headers: &headers, body }, "sts");
         }
 
         #[test]
@@ -1406,13 +1192,7 @@ mod tests {
             // GET http://127.0.0.1:9229/?Action=GetCallerIdentity&Version=2011-06-15
             let query = "Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261122%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20261122T001500Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=fcd2b890f627aa5d7524016f3d742683b4f1893395e6a3b50b45d6229007cdde";
             let headers = [LOCAL];
-            let req = Request {
-                method: "GET",
-                path: "/",
-                query,
-                headers: &headers,
-                body: b"",
-            };
+            let req = Request { method: "GET", path: "/", query, headers: &headers, body: b"" };
             accept(&req, "sts");
             let parsed = parse(&req).unwrap();
             assert_eq!(parsed.presigned_expires, Some(900));
@@ -1427,34 +1207,15 @@ mod tests {
         // aws-signing-test-suite v4/get-query-plus, query form (X-Amz-Expires=3600).
         let query = "c+d=&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Expires=3600&X-Amz-Signature=0eab864b028f58edbf5290cbe84acc5db34e5f92786a96fe01434e515f9342b8";
         let headers = [HOST];
-        let req = Request {
-            method: "GET",
-            path: "/",
-            query,
-            headers: &headers,
-            body: b"",
-        };
+        let req = Request { method: "GET", path: "/", query, headers: &headers, body: b"" };
         let parsed = parse(&req).unwrap();
         assert!(parsed.presigned);
         verify(&req, &parsed, SECRET, "service", suite_now()).unwrap();
         // Our presigner yields the same signature for the same request.
-        let unsigned = Request {
-            query: "c+d=",
-            ..req
-        };
-        let ours = presign(
-            &unsigned,
-            AKID,
-            SECRET,
-            "us-east-1",
-            "service",
-            suite_now(),
-            3600,
-        );
+        let unsigned = Request { query: "c+d=", ..req };
+        let ours = presign(&unsigned, AKID, SECRET, "us-east-1", "service", suite_now(), 3600);
         assert!(
-            ours.ends_with(
-                "X-Amz-Signature=0eab864b028f58edbf5290cbe84acc5db34e5f92786a96fe01434e515f9342b8"
-            ),
+            ours.ends_with("X-Amz-Signature=0eab864b028f58edbf5290cbe84acc5db34e5f92786a96fe01434e515f9342b8"),
             "{ours}"
         );
     }
@@ -1468,39 +1229,17 @@ mod tests {
     }
 
     impl Signed {
-        fn new(
-            extra: &[(&str, &str)],
-            path: &str,
-            query: &str,
-            body: &[u8],
-            service: &str,
-            at: i64,
-        ) -> Signed {
-            let mut base = vec![
-                ("host", "127.0.0.1:9229"),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ];
+        fn new(extra: &[(&str, &str)], path: &str, query: &str, body: &[u8], service: &str, at: i64) -> Signed {
+            let mut base = vec![("host", "127.0.0.1:9229"), ("Content-Type", "application/x-amz-json-1.1")];
             base.extend_from_slice(extra);
-            let req = Request {
-                method: "POST",
-                path,
-                query,
-                headers: &base,
-                body,
-            };
-            let mut headers: Vec<(String, String)> = base
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect();
+            let req = Request { method: "POST", path, query, headers: &base, body };
+            let mut headers: Vec<(String, String)> = base.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
             headers.extend(sign(&req, AKID, SECRET, "us-east-1", service, at));
             Signed { headers }
         }
 
         fn pairs(&self) -> Vec<(&str, &str)> {
-            self.headers
-                .iter()
-                .map(|(a, b)| (a.as_str(), b.as_str()))
-                .collect()
+            self.headers.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
         }
     }
 
@@ -1512,21 +1251,12 @@ mod tests {
         service: &str,
         now: i64,
     ) -> Result<(), Error> {
-        let req = Request {
-            method: "POST",
-            path,
-            query,
-            headers,
-            body,
-        };
+        let req = Request { method: "POST", path, query, headers, body };
         let parsed = parse(&req)?;
         verify(&req, &parsed, SECRET, service, now)
     }
 
-    const TARGET: (&str, &str) = (
-        "X-Amz-Target",
-        "AWSCognitoIdentityProviderService.ListUsers",
-    );
+    const TARGET: (&str, &str) = ("X-Amz-Target", "AWSCognitoIdentityProviderService.ListUsers");
     const BODY: &[u8] = br#"{"UserPoolId":"us-east-1_x"}"#;
 
     #[test]
@@ -1535,17 +1265,7 @@ mod tests {
         let h = s.pairs();
         check(&h, "/", "", BODY, "cognito-idp", NOW).unwrap();
         let mismatch = Err(Error::InvalidSignature(MISMATCH.to_string()));
-        assert_eq!(
-            check(
-                &h,
-                "/",
-                "",
-                br#"{"UserPoolId":"us-east-1_y"}"#,
-                "cognito-idp",
-                NOW
-            ),
-            mismatch
-        );
+        assert_eq!(check(&h, "/", "", br#"{"UserPoolId":"us-east-1_y"}"#, "cognito-idp", NOW), mismatch);
         assert_eq!(check(&h, "/other", "", BODY, "cognito-idp", NOW), mismatch);
         assert_eq!(check(&h, "/", "a=b", BODY, "cognito-idp", NOW), mismatch);
         let mut tampered = h.clone();
@@ -1554,10 +1274,7 @@ mod tests {
                 *v = "AWSCognitoIdentityProviderService.AdminDeleteUser";
             }
         }
-        assert_eq!(
-            check(&tampered, "/", "", BODY, "cognito-idp", NOW),
-            mismatch
-        );
+        assert_eq!(check(&tampered, "/", "", BODY, "cognito-idp", NOW), mismatch);
         // An added second value of a signed header changes its canonical value.
         let mut doubled = h.clone();
         doubled.push(("x-amz-target", "x"));
@@ -1567,18 +1284,9 @@ mod tests {
         extra.push(("User-Agent", "anything"));
         check(&extra, "/", "", BODY, "cognito-idp", NOW).unwrap();
         // Wrong secret.
-        let req = Request {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &h,
-            body: BODY,
-        };
+        let req = Request { method: "POST", path: "/", query: "", headers: &h, body: BODY };
         let parsed = parse(&req).unwrap();
-        assert_eq!(
-            verify(&req, &parsed, "not-the-secret", "cognito-idp", NOW),
-            mismatch
-        );
+        assert_eq!(verify(&req, &parsed, "not-the-secret", "cognito-idp", NOW), mismatch);
         assert_eq!(parsed.credential.access_key_id, AKID);
         assert_eq!(parsed.credential.region, "us-east-1");
     }
@@ -1586,23 +1294,11 @@ mod tests {
     #[test]
     fn header_names_and_spacing_are_tolerated() {
         // Same request, header names in other cases and values with spacing.
-        let s = Signed::new(
-            &[("X-Custom", "a  b")],
-            "/p%3Aq/",
-            "z=1&a=%20",
-            b"",
-            "cognito-identity",
-            NOW,
-        );
+        let s = Signed::new(&[("X-Custom", "a  b")], "/p%3Aq/", "z=1&a=%20", b"", "cognito-identity", NOW);
         let h: Vec<(String, String)> = s
             .headers
             .iter()
-            .map(|(n, v)| {
-                (
-                    n.to_ascii_uppercase(),
-                    format!("  {}\t", v.replace("a  b", "a \t b")),
-                )
-            })
+            .map(|(n, v)| (n.to_ascii_uppercase(), format!("  {}\t", v.replace("a  b", "a \t b"))))
             .collect();
         let h: Vec<(&str, &str)> = h.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         check(&h, "/p%3Aq/", "a=%20&z=1", b"", "cognito-identity", NOW).unwrap();
@@ -1613,16 +1309,16 @@ mod tests {
         let s = Signed::new(&[TARGET], "/", "", BODY, "cognito-identity", NOW);
         let err = check(&s.pairs(), "/", "", BODY, "cognito-idp", NOW).unwrap_err();
         assert_eq!(err.aws_error_code(), "InvalidSignatureException");
-        assert_eq!(
-            err.message(),
-            "Credential should be scoped to correct service: 'cognito-idp'. "
-        );
+        assert_eq!(err.message(), "Credential should be scoped to correct service: 'cognito-idp'. ");
 
         // Scope date different from X-Amz-Date.
         let h = [
             ("host", "h"),
             ("x-amz-date", "20261122T000000Z"),
-            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261121/us-east-1/cognito-idp/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261121/us-east-1/cognito-idp/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+            ),
         ];
         let err = check(&h, "/", "", b"", "cognito-idp", NOW).unwrap_err();
         assert_eq!(
@@ -1634,21 +1330,25 @@ mod tests {
         let h = [
             ("host", "h"),
             ("x-amz-date", "20261122T000000Z"),
-            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-idp/aws4_request, SignedHeaders=x-amz-date, Signature=00"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-idp/aws4_request, SignedHeaders=x-amz-date, Signature=00",
+            ),
         ];
         let err = check(&h, "/", "", b"", "cognito-idp", NOW).unwrap_err();
         assert_eq!(
             err,
-            Error::InvalidSignature(
-                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()
-            )
+            Error::InvalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into())
         );
 
         // Bad terminator.
         let h = [
             ("host", "h"),
             ("x-amz-date", "20261122T000000Z"),
-            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-idp/aws5_request, SignedHeaders=host, Signature=00"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-idp/aws5_request, SignedHeaders=host, Signature=00",
+            ),
         ];
         assert!(
             matches!(check(&h, "/", "", b"", "cognito-idp", NOW), Err(Error::InvalidSignature(m)) if m.contains("valid terminator"))
@@ -1699,64 +1399,25 @@ mod tests {
             body: b"",
         };
         let query = presign(&base, AKID, SECRET, "us-east-1", "cognito-sync", NOW, 60);
-        let req = Request {
-            query: &query,
-            ..base
-        };
+        let req = Request { query: &query, ..base };
         let parsed = parse(&req).unwrap();
         assert_eq!(parsed.presigned_expires, Some(60));
         assert_eq!(parsed.signed_headers, vec!["host".to_string()]);
         verify(&req, &parsed, SECRET, "cognito-sync", NOW + 60).unwrap();
         let err = verify(&req, &parsed, SECRET, "cognito-sync", NOW + 61).unwrap_err();
-        assert!(
-            err.message()
-                .starts_with("Signature expired: 20261122T000000Z"),
-            "{}",
-            err.message()
-        );
+        assert!(err.message().starts_with("Signature expired: 20261122T000000Z"), "{}", err.message());
         assert!(verify(&req, &parsed, SECRET, "cognito-sync", NOW - 301).is_err());
         // Tampering with a query parameter.
         let bad = query.replace("Action=X", "Action=Y");
-        let bad_req = Request {
-            query: &bad,
-            ..base
-        };
-        assert!(verify(
-            &bad_req,
-            &parse(&bad_req).unwrap(),
-            SECRET,
-            "cognito-sync",
-            NOW
-        )
-        .is_err());
+        let bad_req = Request { query: &bad, ..base };
+        assert!(verify(&bad_req, &parse(&bad_req).unwrap(), SECRET, "cognito-sync", NOW).is_err());
         // Expiry beyond a week.
-        let long = presign(
-            &base,
-            AKID,
-            SECRET,
-            "us-east-1",
-            "cognito-sync",
-            NOW,
-            MAX_PRESIGN_EXPIRES + 1,
-        );
-        let long_req = Request {
-            query: &long,
-            ..base
-        };
-        let err = verify(
-            &long_req,
-            &parse(&long_req).unwrap(),
-            SECRET,
-            "cognito-sync",
-            NOW,
-        )
-        .unwrap_err();
+        let long = presign(&base, AKID, SECRET, "us-east-1", "cognito-sync", NOW, MAX_PRESIGN_EXPIRES + 1);
+        let long_req = Request { query: &long, ..base };
+        let err = verify(&long_req, &parse(&long_req).unwrap(), SECRET, "cognito-sync", NOW).unwrap_err();
         assert!(err.message().contains("604800"));
         // Missing parts of the query form.
-        let partial = Request {
-            query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261122T000000Z",
-            ..base
-        };
+        let partial = Request { query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261122T000000Z", ..base };
         assert_eq!(
             parse(&partial).unwrap_err(),
             Error::Incomplete(
@@ -1771,24 +1432,10 @@ mod tests {
     #[test]
     fn content_sha256_header() {
         let hash = hex::encode(Sha256::digest(BODY));
-        let s = Signed::new(
-            &[("x-amz-content-sha256", hash.as_str())],
-            "/",
-            "",
-            BODY,
-            "cognito-idp",
-            NOW,
-        );
+        let s = Signed::new(&[("x-amz-content-sha256", hash.as_str())], "/", "", BODY, "cognito-idp", NOW);
         check(&s.pairs(), "/", "", BODY, "cognito-idp", NOW).unwrap();
         // UNSIGNED-PAYLOAD would leave the body unauthenticated.
-        let s = Signed::new(
-            &[("x-amz-content-sha256", "UNSIGNED-PAYLOAD")],
-            "/",
-            "",
-            BODY,
-            "cognito-idp",
-            NOW,
-        );
+        let s = Signed::new(&[("x-amz-content-sha256", "UNSIGNED-PAYLOAD")], "/", "", BODY, "cognito-idp", NOW);
         let err = check(&s.pairs(), "/", "", BODY, "cognito-idp", NOW).unwrap_err();
         assert!(err.message().contains("x-amz-content-sha256"));
     }
@@ -1797,23 +1444,16 @@ mod tests {
     fn date_header_instead_of_x_amz_date() {
         // Signed by hand with a Date header (as the pre-2015 suite did).
         let headers = [("Host", "h"), ("Date", "Sun, 22 Nov 2026 00:00:00 GMT")];
-        let req = Request {
-            method: "GET",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: b"",
-        };
+        let req = Request { method: "GET", path: "/", query: "", headers: &headers, body: b"" };
         let signed: Vec<String> = vec!["date".into(), "host".into()];
         let cred = credential(AKID, "20261122T000000Z", "us-east-1", "cognito-idp");
         let canonical = canonical_request(&req, &signed, &payload_hash(&req, &signed), false);
         let sig = signature(SECRET, &cred, "20261122T000000Z", &canonical);
-        let auth = format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-idp/aws4_request, SignedHeaders=date;host, Signature={sig}");
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/cognito-idp/aws4_request, SignedHeaders=date;host, Signature={sig}"
+        );
         let with_auth = [headers[0], headers[1], ("Authorization", auth.as_str())];
-        let req = Request {
-            headers: &with_auth,
-            ..req
-        };
+        let req = Request { headers: &with_auth, ..req };
         let parsed = parse(&req).unwrap();
         assert_eq!(parsed.amz_date, "20261122T000000Z");
         verify(&req, &parsed, SECRET, "cognito-idp", NOW).unwrap();
@@ -1821,24 +1461,14 @@ mod tests {
 
     #[test]
     fn missing_and_incomplete() {
-        let none = Request {
-            method: "GET",
-            path: "/",
-            query: "a=b",
-            headers: &[("host", "h")],
-            body: b"",
-        };
+        let none = Request { method: "GET", path: "/", query: "a=b", headers: &[("host", "h")], body: b"" };
         let err = parse(&none).unwrap_err();
         assert_eq!(err, Error::Missing);
         assert_eq!(err.aws_error_code(), "MissingAuthenticationTokenException");
         assert_eq!(err.message(), "Missing Authentication Token");
 
         let bearer = [("host", "h"), ("Authorization", "Bearer abc")];
-        let err = parse(&Request {
-            headers: &bearer,
-            ..none
-        })
-        .unwrap_err();
+        let err = parse(&Request { headers: &bearer, ..none }).unwrap_err();
         assert_eq!(err.aws_error_code(), "IncompleteSignatureException");
         assert_eq!(
             err.message(),
@@ -1850,60 +1480,44 @@ mod tests {
         let partial = [
             ("host", "h"),
             ("x-amz-date", "20261122T000000Z"),
-            (
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=A/20261122/us-east-1/s/aws4_request",
-            ),
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=A/20261122/us-east-1/s/aws4_request"),
         ];
-        let err = parse(&Request {
-            headers: &partial,
-            ..none
-        })
-        .unwrap_err();
+        let err = parse(&Request { headers: &partial, ..none }).unwrap_err();
         assert_eq!(
             err.message(),
             "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. \
              Authorization=AWS4-HMAC-SHA256 Credential=A/20261122/us-east-1/s/aws4_request"
         );
 
-        let short = [("host", "h"), ("x-amz-date", "20261122T000000Z"), ("Authorization", "AWS4-HMAC-SHA256 Credential=A/20261122/us-east-1, SignedHeaders=host, Signature=00")];
-        let err = parse(&Request {
-            headers: &short,
-            ..none
-        })
-        .unwrap_err();
-        assert!(
-            matches!(&err, Error::Incomplete(m) if m.contains("exactly 5 slash-delimited")),
-            "{err}"
-        );
+        let short = [
+            ("host", "h"),
+            ("x-amz-date", "20261122T000000Z"),
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=A/20261122/us-east-1, SignedHeaders=host, Signature=00"),
+        ];
+        let err = parse(&Request { headers: &short, ..none }).unwrap_err();
+        assert!(matches!(&err, Error::Incomplete(m) if m.contains("exactly 5 slash-delimited")), "{err}");
 
-        let no_eq = [("host", "h"), ("x-amz-date", "20261122T000000Z"), ("Authorization", "AWS4-HMAC-SHA256 Credential=A/b/c/d/aws4_request, junk, SignedHeaders=host, Signature=00")];
-        let err = parse(&Request {
-            headers: &no_eq,
-            ..none
-        })
-        .unwrap_err();
-        assert!(
-            matches!(&err, Error::Incomplete(m) if m.starts_with("Invalid key=value pair")),
-            "{err}"
-        );
+        let no_eq = [
+            ("host", "h"),
+            ("x-amz-date", "20261122T000000Z"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=A/b/c/d/aws4_request, junk, SignedHeaders=host, Signature=00",
+            ),
+        ];
+        let err = parse(&Request { headers: &no_eq, ..none }).unwrap_err();
+        assert!(matches!(&err, Error::Incomplete(m) if m.starts_with("Invalid key=value pair")), "{err}");
 
-        let bad_date = [("host", "h"), ("x-amz-date", "2026-11-22T00:00:00Z"), ("Authorization", "AWS4-HMAC-SHA256 Credential=A/b/c/d/aws4_request, SignedHeaders=host, Signature=00")];
-        let err = parse(&Request {
-            headers: &bad_date,
-            ..none
-        })
-        .unwrap_err();
+        let bad_date = [
+            ("host", "h"),
+            ("x-amz-date", "2026-11-22T00:00:00Z"),
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=A/b/c/d/aws4_request, SignedHeaders=host, Signature=00"),
+        ];
+        let err = parse(&Request { headers: &bad_date, ..none }).unwrap_err();
         assert_eq!(err.aws_error_code(), "InvalidSignatureException");
 
-        assert_eq!(
-            Error::UnknownKey.aws_error_code(),
-            "UnrecognizedClientException"
-        );
-        assert_eq!(
-            Error::UnknownKey.message(),
-            "The security token included in the request is invalid."
-        );
+        assert_eq!(Error::UnknownKey.aws_error_code(), "UnrecognizedClientException");
+        assert_eq!(Error::UnknownKey.message(), "The security token included in the request is invalid.");
     }
 
     #[test]
@@ -1918,10 +1532,7 @@ mod tests {
         assert_eq!(parse_amz_date("20150830T123600"), None);
         assert_eq!(parse_amz_date("2015083OT123600Z"), None);
         assert_eq!(parse_amz_date("+0150830T123600Z"), None);
-        assert_eq!(
-            parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT"),
-            Some(1_440_938_160)
-        );
+        assert_eq!(parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT"), Some(1_440_938_160));
         for t in (-100_000_000_000i64..100_000_000_000).step_by(7_777_777_777) {
             let s = format_amz_date(t);
             if (0..=9999).contains(&civil_from_days(t.div_euclid(86_400)).0) {
@@ -1954,16 +1565,19 @@ mod tests {
             "\u{0}\u{1}\u{7f}",
             "Credential=a",
         ];
-        let dates = [
-            "",
-            "20261122T000000Z",
-            "99999999T999999Z",
-            "ሴሴሴሴሴT",
-            "2026112ሴ00000Z",
-            "Mon, 99 Foo 2026 xx:yy:zz GMT",
-        ];
+        let dates =
+            ["", "20261122T000000Z", "99999999T999999Z", "ሴሴሴሴሴT", "2026112ሴ00000Z", "Mon, 99 Foo 2026 xx:yy:zz GMT"];
         let paths = ["", "/", "%", "/%zz/%/%4", "/../../..", "//./ሴ/%E1%88"];
-        let queries = ["", "&", "=", "%", "&&=&=%&%g", "X-Amz-Algorithm", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%2F%2F&X-Amz-Signature=&X-Amz-SignedHeaders=&X-Amz-Date=20261122T000000Z&X-Amz-Expires=-1", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb%2Fc%2Fd%2Faws4_request&X-Amz-Signature=0&X-Amz-SignedHeaders=host&X-Amz-Date=20261122T000000Z&X-Amz-Expires=99999999999999999999999"];
+        let queries = [
+            "",
+            "&",
+            "=",
+            "%",
+            "&&=&=%&%g",
+            "X-Amz-Algorithm",
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%2F%2F&X-Amz-Signature=&X-Amz-SignedHeaders=&X-Amz-Date=20261122T000000Z&X-Amz-Expires=-1",
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb%2Fc%2Fd%2Faws4_request&X-Amz-Signature=0&X-Amz-SignedHeaders=host&X-Amz-Date=20261122T000000Z&X-Amz-Expires=99999999999999999999999",
+        ];
         let mut n = 0;
         for auth in odd {
             for date in dates {
@@ -1972,13 +1586,7 @@ mod tests {
                         let with = [("host", "h"), ("x-amz-date", date), ("authorization", auth)];
                         let without = [("Host", "h"), ("Date", date)];
                         for headers in [&with[..], &without[..]] {
-                            let req = Request {
-                                method: "GET",
-                                path,
-                                query,
-                                headers,
-                                body: b"\xff\x00",
-                            };
+                            let req = Request { method: "GET", path, query, headers, body: b"\xff\x00" };
                             if let Ok(p) = parse(&req) {
                                 for now in [i64::MIN, 0, NOW, i64::MAX] {
                                     let r = verify(&req, &p, "s", "d", now);
@@ -2007,21 +1615,9 @@ mod tests {
             presigned: true,
             session_token: None,
         };
-        let req = Request {
-            method: "",
-            path: "",
-            query: "",
-            headers: &[],
-            body: b"",
-        };
+        let req = Request { method: "", path: "", query: "", headers: &[], body: b"" };
         assert!(verify(&req, &junk, "", "d", 0).is_err());
-        let junk2 = Parsed {
-            credential: Credential {
-                region: "r".into(),
-                ..junk.credential.clone()
-            },
-            ..junk.clone()
-        };
+        let junk2 = Parsed { credential: Credential { region: "r".into(), ..junk.credential.clone() }, ..junk.clone() };
         assert!(verify(&req, &junk2, "", "d", 0).is_err());
         let _ = sign(&req, "", "", "", "", i64::MIN);
         let _ = presign(&req, "", "", "", "", i64::MAX, u64::MAX);

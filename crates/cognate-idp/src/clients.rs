@@ -77,7 +77,13 @@ fn seconds(value: i32, unit: Option<TimeUnitsType>, default: TimeUnitsType) -> i
 }
 
 /// Validates `s` against the pool and writes it into `client`.
-fn apply(client: &mut UserPoolClientType, s: Settings, pool: &UserPoolType, has_secret: bool, creating: bool) -> Result<()> {
+fn apply(
+    client: &mut UserPoolClientType,
+    s: Settings,
+    pool: &UserPoolType,
+    has_secret: bool,
+    creating: bool,
+) -> Result<()> {
     let units = s.token_validity_units.clone().unwrap_or_default();
     let bad_range = || Error::InvalidParameter("Invalid range for token validity.".into());
     for v in [s.access_token_validity, s.id_token_validity].into_iter().enumerate() {
@@ -115,7 +121,9 @@ fn apply(client: &mut UserPoolClientType, s: Settings, pool: &UserPoolType, has_
             ));
         }
         if oauth_flows.len() > 1 {
-            return Err(Error::InvalidParameter("client_credentials flow can not be selected with other flows.".into()));
+            return Err(Error::InvalidParameter(
+                "client_credentials flow can not be selected with other flows.".into(),
+            ));
         }
     }
     if let Some(uri) = &s.default_redirect_uri
@@ -139,8 +147,9 @@ fn apply(client: &mut UserPoolClientType, s: Settings, pool: &UserPoolType, has_
         return Err(Error::InvalidParameter(format!("Invalid read attributes specified while {verb} a client")));
     }
     let writable = |n: &str| {
-        attrs.iter().any(|a| a.name.as_deref() == Some(n) && a.mutable == Some(true) && a.developer_only_attribute != Some(true))
-            || n.ends_with("_verified") && known(n)
+        attrs.iter().any(|a| {
+            a.name.as_deref() == Some(n) && a.mutable == Some(true) && a.developer_only_attribute != Some(true)
+        }) || n.ends_with("_verified") && known(n)
     };
     if s.write_attributes.iter().flatten().any(|a| !writable(a)) {
         return Err(Error::InvalidParameter(format!("Invalid write attributes specified while {verb} a client")));
@@ -219,7 +228,10 @@ impl Idp {
         }
     }
 
-    pub async fn create_user_pool_client(&self, req: CreateUserPoolClientRequest) -> Result<CreateUserPoolClientResponse> {
+    pub async fn create_user_pool_client(
+        &self,
+        req: CreateUserPoolClientRequest,
+    ) -> Result<CreateUserPoolClientResponse> {
         let (_, pool) = self.load_pool(&req.user_pool_id).await?;
         let pool = UserPoolType { id: Some(req.user_pool_id.clone()), ..pool };
         if req.generate_secret == Some(true) && req.client_secret.is_some() {
@@ -264,7 +276,10 @@ impl Idp {
     }
 
     /// Replaces the client's settings; omitted ones return to their default.
-    pub async fn update_user_pool_client(&self, req: UpdateUserPoolClientRequest) -> Result<UpdateUserPoolClientResponse> {
+    pub async fn update_user_pool_client(
+        &self,
+        req: UpdateUserPoolClientRequest,
+    ) -> Result<UpdateUserPoolClientResponse> {
         let (_, pool) = self.load_pool(&req.user_pool_id).await?;
         let pool = UserPoolType { id: Some(req.user_pool_id.clone()), ..pool };
         let (pool_id, client_id, new_name) = (req.user_pool_id.clone(), req.client_id.clone(), req.client_name.clone());
@@ -274,9 +289,16 @@ impl Idp {
             let has_secret = !self.store.list_client_secrets(&row.id).await?.is_empty();
             let name = new_name.clone().unwrap_or_else(|| row.name.clone());
             apply(&mut client, Settings { client_name: name.clone(), ..settings.clone() }, &pool, has_secret, false)?;
-            if self.store.update_client(&pool_id, &client_id, row.version, &name, &serde_json::to_string(&client)?, self.now()).await? {
-                let row = self.store.get_client(&pool_id, &client_id).await?.ok_or_else(|| client_not_found(&client_id))?;
-                return Ok(UpdateUserPoolClientResponse { user_pool_client: Some(self.present_client(&row, client).await?) });
+            if self
+                .store
+                .update_client(&pool_id, &client_id, row.version, &name, &serde_json::to_string(&client)?, self.now())
+                .await?
+            {
+                let row =
+                    self.store.get_client(&pool_id, &client_id).await?.ok_or_else(|| client_not_found(&client_id))?;
+                return Ok(UpdateUserPoolClientResponse {
+                    user_pool_client: Some(self.present_client(&row, client).await?),
+                });
             }
         }
         Err(Error::ConcurrentModification("The user pool client was modified concurrently; try again.".into()))
@@ -300,14 +322,21 @@ impl Idp {
         let next_token = if more { rows.last().map(|r| token::encode(&r.id)) } else { None };
         let clients = rows
             .into_iter()
-            .map(|r| UserPoolClientDescription { client_id: Some(r.id), user_pool_id: Some(r.pool_id), client_name: Some(r.name) })
+            .map(|r| UserPoolClientDescription {
+                client_id: Some(r.id),
+                user_pool_id: Some(r.pool_id),
+                client_name: Some(r.name),
+            })
             .collect();
         Ok(ListUserPoolClientsResponse { user_pool_clients: Some(clients), next_token })
     }
 
     // ---- client secrets (rotation) ----
 
-    pub async fn add_user_pool_client_secret(&self, req: AddUserPoolClientSecretRequest) -> Result<AddUserPoolClientSecretResponse> {
+    pub async fn add_user_pool_client_secret(
+        &self,
+        req: AddUserPoolClientSecretRequest,
+    ) -> Result<AddUserPoolClientSecretResponse> {
         self.load_pool(&req.user_pool_id).await?;
         self.load_client(&req.user_pool_id, &req.client_id).await?;
         if self.store.list_client_secrets(&req.client_id).await?.is_empty() {

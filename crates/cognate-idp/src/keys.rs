@@ -48,10 +48,14 @@ impl Idp {
             return Err(Error::InvalidParameter("An admin key needs an access key id and a secret.".into()));
         }
         match self.admin_secret(access_key_id).await {
-            Ok(Some(current)) if cognate_crypto::ct_eq(current.as_bytes(), secret_access_key.as_bytes()) => return Ok(()),
+            Ok(Some(current)) if cognate_crypto::ct_eq(current.as_bytes(), secret_access_key.as_bytes()) => {
+                return Ok(());
+            }
             Ok(_) => {}
             // Sealed under another master key: the operator's key replaces it.
-            Err(Error::Internal) => tracing::warn!(access_key_id, "replacing an admin key that does not open under this master key"),
+            Err(Error::Internal) => {
+                tracing::warn!(access_key_id, "replacing an admin key that does not open under this master key")
+            }
             Err(e) => return Err(e),
         }
         self.store.delete_admin_key(access_key_id).await?;

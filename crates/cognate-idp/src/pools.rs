@@ -88,7 +88,8 @@ fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
     pw.temporary_password_validity_days.get_or_insert(7);
     policies.password_policy = Some(pw);
     if policies.sign_in_policy.is_none() {
-        policies.sign_in_policy = Some(SignInPolicyType { allowed_first_auth_factors: Some(vec![AuthFactorType::Password]) });
+        policies.sign_in_policy =
+            Some(SignInPolicyType { allowed_first_auth_factors: Some(vec![AuthFactorType::Password]) });
     }
     if let Some(sip) = &policies.sign_in_policy
         && !sip.allowed_first_auth_factors.as_ref().is_some_and(|f| f.contains(&AuthFactorType::Password))
@@ -115,9 +116,7 @@ fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
     let mut email = s.email_configuration.unwrap_or_default();
     email.email_sending_account.get_or_insert(EmailSendingAccountType::CognitoDefault);
     if email.email_sending_account == Some(EmailSendingAccountType::Developer) && email.source_arn.is_none() {
-        return Err(Error::InvalidParameter(
-            "SourceArn is required when EmailSendingAccount is DEVELOPER.".into(),
-        ));
+        return Err(Error::InvalidParameter("SourceArn is required when EmailSendingAccount is DEVELOPER.".into()));
     }
     pool.email_configuration = Some(email);
 
@@ -142,7 +141,9 @@ fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
         && let Some(m) = &t.email_message_by_link
         && !m.contains("{##")
     {
-        return Err(Error::InvalidParameter("EmailMessageByLink must contain a {##Verify Email##} placeholder.".into()));
+        return Err(Error::InvalidParameter(
+            "EmailMessageByLink must contain a {##Verify Email##} placeholder.".into(),
+        ));
     }
     pool.email_verification_message = t.email_message.clone();
     pool.email_verification_subject = t.email_subject.clone();
@@ -154,7 +155,8 @@ fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
         let needs = u.attributes_require_verification_before_update.clone().unwrap_or_default();
         if needs.iter().any(|a| !auto.contains(a)) {
             return Err(Error::InvalidParameter(
-                "All attributes in AttributesRequireVerificationBeforeUpdate must exist in AutoVerifiedAttributes".into(),
+                "All attributes in AttributesRequireVerificationBeforeUpdate must exist in AutoVerifiedAttributes"
+                    .into(),
             ));
         }
     }
@@ -312,7 +314,11 @@ impl Idp {
             let mut attrs = pool.schema_attributes.take().unwrap_or_default();
             schema::add_custom(&mut attrs, &req.custom_attributes)?;
             pool.schema_attributes = Some(attrs);
-            if self.store.update_pool(&row.id, row.version, &row.name, &serde_json::to_string(&pool)?, self.now()).await? {
+            if self
+                .store
+                .update_pool(&row.id, row.version, &row.name, &serde_json::to_string(&pool)?, self.now())
+                .await?
+            {
                 return Ok(AddCustomAttributesResponse {});
             }
         }

@@ -2,41 +2,46 @@
 //! Cognito lists them, and the rules for custom attributes.
 
 use crate::{Error, Result};
-use cognate_wire::idp::{AttributeDataType, NumberAttributeConstraintsType, SchemaAttributeType, StringAttributeConstraintsType};
+use cognate_wire::idp::{
+    AttributeDataType, NumberAttributeConstraintsType, SchemaAttributeType, StringAttributeConstraintsType,
+};
 
 /// The most custom attributes a pool may have.
 pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
 
-/// (name, type, mutable, required, min length / min value, max length).
-const STANDARD: &[(&str, AttributeDataType, bool, bool, Option<&str>, Option<&str>)] = &[
-    ("sub", AttributeDataType::String, false, true, Some("1"), Some("2048")),
-    ("name", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("given_name", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("family_name", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("middle_name", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("nickname", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("preferred_username", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("profile", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("picture", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("website", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("email", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("email_verified", AttributeDataType::Boolean, true, false, None, None),
-    ("gender", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("birthdate", AttributeDataType::String, true, false, Some("10"), Some("10")),
-    ("zoneinfo", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("locale", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("phone_number", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("phone_number_verified", AttributeDataType::Boolean, true, false, None, None),
-    ("address", AttributeDataType::String, true, false, Some("0"), Some("2048")),
-    ("updated_at", AttributeDataType::Number, true, false, Some("0"), None),
+/// A standard attribute: name, type, mutable, required, min length (or min
+/// value), max length.
+struct Standard(&'static str, AttributeDataType, bool, bool, Option<&'static str>, Option<&'static str>);
+
+const STANDARD: &[Standard] = &[
+    Standard("sub", AttributeDataType::String, false, true, Some("1"), Some("2048")),
+    Standard("name", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("given_name", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("family_name", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("middle_name", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("nickname", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("preferred_username", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("profile", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("picture", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("website", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("email", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("email_verified", AttributeDataType::Boolean, true, false, None, None),
+    Standard("gender", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("birthdate", AttributeDataType::String, true, false, Some("10"), Some("10")),
+    Standard("zoneinfo", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("locale", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("phone_number", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("phone_number_verified", AttributeDataType::Boolean, true, false, None, None),
+    Standard("address", AttributeDataType::String, true, false, Some("0"), Some("2048")),
+    Standard("updated_at", AttributeDataType::Number, true, false, Some("0"), None),
 ];
 
 pub fn is_standard(name: &str) -> bool {
     STANDARD.iter().any(|s| s.0 == name)
 }
 
-fn standard_attribute(entry: &(&str, AttributeDataType, bool, bool, Option<&str>, Option<&str>)) -> SchemaAttributeType {
-    let (name, ty, mutable, required, min, max) = *entry;
+fn standard_attribute(entry: &Standard) -> SchemaAttributeType {
+    let Standard(name, ty, mutable, required, min, max) = *entry;
     let mut a = SchemaAttributeType {
         name: Some(name.to_string()),
         attribute_data_type: Some(ty),

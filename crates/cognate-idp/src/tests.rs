@@ -7,7 +7,12 @@ use cognate_wire::idp::*;
 async fn idp() -> (Idp, ManualClock) {
     let store = Store::open(&Location::SqliteMemory).await.unwrap();
     let clock = ManualClock::new(1_700_000_000_000);
-    let idp = Idp::new(store, cognate_crypto::seal::MasterKey::generate(), std::sync::Arc::new(clock.clone()), "123456789012".into());
+    let idp = Idp::new(
+        store,
+        cognate_crypto::seal::MasterKey::generate(),
+        std::sync::Arc::new(clock.clone()),
+        "123456789012".into(),
+    );
     (idp, clock)
 }
 
@@ -23,7 +28,10 @@ async fn new_pool_has_cognito_defaults() {
     assert!(id.starts_with("eu-west-1_"));
     assert_eq!(pool.arn.as_deref(), Some(format!("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/{id}").as_str()));
     let pw = pool.policies.as_ref().unwrap().password_policy.as_ref().unwrap();
-    assert_eq!((pw.minimum_length, pw.require_symbols, pw.temporary_password_validity_days), (Some(8), Some(true), Some(7)));
+    assert_eq!(
+        (pw.minimum_length, pw.require_symbols, pw.temporary_password_validity_days),
+        (Some(8), Some(true), Some(7))
+    );
     assert_eq!(pool.mfa_configuration, Some(UserPoolMfaType::Off));
     assert_eq!(pool.deletion_protection, Some(DeletionProtectionType::Inactive));
     let names: Vec<_> = pool.schema_attributes.unwrap().into_iter().map(|a| a.name.unwrap()).collect();
@@ -57,7 +65,8 @@ async fn deletion_protection_and_not_found() {
     let id = idp.create_user_pool("us-east-1", req).await.unwrap().user_pool.unwrap().id.unwrap();
     let err = idp.delete_user_pool(DeleteUserPoolRequest { user_pool_id: id.clone() }).await.unwrap_err();
     assert_eq!(err.code(), "InvalidParameterException");
-    let err = idp.describe_user_pool(DescribeUserPoolRequest { user_pool_id: "us-east-1_nope".into() }).await.unwrap_err();
+    let err =
+        idp.describe_user_pool(DescribeUserPoolRequest { user_pool_id: "us-east-1_nope".into() }).await.unwrap_err();
     assert_eq!(err, Error::ResourceNotFound("User pool us-east-1_nope does not exist.".into()));
 }
 
@@ -71,7 +80,8 @@ async fn list_pages_within_one_region() {
     let mut seen = Vec::new();
     let mut next = None;
     loop {
-        let page = idp.list_user_pools("us-east-1", ListUserPoolsRequest { max_results: 2, next_token: next }).await.unwrap();
+        let page =
+            idp.list_user_pools("us-east-1", ListUserPoolsRequest { max_results: 2, next_token: next }).await.unwrap();
         let pools = page.user_pools.unwrap();
         assert!(pools.len() <= 2);
         seen.extend(pools.into_iter().map(|p| p.name.unwrap()));
@@ -82,7 +92,8 @@ async fn list_pages_within_one_region() {
     }
     seen.sort();
     assert_eq!(seen, ["a0", "a1", "a2", "a3", "a4"]);
-    let bad = idp.list_user_pools("us-east-1", ListUserPoolsRequest { max_results: 2, next_token: Some("***".into()) }).await;
+    let bad =
+        idp.list_user_pools("us-east-1", ListUserPoolsRequest { max_results: 2, next_token: Some("***".into()) }).await;
     assert_eq!(bad.unwrap_err().code(), "InvalidParameterException");
 }
 
@@ -90,9 +101,21 @@ async fn list_pages_within_one_region() {
 async fn custom_attributes_and_csv_header() {
     let (idp, _) = idp().await;
     let id = idp.create_user_pool("us-east-1", create("p")).await.unwrap().user_pool.unwrap().id.unwrap();
-    let attr = SchemaAttributeType { name: Some("tier".into()), attribute_data_type: Some(AttributeDataType::String), ..Default::default() };
-    idp.add_custom_attributes(AddCustomAttributesRequest { user_pool_id: id.clone(), custom_attributes: vec![attr.clone()] }).await.unwrap();
-    let err = idp.add_custom_attributes(AddCustomAttributesRequest { user_pool_id: id.clone(), custom_attributes: vec![attr] }).await.unwrap_err();
+    let attr = SchemaAttributeType {
+        name: Some("tier".into()),
+        attribute_data_type: Some(AttributeDataType::String),
+        ..Default::default()
+    };
+    idp.add_custom_attributes(AddCustomAttributesRequest {
+        user_pool_id: id.clone(),
+        custom_attributes: vec![attr.clone()],
+    })
+    .await
+    .unwrap();
+    let err = idp
+        .add_custom_attributes(AddCustomAttributesRequest { user_pool_id: id.clone(), custom_attributes: vec![attr] })
+        .await
+        .unwrap_err();
     assert_eq!(err.message(), "custom:tier: Existing attribute already has name custom:tier.");
     let header = idp.get_csv_header(GetCSVHeaderRequest { user_pool_id: id }).await.unwrap().csv_header.unwrap();
     assert_eq!(header.first().map(String::as_str), Some("name"));
@@ -103,7 +126,12 @@ async fn custom_attributes_and_csv_header() {
 async fn clients_secrets_and_token_validity() {
     let (idp, _) = idp().await;
     let pool = idp.create_user_pool("us-east-1", create("p")).await.unwrap().user_pool.unwrap().id.unwrap();
-    let req = CreateUserPoolClientRequest { user_pool_id: pool.clone(), client_name: "web".into(), generate_secret: Some(true), ..Default::default() };
+    let req = CreateUserPoolClientRequest {
+        user_pool_id: pool.clone(),
+        client_name: "web".into(),
+        generate_secret: Some(true),
+        ..Default::default()
+    };
     let c = idp.create_user_pool_client(req).await.unwrap().user_pool_client.unwrap();
     let secret = c.client_secret.clone().unwrap();
     assert_eq!(secret.len(), 52);
@@ -118,27 +146,53 @@ async fn clients_secrets_and_token_validity() {
     let row = idp.store().get_client(&pool, &cid).await.unwrap().unwrap();
     assert!(!row.config.contains(&secret));
 
-    let add = |s: Option<String>| AddUserPoolClientSecretRequest { user_pool_id: pool.clone(), client_id: cid.clone(), client_secret: s };
+    let add = |s: Option<String>| AddUserPoolClientSecretRequest {
+        user_pool_id: pool.clone(),
+        client_id: cid.clone(),
+        client_secret: s,
+    };
     let second = idp.add_user_pool_client_secret(add(None)).await.unwrap().client_secret_descriptor.unwrap();
     assert!(second.client_secret_value.is_some());
     assert_eq!(idp.add_user_pool_client_secret(add(None)).await.unwrap_err().code(), "LimitExceededException");
     let list = idp
-        .list_user_pool_client_secrets(ListUserPoolClientSecretsRequest { user_pool_id: pool.clone(), client_id: cid.clone(), next_token: None })
+        .list_user_pool_client_secrets(ListUserPoolClientSecretsRequest {
+            user_pool_id: pool.clone(),
+            client_id: cid.clone(),
+            next_token: None,
+        })
         .await
         .unwrap()
         .client_secrets
         .unwrap();
     assert_eq!(list.len(), 2);
     assert!(list.iter().all(|s| s.client_secret_value.is_none()));
-    let del = |id: String| DeleteUserPoolClientSecretRequest { user_pool_id: pool.clone(), client_id: cid.clone(), client_secret_id: id };
+    let del = |id: String| DeleteUserPoolClientSecretRequest {
+        user_pool_id: pool.clone(),
+        client_id: cid.clone(),
+        client_secret_id: id,
+    };
     let second_id = second.client_secret_id.unwrap();
     idp.delete_user_pool_client_secret(del(second_id.clone())).await.unwrap();
     let last = list.iter().filter_map(|s| s.client_secret_id.clone()).find(|id| *id != second_id).unwrap();
     assert_eq!(idp.delete_user_pool_client_secret(del(last)).await.unwrap_err().code(), "InvalidParameterException");
 
-    let bad = CreateUserPoolClientRequest { user_pool_id: pool.clone(), client_name: "x".into(), access_token_validity: Some(2), token_validity_units: Some(TokenValidityUnitsType { access_token: Some(TimeUnitsType::Minutes), ..Default::default() }), ..Default::default() };
+    let bad = CreateUserPoolClientRequest {
+        user_pool_id: pool.clone(),
+        client_name: "x".into(),
+        access_token_validity: Some(2),
+        token_validity_units: Some(TokenValidityUnitsType {
+            access_token: Some(TimeUnitsType::Minutes),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
     assert_eq!(idp.create_user_pool_client(bad).await.unwrap_err().message(), "Invalid range for token validity.");
-    let public = CreateUserPoolClientRequest { user_pool_id: pool, client_name: "x".into(), allowed_o_auth_flows: Some(vec![OAuthFlowType::ClientCredentials]), ..Default::default() };
+    let public = CreateUserPoolClientRequest {
+        user_pool_id: pool,
+        client_name: "x".into(),
+        allowed_o_auth_flows: Some(vec![OAuthFlowType::ClientCredentials]),
+        ..Default::default()
+    };
     assert_eq!(idp.create_user_pool_client(public).await.unwrap_err().code(), "InvalidParameterException");
 }
 

@@ -174,7 +174,11 @@ async fn ready(State(app): State<App>) -> Response {
         Ok(()) => json_ok(r#"{"status":"ready"}"#),
         Err(e) => {
             tracing::warn!(error = %e, "not ready: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"unavailable"}"#)
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"status":"unavailable"}"#,
+            )
                 .into_response()
         }
     }
@@ -185,7 +189,8 @@ async fn metrics_text(State(app): State<App>) -> Response {
 }
 
 async fn not_found() -> Response {
-    ApiError::new(StatusCode::NOT_FOUND, "UnknownOperationException", "No operation is served at this path.").into_json()
+    ApiError::new(StatusCode::NOT_FOUND, "UnknownOperationException", "No operation is served at this path.")
+        .into_json()
 }
 
 fn json_ok(body: &'static str) -> Response {

@@ -50,7 +50,10 @@ impl Metrics {
         out.push_str("# HELP cognate_requests_total API requests by service, operation and outcome.\n");
         out.push_str("# TYPE cognate_requests_total counter\n");
         for ((svc, op, outcome), n) in &m.requests {
-            let _ = writeln!(out, "cognate_requests_total{{service=\"{svc}\",operation=\"{op}\",outcome=\"{outcome}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "cognate_requests_total{{service=\"{svc}\",operation=\"{op}\",outcome=\"{outcome}\"}} {n}"
+            );
         }
         out.push_str("# HELP cognate_request_duration_seconds API request latency.\n");
         out.push_str("# TYPE cognate_request_duration_seconds histogram\n");
@@ -63,9 +66,21 @@ impl Metrics {
                     h.buckets.get(i).copied().unwrap_or(0)
                 );
             }
-            let _ = writeln!(out, "cognate_request_duration_seconds_bucket{{service=\"{svc}\",operation=\"{op}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "cognate_request_duration_seconds_sum{{service=\"{svc}\",operation=\"{op}\"}} {}", h.sum_ms / 1000.0);
-            let _ = writeln!(out, "cognate_request_duration_seconds_count{{service=\"{svc}\",operation=\"{op}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "cognate_request_duration_seconds_bucket{{service=\"{svc}\",operation=\"{op}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "cognate_request_duration_seconds_sum{{service=\"{svc}\",operation=\"{op}\"}} {}",
+                h.sum_ms / 1000.0
+            );
+            let _ = writeln!(
+                out,
+                "cognate_request_duration_seconds_count{{service=\"{svc}\",operation=\"{op}\"}} {}",
+                h.count
+            );
         }
         out
     }

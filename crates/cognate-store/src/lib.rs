@@ -245,7 +245,8 @@ impl Store {
         let db = match location {
             Location::SqliteFile(path) => {
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
                 }
                 let opts = SqliteConnectOptions::new()
                     .filename(path)
@@ -318,7 +319,10 @@ impl Store {
     pub async fn get_admin_key(&self, access_key_id: &str) -> Result<Option<AdminKeyRow>> {
         fetch_optional(
             self,
-            q("SELECT access_key_id, secret_sealed, description, created_at FROM admin_keys WHERE access_key_id = $1", vec![Text(access_key_id)]),
+            q(
+                "SELECT access_key_id, secret_sealed, description, created_at FROM admin_keys WHERE access_key_id = $1",
+                vec![Text(access_key_id)],
+            ),
         )
         .await
     }
@@ -354,7 +358,14 @@ impl Store {
     }
 
     pub async fn get_pool(&self, id: &str) -> Result<Option<PoolRow>> {
-        fetch_optional(self, q("SELECT id, region, name, created_at, updated_at, version, config FROM user_pools WHERE id = $1", vec![Text(id)])).await
+        fetch_optional(
+            self,
+            q(
+                "SELECT id, region, name, created_at, updated_at, version, config FROM user_pools WHERE id = $1",
+                vec![Text(id)],
+            ),
+        )
+        .await
     }
 
     /// Replaces name and configuration if the row is still at `version`;
@@ -405,11 +416,14 @@ impl Store {
     }
 
     pub async fn delete_tag(&self, pool_id: &str, key: &str) -> Result<()> {
-        execute(self, q("DELETE FROM pool_tags WHERE pool_id = $1 AND key = $2", vec![Text(pool_id), Text(key)])).await.map(|_| ())
+        execute(self, q("DELETE FROM pool_tags WHERE pool_id = $1 AND key = $2", vec![Text(pool_id), Text(key)]))
+            .await
+            .map(|_| ())
     }
 
     pub async fn list_tags(&self, pool_id: &str) -> Result<Vec<TagRow>> {
-        fetch_all(self, q("SELECT key, value FROM pool_tags WHERE pool_id = $1 ORDER BY key", vec![Text(pool_id)])).await
+        fetch_all(self, q("SELECT key, value FROM pool_tags WHERE pool_id = $1 ORDER BY key", vec![Text(pool_id)]))
+            .await
     }
 
     // ---- app clients ----
@@ -445,7 +459,15 @@ impl Store {
         .await
     }
 
-    pub async fn update_client(&self, pool_id: &str, id: &str, version: i64, name: &str, config: &str, now: i64) -> Result<bool> {
+    pub async fn update_client(
+        &self,
+        pool_id: &str,
+        id: &str,
+        version: i64,
+        name: &str,
+        config: &str,
+        now: i64,
+    ) -> Result<bool> {
         let n = execute(
             self,
             q(
@@ -459,7 +481,12 @@ impl Store {
     }
 
     pub async fn delete_client(&self, pool_id: &str, id: &str) -> Result<bool> {
-        Ok(execute(self, q("DELETE FROM user_pool_clients WHERE pool_id = $1 AND id = $2", vec![Text(pool_id), Text(id)])).await? > 0)
+        Ok(execute(
+            self,
+            q("DELETE FROM user_pool_clients WHERE pool_id = $1 AND id = $2", vec![Text(pool_id), Text(id)]),
+        )
+        .await?
+            > 0)
     }
 
     pub async fn list_clients(&self, pool_id: &str, after: Option<&str>, limit: i64) -> Result<Vec<ClientRow>> {
@@ -553,7 +580,9 @@ pub mod scratch {
 
     pub async fn drop_database(server_url: &str, name: &str) -> Result<()> {
         let admin = PgPoolOptions::new().max_connections(1).connect(server_url).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+            .execute(&admin)
+            .await?;
         admin.close().await;
         Ok(())
     }

@@ -59,9 +59,11 @@ pub const LATEST: i64 = 1;
 pub(crate) async fn run(store: &Store) -> Result<()> {
     match &store.db {
         Db::Sqlite(pool) => {
-            sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-                .execute(pool)
-                .await?;
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
             for (version, statements) in MIGRATIONS {
                 // BEGIN IMMEDIATE takes the write lock before reading the
                 // applied versions, so two processes cannot both apply one.
@@ -129,10 +131,7 @@ async fn apply_sqlite(conn: &mut sqlx::SqliteConnection, version: i64, statement
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 impl Store {

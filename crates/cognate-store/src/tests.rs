@@ -33,7 +33,12 @@ async fn suite(store: &Store) {
     assert_eq!(store.schema_version().await.unwrap(), migrations::LATEST);
 
     // Admin keys: unique ids settled by the database.
-    let key = AdminKeyRow { access_key_id: "AKIA1".into(), secret_sealed: "v1.x".into(), description: "d".into(), created_at: 5 };
+    let key = AdminKeyRow {
+        access_key_id: "AKIA1".into(),
+        secret_sealed: "v1.x".into(),
+        description: "d".into(),
+        created_at: 5,
+    };
     store.insert_admin_key(&key).await.unwrap();
     assert!(matches!(store.insert_admin_key(&key).await, Err(StoreError::Conflict)));
     assert_eq!(store.get_admin_key("AKIA1").await.unwrap(), Some(key.clone()));
@@ -61,7 +66,10 @@ async fn suite(store: &Store) {
     store.put_tag("us-east-1_a", "team", "blue").await.unwrap();
     store.put_tag("us-east-1_a", "env", "dev").await.unwrap();
     let tags = store.list_tags("us-east-1_a").await.unwrap();
-    assert_eq!(tags, vec![TagRow { key: "env".into(), value: "dev".into() }, TagRow { key: "team".into(), value: "blue".into() }]);
+    assert_eq!(
+        tags,
+        vec![TagRow { key: "env".into(), value: "dev".into() }, TagRow { key: "team".into(), value: "blue".into() }]
+    );
     store.delete_tag("us-east-1_a", "env").await.unwrap();
     assert_eq!(store.list_tags("us-east-1_a").await.unwrap().len(), 1);
 
@@ -76,7 +84,12 @@ async fn suite(store: &Store) {
     assert!(!store.update_client("us-east-1_a", "client1", 1, "n", "{}", 3).await.unwrap());
 
     // Client secrets: bounded, never the last one deleted.
-    let secret = |id: &str| ClientSecretRow { id: id.into(), client_id: "client1".into(), secret_sealed: "v1.s".into(), created_at: 1 };
+    let secret = |id: &str| ClientSecretRow {
+        id: id.into(),
+        client_id: "client1".into(),
+        secret_sealed: "v1.s".into(),
+        created_at: 1,
+    };
     assert!(store.insert_client_secret_bounded(&secret("s1"), 2).await.unwrap());
     assert!(store.insert_client_secret_bounded(&secret("s2"), 2).await.unwrap());
     assert!(!store.insert_client_secret_bounded(&secret("s3"), 2).await.unwrap());
@@ -136,7 +149,10 @@ async fn sqlite_memory() {
 #[tokio::test]
 async fn postgres() {
     let Ok(url) = std::env::var("COGNATE_TEST_POSTGRES_URL") else {
-        assert!(std::env::var("COGNATE_REQUIRE_POSTGRES").as_deref() != Ok("1"), "COGNATE_REQUIRE_POSTGRES=1 but COGNATE_TEST_POSTGRES_URL is unset");
+        assert!(
+            std::env::var("COGNATE_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "COGNATE_REQUIRE_POSTGRES=1 but COGNATE_TEST_POSTGRES_URL is unset"
+        );
         eprintln!("postgres store suite skipped: COGNATE_TEST_POSTGRES_URL unset");
         return;
     };
@@ -155,6 +171,9 @@ async fn postgres() {
 
 #[test]
 fn scratch_urls() {
-    assert_eq!(scratch::with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x"), "postgres://u:p@h:5432/x?sslmode=disable");
+    assert_eq!(
+        scratch::with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x"),
+        "postgres://u:p@h:5432/x?sslmode=disable"
+    );
     assert_eq!(scratch::with_database("postgres://h", "x"), "postgres://h/x");
 }

@@ -10,7 +10,7 @@
 
 use cognate_crypto::seal::MasterKey;
 use cognate_crypto::sigv4;
-use cognate_idp::{Idp, ManualClock, SystemClock, Clock as _};
+use cognate_idp::{Clock as _, Idp, ManualClock, SystemClock};
 use cognate_store::{Location, Store};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -91,7 +91,12 @@ impl TestServer {
 
     /// A requester signing as the admin key, in `region`.
     pub fn client(&self, region: &str) -> Requester {
-        Requester { addr: self.addr, region: region.into(), key: Some((ACCESS_KEY_ID.into(), SECRET_ACCESS_KEY.into())), clock: self.clock.clone() }
+        Requester {
+            addr: self.addr,
+            region: region.into(),
+            key: Some((ACCESS_KEY_ID.into(), SECRET_ACCESS_KEY.into())),
+            clock: self.clock.clone(),
+        }
     }
 
     /// A requester that does not sign.
@@ -204,7 +209,13 @@ impl Requester {
 }
 
 /// One HTTP/1.1 exchange on a fresh connection (`Connection: close`).
-pub async fn raw_http(addr: SocketAddr, method: &str, path: &str, headers: &[(String, String)], body: &[u8]) -> Response {
+pub async fn raw_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Response {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let mut head = format!("{method} {path} HTTP/1.1\r\n");
     let has_host = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host"));
@@ -241,8 +252,7 @@ fn parse_response(buf: &[u8]) -> Response {
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(pos) = data.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(pos) = data.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(String::from_utf8_lossy(&data[..pos]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;

@@ -321,7 +321,12 @@ mod tests {
         let body = json!({"UserPoolId": "not a pool", "ClientId": "c", "AuthFlow": "NOPE"});
         let err = idp::SCHEMA.validate(input(idp::Op::AdminInitiateAuth), &body).unwrap_err();
         let m = err.message();
-        assert!(m.contains("Value 'NOPE' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: ["), "{m}");
+        assert!(
+            m.contains(
+                "Value 'NOPE' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: ["
+            ),
+            "{m}"
+        );
         assert!(m.contains("Value 'not a pool' at 'userPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w-]+_[0-9a-zA-Z]+"), "{m}");
         // ClientId is sensitive in the model: its value is never echoed.
         let body = json!({"UserPoolId": "us-east-1_abc", "ClientId": "", "AuthFlow": "USER_PASSWORD_AUTH"});
@@ -342,7 +347,8 @@ mod tests {
     /// here (Java look-behind), which are therefore not enforced.
     #[test]
     fn model_patterns_compile() {
-        let schemas = [&idp::SCHEMA, &crate::identity::SCHEMA, &crate::sync::SCHEMA, &crate::sts::SCHEMA, &crate::avp::SCHEMA];
+        let schemas =
+            [&idp::SCHEMA, &crate::identity::SCHEMA, &crate::sync::SCHEMA, &crate::sts::SCHEMA, &crate::avp::SCHEMA];
         let mut failing = Vec::new();
         for s in schemas {
             for (i, p) in s.patterns.iter().enumerate() {

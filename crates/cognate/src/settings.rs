@@ -91,7 +91,9 @@ impl Raw {
             (Some(_), true) => return Err("--ephemeral and --database-url exclude each other".into()),
             (Some(url), false) => {
                 if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
-                    return Err("--database-url must be a postgres:// URL (SQLite is the default: use --data-dir)".into());
+                    return Err(
+                        "--database-url must be a postgres:// URL (SQLite is the default: use --data-dir)".into()
+                    );
                 }
                 Location::Postgres(url.clone())
             }

@@ -144,7 +144,10 @@ mod tests {
             std::fs::write(&path, &want).expect("write docs/compatibility.md");
         }
         let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(have == want, "docs/compatibility.md is stale: run `UPDATE_DOCS=1 cargo test -p cognate-server compatibility`");
+        assert!(
+            have == want,
+            "docs/compatibility.md is stale: run `UPDATE_DOCS=1 cargo test -p cognate-server compatibility`"
+        );
     }
 
     #[test]

@@ -12,9 +12,11 @@ pub async fn handle(app: App, parts: Parts, body: Bytes, request_id: String) -> 
     let started = Instant::now();
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let Some((prefix, op_name)) = target.rsplit_once('.') else {
-        return ApiError::bad_request("UnknownOperationException", "Missing or malformed X-Amz-Target header.").into_json();
+        return ApiError::bad_request("UnknownOperationException", "Missing or malformed X-Amz-Target header.")
+            .into_json();
     };
-    let Some(service) = dispatch::SERVICES.iter().find(|s| !s.info.target_prefix.is_empty() && s.info.target_prefix == prefix)
+    let Some(service) =
+        dispatch::SERVICES.iter().find(|s| !s.info.target_prefix.is_empty() && s.info.target_prefix == prefix)
     else {
         return ApiError::bad_request("UnknownOperationException", format!("Unknown operation {target}")).into_json();
     };
@@ -27,7 +29,14 @@ pub async fn handle(app: App, parts: Parts, body: Bytes, request_id: String) -> 
         Err(e) => e.code.clone(),
     };
     app.metrics.record(service.name, op.name, &outcome, started.elapsed());
-    tracing::info!(request_id, service = service.name, operation = op.name, outcome, elapsed_us = started.elapsed().as_micros() as u64, "request");
+    tracing::info!(
+        request_id,
+        service = service.name,
+        operation = op.name,
+        outcome,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
     match result {
         Ok(value) => {
             let content_type = format!("application/x-amz-json-{}", service.info.json_version);

@@ -27,13 +27,20 @@ pub async fn get_root(State(app): State<App>, req: Request) -> Response {
 
 pub async fn handle(app: App, parts: Parts, body: Bytes, request_id: String) -> Response {
     let started = Instant::now();
-    let raw = if parts.method == axum::http::Method::GET { parts.uri.query().unwrap_or("").as_bytes().to_vec() } else { body.to_vec() };
+    let raw = if parts.method == axum::http::Method::GET {
+        parts.uri.query().unwrap_or("").as_bytes().to_vec()
+    } else {
+        body.to_vec()
+    };
     let params = parse_form(&raw);
     let action = params.get("Action").and_then(Value::as_str).unwrap_or("").to_string();
     let service = &dispatch::STS;
     let Some(op) = service.operations.iter().find(|o| o.name == action) else {
-        return ApiError::bad_request("InvalidAction", format!("Could not find operation {action} for version 2011-06-15"))
-            .into_xml(&request_id);
+        return ApiError::bad_request(
+            "InvalidAction",
+            format!("Could not find operation {action} for version 2011-06-15"),
+        )
+        .into_xml(&request_id);
     };
     let result = async {
         let caller = if op.no_auth {
@@ -83,7 +90,10 @@ fn decode(s: &[u8]) -> String {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = s.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = s
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 if let Some(byte) = hex {
                     out.push(byte);
                     i += 2;

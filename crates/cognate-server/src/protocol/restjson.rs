@@ -21,7 +21,12 @@ pub async fn handle(State(app): State<App>, req: Request) -> Response {
         (op.method == parts.method.as_str()).then(|| match_template(op.uri, &path).map(|labels| (op, labels))).flatten()
     });
     let Some((op, labels)) = found else {
-        return ApiError::new(StatusCode::NOT_FOUND, "UnknownOperationException", "No operation is served at this path.").into_json();
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            "No operation is served at this path.",
+        )
+        .into_json();
     };
     let result = async {
         let caller = if op.no_auth {
@@ -35,7 +40,12 @@ pub async fn handle(State(app): State<App>, req: Request) -> Response {
         } else {
             match serde_json::from_slice::<Value>(&body) {
                 Ok(Value::Object(m)) => m,
-                _ => return Err(ApiError::bad_request("SerializationException", "The request body must be a JSON object.")),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "SerializationException",
+                        "The request body must be a JSON object.",
+                    ));
+                }
             }
         };
         input.extend(labels.into_iter().map(|(k, v)| (k, Value::String(v))));
@@ -102,7 +112,11 @@ mod tests {
 
     #[test]
     fn templates_match_with_labels() {
-        let l = match_template("/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets", "/identitypools/us-east-1%3Aab/identities/x/datasets").unwrap();
+        let l = match_template(
+            "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets",
+            "/identitypools/us-east-1%3Aab/identities/x/datasets",
+        )
+        .unwrap();
         assert_eq!(l, vec![("IdentityPoolId".into(), "us-east-1:ab".into()), ("IdentityId".into(), "x".into())]);
         assert!(match_template("/identitypools/{IdentityPoolId}", "/identitypools/a/b").is_none());
         assert!(match_template("/identitypools/{IdentityPoolId}", "/identitypools/").is_none());
