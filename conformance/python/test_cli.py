@@ -1,0 +1,100 @@
+"""The operator's path: `cognate keys create` on a data directory, then
+`cognate serve` on it, driven by boto3 with the key the command printed.
+Also: the master key file is private, data survives a restart."""
+
+import os
+import pathlib
+import stat
+import subprocess
+import time
+
+import boto3
+import pytest
+import requests
+
+from conftest import REPO_ROOT, _free_port
+
+BIN = pathlib.Path(os.environ.get("COGNATE_BIN", REPO_ROOT / "target" / "debug" / "cognate"))
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COGNATE_")}
+    env["COGNATE_LOG"] = "warn"
+    return env
+
+
+def _serve(data_dir, port):
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"],
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return proc
+        except requests.RequestException:
+            time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"cognate did not become ready: {proc.stderr.read().decode(errors='replace')}")
+
+
+def _stop(proc):
+    proc.terminate()
+    assert proc.wait(timeout=15) == 0, "graceful shutdown exits 0"
+
+
+def test_keys_create_then_serve(tmp_path):
+    data = tmp_path / "data"
+    out = subprocess.run(
+        [str(BIN), "keys", "create", "--data-dir", str(data), "--description", "ops"],
+        env=_env(), capture_output=True, text=True, check=True,
+    ).stdout
+    fields = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    key_id, secret = fields["AccessKeyId"], fields["SecretAccessKey"]
+    assert key_id.startswith("AKIA") and len(secret) == 40
+
+    mode = stat.S_IMODE((data / "master.key").stat().st_mode)
+    assert mode == 0o600
+
+    listed = subprocess.run([str(BIN), "keys", "list", "--data-dir", str(data)], env=_env(), capture_output=True, text=True, check=True).stdout
+    assert key_id in listed and secret not in listed
+
+    port = _free_port()
+    proc = _serve(data, port)
+    try:
+        client = boto3.client(
+            "cognito-idp", region_name="ap-south-1", endpoint_url=f"http://127.0.0.1:{port}",
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+        )
+        pool_id = client.create_user_pool(PoolName="kept")["UserPool"]["Id"]
+        assert pool_id.startswith("ap-south-1_")
+    finally:
+        _stop(proc)
+    logs = proc.stderr.read().decode(errors="replace")
+    assert secret not in logs
+
+    # Restart on the same directory: the pool and the key are still there.
+    proc = _serve(data, port)
+    try:
+        client = boto3.client(
+            "cognito-idp", region_name="ap-south-1", endpoint_url=f"http://127.0.0.1:{port}",
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+        )
+        assert client.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Name"] == "kept"
+    finally:
+        _stop(proc)
+
+    subprocess.run([str(BIN), "keys", "delete", key_id, "--data-dir", str(data)], env=_env(), check=True)
+    listed = subprocess.run([str(BIN), "keys", "list", "--data-dir", str(data)], env=_env(), capture_output=True, text=True, check=True).stdout
+    assert key_id not in listed
+
+
+def test_bad_settings_are_refused(tmp_path):
+    r = subprocess.run([str(BIN), "serve", "--ephemeral", "--database-url", "postgres://x/y"], env=_env(), capture_output=True, text=True)
+    assert r.returncode == 2 and "exclude each other" in r.stderr
+    r = subprocess.run([str(BIN), "serve", "--account-id", "12"], env=_env(), capture_output=True, text=True)
+    assert r.returncode == 2 and "12 digits" in r.stderr
