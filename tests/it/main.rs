@@ -7,3 +7,4 @@
 mod auth;
 mod pools;
 mod protocol;
+mod users;

@@ -14,6 +14,21 @@ pub mod ids;
 pub mod seal;
 pub mod sigv4;
 
+/// HMAC-SHA256 with a key of any length (RFC 2104 key padding), without a
+/// fallible constructor.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > block.len() {
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(key);
+        block.iter_mut().zip(digest.iter()).for_each(|(b, d)| *b = *d);
+    } else {
+        block.iter_mut().zip(key.iter()).for_each(|(b, k)| *b = *k);
+    }
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new(&block.into());
+    hmac::Mac::update(&mut mac, data);
+    hmac::Mac::finalize(mac).into_bytes().into()
+}
+
 /// Constant-time equality of two byte strings (length is not secret).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq as _;

@@ -21,6 +21,10 @@ const PREFIX: &str = "v1.";
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    /// A key for MACs of low-entropy secrets (one-time codes), derived from
+    /// the master key so that a stolen database alone does not let an
+    /// attacker test guesses offline.
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -52,7 +56,17 @@ impl std::error::Error for SealError {}
 
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        MasterKey { cipher: XChaCha20Poly1305::new(bytes.into()) }
+        let mac_key = crate::hmac_sha256(bytes, b"cognate/mac-key/v1");
+        MasterKey { cipher: XChaCha20Poly1305::new(bytes.into()), mac_key }
+    }
+
+    /// HMAC-SHA256 under the derived MAC key, bound to `context`, as hex.
+    pub fn mac(&self, context: &str, data: &[u8]) -> String {
+        let mut msg = Vec::with_capacity(context.len() + 1 + data.len());
+        msg.extend_from_slice(context.as_bytes());
+        msg.push(0);
+        msg.extend_from_slice(data);
+        hex::encode(crate::hmac_sha256(&self.mac_key, &msg))
     }
 
     pub fn from_hex(hex_key: &str) -> Result<Self, SealError> {
@@ -146,6 +160,9 @@ mod tests {
         assert_eq!(k.open("admin-key:B", &s), Err(SealError::Unseal));
         assert_eq!(MasterKey::generate().open("admin-key:A", &s), Err(SealError::Unseal));
         assert_ne!(k.seal("c", b"x"), k.seal("c", b"x"), "fresh nonce every time");
+        assert_eq!(k.mac("code", b"123456"), k.mac("code", b"123456"));
+        assert_ne!(k.mac("code", b"123456"), k.mac("code2", b"123456"));
+        assert_ne!(k.mac("code", b"123456"), MasterKey::generate().mac("code", b"123456"));
         for bad in ["", "v1.", "v1.AAAA", "v2.abc", "v1.!!!"] {
             assert_eq!(k.open("c", bad), Err(SealError::Unseal));
         }

@@ -18,7 +18,7 @@
 
 #![forbid(unsafe_code)]
 
-use hmac::{Hmac, Mac};
+use crate::hmac_sha256;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -586,22 +586,6 @@ pub fn signing_key(secret_access_key: &str, date: &str, region: &str, service: &
     hmac_sha256(&k_service, TERMINATOR.as_bytes())
 }
 
-/// HMAC-SHA256 through the infallible fixed-size-key constructor: per RFC 2104
-/// a key is first hashed if longer than the 64-byte block, then zero-padded to
-/// it, which is exactly what is done here before handing it over.
-fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > block.len() {
-        let digest = Sha256::digest(key);
-        block.iter_mut().zip(digest.iter()).for_each(|(b, d)| *b = *d);
-    } else {
-        block.iter_mut().zip(key.iter()).for_each(|(b, k)| *b = *k);
-    }
-    let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into());
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
-
 // ---------------------------------------------------------------------------
 // Small text helpers
 // ---------------------------------------------------------------------------
@@ -772,6 +756,7 @@ fn parse_http_date(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::{Hmac, Mac};
 
     const AKID: &str = "AKIDEXAMPLE";
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

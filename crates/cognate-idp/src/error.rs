@@ -10,6 +10,16 @@ pub enum Error {
     LimitExceeded(String),
     NotAuthorized(String),
     ConcurrentModification(String),
+    InvalidPassword(String),
+    UsernameExists(String),
+    AliasExists(String),
+    UserNotFound(String),
+    UserNotConfirmed(String),
+    CodeMismatch(String),
+    ExpiredCode(String),
+    TooManyFailedAttempts(String),
+    PasswordResetRequired(String),
+    Unsupported(String),
     /// Something failed inside Cognate; the message is generic on purpose.
     Internal,
 }
@@ -24,6 +34,16 @@ impl Error {
             Error::LimitExceeded(_) => "LimitExceededException",
             Error::NotAuthorized(_) => "NotAuthorizedException",
             Error::ConcurrentModification(_) => "ConcurrentModificationException",
+            Error::InvalidPassword(_) => "InvalidPasswordException",
+            Error::UsernameExists(_) => "UsernameExistsException",
+            Error::AliasExists(_) => "AliasExistsException",
+            Error::UserNotFound(_) => "UserNotFoundException",
+            Error::UserNotConfirmed(_) => "UserNotConfirmedException",
+            Error::CodeMismatch(_) => "CodeMismatchException",
+            Error::ExpiredCode(_) => "ExpiredCodeException",
+            Error::TooManyFailedAttempts(_) => "TooManyFailedAttemptsException",
+            Error::PasswordResetRequired(_) => "PasswordResetRequiredException",
+            Error::Unsupported(_) => "UnsupportedOperationException",
             Error::Internal => "InternalErrorException",
         }
     }
@@ -34,7 +54,17 @@ impl Error {
             | Error::ResourceNotFound(m)
             | Error::LimitExceeded(m)
             | Error::NotAuthorized(m)
-            | Error::ConcurrentModification(m) => m,
+            | Error::ConcurrentModification(m)
+            | Error::InvalidPassword(m)
+            | Error::UsernameExists(m)
+            | Error::AliasExists(m)
+            | Error::UserNotFound(m)
+            | Error::UserNotConfirmed(m)
+            | Error::CodeMismatch(m)
+            | Error::ExpiredCode(m)
+            | Error::TooManyFailedAttempts(m)
+            | Error::PasswordResetRequired(m)
+            | Error::Unsupported(m) => m,
             Error::Internal => "Internal server error.",
         }
     }

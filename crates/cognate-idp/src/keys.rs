@@ -61,24 +61,20 @@ impl Idp {
         self.store.delete_admin_key(access_key_id).await?;
         let key = NewAdminKey { access_key_id: access_key_id.into(), secret_access_key: secret_access_key.into() };
         match self.insert_admin_key(&key, "from the environment").await {
-            // Another node inserted it at the same moment; it holds the same secret.
-            Err(Error::ResourceNotFound(_)) | Ok(()) => Ok(()),
-            Err(e) => Err(e),
+            // Another node inserted it at the same moment, from the same environment.
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn insert_admin_key(&self, key: &NewAdminKey, description: &str) -> Result<()> {
+    async fn insert_admin_key(&self, key: &NewAdminKey, description: &str) -> cognate_store::Result<()> {
         let row = AdminKeyRow {
             access_key_id: key.access_key_id.clone(),
             secret_sealed: self.key.seal(&context(&key.access_key_id), key.secret_access_key.as_bytes()),
             description: description.to_string(),
             created_at: self.now(),
         };
-        match self.store.insert_admin_key(&row).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::Conflict) => Err(Error::ResourceNotFound("admin key exists".into())),
-            Err(e) => Err(e.into()),
-        }
+        self.store.insert_admin_key(&row).await
     }
 
     pub async fn list_admin_keys(&self) -> Result<Vec<AdminKey>> {

@@ -15,8 +15,11 @@ mod clients;
 mod clock;
 mod error;
 pub mod keys;
+pub mod messages;
+pub mod passwords;
 mod pools;
 mod schema;
+pub mod users;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};

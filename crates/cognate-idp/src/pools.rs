@@ -272,39 +272,23 @@ impl Idp {
     /// Pools of one region, as an endpoint of that region lists them.
     pub async fn list_user_pools(&self, region: &str, req: ListUserPoolsRequest) -> Result<ListUserPoolsResponse> {
         let limit = i64::from(req.max_results.clamp(1, 60));
-        let mut after = token::decode(req.next_token.as_deref())?;
-        let mut out = Vec::new();
-        let mut more = false;
-        // Pools of other regions share the table: page past them.
-        'scan: loop {
-            let rows = self.store.list_pools(after.as_deref(), 200).await?;
-            if rows.is_empty() {
-                break;
-            }
-            for row in &rows {
-                after = Some(row.id.clone());
-                if row.region != region {
-                    continue;
-                }
-                if out.len() as i64 == limit {
-                    more = true;
-                    break 'scan;
-                }
-                let pool: UserPoolType = serde_json::from_str(&row.config)?;
-                out.push(UserPoolDescriptionType {
-                    id: Some(row.id.clone()),
-                    name: Some(row.name.clone()),
-                    lambda_config: pool.lambda_config,
-                    creation_date: Some(Timestamp::from_unix_millis(row.created_at)),
-                    last_modified_date: Some(Timestamp::from_unix_millis(row.updated_at)),
-                    ..Default::default()
-                });
-            }
-            if rows.len() < 200 {
-                break;
-            }
+        let after = token::decode(req.next_token.as_deref())?;
+        let mut rows = self.store.list_pools(region, after.as_deref(), limit + 1).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_token = if more { rows.last().map(|r| token::encode(&r.id)) } else { None };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let pool: UserPoolType = serde_json::from_str(&row.config)?;
+            out.push(UserPoolDescriptionType {
+                id: Some(row.id),
+                name: Some(row.name),
+                lambda_config: pool.lambda_config,
+                creation_date: Some(Timestamp::from_unix_millis(row.created_at)),
+                last_modified_date: Some(Timestamp::from_unix_millis(row.updated_at)),
+                ..Default::default()
+            });
         }
-        let next_token = if more { out.last().and_then(|p| p.id.as_deref()).map(token::encode) } else { None };
         Ok(ListUserPoolsResponse { user_pools: Some(out), next_token })
     }
 

@@ -73,6 +73,7 @@ pub fn router(app: App) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
+        .route("/_cognate/outbox", get(outbox))
         .route("/", axum::routing::post(protocol::post_root).get(protocol::query::get_root))
         .route("/identitypools", axum::routing::any(protocol::restjson::handle))
         .route("/identitypools/{*rest}", axum::routing::any(protocol::restjson::handle))
@@ -186,6 +187,45 @@ async fn ready(State(app): State<App>) -> Response {
 
 async fn metrics_text(State(app): State<App>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+}
+
+/// The outbox (admin only, SigV4 for `cognito-idp`): the messages Cognate
+/// would have sent, newest first. Query: `pool`, `destination`, `limit`.
+async fn outbox(State(app): State<App>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    if let Err(e) = auth::verify(&app, &parts.method, &parts.uri, &parts.headers, b"", "cognito-idp").await {
+        return e.into_json();
+    }
+    let params: std::collections::HashMap<String, String> = parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), protocol::percent_decode(v)))
+        .collect();
+    let limit = params.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
+    match app
+        .idp
+        .outbox(params.get("pool").map(String::as_str), params.get("destination").map(String::as_str), limit)
+        .await
+    {
+        Ok(rows) => {
+            let messages: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "Id": m.id, "UserPoolId": m.pool_id, "Username": m.username, "Channel": m.channel,
+                        "Destination": m.destination, "Subject": m.subject, "Body": m.body,
+                        "CreatedAt": m.created_at as f64 / 1000.0,
+                    })
+                })
+                .collect();
+            ([(header::CONTENT_TYPE, "application/json")], serde_json::json!({ "Messages": messages }).to_string())
+                .into_response()
+        }
+        Err(e) => ApiError::from(e).into_json(),
+    }
 }
 
 async fn not_found() -> Response {

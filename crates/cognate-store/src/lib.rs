@@ -114,6 +114,9 @@ macro_rules! row_struct {
     };
 }
 
+mod users;
+pub use users::{AliasRow, CodeRow, OutboxRow, UserRow};
+
 row_struct! {
     /// An admin access key; the secret is sealed by the caller.
     pub struct AdminKeyRow {
@@ -168,17 +171,24 @@ row_struct! {
     }
 }
 
-async fn fetch_all<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Vec<T>> {
-    on_db!(store, pool => {
-        let mut query = sqlx::query(q.sql);
-        for a in q.args {
+/// Binds a statement's arguments, in order, to an engine's query.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for a in $args {
             query = match a {
                 Arg::Text(s) => query.bind(s),
                 Arg::OptText(s) => query.bind(s),
                 Arg::Int(i) => query.bind(i),
             };
         }
-        let rows = query.fetch_all(pool).await?;
+        query
+    }};
+}
+
+async fn fetch_all<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Vec<T>> {
+    on_db!(store, pool => {
+        let rows = bind_args!(sqlx::query(q.sql), q.args).fetch_all(pool).await?;
         rows.iter().map(row_reader::<T, _>()).collect()
     })
 }
@@ -188,16 +198,24 @@ async fn fetch_optional<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Optio
 }
 
 async fn execute(store: &Store, q: Query<'_>) -> Result<u64> {
+    on_db!(store, pool => Ok(bind_args!(sqlx::query(q.sql), q.args).execute(pool).await?.rows_affected()))
+}
+
+/// Runs statements in one transaction. `guard` names a statement that must
+/// change at least one row, or the whole transaction is rolled back and
+/// `Ok(false)` returned (an optimistic update that lost its race).
+async fn transaction(store: &Store, statements: Vec<Query<'_>>, guard: Option<usize>) -> Result<bool> {
     on_db!(store, pool => {
-        let mut query = sqlx::query(q.sql);
-        for a in q.args {
-            query = match a {
-                Arg::Text(s) => query.bind(s),
-                Arg::OptText(s) => query.bind(s),
-                Arg::Int(i) => query.bind(i),
-            };
+        let mut tx = pool.begin().await?;
+        for (i, q) in statements.into_iter().enumerate() {
+            let n = bind_args!(sqlx::query(q.sql), q.args).execute(&mut *tx).await?.rows_affected();
+            if guard == Some(i) && n == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
         }
-        Ok(query.execute(pool).await?.rows_affected())
+        tx.commit().await?;
+        Ok(true)
     })
 }
 
@@ -222,6 +240,7 @@ impl EngineRow for PgRow {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
 enum Arg<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
@@ -387,14 +406,14 @@ impl Store {
         Ok(execute(self, q("DELETE FROM user_pools WHERE id = $1", vec![Text(id)])).await? > 0)
     }
 
-    /// Pools in id order, after `after` (exclusive), at most `limit`.
-    pub async fn list_pools(&self, after: Option<&str>, limit: i64) -> Result<Vec<PoolRow>> {
+    /// One region's pools in id order, after `after` (exclusive), at most `limit`.
+    pub async fn list_pools(&self, region: &str, after: Option<&str>, limit: i64) -> Result<Vec<PoolRow>> {
         fetch_all(
             self,
             q(
                 "SELECT id, region, name, created_at, updated_at, version, config FROM user_pools \
-                 WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
-                vec![OptText(after), Int(limit)],
+                 WHERE region = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+                vec![Text(region), OptText(after), Int(limit)],
             ),
         )
         .await
@@ -455,6 +474,15 @@ impl Store {
                 "SELECT id, pool_id, name, created_at, updated_at, version, config FROM user_pool_clients WHERE pool_id = $1 AND id = $2",
                 vec![Text(pool_id), Text(id)],
             ),
+        )
+        .await
+    }
+
+    /// A client by id alone, for public calls that name only the client.
+    pub async fn get_client_by_id(&self, id: &str) -> Result<Option<ClientRow>> {
+        fetch_optional(
+            self,
+            q("SELECT id, pool_id, name, created_at, updated_at, version, config FROM user_pool_clients WHERE id = $1", vec![Text(id)]),
         )
         .await
     }

@@ -9,16 +9,17 @@
 use crate::{Db, Result, Store, StoreError};
 
 /// (version, statements). Append only.
-const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE admin_keys (
+const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE admin_keys (
             access_key_id TEXT PRIMARY KEY,
             secret_sealed TEXT NOT NULL,
             description TEXT NOT NULL,
             created_at BIGINT NOT NULL
         )",
-        "CREATE TABLE user_pools (
+            "CREATE TABLE user_pools (
             id TEXT PRIMARY KEY,
             region TEXT NOT NULL,
             name TEXT NOT NULL,
@@ -27,13 +28,14 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             version BIGINT NOT NULL,
             config TEXT NOT NULL
         )",
-        "CREATE TABLE pool_tags (
+            "CREATE INDEX user_pools_by_region ON user_pools (region, id)",
+            "CREATE TABLE pool_tags (
             pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (pool_id, key)
         )",
-        "CREATE TABLE user_pool_clients (
+            "CREATE TABLE user_pool_clients (
             id TEXT PRIMARY KEY,
             pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
             name TEXT NOT NULL,
@@ -42,19 +44,21 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             version BIGINT NOT NULL,
             config TEXT NOT NULL
         )",
-        "CREATE INDEX user_pool_clients_by_pool ON user_pool_clients (pool_id, id)",
-        "CREATE TABLE client_secrets (
+            "CREATE INDEX user_pool_clients_by_pool ON user_pool_clients (pool_id, id)",
+            "CREATE TABLE client_secrets (
             id TEXT PRIMARY KEY,
             client_id TEXT NOT NULL REFERENCES user_pool_clients (id) ON DELETE CASCADE,
             secret_sealed TEXT NOT NULL,
             created_at BIGINT NOT NULL
         )",
-        "CREATE INDEX client_secrets_by_client ON client_secrets (client_id)",
-    ],
-)];
+            "CREATE INDEX client_secrets_by_client ON client_secrets (client_id)",
+        ],
+    ),
+    (2, crate::users::MIGRATION_2),
+];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
     match &store.db {

@@ -52,10 +52,14 @@ async fn suite(store: &Store) {
         store.insert_pool(&pool_row(id, 10)).await.unwrap();
     }
     assert!(matches!(store.insert_pool(&pool_row("us-east-1_a", 10)).await, Err(StoreError::Conflict)));
-    let page1 = store.list_pools(None, 2).await.unwrap();
+    let mut elsewhere = pool_row("eu-west-1_a", 10);
+    elsewhere.region = "eu-west-1".into();
+    store.insert_pool(&elsewhere).await.unwrap();
+    let page1 = store.list_pools("us-east-1", None, 2).await.unwrap();
     assert_eq!(page1.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["us-east-1_a", "us-east-1_b"]);
-    let page2 = store.list_pools(Some("us-east-1_b"), 2).await.unwrap();
+    let page2 = store.list_pools("us-east-1", Some("us-east-1_b"), 2).await.unwrap();
     assert_eq!(page2.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["us-east-1_c"]);
+    assert_eq!(store.list_pools("eu-west-1", None, 10).await.unwrap(), vec![elsewhere]);
     assert!(store.update_pool("us-east-1_a", 1, "renamed", "{\"x\":1}", 20).await.unwrap());
     assert!(!store.update_pool("us-east-1_a", 1, "lost race", "{}", 21).await.unwrap(), "stale version must not write");
     let a = store.get_pool("us-east-1_a").await.unwrap().unwrap();
@@ -103,6 +107,8 @@ async fn suite(store: &Store) {
     assert!(store.list_client_secrets("client1").await.unwrap().is_empty());
     assert!(store.list_tags("us-east-1_a").await.unwrap().is_empty());
     assert!(!store.delete_pool("us-east-1_a").await.unwrap());
+
+    users(store).await;
 
     // Concurrent inserts of one key: exactly one wins.
     let mut handles = Vec::new();
@@ -176,4 +182,111 @@ fn scratch_urls() {
         "postgres://u:p@h:5432/x?sslmode=disable"
     );
     assert_eq!(scratch::with_database("postgres://h", "x"), "postgres://h/x");
+}
+
+fn user_row(pool: &str, key: &str, sub: &str) -> UserRow {
+    UserRow {
+        pool_id: pool.into(),
+        username: key.into(),
+        username_key: key.into(),
+        sub: sub.into(),
+        status: "UNCONFIRMED".into(),
+        enabled: 1,
+        created_at: 1,
+        updated_at: 1,
+        version: 1,
+        attributes: "{}".into(),
+        password_hash: Some("$argon2id$x".into()),
+        srp_salt: None,
+        srp_verifier: None,
+        password_changed_at: 1,
+        failed_attempts: 0,
+        locked_until: 0,
+    }
+}
+
+async fn users(store: &Store) {
+    let pool = "us-east-1_users";
+    store.insert_pool(&pool_row(pool, 1)).await.unwrap();
+    let alias = |kind: &str, value: &str, key: &str| AliasRow {
+        pool_id: pool.into(),
+        kind: kind.into(),
+        value_key: value.into(),
+        username_key: key.into(),
+    };
+
+    store.create_user(&user_row(pool, "ann", "sub-ann"), &[alias("email", "a@x.io", "ann")]).await.unwrap();
+    // Same username, or same alias: refused whole, nothing half-written.
+    assert!(matches!(store.create_user(&user_row(pool, "ann", "sub-2"), &[]).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.create_user(&user_row(pool, "bob", "sub-bob"), &[alias("email", "a@x.io", "bob")]).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(store.get_user(pool, "bob").await.unwrap().is_none(), "the rejected user was rolled back");
+    assert!(
+        matches!(store.create_user(&user_row(pool, "cat", "sub-ann"), &[]).await, Err(StoreError::Conflict)),
+        "sub is unique"
+    );
+
+    assert_eq!(store.get_user_by_alias(pool, "email", "a@x.io").await.unwrap().unwrap().username_key, "ann");
+    assert_eq!(store.get_user_by_sub(pool, "sub-ann").await.unwrap().unwrap().username, "ann");
+    assert_eq!(store.count_users(pool).await.unwrap(), 1);
+
+    // Optimistic update with alias replacement.
+    let mut ann = store.get_user(pool, "ann").await.unwrap().unwrap();
+    ann.status = "CONFIRMED".into();
+    assert!(store.update_user(&ann, Some(&[alias("email", "ann@x.io", "ann")])).await.unwrap());
+    assert!(!store.update_user(&ann, None).await.unwrap(), "stale version");
+    assert!(store.get_user_by_alias(pool, "email", "a@x.io").await.unwrap().is_none());
+    assert_eq!(store.list_aliases(pool, "ann").await.unwrap().len(), 1);
+    store.create_user(&user_row(pool, "bob", "sub-bob"), &[]).await.unwrap();
+    let mut bob = store.get_user(pool, "bob").await.unwrap().unwrap();
+    bob.status = "CONFIRMED".into();
+    assert!(matches!(
+        store.update_user(&bob, Some(&[alias("email", "ann@x.io", "bob")])).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.get_user(pool, "bob").await.unwrap().unwrap().status, "UNCONFIRMED", "rolled back");
+
+    // Codes: upsert, attempts counted by the database, single use.
+    let code = CodeRow {
+        pool_id: pool.into(),
+        username_key: "bob".into(),
+        purpose: "signup".into(),
+        code_mac: "m1".into(),
+        expires_at: 9,
+        attempts: 0,
+        created_at: 1,
+    };
+    store.put_code(&code).await.unwrap();
+    store.put_code(&CodeRow { code_mac: "m2".into(), ..code.clone() }).await.unwrap();
+    store.bump_code_attempts(pool, "bob", "signup").await.unwrap();
+    let got = store.get_code(pool, "bob", "signup").await.unwrap().unwrap();
+    assert_eq!((got.code_mac.as_str(), got.attempts), ("m2", 1));
+    assert!(!store.take_code(pool, "bob", "signup", "m1").await.unwrap());
+    assert!(store.take_code(pool, "bob", "signup", "m2").await.unwrap());
+    assert!(!store.take_code(pool, "bob", "signup", "m2").await.unwrap());
+
+    // Outbox, newest first, filtered.
+    for (i, dest) in ["a@x.io", "b@x.io", "a@x.io"].iter().enumerate() {
+        let m = OutboxRow {
+            id: format!("m{i}"),
+            pool_id: pool.into(),
+            username: "u".into(),
+            channel: "EMAIL".into(),
+            destination: (*dest).into(),
+            subject: "s".into(),
+            body: "b".into(),
+            created_at: i as i64,
+        };
+        store.insert_outbox(&m).await.unwrap();
+    }
+    let a = store.list_outbox(Some(pool), Some("a@x.io"), 10).await.unwrap();
+    assert_eq!(a.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["m2", "m0"]);
+
+    // Users go with their pool, and their aliases and codes with them.
+    assert!(store.delete_user(pool, "bob").await.unwrap());
+    assert!(store.delete_pool(pool).await.unwrap());
+    assert!(store.get_user(pool, "ann").await.unwrap().is_none());
+    assert!(store.get_user_by_alias(pool, "email", "ann@x.io").await.unwrap().is_none());
 }

@@ -29,6 +29,20 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Show messages (verification and reset codes) Cognate delivered to its outbox, newest first.
+    Outbox {
+        /// Only this user pool's messages.
+        #[arg(long)]
+        pool: Option<String>,
+        /// Only messages to this email address or phone number.
+        #[arg(long)]
+        destination: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +79,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve(settings).await,
             Command::Keys { action } => keys(settings, action).await,
+            Command::Outbox { pool, destination, limit, json } => {
+                outbox(settings, pool.as_deref(), destination.as_deref(), limit, json).await
+            }
         }
     });
     match result {
@@ -154,6 +171,34 @@ async fn keys(s: settings::Settings, action: KeysAction) -> Result<(), String> {
             if !idp.delete_admin_key(&access_key_id).await.map_err(|e| e.to_string())? {
                 return Err(format!("no admin key {access_key_id}"));
             }
+        }
+    }
+    idp.store().close().await;
+    Ok(())
+}
+
+async fn outbox(
+    s: settings::Settings,
+    pool: Option<&str>,
+    destination: Option<&str>,
+    limit: i64,
+    json: bool,
+) -> Result<(), String> {
+    if s.ephemeral {
+        return Err(
+            "the outbox of an --ephemeral server lives in its memory: read it over HTTP (GET /_cognate/outbox)".into(),
+        );
+    }
+    let idp = open(&s).await?;
+    for m in idp.outbox(pool, destination, limit).await.map_err(|e| e.to_string())? {
+        if json {
+            let line = serde_json::json!({
+                "Id": m.id, "UserPoolId": m.pool_id, "Username": m.username, "Channel": m.channel,
+                "Destination": m.destination, "Subject": m.subject, "Body": m.body, "CreatedAt": m.created_at,
+            });
+            println!("{line}");
+        } else {
+            println!("{}\t{}\t{}\t{}\t{}\t{}", m.created_at, m.pool_id, m.channel, m.destination, m.subject, m.body);
         }
     }
     idp.store().close().await;

@@ -4,11 +4,15 @@ pub mod awsjson;
 pub mod query;
 pub mod restjson;
 
-use crate::{ApiError, App, RequestId};
+use crate::dispatch::{Ctx, Service};
+use crate::{ApiError, App, RequestId, auth};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, header, request::Parts};
 use axum::response::Response;
+use cognate_wire::OperationInfo;
+use serde_json::Value;
+use std::time::Instant;
 
 /// `POST /`: the JSON protocols carry `X-Amz-Target`; a form body without it
 /// is the query protocol.
@@ -42,4 +46,71 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
             format!("Request body exceeds the limit of {limit} bytes."),
         )
     })
+}
+
+/// What every protocol does once it knows the operation: authenticate (SigV4
+/// unless the model marks the operation `noAuth`), find the handler or refuse
+/// with "not supported yet", build the input, call, and record the outcome.
+pub(crate) async fn invoke(
+    app: &App,
+    service: &'static Service,
+    op: &'static OperationInfo,
+    parts: &Parts,
+    body: &[u8],
+    request_id: &str,
+    input: impl FnOnce() -> Result<Value, ApiError>,
+) -> Result<Value, ApiError> {
+    let started = Instant::now();
+    let result = async {
+        let caller = if op.no_auth {
+            None
+        } else {
+            Some(auth::verify(app, &parts.method, &parts.uri, &parts.headers, body, service.info.signing_name).await?)
+        };
+        let handler = (service.handler)(op.name).ok_or_else(|| ApiError::unsupported(service.name, op.name))?;
+        let input = input()?;
+        let region = caller.as_ref().map(|c| c.region.clone()).unwrap_or_else(|| app.config.default_region.clone());
+        handler(Ctx { app: app.clone(), region, caller, request_id: request_id.to_string() }, input).await
+    }
+    .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.code.as_str(),
+    };
+    let elapsed = started.elapsed();
+    app.metrics.record(service.name, op.name, outcome, elapsed);
+    tracing::info!(
+        request_id,
+        service = service.name,
+        operation = op.name,
+        outcome,
+        elapsed_us = elapsed.as_micros() as u64,
+        "request"
+    );
+    result
+}
+
+/// Percent-decoding of a URL component (`+` stays `+`).
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = (b == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -5,15 +5,14 @@
 //! operation served so far takes structured (`member.N`) parameters; their
 //! decoding arrives with the first one that does.
 
-use crate::dispatch::{self, Ctx};
+use crate::dispatch;
 use crate::error::xml_escape;
-use crate::{ApiError, App, RequestId, auth};
+use crate::{ApiError, App, RequestId};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
-use std::time::Instant;
 
 /// `GET /` carries the query protocol in its URL (presigned STS calls).
 pub async fn get_root(State(app): State<App>, req: Request) -> Response {
@@ -26,7 +25,6 @@ pub async fn get_root(State(app): State<App>, req: Request) -> Response {
 }
 
 pub async fn handle(app: App, parts: Parts, body: Bytes, request_id: String) -> Response {
-    let started = Instant::now();
     let raw = if parts.method == axum::http::Method::GET {
         parts.uri.query().unwrap_or("").as_bytes().to_vec()
     } else {
@@ -42,20 +40,7 @@ pub async fn handle(app: App, parts: Parts, body: Bytes, request_id: String) -> 
         )
         .into_xml(&request_id);
     };
-    let result = async {
-        let caller = if op.no_auth {
-            None
-        } else {
-            Some(auth::verify(&app, &parts.method, &parts.uri, &parts.headers, &body, service.info.signing_name).await?)
-        };
-        let handler = (service.handler)(op.name).ok_or_else(|| ApiError::unsupported(service.name, op.name))?;
-        let region = caller.as_ref().map(|c| c.region.clone()).unwrap_or_else(|| app.config.default_region.clone());
-        handler(Ctx { app: app.clone(), region, caller, request_id: request_id.clone() }, Value::Object(params)).await
-    }
-    .await;
-    let outcome = result.as_ref().map(|_| "ok".to_string()).unwrap_or_else(|e| e.code.clone());
-    app.metrics.record(service.name, op.name, &outcome, started.elapsed());
-    tracing::info!(request_id, service = service.name, operation = op.name, outcome, "request");
+    let result = super::invoke(&app, service, op, &parts, &body, &request_id, || Ok(Value::Object(params))).await;
     match result {
         Ok(v) => {
             let body = format!(

@@ -1,8 +1,8 @@
 //! REST-JSON (Cognito Sync): the operation is chosen by method and path
 //! template, e.g. `GET /identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets`.
 
-use crate::dispatch::{self, Ctx};
-use crate::{ApiError, App, RequestId, auth};
+use crate::dispatch;
+use crate::{ApiError, App, RequestId};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -28,13 +28,7 @@ pub async fn handle(State(app): State<App>, req: Request) -> Response {
         )
         .into_json();
     };
-    let result = async {
-        let caller = if op.no_auth {
-            None
-        } else {
-            Some(auth::verify(&app, &parts.method, &parts.uri, &parts.headers, &body, service.info.signing_name).await?)
-        };
-        let handler = (service.handler)(op.name).ok_or_else(|| ApiError::unsupported(service.name, op.name))?;
+    let result = super::invoke(&app, service, op, &parts, &body, &request_id, || {
         let mut input = if body.is_empty() {
             Map::new()
         } else {
@@ -49,9 +43,8 @@ pub async fn handle(State(app): State<App>, req: Request) -> Response {
             }
         };
         input.extend(labels.into_iter().map(|(k, v)| (k, Value::String(v))));
-        let region = caller.as_ref().map(|c| c.region.clone()).unwrap_or_else(|| app.config.default_region.clone());
-        handler(Ctx { app: app.clone(), region, caller, request_id: request_id.clone() }, Value::Object(input)).await
-    }
+        Ok(Value::Object(input))
+    })
     .await;
     match result {
         Ok(v) => ([(axum::http::header::CONTENT_TYPE, "application/json")], v.to_string()).into_response(),
@@ -74,36 +67,12 @@ fn match_template(template: &str, path: &str) -> Option<Vec<(String, String)>> {
             if ps.is_empty() {
                 return None;
             }
-            labels.push((name.to_string(), percent_decode(ps)));
+            labels.push((name.to_string(), super::percent_decode(ps)));
         } else if ts != ps {
             return None;
         }
     }
     Some(labels)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = (b == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -1,0 +1,556 @@
+//! Users: sign-up, confirmation, lookup by username or alias, attributes.
+//!
+//! A user is found by its username key (case-folded when the pool's
+//! UsernameConfiguration says so) or by an alias. Aliases (email, phone,
+//! preferred_username) live in their own table whose primary key makes each
+//! unique in the pool, so two sign-ups racing for one email are settled by the
+//! database.
+
+use crate::messages::{self, Channel, Message};
+use crate::{Error, Idp, Result, passwords};
+use cognate_store::{AliasRow, ClientRow, CodeRow, PoolRow, StoreError, UserRow};
+use cognate_wire::idp::*;
+use std::collections::BTreeMap;
+
+/// How long a sign-up confirmation code lives.
+pub const SIGNUP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
+/// Wrong tries of one code before it is burnt.
+pub const CODE_MAX_ATTEMPTS: i64 = 5;
+
+pub const CODE_SIGNUP: &str = "signup";
+
+/// Cognito's user statuses, as stored.
+pub mod status {
+    pub const UNCONFIRMED: &str = "UNCONFIRMED";
+    pub const CONFIRMED: &str = "CONFIRMED";
+    pub const FORCE_CHANGE_PASSWORD: &str = "FORCE_CHANGE_PASSWORD";
+    pub const RESET_REQUIRED: &str = "RESET_REQUIRED";
+}
+
+/// A public call's client and pool, resolved from the client id.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientCtx {
+    pub pool_row: PoolRow,
+    pub pool: UserPoolType,
+    pub row: ClientRow,
+    pub client: UserPoolClientType,
+}
+
+impl ClientCtx {
+    pub fn prevents_existence_errors(&self) -> bool {
+        self.client.prevent_user_existence_errors == Some(PreventUserExistenceErrorTypes::Enabled)
+    }
+}
+
+pub(crate) fn attrs_of(user: &UserRow) -> Result<BTreeMap<String, String>> {
+    Ok(serde_json::from_str(&user.attributes)?)
+}
+
+/// Attributes as the wire lists them: `sub` first, then by name.
+#[allow(dead_code)] // GetUser, next.
+pub(crate) fn attribute_list(attrs: &BTreeMap<String, String>) -> Vec<AttributeType> {
+    let mut out: Vec<AttributeType> = Vec::with_capacity(attrs.len());
+    if let Some(sub) = attrs.get("sub") {
+        out.push(AttributeType { name: "sub".into(), value: Some(sub.clone()) });
+    }
+    out.extend(
+        attrs
+            .iter()
+            .filter(|(k, _)| *k != "sub")
+            .map(|(k, v)| AttributeType { name: k.clone(), value: Some(v.clone()) }),
+    );
+    out
+}
+
+fn case_insensitive(pool: &UserPoolType) -> bool {
+    pool.username_configuration.as_ref().is_some_and(|u| !u.case_sensitive)
+}
+
+pub(crate) fn username_key(pool: &UserPoolType, username: &str) -> String {
+    if case_insensitive(pool) { username.to_lowercase() } else { username.to_string() }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(char::is_whitespace)
+}
+
+fn looks_like_phone(s: &str) -> bool {
+    s.strip_prefix('+').is_some_and(|d| (2..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn username_attrs(pool: &UserPoolType) -> Vec<UsernameAttributeType> {
+    pool.username_attributes.clone().unwrap_or_default()
+}
+
+fn alias_attrs(pool: &UserPoolType) -> Vec<AliasAttributeType> {
+    pool.alias_attributes.clone().unwrap_or_default()
+}
+
+/// The aliases a user with these attributes holds in this pool.
+pub(crate) fn aliases_for(
+    pool_id: &str,
+    pool: &UserPoolType,
+    key: &str,
+    attrs: &BTreeMap<String, String>,
+) -> Vec<AliasRow> {
+    let fold = |v: &str| username_key(pool, v);
+    let verified = |name: &str| attrs.get(&format!("{name}_verified")).map(String::as_str) == Some("true");
+    let mut out = Vec::new();
+    let mut add = |kind: &str, value: &str| {
+        out.push(AliasRow {
+            pool_id: pool_id.into(),
+            kind: kind.into(),
+            value_key: fold(value),
+            username_key: key.into(),
+        })
+    };
+    let by_username = username_attrs(pool);
+    let by_alias = alias_attrs(pool);
+    if let Some(email) = attrs.get("email")
+        && (by_username.contains(&UsernameAttributeType::Email)
+            || (by_alias.contains(&AliasAttributeType::Email) && verified("email")))
+    {
+        add("email", email);
+    }
+    if let Some(phone) = attrs.get("phone_number")
+        && (by_username.contains(&UsernameAttributeType::PhoneNumber)
+            || (by_alias.contains(&AliasAttributeType::PhoneNumber) && verified("phone_number")))
+    {
+        add("phone_number", phone);
+    }
+    if let Some(pu) = attrs.get("preferred_username")
+        && by_alias.contains(&AliasAttributeType::PreferredUsername)
+    {
+        add("preferred_username", pu);
+    }
+    out
+}
+
+impl Idp {
+    /// Resolves the client of a public call and checks its SECRET_HASH.
+    pub(crate) async fn public_client(&self, client_id: &str) -> Result<ClientCtx> {
+        let not_found = || Error::ResourceNotFound(format!("User pool client {client_id} does not exist."));
+        let row = self.store.get_client_by_id(client_id).await?.ok_or_else(not_found)?;
+        let client: UserPoolClientType = serde_json::from_str(&row.config)?;
+        let (pool_row, pool) = self.load_pool(&row.pool_id).await?;
+        Ok(ClientCtx { pool_row, pool, row, client })
+    }
+
+    /// `SECRET_HASH = Base64(HMAC-SHA256(client secret, username + client id))`,
+    /// required exactly when the client has a secret; any current secret of
+    /// the client is accepted (rotation).
+    pub(crate) async fn check_secret_hash(
+        &self,
+        c: &ClientCtx,
+        username: &str,
+        secret_hash: Option<&str>,
+    ) -> Result<()> {
+        let secrets = self.client_secrets(&c.row.id).await?;
+        if secrets.is_empty() {
+            return Ok(());
+        }
+        let Some(given) = secret_hash else {
+            return Err(Error::NotAuthorized(format!(
+                "Client {} is configured with secret but SECRET_HASH was not received",
+                c.row.id
+            )));
+        };
+        use base64::Engine as _;
+        let given = base64::engine::general_purpose::STANDARD.decode(given.trim()).unwrap_or_default();
+        let msg = format!("{username}{}", c.row.id);
+        let mut ok = false;
+        for (_, secret) in &secrets {
+            let expected = cognate_crypto::hmac_sha256(secret.as_bytes(), msg.as_bytes());
+            ok |= cognate_crypto::ct_eq(&expected, &given);
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::NotAuthorized(format!("Unable to verify secret hash for client {}", c.row.id)))
+        }
+    }
+
+    /// Finds a user by username, then by alias, as sign-in does.
+    pub(crate) async fn find_user(
+        &self,
+        pool_row: &PoolRow,
+        pool: &UserPoolType,
+        username: &str,
+    ) -> Result<Option<UserRow>> {
+        if let Some(u) = self.store.get_user(&pool_row.id, &username_key(pool, username)).await? {
+            return Ok(Some(u));
+        }
+        let kind = if looks_like_email(username) {
+            "email"
+        } else if looks_like_phone(username) {
+            "phone_number"
+        } else {
+            "preferred_username"
+        };
+        Ok(self.store.get_user_by_alias(&pool_row.id, kind, &username_key(pool, username)).await?)
+    }
+
+    /// Checks attributes a client writes against the pool's schema and the
+    /// client's WriteAttributes; returns them as a map.
+    fn client_attributes(&self, c: &ClientCtx, given: &[AttributeType]) -> Result<BTreeMap<String, String>> {
+        let schema = c.pool.schema_attributes.as_deref().unwrap_or_default();
+        let writable = c.client.write_attributes.as_ref();
+        let mut out = BTreeMap::new();
+        for a in given {
+            let value = a.value.clone().unwrap_or_default();
+            let Some(def) = schema.iter().find(|s| s.name.as_deref() == Some(a.name.as_str())) else {
+                return Err(Error::InvalidParameter(format!(
+                    "Attributes did not conform to the schema: {}: Attribute does not exist in the schema.",
+                    a.name
+                )));
+            };
+            let system = a.name == "sub" || a.name.ends_with("_verified") || a.name.starts_with("dev:");
+            if system || writable.is_some_and(|w| !w.contains(&a.name)) {
+                return Err(Error::NotAuthorized("A client attempted to write unauthorized attribute".into()));
+            }
+            check_value(def, &a.name, &value)?;
+            out.insert(a.name.clone(), value);
+        }
+        Ok(out)
+    }
+
+    pub async fn sign_up(&self, req: SignUpRequest) -> Result<SignUpResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let password = req.password.clone().ok_or_else(|| {
+            Error::InvalidParameter(
+                "A password is required to sign up; passwordless sign-up is not supported yet.".into(),
+            )
+        })?;
+        let mut attrs = self.client_attributes(&c, req.user_attributes.as_deref().unwrap_or_default())?;
+
+        // Email or phone as the username: the stored username is the sub.
+        let sub = cognate_crypto::ids::uuid_v4();
+        let by_username = username_attrs(&c.pool);
+        let username = if by_username.is_empty() {
+            let alias = alias_attrs(&c.pool);
+            if alias.contains(&AliasAttributeType::Email) && looks_like_email(&req.username) {
+                return Err(Error::InvalidParameter(
+                    "Username cannot be of email format, since user pool is configured for email alias.".into(),
+                ));
+            }
+            if alias.contains(&AliasAttributeType::PhoneNumber) && looks_like_phone(&req.username) {
+                return Err(Error::InvalidParameter(
+                    "Username cannot be of phone number format, since user pool is configured for phone number alias."
+                        .into(),
+                ));
+            }
+            req.username.clone()
+        } else {
+            let email_ok = by_username.contains(&UsernameAttributeType::Email);
+            let phone_ok = by_username.contains(&UsernameAttributeType::PhoneNumber);
+            if email_ok && looks_like_email(&req.username) {
+                attrs.insert("email".into(), req.username.clone());
+            } else if phone_ok && looks_like_phone(&req.username) {
+                attrs.insert("phone_number".into(), req.username.clone());
+            } else {
+                return Err(Error::InvalidParameter(
+                    match (email_ok, phone_ok) {
+                        (true, true) => "Username should be either an email or a phone number.",
+                        (true, false) => "Username should be an email.",
+                        _ => "Username should be a phone number.",
+                    }
+                    .into(),
+                ));
+            }
+            sub.clone()
+        };
+        check_required(&c.pool, &attrs)?;
+        let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
+        passwords::check_policy(&password, &policy)?;
+
+        attrs.insert("sub".into(), sub.clone());
+        let now = self.now();
+        let key = username_key(&c.pool, &username);
+        let user = UserRow {
+            pool_id: c.pool_row.id.clone(),
+            username: username.clone(),
+            username_key: key.clone(),
+            sub: sub.clone(),
+            status: status::UNCONFIRMED.into(),
+            enabled: 1,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            attributes: serde_json::to_string(&attrs)?,
+            password_hash: Some(passwords::hash(&password)?),
+            srp_salt: None,
+            srp_verifier: None,
+            password_changed_at: now,
+            failed_attempts: 0,
+            locked_until: 0,
+        };
+        let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
+        match self.store.create_user(&user, &aliases).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                let what = if by_username.is_empty() {
+                    "User already exists".to_string()
+                } else if attrs.contains_key("email") && looks_like_email(&req.username) {
+                    "An account with the given email already exists.".to_string()
+                } else {
+                    "An account with the given phone_number already exists.".to_string()
+                };
+                return Err(Error::UsernameExists(what));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let details = self.send_signup_code(&c.pool_row, &c.pool, &user, &attrs).await?;
+        Ok(SignUpResponse { user_confirmed: false, user_sub: sub, code_delivery_details: details, session: None })
+    }
+
+    /// Sends a confirmation code to the first auto-verified channel the user
+    /// has; `None` when the pool verifies nothing automatically.
+    async fn send_signup_code(
+        &self,
+        pool_row: &PoolRow,
+        pool: &UserPoolType,
+        user: &UserRow,
+        attrs: &BTreeMap<String, String>,
+    ) -> Result<Option<CodeDeliveryDetailsType>> {
+        let auto = pool.auto_verified_attributes.clone().unwrap_or_default();
+        let channel = if auto.contains(&VerifiedAttributeType::Email) && attrs.contains_key("email") {
+            Channel::Email
+        } else if auto.contains(&VerifiedAttributeType::PhoneNumber) && attrs.contains_key("phone_number") {
+            Channel::Sms
+        } else {
+            return Ok(None);
+        };
+        let destination = attrs.get(channel.attribute()).cloned().unwrap_or_default();
+        let code = messages::new_code();
+        self.store_code(&user.pool_id, &user.username_key, CODE_SIGNUP, &code, SIGNUP_CODE_TTL_MS).await?;
+        let template = pool.verification_message_template.clone().unwrap_or_default();
+        let message = match channel {
+            Channel::Email => Message {
+                channel,
+                destination: destination.clone(),
+                subject: template.email_subject.unwrap_or_else(|| "Your verification code".into()),
+                body: messages::render(
+                    template.email_message.as_deref().unwrap_or("Your verification code is {####}. "),
+                    &code,
+                    &user.username,
+                ),
+            },
+            Channel::Sms => Message {
+                channel,
+                destination: destination.clone(),
+                subject: String::new(),
+                body: messages::render(
+                    template.sms_message.as_deref().unwrap_or("Your verification code is {####}. "),
+                    &code,
+                    &user.username,
+                ),
+            },
+        };
+        self.deliver(&pool_row.id, &user.username, &message).await?;
+        Ok(Some(messages::delivery_details(channel, &destination)))
+    }
+
+    fn code_mac(&self, pool_id: &str, key: &str, purpose: &str, code: &str) -> String {
+        self.key.mac(&format!("code:{pool_id}:{key}:{purpose}"), code.as_bytes())
+    }
+
+    async fn store_code(&self, pool_id: &str, key: &str, purpose: &str, code: &str, ttl_ms: i64) -> Result<()> {
+        let now = self.now();
+        let row = CodeRow {
+            pool_id: pool_id.into(),
+            username_key: key.into(),
+            purpose: purpose.into(),
+            code_mac: self.code_mac(pool_id, key, purpose, code),
+            expires_at: now + ttl_ms,
+            attempts: 0,
+            created_at: now,
+        };
+        Ok(self.store.put_code(&row).await?)
+    }
+
+    /// Checks and consumes a one-time code with Cognito's errors: wrong
+    /// (counted; burnt after [`CODE_MAX_ATTEMPTS`]), expired, or used.
+    pub(crate) async fn consume_code(&self, user: &UserRow, purpose: &str, code: &str) -> Result<()> {
+        let mismatch = || Error::CodeMismatch("Invalid verification code provided, please try again.".into());
+        let Some(row) = self.store.get_code(&user.pool_id, &user.username_key, purpose).await? else {
+            return Err(mismatch());
+        };
+        if row.attempts >= CODE_MAX_ATTEMPTS {
+            return Err(Error::LimitExceeded("Attempt limit exceeded, please try after some time.".into()));
+        }
+        if row.expires_at <= self.now() {
+            return Err(Error::ExpiredCode("Invalid code provided, please request a code again.".into()));
+        }
+        let mac = self.code_mac(&user.pool_id, &user.username_key, purpose, code.trim());
+        if !cognate_crypto::ct_eq(mac.as_bytes(), row.code_mac.as_bytes()) {
+            self.store.bump_code_attempts(&user.pool_id, &user.username_key, purpose).await?;
+            return Err(mismatch());
+        }
+        // Single use: of two racing callers with the right code, one wins.
+        if !self.store.take_code(&user.pool_id, &user.username_key, purpose, &mac).await? {
+            return Err(mismatch());
+        }
+        Ok(())
+    }
+
+    pub async fn confirm_sign_up(&self, req: ConfirmSignUpRequest) -> Result<ConfirmSignUpResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let Some(mut user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
+            return Err(if c.prevents_existence_errors() {
+                Error::CodeMismatch("Invalid verification code provided, please try again.".into())
+            } else {
+                Error::UserNotFound("Username/client id combination not found.".into())
+            });
+        };
+        if user.status != status::UNCONFIRMED {
+            return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
+        }
+        self.consume_code(&user, CODE_SIGNUP, &req.confirmation_code).await?;
+
+        // The channel the code went to is now verified.
+        let mut attrs = attrs_of(&user)?;
+        let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
+        if auto.contains(&VerifiedAttributeType::Email) && attrs.contains_key("email") {
+            attrs.insert("email_verified".into(), "true".into());
+        } else if auto.contains(&VerifiedAttributeType::PhoneNumber) && attrs.contains_key("phone_number") {
+            attrs.insert("phone_number_verified".into(), "true".into());
+        }
+        user.status = status::CONFIRMED.into();
+        user.attributes = serde_json::to_string(&attrs)?;
+        user.updated_at = self.now();
+        let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        self.write_user_with_aliases(&user, &aliases, req.force_alias_creation == Some(true)).await?;
+        Ok(ConfirmSignUpResponse { session: None })
+    }
+
+    /// Writes a user and its aliases; a taken alias is AliasExistsException
+    /// unless `force`, which moves the alias to this user.
+    pub(crate) async fn write_user_with_aliases(
+        &self,
+        user: &UserRow,
+        aliases: &[AliasRow],
+        force: bool,
+    ) -> Result<()> {
+        match self.store.update_user(user, Some(aliases)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into())),
+            Err(StoreError::Conflict) if force => {
+                for a in aliases {
+                    let holder = self.store.get_user_by_alias(&a.pool_id, &a.kind, &a.value_key).await?;
+                    if holder.is_some_and(|h| h.username_key != user.username_key) {
+                        self.store.delete_alias(&a.pool_id, &a.kind, &a.value_key).await?;
+                    }
+                }
+                match self.store.update_user(user, Some(aliases)).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) | Err(StoreError::Conflict) => {
+                        Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(StoreError::Conflict) => Err(Error::AliasExists("An account with the email already exists.".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn resend_confirmation_code(
+        &self,
+        req: ResendConfirmationCodeRequest,
+    ) -> Result<ResendConfirmationCodeResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let Some(user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
+            if c.prevents_existence_errors() {
+                // A plausible answer that reveals nothing about the username.
+                let channel = if looks_like_phone(&req.username) { Channel::Sms } else { Channel::Email };
+                let shown = if looks_like_email(&req.username) { req.username.clone() } else { "x@x".into() };
+                return Ok(ResendConfirmationCodeResponse {
+                    code_delivery_details: Some(messages::delivery_details(channel, &shown)),
+                });
+            }
+            return Err(Error::UserNotFound("Username/client id combination not found.".into()));
+        };
+        if user.status != status::UNCONFIRMED {
+            return Err(Error::InvalidParameter("User is already confirmed.".into()));
+        }
+        let attrs = attrs_of(&user)?;
+        let details = self.send_signup_code(&c.pool_row, &c.pool, &user, &attrs).await?;
+        if details.is_none() {
+            return Err(Error::InvalidParameter(
+                "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
+            ));
+        }
+        Ok(ResendConfirmationCodeResponse { code_delivery_details: details })
+    }
+}
+
+/// Checks one attribute value against its schema definition.
+fn check_value(def: &SchemaAttributeType, name: &str, value: &str) -> Result<()> {
+    let bad =
+        |why: String| Err(Error::InvalidParameter(format!("Attributes did not conform to the schema: {name}: {why}")));
+    match def.attribute_data_type.unwrap_or(AttributeDataType::String) {
+        AttributeDataType::String => {
+            let len = value.encode_utf16().count() as i64;
+            let c = def.string_attribute_constraints.clone().unwrap_or_default();
+            if let Some(max) = c.max_length.and_then(|m| m.parse::<i64>().ok())
+                && len > max
+            {
+                return bad(format!("String must be no longer than {max} characters"));
+            }
+            if let Some(min) = c.min_length.and_then(|m| m.parse::<i64>().ok())
+                && len < min
+                && !value.is_empty()
+            {
+                return bad(format!("String must be at least {min} characters"));
+            }
+        }
+        AttributeDataType::Number => {
+            let Ok(n) = value.parse::<i64>() else { return bad("Number expected".into()) };
+            let c = def.number_attribute_constraints.clone().unwrap_or_default();
+            if let Some(max) = c.max_value.and_then(|m| m.parse::<i64>().ok())
+                && n > max
+            {
+                return bad(format!("Number must be at most {max}"));
+            }
+            if let Some(min) = c.min_value.and_then(|m| m.parse::<i64>().ok())
+                && n < min
+            {
+                return bad(format!("Number must be at least {min}"));
+            }
+        }
+        AttributeDataType::Boolean => {
+            if value != "true" && value != "false" {
+                return bad("Boolean expected".into());
+            }
+        }
+        AttributeDataType::DateTime => {}
+    }
+    if name == "email" && !looks_like_email(value) {
+        return Err(Error::InvalidParameter("Invalid email address format.".into()));
+    }
+    if name == "phone_number" && !looks_like_phone(value) {
+        return Err(Error::InvalidParameter("Invalid phone number format.".into()));
+    }
+    Ok(())
+}
+
+/// Every attribute the schema marks required must be present.
+fn check_required(pool: &UserPoolType, attrs: &BTreeMap<String, String>) -> Result<()> {
+    for a in pool.schema_attributes.iter().flatten() {
+        let name = a.name.as_deref().unwrap_or_default();
+        if a.required == Some(true) && name != "sub" && !attrs.contains_key(name) {
+            return Err(Error::InvalidParameter(format!(
+                "Attributes did not conform to the schema: {name}: The attribute is required"
+            )));
+        }
+    }
+    Ok(())
+}

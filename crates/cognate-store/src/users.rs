@@ -1,0 +1,375 @@
+//! Users, their aliases, one-time codes, and the message outbox.
+
+use crate::{Arg, Db, FromRow, Query, Result, Store, execute, fetch_all, fetch_optional, q, transaction};
+use Arg::{Int, OptText, Text};
+use sqlx::Row as _;
+use sqlx::{postgres::PgRow, sqlite::SqliteRow};
+
+row_struct! {
+    /// A user. `username_key` is the lookup key (case-folded when the pool
+    /// is case-insensitive); `attributes` is a JSON object owned by the domain.
+    pub struct UserRow {
+        pub pool_id: String,
+        pub username: String,
+        pub username_key: String,
+        pub sub: String,
+        pub status: String,
+        pub enabled: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub version: i64,
+        pub attributes: String,
+        pub password_hash: Option<String>,
+        pub srp_salt: Option<String>,
+        pub srp_verifier: Option<String>,
+        pub password_changed_at: i64,
+        pub failed_attempts: i64,
+        pub locked_until: i64,
+    }
+}
+
+row_struct! {
+    /// A unique sign-in name other than the username (email, phone number,
+    /// preferred_username): the primary key makes it unique in the pool.
+    pub struct AliasRow {
+        pub pool_id: String,
+        pub kind: String,
+        pub value_key: String,
+        pub username_key: String,
+    }
+}
+
+row_struct! {
+    /// A one-time code; only its MAC is stored.
+    pub struct CodeRow {
+        pub pool_id: String,
+        pub username_key: String,
+        pub purpose: String,
+        pub code_mac: String,
+        pub expires_at: i64,
+        pub attempts: i64,
+        pub created_at: i64,
+    }
+}
+
+row_struct! {
+    /// A message as it would have been delivered.
+    pub struct OutboxRow {
+        pub id: String,
+        pub pool_id: String,
+        pub username: String,
+        pub channel: String,
+        pub destination: String,
+        pub subject: String,
+        pub body: String,
+        pub created_at: i64,
+    }
+}
+
+/// `SELECT <every user column> FROM users <filter>`, as one literal.
+macro_rules! select_user {
+    ($filter:literal) => {
+        concat!(
+            "SELECT pool_id, username, username_key, sub, status, enabled, created_at, updated_at, version, attributes, ",
+            "password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until FROM users ",
+            $filter
+        )
+    };
+}
+
+fn insert_user(u: &UserRow) -> Query<'_> {
+    q(
+        "INSERT INTO users (pool_id, username, username_key, sub, status, enabled, created_at, updated_at, version, attributes, \
+         password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        vec![
+            Text(&u.pool_id),
+            Text(&u.username),
+            Text(&u.username_key),
+            Text(&u.sub),
+            Text(&u.status),
+            Int(u.enabled),
+            Int(u.created_at),
+            Int(u.updated_at),
+            Int(u.version),
+            Text(&u.attributes),
+            OptText(u.password_hash.as_deref()),
+            OptText(u.srp_salt.as_deref()),
+            OptText(u.srp_verifier.as_deref()),
+            Int(u.password_changed_at),
+            Int(u.failed_attempts),
+            Int(u.locked_until),
+        ],
+    )
+}
+
+fn insert_alias(a: &AliasRow) -> Query<'_> {
+    q(
+        "INSERT INTO user_aliases (pool_id, kind, value_key, username_key) VALUES ($1, $2, $3, $4)",
+        vec![Text(&a.pool_id), Text(&a.kind), Text(&a.value_key), Text(&a.username_key)],
+    )
+}
+
+impl Store {
+    /// Creates a user and its aliases atomically; a taken username or alias
+    /// is `StoreError::Conflict` and nothing is written.
+    pub async fn create_user(&self, user: &UserRow, aliases: &[AliasRow]) -> Result<()> {
+        let mut stmts = vec![insert_user(user)];
+        stmts.extend(aliases.iter().map(insert_alias));
+        transaction(self, stmts, None).await.map(|_| ())
+    }
+
+    pub async fn get_user(&self, pool_id: &str, username_key: &str) -> Result<Option<UserRow>> {
+        fetch_optional(
+            self,
+            q(select_user!("WHERE pool_id = $1 AND username_key = $2"), vec![Text(pool_id), Text(username_key)]),
+        )
+        .await
+    }
+
+    pub async fn get_user_by_sub(&self, pool_id: &str, sub: &str) -> Result<Option<UserRow>> {
+        fetch_optional(self, q(select_user!("WHERE pool_id = $1 AND sub = $2"), vec![Text(pool_id), Text(sub)])).await
+    }
+
+    /// The user an alias belongs to.
+    pub async fn get_user_by_alias(&self, pool_id: &str, kind: &str, value_key: &str) -> Result<Option<UserRow>> {
+        fetch_optional(
+            self,
+            q(
+                select_user!(
+                    "WHERE pool_id = $1 AND username_key = (SELECT username_key FROM user_aliases \
+                     WHERE pool_id = $1 AND kind = $2 AND value_key = $3)"
+                ),
+                vec![Text(pool_id), Text(kind), Text(value_key)],
+            ),
+        )
+        .await
+    }
+
+    pub async fn list_aliases(&self, pool_id: &str, username_key: &str) -> Result<Vec<AliasRow>> {
+        fetch_all(
+            self,
+            q(
+                "SELECT pool_id, kind, value_key, username_key FROM user_aliases WHERE pool_id = $1 AND username_key = $2 ORDER BY kind",
+                vec![Text(pool_id), Text(username_key)],
+            ),
+        )
+        .await
+    }
+
+    /// Writes every mutable column of `user` if the row is still at
+    /// `user.version` (bumping it), and, when `aliases` is given, replaces the
+    /// user's aliases in the same transaction. `Ok(false)`: lost the race.
+    /// A taken alias is `StoreError::Conflict` and nothing is written.
+    pub async fn update_user(&self, user: &UserRow, aliases: Option<&[AliasRow]>) -> Result<bool> {
+        let mut stmts = vec![q(
+            "UPDATE users SET status = $1, enabled = $2, updated_at = $3, version = version + 1, attributes = $4, \
+             password_hash = $5, srp_salt = $6, srp_verifier = $7, password_changed_at = $8, failed_attempts = $9, \
+             locked_until = $10 WHERE pool_id = $11 AND username_key = $12 AND version = $13",
+            vec![
+                Text(&user.status),
+                Int(user.enabled),
+                Int(user.updated_at),
+                Text(&user.attributes),
+                OptText(user.password_hash.as_deref()),
+                OptText(user.srp_salt.as_deref()),
+                OptText(user.srp_verifier.as_deref()),
+                Int(user.password_changed_at),
+                Int(user.failed_attempts),
+                Int(user.locked_until),
+                Text(&user.pool_id),
+                Text(&user.username_key),
+                Int(user.version),
+            ],
+        )];
+        if let Some(aliases) = aliases {
+            stmts.push(q(
+                "DELETE FROM user_aliases WHERE pool_id = $1 AND username_key = $2",
+                vec![Text(&user.pool_id), Text(&user.username_key)],
+            ));
+            stmts.extend(aliases.iter().map(insert_alias));
+        }
+        transaction(self, stmts, Some(0)).await
+    }
+
+    /// Removes an alias from whoever holds it (ForceAliasCreation).
+    pub async fn delete_alias(&self, pool_id: &str, kind: &str, value_key: &str) -> Result<()> {
+        execute(
+            self,
+            q(
+                "DELETE FROM user_aliases WHERE pool_id = $1 AND kind = $2 AND value_key = $3",
+                vec![Text(pool_id), Text(kind), Text(value_key)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn delete_user(&self, pool_id: &str, username_key: &str) -> Result<bool> {
+        let n = execute(
+            self,
+            q("DELETE FROM users WHERE pool_id = $1 AND username_key = $2", vec![Text(pool_id), Text(username_key)]),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn count_users(&self, pool_id: &str) -> Result<i64> {
+        on_db!(self, pool => {
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE pool_id = $1").bind(pool_id).fetch_one(pool).await?;
+            Ok(row.try_get::<i64, _>("n")?)
+        })
+    }
+
+    // ---- one-time codes ----
+
+    /// Stores a code for (user, purpose), replacing any earlier one.
+    pub async fn put_code(&self, c: &CodeRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO user_codes (pool_id, username_key, purpose, code_mac, expires_at, attempts, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pool_id, username_key, purpose) DO UPDATE SET \
+                 code_mac = excluded.code_mac, expires_at = excluded.expires_at, attempts = excluded.attempts, created_at = excluded.created_at",
+                vec![Text(&c.pool_id), Text(&c.username_key), Text(&c.purpose), Text(&c.code_mac), Int(c.expires_at), Int(c.attempts), Int(c.created_at)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn get_code(&self, pool_id: &str, username_key: &str, purpose: &str) -> Result<Option<CodeRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT pool_id, username_key, purpose, code_mac, expires_at, attempts, created_at FROM user_codes \
+                 WHERE pool_id = $1 AND username_key = $2 AND purpose = $3",
+                vec![Text(pool_id), Text(username_key), Text(purpose)],
+            ),
+        )
+        .await
+    }
+
+    /// Counts one more failed try of a code; the count is the database's.
+    pub async fn bump_code_attempts(&self, pool_id: &str, username_key: &str, purpose: &str) -> Result<()> {
+        execute(
+            self,
+            q(
+                "UPDATE user_codes SET attempts = attempts + 1 WHERE pool_id = $1 AND username_key = $2 AND purpose = $3",
+                vec![Text(pool_id), Text(username_key), Text(purpose)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Consumes a code: true for exactly one caller even if two race.
+    pub async fn take_code(&self, pool_id: &str, username_key: &str, purpose: &str, code_mac: &str) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "DELETE FROM user_codes WHERE pool_id = $1 AND username_key = $2 AND purpose = $3 AND code_mac = $4",
+                vec![Text(pool_id), Text(username_key), Text(purpose), Text(code_mac)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    // ---- outbox ----
+
+    pub async fn insert_outbox(&self, m: &OutboxRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO outbox (id, pool_id, username, channel, destination, subject, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                vec![
+                    Text(&m.id),
+                    Text(&m.pool_id),
+                    Text(&m.username),
+                    Text(&m.channel),
+                    Text(&m.destination),
+                    Text(&m.subject),
+                    Text(&m.body),
+                    Int(m.created_at),
+                ],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Newest messages first, optionally for one pool and one destination.
+    pub async fn list_outbox(
+        &self,
+        pool_id: Option<&str>,
+        destination: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        fetch_all(
+            self,
+            q(
+                "SELECT id, pool_id, username, channel, destination, subject, body, created_at FROM outbox \
+                 WHERE ($1 IS NULL OR pool_id = $1) AND ($2 IS NULL OR destination = $2) \
+                 ORDER BY created_at DESC, id DESC LIMIT $3",
+                vec![OptText(pool_id), OptText(destination), Int(limit)],
+            ),
+        )
+        .await
+    }
+}
+
+pub(crate) const MIGRATION_2: &[&str] = &[
+    "CREATE TABLE users (
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        username TEXT NOT NULL,
+        username_key TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        status TEXT NOT NULL,
+        enabled BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        version BIGINT NOT NULL,
+        attributes TEXT NOT NULL,
+        password_hash TEXT,
+        srp_salt TEXT,
+        srp_verifier TEXT,
+        password_changed_at BIGINT NOT NULL,
+        failed_attempts BIGINT NOT NULL,
+        locked_until BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, username_key)
+    )",
+    "CREATE UNIQUE INDEX users_by_sub ON users (pool_id, sub)",
+    "CREATE TABLE user_aliases (
+        pool_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value_key TEXT NOT NULL,
+        username_key TEXT NOT NULL,
+        PRIMARY KEY (pool_id, kind, value_key),
+        FOREIGN KEY (pool_id, username_key) REFERENCES users (pool_id, username_key) ON DELETE CASCADE
+    )",
+    "CREATE INDEX user_aliases_by_user ON user_aliases (pool_id, username_key)",
+    "CREATE TABLE user_codes (
+        pool_id TEXT NOT NULL,
+        username_key TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        code_mac TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        attempts BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, username_key, purpose),
+        FOREIGN KEY (pool_id, username_key) REFERENCES users (pool_id, username_key) ON DELETE CASCADE
+    )",
+    "CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        pool_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX outbox_by_time ON outbox (created_at)",
+];
