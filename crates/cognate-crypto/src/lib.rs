@@ -4,6 +4,9 @@
 //!   the only way an admin call is authorised.
 //! * [`seal`]: the master key and the AEAD that seals secrets at rest (admin
 //!   secret keys, client secrets; later signing keys and TOTP secrets).
+//! * [`srp`]: Cognito's SRP-6a variant (server side, constant-time for the
+//!   server's secret), checked against shared test vectors.
+//! * [`jwt`]: RS256 tokens and JWKS, with keys parsed once and kept.
 //! * [`ids`]: identifiers and generated secrets in Cognito's formats, drawn
 //!   from the operating system's CSPRNG.
 //!
@@ -11,8 +14,10 @@
 //! logs. Comparisons of secrets are constant-time.
 
 pub mod ids;
+pub mod jwt;
 pub mod seal;
 pub mod sigv4;
+pub mod srp;
 
 /// HMAC-SHA256 with a key of any length (RFC 2104 key padding), without a
 /// fallible constructor.

@@ -1,0 +1,780 @@
+//! RS256 JSON Web Tokens: signing Cognate's ID and access tokens, the JWKS
+//! that verifies them, and verification of tokens against a key set.
+//!
+//! Tokens must verify with any ordinary JWT library (PyJWT, aws-jwt-verify,
+//! jose) against the JWKS Cognate serves, so the shapes follow Cognito:
+//!
+//! * header `{"kid":"…","alg":"RS256"}` (kid first, no `typ`);
+//! * JWK `{"alg":"RS256","e":"AQAB","kid":"…","kty":"RSA","n":"…","use":"sig"}`;
+//! * every segment base64url without padding.
+//!
+//! Verification accepts RS256 only: the algorithm is fixed here, never taken
+//! from the token, so `alg: none`, `HS256` (key confusion) and any other value
+//! are rejected before a key is looked up. Keys are found by `kid` only;
+//! header members that point elsewhere (`jku`, `jwk`, `x5u`, …) are ignored,
+//! and a `crit` member is refused. The payload is decoded only after the
+//! signature has been checked.
+//!
+//! [`verify`] checks the signature and returns the claims; the caller checks
+//! `exp`, `iss`, `aud`/`client_id` and `token_use` against its own clock and
+//! configuration. [`check_time`] does the time part.
+//!
+//! Signing uses RSA blinding (a fresh random blind per signature), since the
+//! private-key operation in the `rsa` crate is not constant-time.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use rand::rngs::OsRng;
+use rsa::pkcs1v15;
+use rsa::pkcs8::der::zeroize::Zeroizing;
+use rsa::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Verifier as _};
+use rsa::traits::PublicKeyParts as _;
+use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+
+/// The only algorithm signed or accepted.
+pub const ALG: &str = "RS256";
+
+/// Size of keys made by [`SigningKey::generate`], as Cognito uses.
+pub const KEY_BITS: usize = 2048;
+
+/// Smallest modulus accepted, for signing keys and for keys read from a JWKS.
+pub const MIN_KEY_BITS: usize = 2048;
+
+/// Largest modulus accepted (the `rsa` crate's own limit).
+pub const MAX_KEY_BITS: usize = 4096;
+
+/// Longest token [`verify`] looks at; anything longer is malformed.
+pub const MAX_TOKEN_LEN: usize = 64 * 1024;
+
+/// Why a token or key was refused. Carries no token content, so it is safe
+/// to log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwtError {
+    /// Not three base64url segments, a header or payload that is not a JSON
+    /// object, a `kid` that is not a string, or longer than [`MAX_TOKEN_LEN`].
+    Malformed,
+    /// The header's `alg` is not exactly `RS256` (`none`, `HS256`, missing,
+    /// …), or the header has a `crit` member.
+    BadAlgorithm,
+    /// The header has no `kid`.
+    MissingKid,
+    /// No key with the header's `kid`.
+    UnknownKid,
+    /// The signature does not verify under the key named by `kid`.
+    BadSignature,
+    /// A key that cannot be used; the text says which part is wrong.
+    BadKey(&'static str),
+    /// `exp` has passed (allowing for leeway).
+    Expired,
+    /// `nbf` or `iat` lies in the future (allowing for leeway).
+    NotYetValid,
+    /// A time claim is missing (`exp`) or is not a number.
+    BadClaim(&'static str),
+    /// Key generation, encoding or signing failed inside the RSA library.
+    Crypto,
+}
+
+impl std::fmt::Display for JwtError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwtError::Malformed => f.write_str("malformed token"),
+            JwtError::BadAlgorithm => f.write_str("token algorithm is not RS256"),
+            JwtError::MissingKid => f.write_str("token header has no kid"),
+            JwtError::UnknownKid => f.write_str("token kid matches no known key"),
+            JwtError::BadSignature => f.write_str("token signature does not verify"),
+            JwtError::BadKey(what) => write!(f, "unusable key: {what}"),
+            JwtError::Expired => f.write_str("token has expired"),
+            JwtError::NotYetValid => f.write_str("token is not yet valid"),
+            JwtError::BadClaim(name) => write!(f, "claim {name} is missing or not a number"),
+            JwtError::Crypto => f.write_str("RSA operation failed"),
+        }
+    }
+}
+
+impl std::error::Error for JwtError {}
+
+/// The JOSE header, serialised with `kid` first as Cognito does.
+#[derive(Serialize)]
+struct Header<'a> {
+    kid: &'a str,
+    alg: &'a str,
+}
+
+/// An RSA signing key with its `kid`, parsed once and kept: building the
+/// key (and its CRT values) per token would multiply the cost of signing.
+#[derive(Clone)]
+pub struct SigningKey {
+    kid: String,
+    key: pkcs1v15::SigningKey<Sha256>,
+    public: RsaPublicKey,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// A new random 2048-bit key (public exponent 65537).
+    pub fn generate(kid: &str) -> Result<Self, JwtError> {
+        let private = RsaPrivateKey::new(&mut OsRng, KEY_BITS).map_err(|_| JwtError::Crypto)?;
+        Self::from_private(kid, private)
+    }
+
+    /// Reads a PKCS#8 DER private key (as written by [`Self::to_pkcs8_der`]).
+    /// The key is validated; keys outside 2048–4096 bits are refused.
+    pub fn from_pkcs8_der(kid: &str, der: &[u8]) -> Result<Self, JwtError> {
+        let private =
+            RsaPrivateKey::from_pkcs8_der(der).map_err(|_| JwtError::BadKey("not an RSA PKCS#8 private key"))?;
+        Self::from_private(kid, private)
+    }
+
+    fn from_private(kid: &str, private: RsaPrivateKey) -> Result<Self, JwtError> {
+        if kid.is_empty() {
+            return Err(JwtError::BadKey("empty kid"));
+        }
+        check_modulus(private.n())?;
+        let public = private.to_public_key();
+        Ok(SigningKey { kid: kid.to_owned(), key: pkcs1v15::SigningKey::new(private), public })
+    }
+
+    /// The private key as PKCS#8 DER, for sealing at rest. The buffer is
+    /// wiped when dropped.
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, JwtError> {
+        let private: &RsaPrivateKey = self.key.as_ref();
+        let doc = private.to_pkcs8_der().map_err(|_| JwtError::Crypto)?;
+        Ok(doc.to_bytes())
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn public_key(&self) -> &RsaPublicKey {
+        &self.public
+    }
+
+    /// The public JWK, in the shape and member order of Cognito's JWKS.
+    pub fn jwk(&self) -> Value {
+        // Members are written in alphabetical order, which is Cognito's order
+        // and also what serde_json keeps whether or not `preserve_order` is on.
+        json!({
+            "alg": ALG,
+            "e": b64_uint(self.public.e()),
+            "kid": self.kid,
+            "kty": "RSA",
+            "n": b64_uint(self.public.n()),
+            "use": "sig",
+        })
+    }
+
+    /// Signs `claims` as a compact RS256 JWT with header `{"kid":…,"alg":"RS256"}`.
+    pub fn sign(&self, claims: &Map<String, Value>) -> Result<String, JwtError> {
+        let header = serde_json::to_vec(&Header { kid: &self.kid, alg: ALG }).map_err(|_| JwtError::Crypto)?;
+        let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Crypto)?;
+        let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 350);
+        B64.encode_string(&header, &mut token);
+        token.push('.');
+        B64.encode_string(&payload, &mut token);
+        let signature = self.key.try_sign_with_rng(&mut OsRng, token.as_bytes()).map_err(|_| JwtError::Crypto)?;
+        token.push('.');
+        B64.encode_string(signature.to_bytes(), &mut token);
+        Ok(token)
+    }
+}
+
+/// `{"keys":[…]}` for the given keys, as served at `/.well-known/jwks.json`.
+pub fn jwks(keys: &[&SigningKey]) -> Value {
+    json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() })
+}
+
+/// Public keys by `kid`, against which tokens are verified.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyingKeys {
+    keys: BTreeMap<String, pkcs1v15::VerifyingKey<Sha256>>,
+}
+
+impl VerifyingKeys {
+    /// The public halves of Cognate's own signing keys.
+    pub fn from_signing_keys(keys: &[&SigningKey]) -> Result<Self, JwtError> {
+        let mut out = VerifyingKeys::default();
+        for k in keys {
+            out.insert(&k.kid, k.public.clone())?;
+        }
+        Ok(out)
+    }
+
+    /// Reads a JWKS document (`{"keys":[…]}`). Keys that are not RSA, are
+    /// marked for another algorithm (`alg` other than RS256) or for
+    /// encryption (`use` other than `sig`) are skipped; an RSA signing key
+    /// that is malformed, smaller than 2048 bits or repeats a `kid` is an
+    /// error.
+    pub fn from_jwks(jwks: &Value) -> Result<Self, JwtError> {
+        let list = jwks.get("keys").and_then(Value::as_array).ok_or(JwtError::BadKey("JWKS has no keys array"))?;
+        let mut out = VerifyingKeys::default();
+        for jwk in list {
+            let jwk = jwk.as_object().ok_or(JwtError::BadKey("JWK is not an object"))?;
+            let member = |name: &str| jwk.get(name).and_then(Value::as_str);
+            if member("kty") != Some("RSA")
+                || member("alg").is_some_and(|a| a != ALG)
+                || member("use").is_some_and(|u| u != "sig")
+            {
+                continue;
+            }
+            let kid = member("kid").filter(|k| !k.is_empty()).ok_or(JwtError::BadKey("JWK has no kid"))?;
+            let n = member("n").and_then(|n| B64.decode(n).ok()).ok_or(JwtError::BadKey("JWK n is not base64url"))?;
+            let e = member("e").and_then(|e| B64.decode(e).ok()).ok_or(JwtError::BadKey("JWK e is not base64url"))?;
+            let public = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
+                .map_err(|_| JwtError::BadKey("JWK is not a valid RSA public key"))?;
+            out.insert(kid, public)?;
+        }
+        Ok(out)
+    }
+
+    fn insert(&mut self, kid: &str, public: RsaPublicKey) -> Result<(), JwtError> {
+        check_modulus(public.n())?;
+        if self.keys.contains_key(kid) {
+            return Err(JwtError::BadKey("duplicate kid"));
+        }
+        self.keys.insert(kid.to_owned(), pkcs1v15::VerifyingKey::new(public));
+        Ok(())
+    }
+
+    pub fn contains(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Verifies an RS256 compact JWT and returns its claims.
+///
+/// Checks, in order: three base64url segments; a JSON-object header whose
+/// `alg` is exactly `RS256` and which has no `crit`; a string `kid` naming a
+/// key in `keys`; the signature; then that the payload is a JSON object. It
+/// does not check `exp` or any other claim: see [`check_time`].
+pub fn verify(token: &str, keys: &VerifyingKeys) -> Result<Map<String, Value>, JwtError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(JwtError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Malformed);
+    };
+
+    let header = decode_object(header_b64)?;
+    if header.get("alg").and_then(Value::as_str) != Some(ALG) || header.contains_key("crit") {
+        return Err(JwtError::BadAlgorithm);
+    }
+    let kid = match header.get("kid") {
+        Some(Value::String(kid)) => kid,
+        Some(_) => return Err(JwtError::Malformed),
+        None => return Err(JwtError::MissingKid),
+    };
+    let key = keys.keys.get(kid.as_str()).ok_or(JwtError::UnknownKid)?;
+
+    let signature = B64.decode(signature_b64).map_err(|_| JwtError::Malformed)?;
+    let signature = pkcs1v15::Signature::try_from(signature.as_slice()).map_err(|_| JwtError::BadSignature)?;
+    let signing_input = token.get(..header_b64.len() + 1 + payload_b64.len()).ok_or(JwtError::Malformed)?;
+    key.verify(signing_input.as_bytes(), &signature).map_err(|_| JwtError::BadSignature)?;
+
+    decode_object(payload_b64)
+}
+
+/// Checks the time claims at `now` (seconds since the Unix epoch), allowing
+/// `leeway` seconds of clock skew either way: `exp` must be present and
+/// `now < exp + leeway`; `nbf` and `iat`, when present, must be no later than
+/// `now + leeway`. The rules are PyJWT's. NumericDate values may be
+/// fractional.
+pub fn check_time(claims: &Map<String, Value>, now: u64, leeway: u64) -> Result<(), JwtError> {
+    let late = now.saturating_sub(leeway) as f64;
+    let early = now.saturating_add(leeway) as f64;
+    let exp = numeric_claim(claims, "exp")?.ok_or(JwtError::BadClaim("exp"))?;
+    if exp <= late {
+        return Err(JwtError::Expired);
+    }
+    for name in ["nbf", "iat"] {
+        if numeric_claim(claims, name)?.is_some_and(|t| t > early) {
+            return Err(JwtError::NotYetValid);
+        }
+    }
+    Ok(())
+}
+
+fn numeric_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, JwtError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v.as_f64().map(Some).ok_or(JwtError::BadClaim(name)),
+    }
+}
+
+fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
+    let bytes = B64.decode(segment).map_err(|_| JwtError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)
+}
+
+/// base64url of the big-endian unsigned bytes, without leading zeros (RFC 7518 §6.3.1).
+fn b64_uint(x: &BigUint) -> String {
+    // BigUint::to_bytes_be is minimal (zero is a single 0 byte, which RSA
+    // parameters never are).
+    B64.encode(x.to_bytes_be())
+}
+
+fn check_modulus(n: &BigUint) -> Result<(), JwtError> {
+    let bits = n.bits();
+    if bits < MIN_KEY_BITS {
+        return Err(JwtError::BadKey("RSA modulus smaller than 2048 bits"));
+    }
+    if bits > MAX_KEY_BITS {
+        return Err(JwtError::BadKey("RSA modulus larger than 4096 bits"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    // Key generation dominates test time, so each test key is made once.
+    fn key_a() -> &'static SigningKey {
+        static K: OnceLock<SigningKey> = OnceLock::new();
+        K.get_or_init(|| SigningKey::generate("key-a").unwrap())
+    }
+
+    fn key_b() -> &'static SigningKey {
+        static K: OnceLock<SigningKey> = OnceLock::new();
+        K.get_or_init(|| SigningKey::generate("key-b").unwrap())
+    }
+
+    fn keys_ab() -> VerifyingKeys {
+        VerifyingKeys::from_jwks(&jwks(&[key_a(), key_b()])).unwrap()
+    }
+
+    fn claims() -> Map<String, Value> {
+        let Value::Object(m) = json!({
+            "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "auth_time": 1_700_000_000,
+            "exp": 1_700_003_600,
+            "iat": 1_700_000_000,
+            "jti": "0f0e0d0c",
+            "client_id": "3n4b5urk1ft4fl3mg5e62d9ado",
+            "username": "alice",
+            "cognito:groups": ["admins", "ünïcödé"],
+        }) else {
+            unreachable!()
+        };
+        m
+    }
+
+    fn b64json(v: &Value) -> String {
+        B64.encode(serde_json::to_vec(v).unwrap())
+    }
+
+    fn segments(token: &str) -> Vec<&str> {
+        token.split('.').collect()
+    }
+
+    /// Signs an arbitrary signing input with the raw RSA key, to build tokens
+    /// with a valid signature over a header or payload `sign` would not make.
+    fn raw_sign(key: &SigningKey, header: &str, payload: &str) -> String {
+        let input = format!("{header}.{payload}");
+        let sig = key.key.try_sign_with_rng(&mut OsRng, input.as_bytes()).unwrap();
+        format!("{input}.{}", B64.encode(sig.to_bytes()))
+    }
+
+    fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+        use sha2::Digest as _;
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let inner = Sha256::new().chain_update(k.map(|b| b ^ 0x36)).chain_update(msg).finalize();
+        Sha256::new().chain_update(k.map(|b| b ^ 0x5c)).chain_update(inner).finalize().to_vec()
+    }
+
+    #[test]
+    fn round_trip() {
+        let c = claims();
+        let token = key_a().sign(&c).unwrap();
+        assert_eq!(verify(&token, &keys_ab()).unwrap(), c);
+        let via_signing = VerifyingKeys::from_signing_keys(&[key_a()]).unwrap();
+        assert_eq!(verify(&token, &via_signing).unwrap(), c);
+        let token_b = key_b().sign(&c).unwrap();
+        assert_eq!(verify(&token_b, &keys_ab()).unwrap(), c);
+    }
+
+    #[test]
+    fn header_is_kid_then_alg() {
+        let token = key_a().sign(&claims()).unwrap();
+        let header = B64.decode(segments(&token)[0]).unwrap();
+        assert_eq!(header, br#"{"kid":"key-a","alg":"RS256"}"#);
+        assert!(!token.contains('=') && !token.contains('+') && !token.contains('/'));
+        // 2048-bit signature: 256 bytes, 342 base64url characters.
+        assert_eq!(segments(&token)[2].len(), 342);
+    }
+
+    #[test]
+    fn tampered_payload_fails() {
+        let token = key_a().sign(&claims()).unwrap();
+        let s = segments(&token);
+        let mut c = claims();
+        c.insert("username".into(), json!("mallory"));
+        let forged = format!("{}.{}.{}", s[0], b64json(&Value::Object(c)), s[2]);
+        assert_eq!(verify(&forged, &keys_ab()), Err(JwtError::BadSignature));
+    }
+
+    #[test]
+    fn tampered_header_fails() {
+        let token = key_a().sign(&claims()).unwrap();
+        let s = segments(&token);
+        let h = b64json(&json!({"kid": "key-a", "alg": "RS256", "typ": "JWT"}));
+        let forged = format!("{h}.{}.{}", s[1], s[2]);
+        assert_eq!(verify(&forged, &keys_ab()), Err(JwtError::BadSignature));
+        // Pointing the signature at the other key fails too.
+        let h = b64json(&json!({"kid": "key-b", "alg": "RS256"}));
+        let forged = format!("{h}.{}.{}", s[1], s[2]);
+        assert_eq!(verify(&forged, &keys_ab()), Err(JwtError::BadSignature));
+    }
+
+    #[test]
+    fn tampered_signature_fails() {
+        let token = key_a().sign(&claims()).unwrap();
+        let s = segments(&token);
+        let mut sig = B64.decode(s[2]).unwrap();
+        sig[100] ^= 1;
+        let forged = format!("{}.{}.{}", s[0], s[1], B64.encode(&sig));
+        assert_eq!(verify(&forged, &keys_ab()), Err(JwtError::BadSignature));
+        // Truncated, extended and empty signatures.
+        let short = format!("{}.{}.{}", s[0], s[1], B64.encode(&sig[..255]));
+        assert_eq!(verify(&short, &keys_ab()), Err(JwtError::BadSignature));
+        sig.push(0);
+        let long = format!("{}.{}.{}", s[0], s[1], B64.encode(&sig));
+        assert_eq!(verify(&long, &keys_ab()), Err(JwtError::BadSignature));
+        let empty = format!("{}.{}.", s[0], s[1]);
+        assert_eq!(verify(&empty, &keys_ab()), Err(JwtError::BadSignature));
+        // Another key's valid signature over the same input.
+        let other = key_b().key.try_sign_with_rng(&mut OsRng, format!("{}.{}", s[0], s[1]).as_bytes()).unwrap();
+        let swapped = format!("{}.{}.{}", s[0], s[1], B64.encode(other.to_bytes()));
+        assert_eq!(verify(&swapped, &keys_ab()), Err(JwtError::BadSignature));
+    }
+
+    #[test]
+    fn alg_none_rejected_even_with_matching_kid() {
+        let p = b64json(&Value::Object(claims()));
+        let real = key_a().sign(&claims()).unwrap();
+        let real_sig = segments(&real)[2];
+        for alg in ["none", "None", "NONE"] {
+            let h = b64json(&json!({"kid": "key-a", "alg": alg}));
+            assert_eq!(verify(&format!("{h}.{p}."), &keys_ab()), Err(JwtError::BadAlgorithm));
+            assert_eq!(verify(&format!("{h}.{p}.{real_sig}"), &keys_ab()), Err(JwtError::BadAlgorithm));
+        }
+    }
+
+    #[test]
+    fn hs256_rejected_even_with_matching_kid() {
+        // The classic key-confusion forgery: HMAC keyed with the public key
+        // as a verifier that trusted the header's alg would see it.
+        let p = b64json(&Value::Object(claims()));
+        let h = b64json(&json!({"kid": "key-a", "alg": "HS256"}));
+        let input = format!("{h}.{p}");
+        for secret in
+            [serde_json::to_vec(&key_a().jwk()).unwrap(), key_a().public_key().n().to_bytes_be(), b"key-a".to_vec()]
+        {
+            let mac = hmac_sha256(&secret, input.as_bytes());
+            let forged = format!("{input}.{}", B64.encode(mac));
+            assert_eq!(verify(&forged, &keys_ab()), Err(JwtError::BadAlgorithm));
+        }
+    }
+
+    #[test]
+    fn other_alg_headers_rejected() {
+        let p = b64json(&Value::Object(claims()));
+        for header in [
+            json!({"kid": "key-a"}),
+            json!({"kid": "key-a", "alg": "rs256"}),
+            json!({"kid": "key-a", "alg": "RS256 "}),
+            json!({"kid": "key-a", "alg": "RS384"}),
+            json!({"kid": "key-a", "alg": "PS256"}),
+            json!({"kid": "key-a", "alg": "ES256"}),
+            json!({"kid": "key-a", "alg": ["RS256"]}),
+            json!({"kid": "key-a", "alg": null}),
+            json!({"kid": "key-a", "alg": "RS256", "crit": ["exp"]}),
+        ] {
+            // Validly signed by key-a, so only the header check can refuse it.
+            let token = raw_sign(key_a(), &b64json(&header), &p);
+            assert_eq!(verify(&token, &keys_ab()), Err(JwtError::BadAlgorithm), "{header}");
+        }
+    }
+
+    #[test]
+    fn kid_checks() {
+        let stranger = SigningKey::from_pkcs8_der("key-c", &key_b().to_pkcs8_der().unwrap()).unwrap();
+        let token = stranger.sign(&claims()).unwrap();
+        assert_eq!(verify(&token, &keys_ab()), Err(JwtError::UnknownKid));
+        assert_eq!(verify(&token, &VerifyingKeys::default()), Err(JwtError::UnknownKid));
+
+        let p = b64json(&Value::Object(claims()));
+        let no_kid = raw_sign(key_a(), &b64json(&json!({"alg": "RS256"})), &p);
+        assert_eq!(verify(&no_kid, &keys_ab()), Err(JwtError::MissingKid));
+        let num_kid = raw_sign(key_a(), &b64json(&json!({"alg": "RS256", "kid": 1})), &p);
+        assert_eq!(verify(&num_kid, &keys_ab()), Err(JwtError::Malformed));
+        // Extra header members (jku, jwk, typ) do not change how the key is found.
+        let jku = raw_sign(
+            key_a(),
+            &b64json(&json!({"alg": "RS256", "kid": "key-a", "jku": "http://127.0.0.1/evil", "typ": "JWT"})),
+            &p,
+        );
+        assert_eq!(verify(&jku, &keys_ab()).unwrap(), claims());
+    }
+
+    #[test]
+    fn malformed_tokens_are_errors() {
+        let token = key_a().sign(&claims()).unwrap();
+        let s = segments(&token);
+        let good_h = s[0];
+        let cases = [
+            String::new(),
+            ".".into(),
+            "..".into(),
+            "...".into(),
+            "abc".into(),
+            format!("{good_h}.{}", s[1]),
+            format!("{token}.{}", s[2]),
+            format!("{token}."),
+            format!("!!!.{}.{}", s[1], s[2]),
+            format!("{good_h}=.{}.{}", s[1], s[2]),
+            format!("{}.{}.{}", B64.encode("not json"), s[1], s[2]),
+            format!("{}.{}.{}", B64.encode("[1,2]"), s[1], s[2]),
+            format!("{}.{}.{}", B64.encode("\"RS256\""), s[1], s[2]),
+            format!("{}.{}.{}", B64.encode([0xff, 0xfe]), s[1], s[2]),
+            format!("{good_h}.{}.%%%", s[1]),
+            format!("{good_h}.{}.{}=", s[1], s[2]),
+            "x".repeat(MAX_TOKEN_LEN + 1),
+            "é.é.é".into(),
+        ];
+        for t in &cases {
+            let r = verify(t, &keys_ab());
+            assert!(r.is_err(), "accepted {t:?}");
+        }
+        assert_eq!(verify("a.b", &keys_ab()), Err(JwtError::Malformed));
+        assert_eq!(verify(&format!("{token}.x"), &keys_ab()), Err(JwtError::Malformed));
+        // A correctly signed token whose payload is not a JSON object.
+        for payload in [B64.encode("not json"), B64.encode("[]"), B64.encode("42"), String::new()] {
+            let t = raw_sign(key_a(), good_h, &payload);
+            assert_eq!(verify(&t, &keys_ab()), Err(JwtError::Malformed));
+        }
+    }
+
+    #[test]
+    fn jwk_shape_and_encoding() {
+        let k = key_a();
+        let jwk = k.jwk();
+        assert_eq!(
+            serde_json::to_string(&jwk).unwrap(),
+            format!(
+                r#"{{"alg":"RS256","e":"AQAB","kid":"key-a","kty":"RSA","n":"{}","use":"sig"}}"#,
+                jwk["n"].as_str().unwrap()
+            )
+        );
+        let n = B64.decode(jwk["n"].as_str().unwrap()).unwrap();
+        assert_eq!(n.len(), 256);
+        assert_ne!(n[0], 0);
+        assert_eq!(n, k.public_key().n().to_bytes_be());
+        assert_eq!(B64.decode("AQAB").unwrap(), [1, 0, 1]);
+        // Minimal big-endian encoding: no leading zero bytes, no padding.
+        assert_eq!(b64_uint(&BigUint::from(65537u32)), "AQAB");
+        assert_eq!(b64_uint(&BigUint::from(255u32)), "_w");
+        assert_eq!(b64_uint(&BigUint::from(256u32)), "AQA");
+        assert_eq!(b64_uint(&BigUint::from_bytes_be(&[0, 0, 0x80, 1])), "gAE");
+        assert_eq!(jwks(&[k, key_b()])["keys"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn der_round_trip_keeps_key() {
+        let der = key_a().to_pkcs8_der().unwrap();
+        let back = SigningKey::from_pkcs8_der("key-a", &der).unwrap();
+        assert_eq!(back.public_key(), key_a().public_key());
+        assert_eq!(back.jwk(), key_a().jwk());
+        // PKCS#1 v1.5 is deterministic: same key, same claims, same token.
+        assert_eq!(back.sign(&claims()).unwrap(), key_a().sign(&claims()).unwrap());
+        assert_eq!(verify(&back.sign(&claims()).unwrap(), &keys_ab()).unwrap(), claims());
+
+        assert!(matches!(SigningKey::from_pkcs8_der("k", b"garbage"), Err(JwtError::BadKey(_))));
+        assert!(matches!(SigningKey::from_pkcs8_der("k", &der[..der.len() - 1]), Err(JwtError::BadKey(_))));
+        assert!(matches!(SigningKey::from_pkcs8_der("", &der), Err(JwtError::BadKey(_))));
+        assert!(format!("{back:?}").contains("key-a"));
+    }
+
+    #[test]
+    fn jwks_parsing() {
+        let a = key_a().jwk();
+        let mut lenient = a.clone();
+        // A leading zero byte on n is tolerated on input.
+        let mut n = vec![0u8];
+        n.extend(B64.decode(a["n"].as_str().unwrap()).unwrap());
+        lenient["n"] = json!(B64.encode(&n));
+        lenient["kid"] = json!("padded");
+        let mut bare = key_b().jwk();
+        bare.as_object_mut().unwrap().remove("alg");
+        bare.as_object_mut().unwrap().remove("use");
+        let set = json!({"keys": [
+            a,
+            lenient,
+            bare,
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+            {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AA", "e": "AQAB"},
+            {"kty": "RSA", "kid": "ps", "alg": "PS256", "n": "AA", "e": "AQAB"},
+        ]});
+        let keys = VerifyingKeys::from_jwks(&set).unwrap();
+        assert_eq!(keys.len(), 3);
+        assert!(keys.contains("key-a") && keys.contains("padded") && keys.contains("key-b"));
+        assert!(!keys.contains("ec") && !keys.contains("enc") && !keys.contains("ps"));
+
+        let small_n = B64.encode((BigUint::from(1u32) << 1023usize | BigUint::from(1u32)).to_bytes_be());
+        for bad in [
+            json!({}),
+            json!({"keys": {}}),
+            json!({"keys": [1]}),
+            json!({"keys": [{"kty": "RSA", "n": a_n(), "e": "AQAB"}]}),
+            json!({"keys": [{"kty": "RSA", "kid": "", "n": a_n(), "e": "AQAB"}]}),
+            json!({"keys": [{"kty": "RSA", "kid": "x", "n": "!!", "e": "AQAB"}]}),
+            json!({"keys": [{"kty": "RSA", "kid": "x", "n": a_n()}]}),
+            json!({"keys": [{"kty": "RSA", "kid": "x", "n": a_n(), "e": "AA"}]}),
+            json!({"keys": [{"kty": "RSA", "kid": "x", "n": small_n, "e": "AQAB"}]}),
+            json!({"keys": [key_a().jwk(), key_a().jwk()]}),
+        ] {
+            assert!(matches!(VerifyingKeys::from_jwks(&bad), Err(JwtError::BadKey(_))), "{bad}");
+        }
+    }
+
+    fn a_n() -> String {
+        key_a().jwk()["n"].as_str().unwrap().to_owned()
+    }
+
+    /// Cross-check against an independent implementation (PyJWT 2.15.1 on
+    /// `cryptography` 50.0.2). Run by hand, not in CI, since it needs Python:
+    ///
+    /// ```text
+    /// python3 -m venv /tmp/jwt-venv && /tmp/jwt-venv/bin/pip install pyjwt cryptography
+    /// JWT_CROSSCHECK_DIR=/tmp/jwt-x cargo test -- --ignored crosscheck_1_export
+    /// /tmp/jwt-venv/bin/python crosscheck.py /tmp/jwt-x   # verifies rust.jwt, writes pyjwt.jwt
+    /// JWT_CROSSCHECK_DIR=/tmp/jwt-x cargo test -- --ignored crosscheck_2_import
+    /// ```
+    ///
+    /// The first step writes the PKCS#8 key, the JWKS and a Rust-signed token.
+    /// crosscheck.py (a throwaway script, not kept in the repository) checks that
+    /// the JWK's n/e equal the DER key's public numbers, verifies the token with
+    /// `jwt.decode(token, PyJWK(jwk), algorithms=["RS256"], audience=…)` (which
+    /// also checks exp/iat) and with `PyJWKClient` fetching jwks.json from a
+    /// loopback HTTP server, checks PyJWT reads the header as
+    /// `{"kid":…,"alg":"RS256"}`, then signs its own token with the exported DER
+    /// key (`jwt.encode(…, algorithm="RS256", headers={"kid":…})`). The last step
+    /// verifies that token here. The same files were also verified with node 20:
+    /// `jose` 6.2.17 (`createLocalJWKSet` + `jwtVerify`) and `aws-jwt-verify` 5.2.1
+    /// (`CognitoJwtVerifier` with `cacheJwks`). One PyJWT-signed token from that
+    /// run is kept below in `pyjwt_vector_verifies`, so that direction stays
+    /// checked without Python.
+    fn crosscheck_dir() -> Option<std::path::PathBuf> {
+        std::env::var_os("JWT_CROSSCHECK_DIR").map(std::path::PathBuf::from)
+    }
+
+    #[test]
+    #[ignore = "cross-check with PyJWT, run by hand (see crosscheck_dir)"]
+    fn crosscheck_1_export() {
+        let Some(dir) = crosscheck_dir() else { return };
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = SigningKey::generate("xcheck-kid-1").unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let mut c = claims();
+        c.insert("token_use".into(), json!("id"));
+        c.insert("aud".into(), json!("3n4b5urk1ft4fl3mg5e62d9ado"));
+        c.insert("iat".into(), json!(now));
+        c.insert("auth_time".into(), json!(now));
+        c.insert("exp".into(), json!(now + 3600));
+        std::fs::write(dir.join("key.der"), key.to_pkcs8_der().unwrap().as_slice()).unwrap();
+        std::fs::write(dir.join("jwks.json"), serde_json::to_vec(&jwks(&[&key])).unwrap()).unwrap();
+        std::fs::write(dir.join("rust.jwt"), key.sign(&c).unwrap()).unwrap();
+        std::fs::write(dir.join("claims.json"), serde_json::to_vec(&c).unwrap()).unwrap();
+    }
+
+    #[test]
+    #[ignore = "cross-check with PyJWT, run by hand (see crosscheck_dir)"]
+    fn crosscheck_2_import() {
+        let Some(dir) = crosscheck_dir() else { return };
+        let der = std::fs::read(dir.join("key.der")).unwrap();
+        let key = SigningKey::from_pkcs8_der("xcheck-kid-1", &der).unwrap();
+        let jwks_doc: Value = serde_json::from_slice(&std::fs::read(dir.join("jwks.json")).unwrap()).unwrap();
+        let keys = VerifyingKeys::from_jwks(&jwks_doc).unwrap();
+        let token = std::fs::read_to_string(dir.join("pyjwt.jwt")).unwrap();
+        let got = verify(token.trim(), &keys).unwrap();
+        assert_eq!(got["iss"], json!("pyjwt"));
+        assert_eq!(verify(token.trim(), &VerifyingKeys::from_signing_keys(&[&key]).unwrap()).unwrap(), got);
+        println!("PYJWT_JWK={}", key.jwk());
+        println!("PYJWT_TOKEN={}", token.trim());
+    }
+
+    /// The public key exported by crosscheck_1_export and a token PyJWT
+    /// 2.15.1 signed with that key's PKCS#8 DER (`jwt.encode` with
+    /// `headers={"kid": …}`, so its header is `{"alg","kid","typ"}`).
+    const PYJWT_JWK: &str = r#"{"alg":"RS256","e":"AQAB","kid":"xcheck-kid-1","kty":"RSA","n":"0AHcG6ny8Owonks2DF3er4DnN-tZcTdaVCWAb9-dPKcs66hduL2oa-3j76siyphymEmSEO22L6cbjzib9E1DQLk9TSgzxF07Z3TlYqHSAS1vX7da01vELSKCXEYpaAosc-X_MjnR0YnQnJTae4ONrUf6_dgm92rn07NYvK9ARmXbT4CdmxGQktw7wot4JTda-qfquF8yhtCIkH2PprLpFSJ5Bj62bEa_51io6LdRvCT9_cusmbMMjT1S3YYVJvGqOzO78ATzWMQDj6lDuRiHhrPt4YLaJLz3kbSqGCFHMRev0CK-0vwzqjdb1C00yEjEm2QIarZNNtDtYYfYdIFgOw","use":"sig"}"#;
+    const PYJWT_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InhjaGVjay1raWQtMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJweWp3dCIsInN1YiI6ImJvYiIsIm4iOjEsImxpc3QiOlsieCIsIlx1MDBmYyJdfQ.HEA7MLWf4Rk4JOrlAB6jMHNL7oxVhrUerUNncwsEXKrRH0C7dl9v2qKx2blOp_mWme_s5ZdnJUSiAW2pB7MiwEAFAEvMQdWX2Fru-TbTZyufoDy_NBRqnBuhpYpbdGbRYm3F1wIGWc_6efDmogbUTWHvCmGLIVjUlTaCmMcLiX44ay0ByaLyPxr3l5nN21KniP8BLVcB2SuwPEXZ30Jn4C7brIuZIYuP3lSfz_qLhHry4CQrWcC8Gvxa2VmzSkylbKx6_ghurUg59657EF42gJPSu89_abRXRJNcdGEm2svQSm_-FePDNcVSWFAGKdB6ICwgUsnEEiLVLs_Joy7shg";
+
+    #[test]
+    fn pyjwt_vector_verifies() {
+        let keys =
+            VerifyingKeys::from_jwks(&json!({"keys": [serde_json::from_str::<Value>(PYJWT_JWK).unwrap()]})).unwrap();
+        let got = verify(PYJWT_TOKEN, &keys).unwrap();
+        assert_eq!(Value::Object(got), json!({"iss": "pyjwt", "sub": "bob", "n": 1, "list": ["x", "ü"]}));
+        let s = segments(PYJWT_TOKEN);
+        let forged = format!("{}.{}.{}", s[0], b64json(&json!({"iss": "pyjwt", "sub": "mallory"})), s[2]);
+        assert_eq!(verify(&forged, &keys), Err(JwtError::BadSignature));
+    }
+
+    #[test]
+    fn time_checks() {
+        let mut c = claims(); // iat 1_700_000_000, exp 1_700_003_600
+        assert_eq!(check_time(&c, 1_700_000_000, 0), Ok(()));
+        assert_eq!(check_time(&c, 1_700_003_599, 0), Ok(()));
+        assert_eq!(check_time(&c, 1_700_003_600, 0), Err(JwtError::Expired));
+        assert_eq!(check_time(&c, 1_700_003_600, 5), Ok(()));
+        assert_eq!(check_time(&c, 1_700_003_605, 5), Err(JwtError::Expired));
+        assert_eq!(check_time(&c, 1_699_999_999, 0), Err(JwtError::NotYetValid));
+        assert_eq!(check_time(&c, 1_699_999_990, 10), Ok(()));
+        c.insert("nbf".into(), json!(1_700_000_100));
+        assert_eq!(check_time(&c, 1_700_000_050, 0), Err(JwtError::NotYetValid));
+        assert_eq!(check_time(&c, 1_700_000_100, 0), Ok(()));
+        c.insert("exp".into(), json!(1_700_003_600.5));
+        assert_eq!(check_time(&c, 1_700_003_600, 0), Ok(()));
+        c.insert("exp".into(), json!("1700003600"));
+        assert_eq!(check_time(&c, 1_700_000_100, 0), Err(JwtError::BadClaim("exp")));
+        c.remove("exp");
+        assert_eq!(check_time(&c, 1_700_000_100, 0), Err(JwtError::BadClaim("exp")));
+        c.insert("exp".into(), json!(1_700_003_600));
+        c.insert("iat".into(), json!(null));
+        assert_eq!(check_time(&c, 1_700_000_100, 0), Err(JwtError::BadClaim("iat")));
+        assert_eq!(check_time(&c, 0, u64::MAX), Err(JwtError::BadClaim("iat")));
+        c.remove("iat");
+        assert_eq!(check_time(&c, u64::MAX, u64::MAX), Ok(()));
+        assert_eq!(check_time(&c, u64::MAX, 0), Err(JwtError::Expired));
+    }
+}
