@@ -7,4 +7,5 @@
 mod auth;
 mod pools;
 mod protocol;
+mod signin;
 mod users;

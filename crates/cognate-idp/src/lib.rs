@@ -11,6 +11,7 @@
 //! JSON of their wire type, already normalised with Cognito's defaults, so
 //! every field the model has round-trips without a column of its own.
 
+mod auth;
 mod clients;
 mod clock;
 mod error;
@@ -19,6 +20,7 @@ pub mod messages;
 pub mod passwords;
 mod pools;
 mod schema;
+pub mod tokens;
 pub mod users;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -28,6 +30,16 @@ use cognate_crypto::seal::MasterKey;
 use cognate_store::Store;
 use std::sync::Arc;
 
+/// How token issuers are named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issuer {
+    /// `{base}/{poolId}`, where base is Cognate's public URL.
+    PublicUrl(String),
+    /// `https://cognito-idp.{region}.amazonaws.com/{poolId}`, for code that
+    /// hard-codes Cognito's issuer; the keys are still served by Cognate.
+    Cognito,
+}
+
 /// The user-pool service: one per process, shared by every request.
 #[derive(Debug, Clone)]
 pub struct Idp {
@@ -35,11 +47,13 @@ pub struct Idp {
     key: MasterKey,
     clock: Arc<dyn Clock>,
     account_id: String,
+    issuer: Issuer,
+    keys: tokens::KeyCache,
 }
 
 impl Idp {
-    pub fn new(store: Store, key: MasterKey, clock: Arc<dyn Clock>, account_id: String) -> Self {
-        Idp { store, key, clock, account_id }
+    pub fn new(store: Store, key: MasterKey, clock: Arc<dyn Clock>, account_id: String, issuer: Issuer) -> Self {
+        Idp { store, key, clock, account_id, issuer, keys: tokens::KeyCache::default() }
     }
 
     pub fn store(&self) -> &Store {

@@ -12,6 +12,7 @@ async fn idp() -> (Idp, ManualClock) {
         cognate_crypto::seal::MasterKey::generate(),
         std::sync::Arc::new(clock.clone()),
         "123456789012".into(),
+        Issuer::PublicUrl("http://localhost".into()),
     );
     (idp, clock)
 }
@@ -194,6 +195,12 @@ async fn clients_secrets_and_token_validity() {
         ..Default::default()
     };
     assert_eq!(idp.create_user_pool_client(public).await.unwrap_err().code(), "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn dummy_hash_is_a_real_argon2id_hash() {
+    // The refusal path for unknown users must cost a real verification.
+    assert_eq!(crate::auth::verify_password("x".into(), crate::auth::DUMMY_HASH.into()).await, Ok(false));
 }
 
 #[tokio::test]

@@ -47,7 +47,6 @@ pub(crate) fn attrs_of(user: &UserRow) -> Result<BTreeMap<String, String>> {
 }
 
 /// Attributes as the wire lists them: `sub` first, then by name.
-#[allow(dead_code)] // GetUser, next.
 pub(crate) fn attribute_list(attrs: &BTreeMap<String, String>) -> Vec<AttributeType> {
     let mut out: Vec<AttributeType> = Vec::with_capacity(attrs.len());
     if let Some(sub) = attrs.get("sub") {
@@ -270,6 +269,8 @@ impl Idp {
         passwords::check_policy(&password, &policy)?;
 
         attrs.insert("sub".into(), sub.clone());
+        let (hash, verifier) =
+            crate::auth::password_material(password.clone(), c.pool_row.id.clone(), username.clone()).await?;
         let now = self.now();
         let key = username_key(&c.pool, &username);
         let user = UserRow {
@@ -283,12 +284,13 @@ impl Idp {
             updated_at: now,
             version: 1,
             attributes: serde_json::to_string(&attrs)?,
-            password_hash: Some(passwords::hash(&password)?),
-            srp_salt: None,
-            srp_verifier: None,
+            password_hash: Some(hash),
+            srp_salt: Some(verifier.salt_hex()),
+            srp_verifier: Some(hex::encode(&verifier.verifier)),
             password_changed_at: now,
             failed_attempts: 0,
             locked_until: 0,
+            signed_out_at: 0,
         };
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
         match self.store.create_user(&user, &aliases).await {

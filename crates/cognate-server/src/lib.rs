@@ -74,6 +74,8 @@ pub fn router(app: App) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
         .route("/_cognate/outbox", get(outbox))
+        .route("/{pool_id}/.well-known/jwks.json", get(jwks))
+        .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration))
         .route("/", axum::routing::post(protocol::post_root).get(protocol::query::get_root))
         .route("/identitypools", axum::routing::any(protocol::restjson::handle))
         .route("/identitypools/{*rest}", axum::routing::any(protocol::restjson::handle))
@@ -223,6 +225,28 @@ async fn outbox(State(app): State<App>, req: Request) -> Response {
                 .collect();
             ([(header::CONTENT_TYPE, "application/json")], serde_json::json!({ "Messages": messages }).to_string())
                 .into_response()
+        }
+        Err(e) => ApiError::from(e).into_json(),
+    }
+}
+
+/// A pool's public keys, where Cognito serves them relative to the issuer.
+async fn jwks(State(app): State<App>, axum::extract::Path(pool_id): axum::extract::Path<String>) -> Response {
+    well_known(app.idp.jwks(&pool_id).await)
+}
+
+async fn openid_configuration(
+    State(app): State<App>,
+    axum::extract::Path(pool_id): axum::extract::Path<String>,
+) -> Response {
+    well_known(app.idp.openid_configuration(&pool_id).await)
+}
+
+fn well_known(r: cognate_idp::Result<serde_json::Value>) -> Response {
+    match r {
+        Ok(v) => ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response(),
+        Err(cognate_idp::Error::ResourceNotFound(m)) => {
+            ApiError::new(StatusCode::NOT_FOUND, "ResourceNotFoundException", m).into_json()
         }
         Err(e) => ApiError::from(e).into_json(),
     }

@@ -115,7 +115,7 @@ macro_rules! row_struct {
 }
 
 mod users;
-pub use users::{AliasRow, CodeRow, OutboxRow, UserRow};
+pub use users::{AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UserRow};
 
 row_struct! {
     /// An admin access key; the secret is sealed by the caller.

@@ -202,6 +202,7 @@ fn user_row(pool: &str, key: &str, sub: &str) -> UserRow {
         password_changed_at: 1,
         failed_attempts: 0,
         locked_until: 0,
+        signed_out_at: 0,
     }
 }
 
@@ -283,6 +284,46 @@ async fn users(store: &Store) {
     }
     let a = store.list_outbox(Some(pool), Some("a@x.io"), 10).await.unwrap();
     assert_eq!(a.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["m2", "m0"]);
+
+    // Failed sign-ins are counted by the database.
+    assert_eq!(store.record_failed_sign_in(pool, "bob").await.unwrap(), 1);
+    assert_eq!(store.record_failed_sign_in(pool, "bob").await.unwrap(), 2);
+    store.lock_sign_in(pool, "bob", 99).await.unwrap();
+    assert_eq!(store.get_user(pool, "bob").await.unwrap().unwrap().locked_until, 99);
+    store.clear_failed_sign_ins(pool, "bob").await.unwrap();
+    let bob = store.get_user(pool, "bob").await.unwrap().unwrap();
+    assert_eq!((bob.failed_attempts, bob.locked_until), (0, 0));
+    assert_eq!(store.record_failed_sign_in(pool, "nobody").await.unwrap(), 0);
+
+    // Signing keys, oldest first; refresh tokens revoked once.
+    for (kid, at) in [("k2", 2), ("k1", 1)] {
+        store
+            .insert_signing_key(&SigningKeyRow {
+                pool_id: pool.into(),
+                kid: kid.into(),
+                key_sealed: "v1.x".into(),
+                created_at: at,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.list_signing_keys(pool).await.unwrap()[0].kid, "k1");
+    let rt = RefreshTokenRow {
+        token_hash: "h".into(),
+        pool_id: pool.into(),
+        username_key: "bob".into(),
+        client_id: "c".into(),
+        origin_jti: "o".into(),
+        auth_time: 1,
+        created_at: 1,
+        expires_at: 9,
+        revoked_at: 0,
+    };
+    store.insert_refresh_token(&rt).await.unwrap();
+    assert!(matches!(store.insert_refresh_token(&rt).await, Err(StoreError::Conflict)));
+    assert!(store.revoke_refresh_token("h", 5).await.unwrap());
+    assert!(!store.revoke_refresh_token("h", 6).await.unwrap());
+    assert_eq!(store.get_refresh_token("h").await.unwrap().unwrap().revoked_at, 5);
 
     // Users go with their pool, and their aliases and codes with them.
     assert!(store.delete_user(pool, "bob").await.unwrap());

@@ -25,6 +25,8 @@ row_struct! {
         pub password_changed_at: i64,
         pub failed_attempts: i64,
         pub locked_until: i64,
+        // Tokens issued before this time (ms) are revoked (global sign-out).
+        pub signed_out_at: i64,
     }
 }
 
@@ -71,7 +73,7 @@ macro_rules! select_user {
     ($filter:literal) => {
         concat!(
             "SELECT pool_id, username, username_key, sub, status, enabled, created_at, updated_at, version, attributes, ",
-            "password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until FROM users ",
+            "password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until, signed_out_at FROM users ",
             $filter
         )
     };
@@ -80,8 +82,8 @@ macro_rules! select_user {
 fn insert_user(u: &UserRow) -> Query<'_> {
     q(
         "INSERT INTO users (pool_id, username, username_key, sub, status, enabled, created_at, updated_at, version, attributes, \
-         password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until, signed_out_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         vec![
             Text(&u.pool_id),
             Text(&u.username),
@@ -99,6 +101,7 @@ fn insert_user(u: &UserRow) -> Query<'_> {
             Int(u.password_changed_at),
             Int(u.failed_attempts),
             Int(u.locked_until),
+            Int(u.signed_out_at),
         ],
     )
 }
@@ -165,7 +168,7 @@ impl Store {
         let mut stmts = vec![q(
             "UPDATE users SET status = $1, enabled = $2, updated_at = $3, version = version + 1, attributes = $4, \
              password_hash = $5, srp_salt = $6, srp_verifier = $7, password_changed_at = $8, failed_attempts = $9, \
-             locked_until = $10 WHERE pool_id = $11 AND username_key = $12 AND version = $13",
+             locked_until = $10, signed_out_at = $11 WHERE pool_id = $12 AND username_key = $13 AND version = $14",
             vec![
                 Text(&user.status),
                 Int(user.enabled),
@@ -177,6 +180,7 @@ impl Store {
                 Int(user.password_changed_at),
                 Int(user.failed_attempts),
                 Int(user.locked_until),
+                Int(user.signed_out_at),
                 Text(&user.pool_id),
                 Text(&user.username_key),
                 Int(user.version),
@@ -199,6 +203,47 @@ impl Store {
             q(
                 "DELETE FROM user_aliases WHERE pool_id = $1 AND kind = $2 AND value_key = $3",
                 vec![Text(pool_id), Text(kind), Text(value_key)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Counts a failed sign-in and returns the new count; the database does
+    /// the arithmetic, so concurrent failures are all counted.
+    pub async fn record_failed_sign_in(&self, pool_id: &str, username_key: &str) -> Result<i64> {
+        on_db!(self, pool => {
+            let row = sqlx::query(
+                "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE pool_id = $1 AND username_key = $2 RETURNING failed_attempts",
+            )
+            .bind(pool_id)
+            .bind(username_key)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|r| r.try_get::<i64, _>("failed_attempts")).transpose()?.unwrap_or(0))
+        })
+    }
+
+    /// Locks sign-in until `until` (ms).
+    pub async fn lock_sign_in(&self, pool_id: &str, username_key: &str, until: i64) -> Result<()> {
+        execute(
+            self,
+            q(
+                "UPDATE users SET locked_until = $1 WHERE pool_id = $2 AND username_key = $3",
+                vec![Int(until), Text(pool_id), Text(username_key)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A successful sign-in clears the failure count.
+    pub async fn clear_failed_sign_ins(&self, pool_id: &str, username_key: &str) -> Result<()> {
+        execute(
+            self,
+            q(
+                "UPDATE users SET failed_attempts = 0, locked_until = 0 WHERE pool_id = $1 AND username_key = $2 AND failed_attempts > 0",
+                vec![Text(pool_id), Text(username_key)],
             ),
         )
         .await
@@ -338,6 +383,7 @@ pub(crate) const MIGRATION_2: &[&str] = &[
         password_changed_at BIGINT NOT NULL,
         failed_attempts BIGINT NOT NULL,
         locked_until BIGINT NOT NULL,
+        signed_out_at BIGINT NOT NULL,
         PRIMARY KEY (pool_id, username_key)
     )",
     "CREATE UNIQUE INDEX users_by_sub ON users (pool_id, sub)",
@@ -372,4 +418,133 @@ pub(crate) const MIGRATION_2: &[&str] = &[
         created_at BIGINT NOT NULL
     )",
     "CREATE INDEX outbox_by_time ON outbox (created_at)",
+    "CREATE TABLE signing_keys (
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        kid TEXT NOT NULL,
+        key_sealed TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, kid)
+    )",
+    "CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        pool_id TEXT NOT NULL,
+        username_key TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        origin_jti TEXT NOT NULL,
+        auth_time BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT NOT NULL,
+        FOREIGN KEY (pool_id, username_key) REFERENCES users (pool_id, username_key) ON DELETE CASCADE
+    )",
+    "CREATE INDEX refresh_tokens_by_user ON refresh_tokens (pool_id, username_key)",
 ];
+
+row_struct! {
+    /// A pool's token-signing key (PKCS#8, sealed under the master key).
+    pub struct SigningKeyRow {
+        pub pool_id: String,
+        pub kid: String,
+        pub key_sealed: String,
+        pub created_at: i64,
+    }
+}
+
+row_struct! {
+    /// A refresh token, known only by its hash.
+    pub struct RefreshTokenRow {
+        pub token_hash: String,
+        pub pool_id: String,
+        pub username_key: String,
+        pub client_id: String,
+        pub origin_jti: String,
+        pub auth_time: i64,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub revoked_at: i64,
+    }
+}
+
+impl Store {
+    pub async fn insert_signing_key(&self, k: &SigningKeyRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO signing_keys (pool_id, kid, key_sealed, created_at) VALUES ($1, $2, $3, $4)",
+                vec![Text(&k.pool_id), Text(&k.kid), Text(&k.key_sealed), Int(k.created_at)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A pool's keys, oldest first (the oldest signs; all verify).
+    pub async fn list_signing_keys(&self, pool_id: &str) -> Result<Vec<SigningKeyRow>> {
+        fetch_all(
+            self,
+            q("SELECT pool_id, kid, key_sealed, created_at FROM signing_keys WHERE pool_id = $1 ORDER BY created_at, kid", vec![Text(pool_id)]),
+        )
+        .await
+    }
+
+    pub async fn insert_refresh_token(&self, t: &RefreshTokenRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO refresh_tokens (token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                vec![
+                    Text(&t.token_hash),
+                    Text(&t.pool_id),
+                    Text(&t.username_key),
+                    Text(&t.client_id),
+                    Text(&t.origin_jti),
+                    Int(t.auth_time),
+                    Int(t.created_at),
+                    Int(t.expires_at),
+                    Int(t.revoked_at),
+                ],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn get_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at \
+                 FROM refresh_tokens WHERE token_hash = $1",
+                vec![Text(token_hash)],
+            ),
+        )
+        .await
+    }
+
+    /// Revokes one refresh token; false when it was unknown or already revoked.
+    pub async fn revoke_refresh_token(&self, token_hash: &str, now: i64) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at = 0",
+                vec![Int(now), Text(token_hash)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Revokes every refresh token of a user (global sign-out).
+    pub async fn revoke_user_refresh_tokens(&self, pool_id: &str, username_key: &str, now: i64) -> Result<()> {
+        execute(
+            self,
+            q(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE pool_id = $2 AND username_key = $3 AND revoked_at = 0",
+                vec![Int(now), Text(pool_id), Text(username_key)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+}

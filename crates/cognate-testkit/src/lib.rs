@@ -10,7 +10,7 @@
 
 use cognate_crypto::seal::MasterKey;
 use cognate_crypto::sigv4;
-use cognate_idp::{Clock as _, Idp, ManualClock, SystemClock};
+use cognate_idp::{Clock as _, Idp, Issuer, ManualClock, SystemClock};
 use cognate_store::{Location, Store};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -77,9 +77,10 @@ impl TestServer {
         let store = Store::open(&location).await.expect("open store");
         let clock = ManualClock::new(SystemClock.now_ms());
         let account = config.account_id.clone();
-        let idp = Idp::new(store, master_key.clone(), Arc::new(clock.clone()), account);
-        idp.ensure_admin_key(ACCESS_KEY_ID, SECRET_ACCESS_KEY).await.expect("admin key");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let issuer = Issuer::PublicUrl(format!("http://{}", listener.local_addr().expect("local address")));
+        let idp = Idp::new(store, master_key.clone(), Arc::new(clock.clone()), account, issuer);
+        idp.ensure_admin_key(ACCESS_KEY_ID, SECRET_ACCESS_KEY).await.expect("admin key");
         let app = cognate_server::AppState::new(config, idp.clone());
         let running = cognate_server::start(listener, app).expect("start server");
         TestServer { addr: running.addr, clock, idp, master_key, running: Some(running), pg_database }

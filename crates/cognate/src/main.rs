@@ -104,14 +104,16 @@ fn init_logging(s: &settings::Settings) {
     }
 }
 
-async fn open(s: &settings::Settings) -> Result<Idp, String> {
+async fn open(s: &settings::Settings, bound: Option<std::net::SocketAddr>) -> Result<Idp, String> {
     let store = cognate_store::Store::open(&s.location).await.map_err(|e| format!("database: {e}"))?;
     let key = s.master_key().map_err(|e| e.to_string())?;
-    Ok(Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone()))
+    Ok(Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone(), s.issuer(bound)))
 }
 
 async fn serve(s: settings::Settings) -> Result<(), String> {
-    let idp = open(&s).await?;
+    let listener =
+        tokio::net::TcpListener::bind(&s.listen).await.map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
+    let idp = open(&s, listener.local_addr().ok()).await?;
     if let Some((id, secret)) = &s.admin_key {
         idp.ensure_admin_key(id, secret).await.map_err(|e| format!("admin key from the environment: {e}"))?;
     }
@@ -156,7 +158,7 @@ async fn keys(s: settings::Settings, action: KeysAction) -> Result<(), String> {
     if s.ephemeral {
         return Err("keys need a persistent database, not --ephemeral".into());
     }
-    let idp = open(&s).await?;
+    let idp = open(&s, None).await?;
     match action {
         KeysAction::Create { description } => {
             let k = idp.create_admin_key(&description).await.map_err(|e| e.to_string())?;
@@ -189,7 +191,7 @@ async fn outbox(
             "the outbox of an --ephemeral server lives in its memory: read it over HTTP (GET /_cognate/outbox)".into(),
         );
     }
-    let idp = open(&s).await?;
+    let idp = open(&s, None).await?;
     for m in idp.outbox(pool, destination, limit).await.map_err(|e| e.to_string())? {
         if json {
             let line = serde_json::json!({

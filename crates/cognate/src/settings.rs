@@ -30,6 +30,12 @@ pub struct Raw {
     /// Account id used in ARNs.
     #[arg(long, global = true, env = "COGNATE_ACCOUNT_ID")]
     account_id: Option<String>,
+    /// The URL clients reach Cognate at; token issuers are `{public_url}/{poolId}`.
+    #[arg(long, global = true, env = "COGNATE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Issue tokens with Cognito's own issuer (https://cognito-idp.{region}.amazonaws.com/{poolId}).
+    #[arg(long, global = true, env = "COGNATE_COGNITO_ISSUER")]
+    cognito_issuer: bool,
     /// Log filter (tracing syntax), e.g. "info" or "cognate_server=debug".
     #[arg(long, global = true, env = "COGNATE_LOG")]
     log: Option<String>,
@@ -60,6 +66,8 @@ struct File {
     log: Option<String>,
     log_json: Option<bool>,
     body_limit: Option<usize>,
+    public_url: Option<String>,
+    cognito_issuer: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -72,6 +80,8 @@ pub struct Settings {
     pub admin_key: Option<(String, String)>,
     pub log_filter: String,
     pub log_json: bool,
+    public_url: Option<String>,
+    cognito_issuer: bool,
     pub server: cognate_server::Config,
 }
 
@@ -113,8 +123,18 @@ impl Raw {
             (None, None) => None,
             _ => return Err("COGNATE_ADMIN_ACCESS_KEY_ID and COGNATE_ADMIN_SECRET_ACCESS_KEY go together".into()),
         };
+        let listen = self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:9229".into());
+        let public_url = self.public_url.or(file.public_url);
+        if let Some(url) = &public_url
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            return Err(format!("the public URL must start with http:// or https://, not {url:?}"));
+        }
         Ok(Settings {
-            listen: self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:9229".into()),
+            listen,
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
+            cognito_issuer: self.cognito_issuer || file.cognito_issuer.unwrap_or(false),
             location,
             ephemeral,
             data_dir,
@@ -132,6 +152,20 @@ impl Raw {
 }
 
 impl Settings {
+    /// How tokens name their issuer; without a public URL, the address the
+    /// server is bound to (when known) stands in for it.
+    pub fn issuer(&self, bound: Option<std::net::SocketAddr>) -> cognate_idp::Issuer {
+        if self.cognito_issuer {
+            return cognate_idp::Issuer::Cognito;
+        }
+        let url = match (&self.public_url, bound) {
+            (Some(u), _) => u.clone(),
+            (None, Some(addr)) => format!("http://{addr}"),
+            (None, None) => format!("http://{}", self.listen),
+        };
+        cognate_idp::Issuer::PublicUrl(url)
+    }
+
     /// The master key: from the environment, else a fresh one for an
     /// ephemeral run, else the data directory's key file (created 0600).
     pub fn master_key(&self) -> Result<MasterKey, cognate_crypto::seal::SealError> {

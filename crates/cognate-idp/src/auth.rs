@@ -1,0 +1,351 @@
+//! Sign-in: InitiateAuth and RespondToAuthChallenge as explicit steps.
+//!
+//! * USER_PASSWORD_AUTH: the password, checked against its argon2id hash.
+//! * USER_SRP_AUTH → PASSWORD_VERIFIER: Cognito's SRP-6a. The server's state
+//!   between the two calls (b, A, who, which client, until when) travels
+//!   sealed in SECRET_BLOCK and Session, so any node can finish a sign-in.
+//! * REFRESH_TOKEN_AUTH / REFRESH_TOKEN: new ID and access tokens.
+//!
+//! Failed password checks count toward a lockout that the database keeps;
+//! with PreventUserExistenceErrors an unknown user fails exactly like a wrong
+//! password (SRP even returns a plausible challenge for them).
+
+use crate::users::{ClientCtx, status};
+use crate::{Error, Idp, Result, passwords};
+use cognate_crypto::srp;
+use cognate_store::UserRow;
+use cognate_wire::idp::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Consecutive failures before sign-in is locked for a while.
+const FREE_FAILURES: i64 = 5;
+/// The longest lock, in seconds.
+const MAX_LOCK_SECS: i64 = 900;
+
+const SESSION_CONTEXT: &str = "auth-session";
+
+/// What the server remembers between InitiateAuth and RespondToAuthChallenge.
+#[derive(Serialize, Deserialize)]
+struct SrpState {
+    /// Pool, client, username key (empty: an unknown user, always fails).
+    p: String,
+    c: String,
+    u: String,
+    /// USER_ID_FOR_SRP.
+    n: String,
+    /// The server's secret b, hex.
+    b: String,
+    /// The client's A, hex as sent.
+    a: String,
+    /// Expiry, ms.
+    e: i64,
+}
+
+fn incorrect() -> Error {
+    Error::NotAuthorized("Incorrect username or password.".into())
+}
+
+fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| Error::InvalidParameter(format!("Missing required parameter {name}")))
+}
+
+/// The flows a client allows (Cognito's default when none are set).
+fn allows(c: &ClientCtx, flow: AuthFlowType) -> bool {
+    let flows = c.client.explicit_auth_flows.clone().unwrap_or_else(|| {
+        vec![
+            ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+            ExplicitAuthFlowsType::AllowUserSrpAuth,
+            ExplicitAuthFlowsType::AllowCustomAuth,
+        ]
+    });
+    let legacy = flows.iter().any(|f| !f.as_str().starts_with("ALLOW_"));
+    match flow {
+        AuthFlowType::UserPasswordAuth => {
+            flows.contains(&ExplicitAuthFlowsType::AllowUserPasswordAuth)
+                || flows.contains(&ExplicitAuthFlowsType::UserPasswordAuth)
+        }
+        AuthFlowType::UserSrpAuth => legacy || flows.contains(&ExplicitAuthFlowsType::AllowUserSrpAuth),
+        AuthFlowType::RefreshTokenAuth | AuthFlowType::RefreshToken => {
+            legacy || flows.contains(&ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        }
+        _ => false,
+    }
+}
+
+impl Idp {
+    pub async fn initiate_auth(&self, req: InitiateAuthRequest) -> Result<InitiateAuthResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        let params = req.auth_parameters.clone().unwrap_or_default();
+        let flow = req.auth_flow;
+        let supported = matches!(
+            flow,
+            AuthFlowType::UserPasswordAuth
+                | AuthFlowType::UserSrpAuth
+                | AuthFlowType::RefreshTokenAuth
+                | AuthFlowType::RefreshToken
+        );
+        if !supported {
+            return Err(Error::Unsupported(format!("Cognate does not support the {} flow yet.", flow.as_str())));
+        }
+        if !allows(&c, flow) {
+            return Err(Error::InvalidParameter(format!("{} flow not enabled for this client", flow.as_str())));
+        }
+        match flow {
+            AuthFlowType::UserPasswordAuth => {
+                let username = param(&params, "USERNAME")?;
+                let password = param(&params, "PASSWORD")?;
+                self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+                let user = self.password_sign_in(&c, username, password).await?;
+                let result = self.issue_tokens(&c, &user, self.now() / 1000, None, true).await?;
+                Ok(InitiateAuthResponse {
+                    authentication_result: Some(result),
+                    challenge_parameters: Some(BTreeMap::new()),
+                    ..Default::default()
+                })
+            }
+            AuthFlowType::UserSrpAuth => {
+                let username = param(&params, "USERNAME")?;
+                let a = param(&params, "SRP_A")?;
+                self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+                self.srp_challenge(&c, username, a).await
+            }
+            _ => {
+                let token = param(&params, "REFRESH_TOKEN")?;
+                let row = self.live_refresh_token(&c, token).await?;
+                let user = self
+                    .store
+                    .get_user(&row.pool_id, &row.username_key)
+                    .await?
+                    .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
+                if !self.client_secrets(&c.row.id).await?.is_empty() {
+                    // The hash may be over the username the client knows, or the sub.
+                    let given = params.get("SECRET_HASH").map(String::as_str);
+                    let name = params.get("USERNAME").cloned().unwrap_or_else(|| user.username.clone());
+                    if self.check_secret_hash(&c, &name, given).await.is_err() {
+                        self.check_secret_hash(&c, &user.sub, given).await?;
+                    }
+                }
+                self.check_can_sign_in(&user)?;
+                let result = self.issue_tokens(&c, &user, row.auth_time, Some(row.origin_jti), false).await?;
+                Ok(InitiateAuthResponse {
+                    authentication_result: Some(result),
+                    challenge_parameters: Some(BTreeMap::new()),
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
+    /// Status checks after the credentials proved right.
+    fn check_can_sign_in(&self, user: &UserRow) -> Result<()> {
+        if user.enabled == 0 {
+            return Err(Error::NotAuthorized("User is disabled.".into()));
+        }
+        match user.status.as_str() {
+            status::UNCONFIRMED => Err(Error::UserNotConfirmed("User is not confirmed.".into())),
+            status::RESET_REQUIRED => Err(Error::PasswordResetRequired("Password reset required for the user".into())),
+            status::FORCE_CHANGE_PASSWORD => {
+                Err(Error::Unsupported("The NEW_PASSWORD_REQUIRED challenge is not supported by Cognate yet.".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn unknown_user(&self, c: &ClientCtx) -> Error {
+        if c.prevents_existence_errors() { incorrect() } else { Error::UserNotFound("User does not exist.".into()) }
+    }
+
+    /// Refuses while the user is locked out; otherwise lets the caller check
+    /// the credentials.
+    fn check_lock(&self, user: &UserRow) -> Result<()> {
+        if user.locked_until > self.now() {
+            return Err(Error::NotAuthorized("Password attempts exceeded".into()));
+        }
+        Ok(())
+    }
+
+    async fn record_failure(&self, user: &UserRow) -> Result<()> {
+        let n = self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
+        if n >= FREE_FAILURES {
+            let secs = 1i64.checked_shl((n - FREE_FAILURES).min(20) as u32).unwrap_or(MAX_LOCK_SECS).min(MAX_LOCK_SECS);
+            self.store.lock_sign_in(&user.pool_id, &user.username_key, self.now() + secs * 1000).await?;
+        }
+        Ok(())
+    }
+
+    async fn password_sign_in(&self, c: &ClientCtx, username: &str, password: &str) -> Result<UserRow> {
+        let Some(user) = self.find_user(&c.pool_row, &c.pool, username).await? else {
+            // Spend the time a real check takes, so timing tells nothing.
+            let _ = verify_password(password.to_string(), DUMMY_HASH.to_string()).await;
+            return Err(self.unknown_user(c).await);
+        };
+        self.check_lock(&user)?;
+        let Some(hash) = user.password_hash.clone() else { return Err(incorrect()) };
+        if !verify_password(password.to_string(), hash).await? {
+            self.record_failure(&user).await?;
+            return Err(incorrect());
+        }
+        self.check_can_sign_in(&user)?;
+        self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+        Ok(user)
+    }
+
+    async fn srp_challenge(&self, c: &ClientCtx, username: &str, a_hex: &str) -> Result<InitiateAuthResponse> {
+        // Reject a bad A now rather than after the round trip.
+        srp::decode_hex_int(a_hex).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
+        let pool_name = srp::pool_name(&c.pool_row.id).to_string();
+        let (user_key, user_id, salt_hex, verifier) = match self.find_user(&c.pool_row, &c.pool, username).await? {
+            Some(user) => {
+                self.check_lock(&user)?;
+                let (Some(salt), Some(v)) = (&user.srp_salt, &user.srp_verifier) else {
+                    return Err(Error::NotAuthorized(
+                        "SRP is not available for this user: sign in with USER_PASSWORD_AUTH once.".into(),
+                    ));
+                };
+                let v = hex::decode(v).map_err(|_| Error::Internal)?;
+                (user.username_key.clone(), user.username.clone(), salt.clone(), v)
+            }
+            None if c.prevents_existence_errors() => {
+                // A stable, plausible challenge for a user who does not exist.
+                let seed = self.key.mac("srp-decoy", format!("{}:{username}", c.pool_row.id).as_bytes());
+                let salt = hex::decode(&seed[..32]).map_err(|_| Error::Internal)?;
+                let fake = srp::verifier_with_salt(&pool_name, username, &seed, &salt);
+                (String::new(), username.to_string(), fake.salt_hex(), fake.verifier)
+            }
+            None => return Err(self.unknown_user(c).await),
+        };
+        let challenge = srp::server_challenge(&verifier).map_err(|_| Error::Internal)?;
+        let validity_min = i64::from(c.client.auth_session_validity.unwrap_or(3));
+        let state = SrpState {
+            p: c.pool_row.id.clone(),
+            c: c.row.id.clone(),
+            u: user_key,
+            n: user_id.clone(),
+            b: hex::encode(challenge.b_secret.to_bytes()),
+            a: a_hex.to_string(),
+            e: self.now() + validity_min * 60_000,
+        };
+        let sealed = self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?);
+        use base64::Engine as _;
+        let secret_block = base64::engine::general_purpose::STANDARD.encode(sealed.as_bytes());
+        let mut p = BTreeMap::new();
+        p.insert("SALT".to_string(), salt_hex);
+        p.insert("SECRET_BLOCK".to_string(), secret_block);
+        p.insert("SRP_B".to_string(), challenge.srp_b_hex());
+        p.insert("USERNAME".to_string(), user_id.clone());
+        p.insert("USER_ID_FOR_SRP".to_string(), user_id);
+        Ok(InitiateAuthResponse {
+            challenge_name: Some(ChallengeNameType::PasswordVerifier),
+            challenge_parameters: Some(p),
+            session: Some(sealed),
+            ..Default::default()
+        })
+    }
+
+    pub async fn respond_to_auth_challenge(
+        &self,
+        req: RespondToAuthChallengeRequest,
+    ) -> Result<RespondToAuthChallengeResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        if req.challenge_name != ChallengeNameType::PasswordVerifier {
+            return Err(Error::Unsupported(format!(
+                "Cognate does not support the {} challenge yet.",
+                req.challenge_name.as_str()
+            )));
+        }
+        let r = req.challenge_responses.clone().unwrap_or_default();
+        let block_b64 = param(&r, "PASSWORD_CLAIM_SECRET_BLOCK")?;
+        let signature = param(&r, "PASSWORD_CLAIM_SIGNATURE")?;
+        let timestamp = param(&r, "TIMESTAMP")?;
+        let username = param(&r, "USERNAME")?;
+        self.check_secret_hash(&c, username, r.get("SECRET_HASH").map(String::as_str)).await?;
+
+        use base64::Engine as _;
+        let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(block_b64)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(invalid_session)?;
+        let state: SrpState = self
+            .key
+            .open(SESSION_CONTEXT, &sealed)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(invalid_session)?;
+        if state.c != c.row.id || state.p != c.pool_row.id {
+            return Err(invalid_session());
+        }
+        if state.e <= self.now() {
+            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
+        }
+        if srp::parse_timestamp(timestamp).is_none() {
+            return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
+        }
+        if state.u.is_empty() {
+            return Err(incorrect());
+        }
+        let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(incorrect)?;
+        self.check_lock(&user)?;
+        let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
+        let b_bytes = hex::decode(&state.b).map_err(|_| invalid_session())?;
+        let b = srp::SecretExponent::from_bytes(&b_bytes).map_err(|_| invalid_session())?;
+        let big_b = srp::server_challenge_with_b(&v, &b_bytes).map_err(|_| Error::Internal)?.big_b;
+        let pool_name = srp::pool_name(&c.pool_row.id);
+        let proven = srp::session_key(&state.a, &big_b, &b, &v)
+            .and_then(|key| srp::verify_claim(&key, pool_name, &state.n, block_b64, timestamp, signature));
+        if proven.is_err() {
+            self.record_failure(&user).await?;
+            return Err(incorrect());
+        }
+        self.check_can_sign_in(&user)?;
+        self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+        let result = self.issue_tokens(&c, &user, self.now() / 1000, None, true).await?;
+        Ok(RespondToAuthChallengeResponse {
+            authentication_result: Some(result),
+            challenge_parameters: Some(BTreeMap::new()),
+            ..Default::default()
+        })
+    }
+
+    /// GetUser: the signed-in user's attributes.
+    pub async fn get_user(&self, req: GetUserRequest) -> Result<GetUserResponse> {
+        let (_, user) = self.check_access_token(&req.access_token).await?;
+        let attrs = crate::users::attrs_of(&user)?;
+        Ok(GetUserResponse {
+            username: user.username,
+            user_attributes: crate::users::attribute_list(&attrs),
+            mfa_options: None,
+            preferred_mfa_setting: None,
+            user_mfa_setting_list: None,
+        })
+    }
+}
+
+/// A valid argon2id hash of a random password, for constant-time refusals.
+pub(crate) const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$0gYFsWvJL2HzSJlQdnYeBH9bq1pUQ0sL1fXe0zR3P0s";
+
+/// Argon2 off the async threads: it is deliberately slow.
+pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || passwords::verify(&password, &hash)).await.map_err(|_| Error::Internal)?
+}
+
+/// Hashes a password and makes its SRP verifier, off the async threads.
+pub(crate) async fn password_material(
+    password: String,
+    pool_id: String,
+    username: String,
+) -> Result<(String, srp::Verifier)> {
+    tokio::task::spawn_blocking(move || {
+        let hash = passwords::hash(&password)?;
+        let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
+        Ok((hash, verifier))
+    })
+    .await
+    .map_err(|_| Error::Internal)?
+}

@@ -1,0 +1,328 @@
+//! Tokens: the pool's signing keys, ID and access tokens with Cognito's
+//! claims, refresh tokens, and checking an access token presented back.
+//!
+//! Each pool has its own RSA keys. They are created on first need, stored
+//! sealed, and cached parsed in memory (parsing per token would dominate the
+//! cost of signing). Several nodes may create a key at the same moment; all
+//! then sign with the oldest, and every key verifies.
+
+use crate::users::{ClientCtx, attrs_of, status};
+use crate::{Error, Idp, Issuer, Result};
+use cognate_crypto::jwt::{self, SigningKey, VerifyingKeys};
+use cognate_store::{PoolRow, RefreshTokenRow, SigningKeyRow, UserRow};
+use cognate_wire::idp::*;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A pool's keys, parsed.
+#[derive(Debug)]
+pub struct PoolKeys {
+    pub signing: SigningKey,
+    pub all: Vec<SigningKey>,
+    pub verifying: VerifyingKeys,
+}
+
+/// Parsed keys per pool, shared by clones of the service.
+#[derive(Debug, Clone, Default)]
+pub struct KeyCache(Arc<Mutex<HashMap<String, Arc<PoolKeys>>>>);
+
+/// An access token that checked out: whose it is and what it allows.
+#[derive(Debug, Clone)]
+pub struct AccessClaims {
+    pub pool_id: String,
+    pub username: String,
+    pub client_id: String,
+    pub origin_jti: String,
+    pub issued_at_ms: i64,
+    pub claims: Map<String, Value>,
+}
+
+fn seconds(value: Option<i32>, unit: Option<TimeUnitsType>, default_unit: TimeUnitsType, default_value: i64) -> i64 {
+    let per = |u: TimeUnitsType| match u {
+        TimeUnitsType::Seconds => 1,
+        TimeUnitsType::Minutes => 60,
+        TimeUnitsType::Hours => 3600,
+        TimeUnitsType::Days => 86400,
+    };
+    match value {
+        Some(v) if v > 0 => i64::from(v) * per(unit.unwrap_or(default_unit)),
+        _ => default_value,
+    }
+}
+
+/// Lifetimes (seconds) of the access, ID and refresh tokens of a client.
+pub fn lifetimes(client: &UserPoolClientType) -> (i64, i64, i64) {
+    let units = client.token_validity_units.clone().unwrap_or_default();
+    (
+        seconds(client.access_token_validity, units.access_token, TimeUnitsType::Hours, 3600),
+        seconds(client.id_token_validity, units.id_token, TimeUnitsType::Hours, 3600),
+        seconds(client.refresh_token_validity, units.refresh_token, TimeUnitsType::Days, 30 * 86400),
+    )
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+fn key_context(pool_id: &str, kid: &str) -> String {
+    format!("signing-key:{pool_id}:{kid}")
+}
+
+impl Idp {
+    /// `iss` of a pool's tokens.
+    pub fn issuer(&self, pool: &PoolRow) -> String {
+        match &self.issuer {
+            Issuer::PublicUrl(base) => format!("{}/{}", base.trim_end_matches('/'), pool.id),
+            Issuer::Cognito => format!("https://cognito-idp.{}.amazonaws.com/{}", pool.region, pool.id),
+        }
+    }
+
+    /// The pool's keys, created if it has none yet.
+    pub async fn pool_keys(&self, pool_id: &str) -> Result<Arc<PoolKeys>> {
+        if let Some(k) = self.keys.0.lock().ok().and_then(|m| m.get(pool_id).cloned()) {
+            return Ok(k);
+        }
+        let mut rows = self.store.list_signing_keys(pool_id).await?;
+        if rows.is_empty() {
+            let kid = cognate_crypto::ids::uuid_v4();
+            let generated = tokio::task::spawn_blocking({
+                let kid = kid.clone();
+                move || SigningKey::generate(&kid)
+            })
+            .await
+            .map_err(|_| Error::Internal)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing key generation failed");
+                Error::Internal
+            })?;
+            let der = generated.to_pkcs8_der().map_err(|_| Error::Internal)?;
+            let row = SigningKeyRow {
+                pool_id: pool_id.to_string(),
+                kid: kid.clone(),
+                key_sealed: self.key.seal(&key_context(pool_id, &kid), &der),
+                created_at: self.now(),
+            };
+            self.store.insert_signing_key(&row).await?;
+            rows = self.store.list_signing_keys(pool_id).await?;
+        }
+        let mut all = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let der = self.key.open(&key_context(pool_id, &r.kid), &r.key_sealed).map_err(|e| {
+                tracing::error!(pool_id, kid = r.kid, error = %e, "signing key does not open");
+                Error::Internal
+            })?;
+            all.push(SigningKey::from_pkcs8_der(&r.kid, &der).map_err(|_| Error::Internal)?);
+        }
+        let signing = all.first().cloned().ok_or(Error::Internal)?;
+        let verifying =
+            VerifyingKeys::from_signing_keys(&all.iter().collect::<Vec<_>>()).map_err(|_| Error::Internal)?;
+        let keys = Arc::new(PoolKeys { signing, all, verifying });
+        if let Ok(mut m) = self.keys.0.lock() {
+            m.insert(pool_id.to_string(), keys.clone());
+        }
+        Ok(keys)
+    }
+
+    /// `{"keys": [...]}` for `/{poolId}/.well-known/jwks.json`.
+    pub async fn jwks(&self, pool_id: &str) -> Result<Value> {
+        self.load_pool(pool_id).await?;
+        let keys = self.pool_keys(pool_id).await?;
+        Ok(jwt::jwks(&keys.all.iter().collect::<Vec<_>>()))
+    }
+
+    /// The OpenID discovery document of a pool.
+    pub async fn openid_configuration(&self, pool_id: &str) -> Result<Value> {
+        let (row, _) = self.load_pool(pool_id).await?;
+        let iss = self.issuer(&row);
+        let jwks_uri = match &self.issuer {
+            Issuer::PublicUrl(_) => format!("{iss}/.well-known/jwks.json"),
+            Issuer::Cognito => format!("{}/.well-known/jwks.json", row.id),
+        };
+        Ok(json!({
+            "issuer": iss,
+            "jwks_uri": jwks_uri,
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "token"],
+            "scopes_supported": ["openid", "email", "phone", "profile"],
+            "subject_types_supported": ["public"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        }))
+    }
+
+    /// Signs ID and access tokens for `user`, and, when `refresh` is true, a
+    /// new refresh token (one origin per sign-in, kept across refreshes).
+    pub(crate) async fn issue_tokens(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        auth_time_s: i64,
+        origin_jti: Option<String>,
+        refresh: bool,
+    ) -> Result<AuthenticationResultType> {
+        let keys = self.pool_keys(&c.pool_row.id).await?;
+        let now_ms = self.now();
+        let now = now_ms / 1000;
+        let (access_life, id_life, refresh_life) = lifetimes(&c.client);
+        let iss = self.issuer(&c.pool_row);
+        let origin = origin_jti.unwrap_or_else(cognate_crypto::ids::uuid_v4);
+        let event_id = cognate_crypto::ids::uuid_v4();
+        let attrs = attrs_of(user)?;
+
+        let mut id = Map::new();
+        id.insert("sub".into(), json!(user.sub));
+        let readable = c.client.read_attributes.as_ref();
+        for (name, value) in &attrs {
+            if name == "sub" || readable.is_some_and(|r| !r.contains(name)) {
+                continue;
+            }
+            let v = match name.as_str() {
+                "email_verified" | "phone_number_verified" => json!(value == "true"),
+                "updated_at" => value.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(value)),
+                _ => json!(value),
+            };
+            id.insert(name.clone(), v);
+        }
+        id.insert("iss".into(), json!(iss));
+        id.insert("cognito:username".into(), json!(user.username));
+        id.insert("origin_jti".into(), json!(origin));
+        id.insert("aud".into(), json!(c.row.id));
+        id.insert("event_id".into(), json!(event_id));
+        id.insert("token_use".into(), json!("id"));
+        id.insert("auth_time".into(), json!(auth_time_s));
+        id.insert("exp".into(), json!(now + id_life));
+        id.insert("iat".into(), json!(now));
+        id.insert("jti".into(), json!(cognate_crypto::ids::uuid_v4()));
+
+        let mut access = Map::new();
+        access.insert("sub".into(), json!(user.sub));
+        access.insert("iss".into(), json!(iss));
+        access.insert("client_id".into(), json!(c.row.id));
+        access.insert("origin_jti".into(), json!(origin));
+        access.insert("event_id".into(), json!(event_id));
+        access.insert("token_use".into(), json!("access"));
+        access.insert("scope".into(), json!("aws.cognito.signin.user.admin"));
+        access.insert("auth_time".into(), json!(auth_time_s));
+        access.insert("exp".into(), json!(now + access_life));
+        access.insert("iat".into(), json!(now));
+        access.insert("jti".into(), json!(cognate_crypto::ids::uuid_v4()));
+        access.insert("username".into(), json!(user.username));
+
+        let sign = |claims: &Map<String, Value>| {
+            keys.signing.sign(claims).map_err(|e| {
+                tracing::error!(error = %e, "token signing failed");
+                Error::Internal
+            })
+        };
+        let mut result = AuthenticationResultType {
+            access_token: Some(sign(&access)?),
+            id_token: Some(sign(&id)?),
+            expires_in: Some(access_life as i32),
+            token_type: Some("Bearer".into()),
+            refresh_token: None,
+            new_device_metadata: None,
+        };
+        if refresh {
+            let token = random_token();
+            let row = RefreshTokenRow {
+                token_hash: sha256_hex(&token),
+                pool_id: c.pool_row.id.clone(),
+                username_key: user.username_key.clone(),
+                client_id: c.row.id.clone(),
+                origin_jti: origin,
+                auth_time: auth_time_s,
+                created_at: now_ms,
+                expires_at: now_ms + refresh_life * 1000,
+                revoked_at: 0,
+            };
+            self.store.insert_refresh_token(&row).await?;
+            result.refresh_token = Some(token);
+        }
+        Ok(result)
+    }
+
+    /// The refresh token's row if it is live for this client.
+    pub(crate) async fn live_refresh_token(&self, c: &ClientCtx, token: &str) -> Result<RefreshTokenRow> {
+        let invalid = || Error::NotAuthorized("Invalid Refresh Token".into());
+        let row = self.store.get_refresh_token(&sha256_hex(token)).await?.ok_or_else(invalid)?;
+        if row.client_id != c.row.id || row.pool_id != c.pool_row.id {
+            return Err(invalid());
+        }
+        if row.revoked_at != 0 {
+            return Err(Error::NotAuthorized("Refresh Token has been revoked".into()));
+        }
+        if row.expires_at <= self.now() {
+            return Err(Error::NotAuthorized("Refresh Token has expired".into()));
+        }
+        Ok(row)
+    }
+
+    /// Checks an access token presented to a public operation: signature
+    /// by the pool's key, `token_use`, expiry, and revocation (global
+    /// sign-out, a disabled or deleted user).
+    pub async fn check_access_token(&self, token: &str) -> Result<(AccessClaims, UserRow)> {
+        let invalid = || Error::NotAuthorized("Invalid Access Token".into());
+        let pool_id = unverified_pool_id(token).ok_or_else(invalid)?;
+        let (pool_row, _) = self.load_pool(&pool_id).await.map_err(|_| invalid())?;
+        let keys = self.pool_keys(&pool_id).await?;
+        let claims = jwt::verify(token, &keys.verifying).map_err(|_| invalid())?;
+        if claims.get("iss").and_then(Value::as_str) != Some(self.issuer(&pool_row).as_str())
+            || claims.get("token_use").and_then(Value::as_str) != Some("access")
+        {
+            return Err(invalid());
+        }
+        let now = self.now() / 1000;
+        let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(invalid)?;
+        if exp <= now {
+            return Err(Error::NotAuthorized("Access Token has expired".into()));
+        }
+        let sub = claims.get("sub").and_then(Value::as_str).ok_or_else(invalid)?;
+        let user = self
+            .store
+            .get_user_by_sub(&pool_id, sub)
+            .await?
+            .ok_or_else(|| Error::NotAuthorized("User does not exist.".into()))?;
+        let iat = claims.get("iat").and_then(Value::as_i64).ok_or_else(invalid)?;
+        if iat * 1000 < user.signed_out_at {
+            return Err(Error::NotAuthorized("Access Token has been revoked".into()));
+        }
+        if user.enabled == 0 {
+            return Err(Error::NotAuthorized("User is disabled.".into()));
+        }
+        if user.status == status::RESET_REQUIRED {
+            return Err(Error::PasswordResetRequired("Password reset required for the user".into()));
+        }
+        let str_claim = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let access = AccessClaims {
+            pool_id,
+            username: user.username.clone(),
+            client_id: str_claim("client_id"),
+            origin_jti: str_claim("origin_jti"),
+            issued_at_ms: iat * 1000,
+            claims: claims.clone(),
+        };
+        Ok((access, user))
+    }
+}
+
+/// 256 bits of randomness, base64url.
+fn random_token() -> String {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// The pool an (unverified) token claims to come from: the last path segment
+/// of its `iss`. Only used to pick the keys that then verify it.
+fn unverified_pool_id(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+    let iss = claims.get("iss")?.as_str()?;
+    let id = iss.rsplit('/').next()?;
+    (id.contains('_') && id.len() <= 55).then(|| id.to_string())
+}
