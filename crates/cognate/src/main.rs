@@ -122,8 +122,6 @@ async fn serve(s: settings::Settings) -> Result<(), String> {
             "no admin access key exists: admin calls will be refused; create one with `cognate keys create` or set COGNATE_ADMIN_ACCESS_KEY_ID and COGNATE_ADMIN_SECRET_ACCESS_KEY"
         );
     }
-    let listener =
-        tokio::net::TcpListener::bind(&s.listen).await.map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
     let app = cognate_server::AppState::new(s.server.clone(), idp.clone());
     let running = cognate_server::start(listener, app).map_err(|e| e.to_string())?;
     tracing::info!(address = %running.addr, database = idp.store().engine(), "cognate listening on http://{}", running.addr);
