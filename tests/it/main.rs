@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod account;
 mod auth;
 mod pools;
 mod protocol;

@@ -5,13 +5,13 @@ use cognate_crypto::{jwt, srp};
 use cognate_testkit::{Backend, Req, Requester, TestServer};
 use serde_json::{Value, json};
 
-struct Fixture {
-    server: TestServer,
-    pool: String,
-    client: String,
+pub struct Fixture {
+    pub server: TestServer,
+    pub pool: String,
+    pub client: String,
 }
 
-async fn fixture(backend: Backend, client_extra: Value) -> Fixture {
+pub async fn fixture(backend: Backend, client_extra: Value) -> Fixture {
     let server = TestServer::start(backend).await;
     let admin = server.client("us-east-1");
     let r = admin.idp("CreateUserPool", json!({"PoolName": "p", "AutoVerifiedAttributes": ["email"]})).await;
@@ -26,7 +26,7 @@ async fn fixture(backend: Backend, client_extra: Value) -> Fixture {
     Fixture { server, pool, client }
 }
 
-async fn confirmed_user(f: &Fixture, username: &str, email: &str) {
+pub async fn confirmed_user(f: &Fixture, username: &str, email: &str) {
     let public = f.server.unsigned();
     let r = public
         .idp("SignUp", json!({"ClientId": f.client, "Username": username, "Password": "Passw0rd!", "UserAttributes": [{"Name": "email", "Value": email}]}))
@@ -47,7 +47,7 @@ async fn confirmed_user(f: &Fixture, username: &str, email: &str) {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
-fn password_auth(client: &str, user: &str, pw: &str) -> Value {
+pub fn password_auth(client: &str, user: &str, pw: &str) -> Value {
     json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {"USERNAME": user, "PASSWORD": pw}})
 }
 
@@ -58,7 +58,7 @@ async fn jwks(server: &TestServer, pool: &str) -> jwt::VerifyingKeys {
 }
 
 /// An SRP sign-in as a client computes it; returns RespondToAuthChallenge's answer.
-async fn srp_sign_in(
+pub async fn srp_sign_in(
     public: &Requester,
     pool: &str,
     client: &str,

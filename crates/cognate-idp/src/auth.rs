@@ -80,7 +80,82 @@ impl Idp {
     pub async fn initiate_auth(&self, req: InitiateAuthRequest) -> Result<InitiateAuthResponse> {
         let c = self.public_client(&req.client_id).await?;
         let params = req.auth_parameters.clone().unwrap_or_default();
-        let flow = req.auth_flow;
+        if matches!(req.auth_flow, AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth) {
+            return Err(Error::InvalidParameter(format!(
+                "Initiate Auth method not supported: {}",
+                req.auth_flow.as_str()
+            )));
+        }
+        self.start_auth(&c, req.auth_flow, params).await
+    }
+
+    /// AdminInitiateAuth: the same flows, plus the admin password flows, for
+    /// a client of the named pool (the call itself is SigV4-authorised).
+    pub async fn admin_initiate_auth(&self, req: AdminInitiateAuthRequest) -> Result<AdminInitiateAuthResponse> {
+        let c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
+        let params = req.auth_parameters.clone().unwrap_or_default();
+        let r = match req.auth_flow {
+            AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth => {
+                let flows = c.client.explicit_auth_flows.clone().unwrap_or_default();
+                if !flows.contains(&ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+                    && !flows.contains(&ExplicitAuthFlowsType::AdminNoSrpAuth)
+                {
+                    return Err(Error::InvalidParameter("Auth flow not enabled for this client".into()));
+                }
+                let username = param(&params, "USERNAME")?;
+                let password = param(&params, "PASSWORD")?;
+                self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+                let user = self.password_sign_in(&c, username, password).await?;
+                let result = self.issue_tokens(&c, &user, self.now() / 1000, None, true).await?;
+                InitiateAuthResponse {
+                    authentication_result: Some(result),
+                    challenge_parameters: Some(BTreeMap::new()),
+                    ..Default::default()
+                }
+            }
+            flow => self.start_auth(&c, flow, params).await?,
+        };
+        Ok(AdminInitiateAuthResponse {
+            authentication_result: r.authentication_result,
+            challenge_name: r.challenge_name,
+            challenge_parameters: r.challenge_parameters,
+            session: r.session,
+            available_challenges: r.available_challenges,
+        })
+    }
+
+    pub async fn admin_respond_to_auth_challenge(
+        &self,
+        req: AdminRespondToAuthChallengeRequest,
+    ) -> Result<AdminRespondToAuthChallengeResponse> {
+        let c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
+        let r =
+            self.answer_challenge(&c, req.challenge_name, req.challenge_responses.clone().unwrap_or_default()).await?;
+        Ok(AdminRespondToAuthChallengeResponse {
+            authentication_result: r.authentication_result,
+            challenge_name: r.challenge_name,
+            challenge_parameters: r.challenge_parameters,
+            session: r.session,
+            available_challenges: r.available_challenges,
+        })
+    }
+
+    /// A client that must belong to `pool_id`.
+    async fn admin_client(&self, pool_id: &str, client_id: &str) -> Result<ClientCtx> {
+        self.load_pool(pool_id).await?;
+        let c = self.public_client(client_id).await?;
+        if c.pool_row.id != pool_id {
+            return Err(Error::ResourceNotFound(format!("User pool client {client_id} does not exist.")));
+        }
+        Ok(c)
+    }
+
+    async fn start_auth(
+        &self,
+        c: &ClientCtx,
+        flow: AuthFlowType,
+        params: BTreeMap<String, String>,
+    ) -> Result<InitiateAuthResponse> {
         let supported = matches!(
             flow,
             AuthFlowType::UserPasswordAuth
@@ -251,18 +326,26 @@ impl Idp {
         req: RespondToAuthChallengeRequest,
     ) -> Result<RespondToAuthChallengeResponse> {
         let c = self.public_client(&req.client_id).await?;
-        if req.challenge_name != ChallengeNameType::PasswordVerifier {
+        self.answer_challenge(&c, req.challenge_name, req.challenge_responses.clone().unwrap_or_default()).await
+    }
+
+    async fn answer_challenge(
+        &self,
+        c: &ClientCtx,
+        challenge: ChallengeNameType,
+        r: BTreeMap<String, String>,
+    ) -> Result<RespondToAuthChallengeResponse> {
+        if challenge != ChallengeNameType::PasswordVerifier {
             return Err(Error::Unsupported(format!(
                 "Cognate does not support the {} challenge yet.",
-                req.challenge_name.as_str()
+                challenge.as_str()
             )));
         }
-        let r = req.challenge_responses.clone().unwrap_or_default();
         let block_b64 = param(&r, "PASSWORD_CLAIM_SECRET_BLOCK")?;
         let signature = param(&r, "PASSWORD_CLAIM_SIGNATURE")?;
         let timestamp = param(&r, "TIMESTAMP")?;
         let username = param(&r, "USERNAME")?;
-        self.check_secret_hash(&c, username, r.get("SECRET_HASH").map(String::as_str)).await?;
+        self.check_secret_hash(c, username, r.get("SECRET_HASH").map(String::as_str)).await?;
 
         use base64::Engine as _;
         let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
@@ -304,7 +387,7 @@ impl Idp {
         }
         self.check_can_sign_in(&user)?;
         self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
-        let result = self.issue_tokens(&c, &user, self.now() / 1000, None, true).await?;
+        let result = self.issue_tokens(c, &user, self.now() / 1000, None, true).await?;
         Ok(RespondToAuthChallengeResponse {
             authentication_result: Some(result),
             challenge_parameters: Some(BTreeMap::new()),
@@ -315,7 +398,7 @@ impl Idp {
     /// GetUser: the signed-in user's attributes.
     pub async fn get_user(&self, req: GetUserRequest) -> Result<GetUserResponse> {
         let (_, user) = self.check_access_token(&req.access_token).await?;
-        let attrs = crate::users::attrs_of(&user)?;
+        let attrs = crate::account::visible(&crate::users::attrs_of(&user)?);
         Ok(GetUserResponse {
             username: user.username,
             user_attributes: crate::users::attribute_list(&attrs),

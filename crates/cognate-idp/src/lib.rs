@@ -11,6 +11,7 @@
 //! JSON of their wire type, already normalised with Cognito's defaults, so
 //! every field the model has round-trips without a column of its own.
 
+mod account;
 mod auth;
 mod clients;
 mod clock;

@@ -84,15 +84,19 @@ pub fn new_code() -> String {
 impl Idp {
     /// Delivers `m` for a user of `pool_id`.
     pub(crate) async fn deliver(&self, pool_id: &str, username: &str, m: &Message) -> Result<()> {
+        // Ids sort in delivery order, also among messages of one millisecond.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let now = self.now();
         let row = OutboxRow {
-            id: cognate_crypto::ids::uuid_v4(),
+            id: format!("{now:013}-{seq:012}-{}", cognate_crypto::ids::uuid_v4()),
             pool_id: pool_id.to_string(),
             username: username.to_string(),
             channel: m.channel.as_str().to_string(),
             destination: m.destination.clone(),
             subject: m.subject.clone(),
             body: m.body.clone(),
-            created_at: self.now(),
+            created_at: now,
         };
         self.store.insert_outbox(&row).await?;
         tracing::info!(pool_id, channel = m.channel.as_str(), "message delivered to the outbox");

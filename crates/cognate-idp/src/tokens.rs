@@ -284,7 +284,8 @@ impl Idp {
             .await?
             .ok_or_else(|| Error::NotAuthorized("User does not exist.".into()))?;
         let iat = claims.get("iat").and_then(Value::as_i64).ok_or_else(invalid)?;
-        if iat * 1000 < user.signed_out_at {
+        let origin = claims.get("origin_jti").and_then(Value::as_str).ok_or_else(invalid)?;
+        if self.store.origin_revoked(&pool_id, origin).await? {
             return Err(Error::NotAuthorized("Access Token has been revoked".into()));
         }
         if user.enabled == 0 {

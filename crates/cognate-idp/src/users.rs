@@ -196,7 +196,7 @@ impl Idp {
 
     /// Checks attributes a client writes against the pool's schema and the
     /// client's WriteAttributes; returns them as a map.
-    fn client_attributes(&self, c: &ClientCtx, given: &[AttributeType]) -> Result<BTreeMap<String, String>> {
+    pub(crate) fn client_attributes(&self, c: &ClientCtx, given: &[AttributeType]) -> Result<BTreeMap<String, String>> {
         let schema = c.pool.schema_attributes.as_deref().unwrap_or_default();
         let writable = c.client.write_attributes.as_ref();
         let mut out = BTreeMap::new();
@@ -290,7 +290,6 @@ impl Idp {
             password_changed_at: now,
             failed_attempts: 0,
             locked_until: 0,
-            signed_out_at: 0,
         };
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
         match self.store.create_user(&user, &aliases).await {
@@ -362,7 +361,14 @@ impl Idp {
         self.key.mac(&format!("code:{pool_id}:{key}:{purpose}"), code.as_bytes())
     }
 
-    async fn store_code(&self, pool_id: &str, key: &str, purpose: &str, code: &str, ttl_ms: i64) -> Result<()> {
+    pub(crate) async fn store_code(
+        &self,
+        pool_id: &str,
+        key: &str,
+        purpose: &str,
+        code: &str,
+        ttl_ms: i64,
+    ) -> Result<()> {
         let now = self.now();
         let row = CodeRow {
             pool_id: pool_id.into(),

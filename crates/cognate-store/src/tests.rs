@@ -202,7 +202,6 @@ fn user_row(pool: &str, key: &str, sub: &str) -> UserRow {
         password_changed_at: 1,
         failed_attempts: 0,
         locked_until: 0,
-        signed_out_at: 0,
     }
 }
 
@@ -321,7 +320,9 @@ async fn users(store: &Store) {
     };
     store.insert_refresh_token(&rt).await.unwrap();
     assert!(matches!(store.insert_refresh_token(&rt).await, Err(StoreError::Conflict)));
+    assert!(!store.origin_revoked(pool, "o").await.unwrap());
     assert!(store.revoke_refresh_token("h", 5).await.unwrap());
+    assert!(store.origin_revoked(pool, "o").await.unwrap());
     assert!(!store.revoke_refresh_token("h", 6).await.unwrap());
     assert_eq!(store.get_refresh_token("h").await.unwrap().unwrap().revoked_at, 5);
 

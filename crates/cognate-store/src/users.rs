@@ -25,8 +25,6 @@ row_struct! {
         pub password_changed_at: i64,
         pub failed_attempts: i64,
         pub locked_until: i64,
-        // Tokens issued before this time (ms) are revoked (global sign-out).
-        pub signed_out_at: i64,
     }
 }
 
@@ -73,7 +71,7 @@ macro_rules! select_user {
     ($filter:literal) => {
         concat!(
             "SELECT pool_id, username, username_key, sub, status, enabled, created_at, updated_at, version, attributes, ",
-            "password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until, signed_out_at FROM users ",
+            "password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until FROM users ",
             $filter
         )
     };
@@ -82,8 +80,8 @@ macro_rules! select_user {
 fn insert_user(u: &UserRow) -> Query<'_> {
     q(
         "INSERT INTO users (pool_id, username, username_key, sub, status, enabled, created_at, updated_at, version, attributes, \
-         password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until, signed_out_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         vec![
             Text(&u.pool_id),
             Text(&u.username),
@@ -101,7 +99,6 @@ fn insert_user(u: &UserRow) -> Query<'_> {
             Int(u.password_changed_at),
             Int(u.failed_attempts),
             Int(u.locked_until),
-            Int(u.signed_out_at),
         ],
     )
 }
@@ -168,7 +165,7 @@ impl Store {
         let mut stmts = vec![q(
             "UPDATE users SET status = $1, enabled = $2, updated_at = $3, version = version + 1, attributes = $4, \
              password_hash = $5, srp_salt = $6, srp_verifier = $7, password_changed_at = $8, failed_attempts = $9, \
-             locked_until = $10, signed_out_at = $11 WHERE pool_id = $12 AND username_key = $13 AND version = $14",
+             locked_until = $10 WHERE pool_id = $11 AND username_key = $12 AND version = $13",
             vec![
                 Text(&user.status),
                 Int(user.enabled),
@@ -180,7 +177,6 @@ impl Store {
                 Int(user.password_changed_at),
                 Int(user.failed_attempts),
                 Int(user.locked_until),
-                Int(user.signed_out_at),
                 Text(&user.pool_id),
                 Text(&user.username_key),
                 Int(user.version),
@@ -383,7 +379,6 @@ pub(crate) const MIGRATION_2: &[&str] = &[
         password_changed_at BIGINT NOT NULL,
         failed_attempts BIGINT NOT NULL,
         locked_until BIGINT NOT NULL,
-        signed_out_at BIGINT NOT NULL,
         PRIMARY KEY (pool_id, username_key)
     )",
     "CREATE UNIQUE INDEX users_by_sub ON users (pool_id, sub)",
@@ -438,6 +433,7 @@ pub(crate) const MIGRATION_2: &[&str] = &[
         FOREIGN KEY (pool_id, username_key) REFERENCES users (pool_id, username_key) ON DELETE CASCADE
     )",
     "CREATE INDEX refresh_tokens_by_user ON refresh_tokens (pool_id, username_key)",
+    "CREATE INDEX refresh_tokens_by_origin ON refresh_tokens (pool_id, origin_jti)",
 ];
 
 row_struct! {
@@ -533,6 +529,22 @@ impl Store {
         )
         .await?;
         Ok(n > 0)
+    }
+
+    /// Whether the sign-in that `origin_jti` names has been revoked (its
+    /// refresh token revoked by RevokeToken or a global sign-out): its access
+    /// and ID tokens are then refused.
+    pub async fn origin_revoked(&self, pool_id: &str, origin_jti: &str) -> Result<bool> {
+        on_db!(self, pool => {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM refresh_tokens WHERE pool_id = $1 AND origin_jti = $2 AND revoked_at <> 0",
+            )
+            .bind(pool_id)
+            .bind(origin_jti)
+            .fetch_one(pool)
+            .await?;
+            Ok(row.try_get::<i64, _>("n")? > 0)
+        })
     }
 
     /// Revokes every refresh token of a user (global sign-out).

@@ -1,0 +1,348 @@
+//! The signed-in user's own account (operations authorised by an access
+//! token), password recovery, and token revocation.
+
+use crate::auth::{password_material, verify_password};
+use crate::messages::{self, Channel, Message};
+use crate::users::{ClientCtx, attrs_of, status};
+use crate::{Error, Idp, Result, passwords};
+use cognate_store::UserRow;
+use cognate_wire::idp::*;
+use std::collections::BTreeMap;
+
+/// How long a password-reset or attribute-verification code lives.
+pub const RESET_CODE_TTL_MS: i64 = 3600 * 1000;
+pub const VERIFY_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
+const CODE_RESET: &str = "reset";
+
+/// Where an attribute change waits for verification when the pool says
+/// changes need it first. Never shown to clients.
+const PENDING: &str = "cognate:pending:";
+
+fn verify_purpose(attr: &str) -> String {
+    format!("verify:{attr}")
+}
+
+/// Attributes as clients see them (no internal bookkeeping).
+pub(crate) fn visible(attrs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    attrs.iter().filter(|(k, _)| !k.starts_with(PENDING)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn channel_of(attr: &str) -> Option<Channel> {
+    match attr {
+        "email" => Some(Channel::Email),
+        "phone_number" => Some(Channel::Sms),
+        _ => None,
+    }
+}
+
+impl Idp {
+    /// The user and client behind an access token.
+    async fn token_user(&self, access_token: &str) -> Result<(ClientCtx, UserRow, crate::tokens::AccessClaims)> {
+        let (claims, user) = self.check_access_token(access_token).await?;
+        let c = self.public_client(&claims.client_id).await?;
+        Ok((c, user, claims))
+    }
+
+    /// Sends a code for `purpose` to the user's `attr` (email or phone).
+    async fn send_code(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        channel: Channel,
+        destination: &str,
+        purpose: &str,
+        ttl_ms: i64,
+    ) -> Result<CodeDeliveryDetailsType> {
+        let code = messages::new_code();
+        self.store_code(&user.pool_id, &user.username_key, purpose, &code, ttl_ms).await?;
+        let t = c.pool.verification_message_template.clone().unwrap_or_default();
+        let message = match channel {
+            Channel::Email => Message {
+                channel,
+                destination: destination.to_string(),
+                subject: t.email_subject.unwrap_or_else(|| "Your verification code".into()),
+                body: messages::render(
+                    t.email_message.as_deref().unwrap_or("Your verification code is {####}. "),
+                    &code,
+                    &user.username,
+                ),
+            },
+            Channel::Sms => Message {
+                channel,
+                destination: destination.to_string(),
+                subject: String::new(),
+                body: messages::render(
+                    t.sms_message.as_deref().unwrap_or("Your verification code is {####}. "),
+                    &code,
+                    &user.username,
+                ),
+            },
+        };
+        self.deliver(&user.pool_id, &user.username, &message).await?;
+        Ok(messages::delivery_details(channel, destination))
+    }
+
+    /// Sets a new password (hash and SRP verifier) on `user` and saves it.
+    async fn set_password(&self, c: &ClientCtx, user: &mut UserRow, password: &str) -> Result<()> {
+        let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
+        passwords::check_policy(password, &policy)?;
+        let (hash, verifier) =
+            password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
+        user.password_hash = Some(hash);
+        user.srp_salt = Some(verifier.salt_hex());
+        user.srp_verifier = Some(hex::encode(&verifier.verifier));
+        user.password_changed_at = self.now();
+        user.updated_at = self.now();
+        user.failed_attempts = 0;
+        user.locked_until = 0;
+        if !self.store.update_user(user, None).await? {
+            return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
+        }
+        Ok(())
+    }
+
+    pub async fn change_password(&self, req: ChangePasswordRequest) -> Result<ChangePasswordResponse> {
+        let (c, mut user, _) = self.token_user(&req.access_token).await?;
+        if user.locked_until > self.now() {
+            return Err(Error::LimitExceeded("Attempt limit exceeded, please try after some time.".into()));
+        }
+        let previous = req.previous_password.clone().unwrap_or_default();
+        let ok = match &user.password_hash {
+            Some(h) => verify_password(previous, h.clone()).await?,
+            None => false,
+        };
+        if !ok {
+            self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
+            return Err(Error::NotAuthorized("Incorrect username or password.".into()));
+        }
+        self.set_password(&c, &mut user, &req.proposed_password).await?;
+        Ok(ChangePasswordResponse {})
+    }
+
+    pub async fn forgot_password(&self, req: ForgotPasswordRequest) -> Result<ForgotPasswordResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let Some(user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
+            if c.prevents_existence_errors() {
+                let details = messages::delivery_details(Channel::Email, "x@x");
+                return Ok(ForgotPasswordResponse { code_delivery_details: Some(details) });
+            }
+            return Err(Error::UserNotFound("Username/client id combination not found.".into()));
+        };
+        if user.enabled == 0 {
+            return Err(Error::NotAuthorized("User is disabled.".into()));
+        }
+        let attrs = attrs_of(&user)?;
+        let verified = |a: &str| attrs.get(&format!("{a}_verified")).map(String::as_str) == Some("true");
+        // The pool's recovery priorities, else verified email then phone.
+        let mut order: Vec<&str> = c
+            .pool
+            .account_recovery_setting
+            .as_ref()
+            .and_then(|s| s.recovery_mechanisms.clone())
+            .map(|mut m| {
+                m.sort_by_key(|o| o.priority);
+                m.into_iter()
+                    .filter_map(|o| match o.name {
+                        RecoveryOptionNameType::VerifiedEmail => Some("email"),
+                        RecoveryOptionNameType::VerifiedPhoneNumber => Some("phone_number"),
+                        RecoveryOptionNameType::AdminOnly => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["email", "phone_number"]);
+        order.retain(|a| verified(a) && attrs.contains_key(*a));
+        let Some(attr) = order.first().copied() else {
+            return Err(Error::InvalidParameter(
+                "Cannot reset password for the user as there is no registered/verified email or phone_number".into(),
+            ));
+        };
+        let channel = channel_of(attr).ok_or(Error::Internal)?;
+        let destination = attrs.get(attr).cloned().unwrap_or_default();
+        let details = self.send_code(&c, &user, channel, &destination, CODE_RESET, RESET_CODE_TTL_MS).await?;
+        Ok(ForgotPasswordResponse { code_delivery_details: Some(details) })
+    }
+
+    pub async fn confirm_forgot_password(
+        &self,
+        req: ConfirmForgotPasswordRequest,
+    ) -> Result<ConfirmForgotPasswordResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let Some(mut user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
+            return Err(if c.prevents_existence_errors() {
+                Error::CodeMismatch("Invalid verification code provided, please try again.".into())
+            } else {
+                Error::UserNotFound("Username/client id combination not found.".into())
+            });
+        };
+        let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
+        passwords::check_policy(&req.password, &policy)?;
+        self.consume_code(&user, CODE_RESET, &req.confirmation_code).await?;
+        if user.status == status::RESET_REQUIRED || user.status == status::FORCE_CHANGE_PASSWORD {
+            user.status = status::CONFIRMED.into();
+        }
+        self.set_password(&c, &mut user, &req.password).await?;
+        Ok(ConfirmForgotPasswordResponse {})
+    }
+
+    pub async fn update_user_attributes(
+        &self,
+        req: UpdateUserAttributesRequest,
+    ) -> Result<UpdateUserAttributesResponse> {
+        let (c, mut user, _) = self.token_user(&req.access_token).await?;
+        let given = self.client_attributes(&c, &req.user_attributes)?;
+        let schema = c.pool.schema_attributes.clone().unwrap_or_default();
+        let mut attrs = attrs_of(&user)?;
+        let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
+        let hold_until_verified = c
+            .pool
+            .user_attribute_update_settings
+            .as_ref()
+            .and_then(|s| s.attributes_require_verification_before_update.clone())
+            .unwrap_or_default();
+        let mut to_verify = Vec::new();
+        for (name, value) in given {
+            let mutable = schema.iter().any(|a| a.name.as_deref() == Some(name.as_str()) && a.mutable != Some(false));
+            if !mutable && attrs.get(&name) != Some(&value) {
+                return Err(Error::InvalidParameter(format!("Cannot modify the non-mutable attribute {name}")));
+            }
+            let Some(channel) = channel_of(&name) else {
+                attrs.insert(name, value);
+                continue;
+            };
+            if attrs.get(&name) == Some(&value) {
+                continue;
+            }
+            let verified_key = format!("{name}_verified");
+            let auto_verified = match channel {
+                Channel::Email => auto.contains(&VerifiedAttributeType::Email),
+                Channel::Sms => auto.contains(&VerifiedAttributeType::PhoneNumber),
+            };
+            let hold = match channel {
+                Channel::Email => hold_until_verified.contains(&VerifiedAttributeType::Email),
+                Channel::Sms => hold_until_verified.contains(&VerifiedAttributeType::PhoneNumber),
+            };
+            if hold && attrs.get(&verified_key).map(String::as_str) == Some("true") {
+                // The verified value stays in force until the new one is verified.
+                attrs.insert(format!("{PENDING}{name}"), value.clone());
+            } else {
+                attrs.insert(name.clone(), value.clone());
+                attrs.insert(verified_key, "false".into());
+            }
+            if auto_verified {
+                to_verify.push((name, channel, value));
+            }
+        }
+        user.attributes = serde_json::to_string(&attrs)?;
+        user.updated_at = self.now();
+        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        self.write_user_with_aliases(&user, &aliases, false).await?;
+        user.version += 1;
+        let mut details = Vec::new();
+        for (name, channel, destination) in to_verify {
+            details.push(
+                self.send_code(&c, &user, channel, &destination, &verify_purpose(&name), VERIFY_CODE_TTL_MS).await?,
+            );
+        }
+        Ok(UpdateUserAttributesResponse { code_delivery_details_list: (!details.is_empty()).then_some(details) })
+    }
+
+    pub async fn get_user_attribute_verification_code(
+        &self,
+        req: GetUserAttributeVerificationCodeRequest,
+    ) -> Result<GetUserAttributeVerificationCodeResponse> {
+        let (c, user, _) = self.token_user(&req.access_token).await?;
+        let channel = channel_of(&req.attribute_name)
+            .ok_or_else(|| Error::InvalidParameter(format!("Attribute {} cannot be verified.", req.attribute_name)))?;
+        let attrs = attrs_of(&user)?;
+        let destination = attrs
+            .get(&format!("{PENDING}{}", req.attribute_name))
+            .or_else(|| attrs.get(&req.attribute_name))
+            .cloned()
+            .ok_or_else(|| Error::InvalidParameter(format!("The user has no {} to verify.", req.attribute_name)))?;
+        let details = self
+            .send_code(&c, &user, channel, &destination, &verify_purpose(&req.attribute_name), VERIFY_CODE_TTL_MS)
+            .await?;
+        Ok(GetUserAttributeVerificationCodeResponse { code_delivery_details: Some(details) })
+    }
+
+    pub async fn verify_user_attribute(&self, req: VerifyUserAttributeRequest) -> Result<VerifyUserAttributeResponse> {
+        let (c, mut user, _) = self.token_user(&req.access_token).await?;
+        if channel_of(&req.attribute_name).is_none() {
+            return Err(Error::InvalidParameter(format!("Attribute {} cannot be verified.", req.attribute_name)));
+        }
+        self.consume_code(&user, &verify_purpose(&req.attribute_name), &req.code).await?;
+        let mut attrs = attrs_of(&user)?;
+        if let Some(pending) = attrs.remove(&format!("{PENDING}{}", req.attribute_name)) {
+            attrs.insert(req.attribute_name.clone(), pending);
+        }
+        attrs.insert(format!("{}_verified", req.attribute_name), "true".into());
+        user.attributes = serde_json::to_string(&attrs)?;
+        user.updated_at = self.now();
+        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        self.write_user_with_aliases(&user, &aliases, false).await?;
+        Ok(VerifyUserAttributeResponse {})
+    }
+
+    pub async fn delete_user_attributes(
+        &self,
+        req: DeleteUserAttributesRequest,
+    ) -> Result<DeleteUserAttributesResponse> {
+        let (c, mut user, _) = self.token_user(&req.access_token).await?;
+        let schema = c.pool.schema_attributes.clone().unwrap_or_default();
+        let mut attrs = attrs_of(&user)?;
+        for name in &req.user_attribute_names {
+            let def = schema.iter().find(|a| a.name.as_deref() == Some(name.as_str()));
+            if name == "sub" || def.is_some_and(|d| d.required == Some(true) || d.mutable == Some(false)) {
+                return Err(Error::InvalidParameter(format!(
+                    "Cannot delete the required or non-mutable attribute {name}"
+                )));
+            }
+            attrs.remove(name);
+            if channel_of(name).is_some() {
+                attrs.remove(&format!("{name}_verified"));
+                attrs.remove(&format!("{PENDING}{name}"));
+            }
+        }
+        user.attributes = serde_json::to_string(&attrs)?;
+        user.updated_at = self.now();
+        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        self.write_user_with_aliases(&user, &aliases, false).await?;
+        Ok(DeleteUserAttributesResponse {})
+    }
+
+    pub async fn delete_user(&self, req: DeleteUserRequest) -> Result<()> {
+        let (_, user, _) = self.token_user(&req.access_token).await?;
+        self.store.delete_user(&user.pool_id, &user.username_key).await?;
+        Ok(())
+    }
+
+    /// Signs the user out everywhere: every refresh token is revoked, and
+    /// with it every access and ID token issued from those sign-ins.
+    pub async fn global_sign_out(&self, req: GlobalSignOutRequest) -> Result<GlobalSignOutResponse> {
+        let (_, user, _) = self.token_user(&req.access_token).await?;
+        self.store.revoke_user_refresh_tokens(&user.pool_id, &user.username_key, self.now()).await?;
+        Ok(GlobalSignOutResponse {})
+    }
+
+    /// Revokes a refresh token (and the tokens of its sign-in). An unknown
+    /// token is not an error (RFC 7009).
+    pub async fn revoke_token(&self, req: RevokeTokenRequest) -> Result<RevokeTokenResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        if c.client.enable_token_revocation == Some(false) {
+            return Err(Error::Unsupported("Token revocation is not enabled for this app client.".into()));
+        }
+        let secrets = self.client_secrets(&c.row.id).await?;
+        if !secrets.is_empty() {
+            let given = req.client_secret.clone().unwrap_or_default();
+            if !secrets.iter().any(|(_, s)| cognate_crypto::ct_eq(s.as_bytes(), given.as_bytes())) {
+                return Err(Error::NotAuthorized("Invalid client secret.".into()));
+            }
+        }
+        if let Ok(row) = self.live_refresh_token(&c, &req.token).await {
+            self.store.revoke_refresh_token(&row.token_hash, self.now()).await?;
+        }
+        Ok(RevokeTokenResponse {})
+    }
+}
