@@ -166,16 +166,16 @@ impl Idp {
         if !supported {
             return Err(Error::Unsupported(format!("Cognate does not support the {} flow yet.", flow.as_str())));
         }
-        if !allows(&c, flow) {
+        if !allows(c, flow) {
             return Err(Error::InvalidParameter(format!("{} flow not enabled for this client", flow.as_str())));
         }
         match flow {
             AuthFlowType::UserPasswordAuth => {
                 let username = param(&params, "USERNAME")?;
                 let password = param(&params, "PASSWORD")?;
-                self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
-                let user = self.password_sign_in(&c, username, password).await?;
-                let result = self.issue_tokens(&c, &user, self.now() / 1000, None, true).await?;
+                self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+                let user = self.password_sign_in(c, username, password).await?;
+                let result = self.issue_tokens(c, &user, self.now() / 1000, None, true).await?;
                 Ok(InitiateAuthResponse {
                     authentication_result: Some(result),
                     challenge_parameters: Some(BTreeMap::new()),
@@ -185,12 +185,12 @@ impl Idp {
             AuthFlowType::UserSrpAuth => {
                 let username = param(&params, "USERNAME")?;
                 let a = param(&params, "SRP_A")?;
-                self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
-                self.srp_challenge(&c, username, a).await
+                self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+                self.srp_challenge(c, username, a).await
             }
             _ => {
                 let token = param(&params, "REFRESH_TOKEN")?;
-                let row = self.live_refresh_token(&c, token).await?;
+                let row = self.live_refresh_token(c, token).await?;
                 let user = self
                     .store
                     .get_user(&row.pool_id, &row.username_key)
@@ -200,12 +200,12 @@ impl Idp {
                     // The hash may be over the username the client knows, or the sub.
                     let given = params.get("SECRET_HASH").map(String::as_str);
                     let name = params.get("USERNAME").cloned().unwrap_or_else(|| user.username.clone());
-                    if self.check_secret_hash(&c, &name, given).await.is_err() {
-                        self.check_secret_hash(&c, &user.sub, given).await?;
+                    if self.check_secret_hash(c, &name, given).await.is_err() {
+                        self.check_secret_hash(c, &user.sub, given).await?;
                     }
                 }
                 self.check_can_sign_in(&user)?;
-                let result = self.issue_tokens(&c, &user, row.auth_time, Some(row.origin_jti), false).await?;
+                let result = self.issue_tokens(c, &user, row.auth_time, Some(row.origin_jti), false).await?;
                 Ok(InitiateAuthResponse {
                     authentication_result: Some(result),
                     challenge_parameters: Some(BTreeMap::new()),
