@@ -11,11 +11,20 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE" || exit 1
 
-# `npm ci` when node_modules is missing or older than the lockfile it was
-# installed from (npm records that in node_modules/.package-lock.json).
-STAMP="node_modules/.package-lock.json"
-if [ ! -f "$STAMP" ] || [ package-lock.json -nt "$STAMP" ] || [ package.json -nt "$STAMP" ]; then
+# `npm ci` when node_modules is missing or was installed from another
+# package.json / package-lock.json than the ones here now.
+STAMP="node_modules/.conformance-lock.sha256"
+want="$(node -e '
+const { createHash } = require("node:crypto");
+const { readFileSync } = require("node:fs");
+const h = createHash("sha256");
+for (const f of ["package.json", "package-lock.json"]) h.update(readFileSync(f));
+process.stdout.write(h.digest("hex"));
+')" || exit 1
+have="$(cat "$STAMP" 2>/dev/null || true)"
+if [ ! -d node_modules ] || [ "$want" != "$have" ]; then
     npm ci --no-audit --no-fund --loglevel=error || exit $?
+    printf '%s\n' "$want" > "$STAMP"
 fi
 
 node --test --test-concurrency=1 "$@" tests/

@@ -9,4 +9,5 @@ mod auth;
 mod pools;
 mod protocol;
 mod signin;
+mod triggers;
 mod users;

@@ -150,6 +150,11 @@ async fn password_and_srp_sign_in_give_verifiable_tokens() {
         assert!(refreshed.get("RefreshToken").is_none());
         let again = jwt::verify(refreshed["AccessToken"].as_str().unwrap(), &keys).unwrap();
         assert_eq!(again["origin_jti"], access["origin_jti"]);
+        // amazon-cognito-identity-js sends DEVICE_KEY: null; null means absent.
+        let r = public
+            .idp("InitiateAuth", json!({"ClientId": f.client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": result["RefreshToken"], "DEVICE_KEY": null}}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
         let r = public.idp("InitiateAuth", json!({"ClientId": f.client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": "bogus"}})).await;
         assert_eq!(r.json()["message"], "Invalid Refresh Token");
 

@@ -53,8 +53,8 @@ after(async () => {
 });
 
 /** A fresh pool and client, and `username` signed up, confirmed and signed in (SRP). */
-async function signedIn(t, username, email = `${username}@example.com`) {
-  const app = await createApp(admin, server.endpoint);
+async function signedIn(t, username, email = `${username}@example.com`, options = undefined) {
+  const app = await createApp(admin, server.endpoint, options);
   t.after(app.cleanup);
   const pool = userPool(server.endpoint, app.poolId, app.clientId);
   const { userSub } = await jsSignUp(pool, username, PASSWORD, { email });
@@ -193,6 +193,23 @@ test('updateAttributes, getAttributeVerificationCode and verifyAttribute: a chan
   // Attributes outside the schema are refused.
   err = await rejection(promised((cb) => user.updateAttributes([{ Name: 'no_such_attribute', Value: 'x' }], cb)));
   assert.equal(err.code, 'InvalidParameterException');
+});
+
+test('with AttributesRequireVerificationBeforeUpdate, a new email only replaces the old one once verified', async (t) => {
+  const { user } = await signedIn(t, 'ivy', 'ivy@example.com', {
+    pool: { UserAttributeUpdateSettings: { AttributesRequireVerificationBeforeUpdate: ['email'] } },
+  });
+
+  await promised((cb) => user.updateAttributes([{ Name: 'email', Value: 'ivy.new@example.com' }], cb));
+  let attrs = attributeMap(await jsGetUserAttributes(user));
+  assert.equal(attrs.email, 'ivy@example.com', 'the old, verified email stays until the new one is verified');
+  assert.equal(attrs.email_verified, 'true');
+
+  const code = await readCode(server.endpoint, 'ivy.new@example.com');
+  assert.equal(await promisedHandlers((h) => user.verifyAttribute('email', code, h)), 'SUCCESS');
+  attrs = attributeMap(await jsGetUserAttributes(user));
+  assert.equal(attrs.email, 'ivy.new@example.com');
+  assert.equal(attrs.email_verified, 'true');
 });
 
 test('deleteAttributes removes an attribute', async (t) => {

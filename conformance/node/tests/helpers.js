@@ -160,8 +160,13 @@ export async function startServer() {
     process.removeListener('exit', onExit);
     if (exited) return;
     killGroup('SIGTERM');
-    const timer = sleep(10_000).then(() => 'timeout');
-    if ((await Promise.race([exitedPromise, timer])) === 'timeout') {
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), 10_000);
+    });
+    const outcome = await Promise.race([exitedPromise, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
       killGroup('SIGKILL');
       await exitedPromise;
     }

@@ -201,6 +201,8 @@ test('amazon-cognito-identity-js: refreshSession gives new ID and access tokens 
   const user = cognitoUser(pool, 'cy');
   const first = await jsAuthenticate(user, PASSWORD);
 
+  // The library sends AuthParameters {REFRESH_TOKEN, DEVICE_KEY: null} (no remembered device in its
+  // storage), as every browser app using it does; Cognito treats the null as absent.
   const refreshed = await jsRefresh(user, first.getRefreshToken());
   assert.ok(refreshed.isValid());
   const [a0, a1] = [first.getAccessToken().decodePayload(), refreshed.getAccessToken().decodePayload()];

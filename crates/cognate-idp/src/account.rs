@@ -2,7 +2,7 @@
 //! token), password recovery, and token revocation.
 
 use crate::auth::{password_material, verify_password};
-use crate::messages::{self, Channel, Message};
+use crate::messages::{self, Channel};
 use crate::users::{ClientCtx, attrs_of, status};
 use crate::{Error, Idp, Result, passwords};
 use cognate_store::UserRow;
@@ -41,45 +41,6 @@ impl Idp {
         let (claims, user) = self.check_access_token(access_token).await?;
         let c = self.public_client(&claims.client_id).await?;
         Ok((c, user, claims))
-    }
-
-    /// Sends a code for `purpose` to the user's `attr` (email or phone).
-    async fn send_code(
-        &self,
-        c: &ClientCtx,
-        user: &UserRow,
-        channel: Channel,
-        destination: &str,
-        purpose: &str,
-        ttl_ms: i64,
-    ) -> Result<CodeDeliveryDetailsType> {
-        let code = messages::new_code();
-        self.store_code(&user.pool_id, &user.username_key, purpose, &code, ttl_ms).await?;
-        let t = c.pool.verification_message_template.clone().unwrap_or_default();
-        let message = match channel {
-            Channel::Email => Message {
-                channel,
-                destination: destination.to_string(),
-                subject: t.email_subject.unwrap_or_else(|| "Your verification code".into()),
-                body: messages::render(
-                    t.email_message.as_deref().unwrap_or("Your verification code is {####}. "),
-                    &code,
-                    &user.username,
-                ),
-            },
-            Channel::Sms => Message {
-                channel,
-                destination: destination.to_string(),
-                subject: String::new(),
-                body: messages::render(
-                    t.sms_message.as_deref().unwrap_or("Your verification code is {####}. "),
-                    &code,
-                    &user.username,
-                ),
-            },
-        };
-        self.deliver(&user.pool_id, &user.username, &message).await?;
-        Ok(messages::delivery_details(channel, destination))
     }
 
     /// Sets a new password (hash and SRP verifier) on `user` and saves it.
@@ -159,7 +120,9 @@ impl Idp {
         };
         let channel = channel_of(attr).ok_or(Error::Internal)?;
         let destination = attrs.get(attr).cloned().unwrap_or_default();
-        let details = self.send_code(&c, &user, channel, &destination, CODE_RESET, RESET_CODE_TTL_MS).await?;
+        let details = self
+            .send_code(&c, &user, channel, &destination, CODE_RESET, RESET_CODE_TTL_MS, "CustomMessage_ForgotPassword")
+            .await?;
         Ok(ForgotPasswordResponse { code_delivery_details: Some(details) })
     }
 
@@ -183,6 +146,18 @@ impl Idp {
             user.status = status::CONFIRMED.into();
         }
         self.set_password(&c, &mut user, &req.password).await?;
+        let request = serde_json::json!({
+            "userAttributes": crate::triggers::attributes_json(&attrs_of(&user)?),
+            "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
+        });
+        self.run_trigger(
+            &c,
+            crate::triggers::Trigger::PostConfirmation,
+            "PostConfirmation_ConfirmForgotPassword",
+            &user.username,
+            request,
+        )
+        .await?;
         Ok(ConfirmForgotPasswordResponse {})
     }
 
@@ -242,7 +217,16 @@ impl Idp {
         let mut details = Vec::new();
         for (name, channel, destination) in to_verify {
             details.push(
-                self.send_code(&c, &user, channel, &destination, &verify_purpose(&name), VERIFY_CODE_TTL_MS).await?,
+                self.send_code(
+                    &c,
+                    &user,
+                    channel,
+                    &destination,
+                    &verify_purpose(&name),
+                    VERIFY_CODE_TTL_MS,
+                    "CustomMessage_UpdateUserAttribute",
+                )
+                .await?,
             );
         }
         Ok(UpdateUserAttributesResponse { code_delivery_details_list: (!details.is_empty()).then_some(details) })
@@ -262,7 +246,15 @@ impl Idp {
             .cloned()
             .ok_or_else(|| Error::InvalidParameter(format!("The user has no {} to verify.", req.attribute_name)))?;
         let details = self
-            .send_code(&c, &user, channel, &destination, &verify_purpose(&req.attribute_name), VERIFY_CODE_TTL_MS)
+            .send_code(
+                &c,
+                &user,
+                channel,
+                &destination,
+                &verify_purpose(&req.attribute_name),
+                VERIFY_CODE_TTL_MS,
+                "CustomMessage_VerifyUserAttribute",
+            )
             .await?;
         Ok(GetUserAttributeVerificationCodeResponse { code_delivery_details: Some(details) })
     }

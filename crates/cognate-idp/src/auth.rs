@@ -10,7 +10,8 @@
 //! with PreventUserExistenceErrors an unknown user fails exactly like a wrong
 //! password (SRP even returns a plausible challenge for them).
 
-use crate::users::{ClientCtx, status};
+use crate::triggers::{self, Trigger};
+use crate::users::{ClientCtx, attrs_of, status};
 use crate::{Error, Idp, Result, passwords};
 use cognate_crypto::srp;
 use cognate_store::UserRow;
@@ -106,7 +107,9 @@ impl Idp {
                 let password = param(&params, "PASSWORD")?;
                 self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 let user = self.password_sign_in(&c, username, password).await?;
-                let result = self.issue_tokens(&c, &user, self.now() / 1000, None, true).await?;
+                let result = self
+                    .issue_tokens(&c, &user, self.now() / 1000, None, true, "TokenGeneration_Authentication")
+                    .await?;
                 InitiateAuthResponse {
                     authentication_result: Some(result),
                     challenge_parameters: Some(BTreeMap::new()),
@@ -175,7 +178,9 @@ impl Idp {
                 let password = param(&params, "PASSWORD")?;
                 self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 let user = self.password_sign_in(c, username, password).await?;
-                let result = self.issue_tokens(c, &user, self.now() / 1000, None, true).await?;
+                let result = self
+                    .issue_tokens(c, &user, self.now() / 1000, None, true, "TokenGeneration_Authentication")
+                    .await?;
                 Ok(InitiateAuthResponse {
                     authentication_result: Some(result),
                     challenge_parameters: Some(BTreeMap::new()),
@@ -205,7 +210,9 @@ impl Idp {
                     }
                 }
                 self.check_can_sign_in(&user)?;
-                let result = self.issue_tokens(c, &user, row.auth_time, Some(row.origin_jti), false).await?;
+                let result = self
+                    .issue_tokens(c, &user, row.auth_time, Some(row.origin_jti), false, "TokenGeneration_RefreshTokens")
+                    .await?;
                 Ok(InitiateAuthResponse {
                     authentication_result: Some(result),
                     challenge_parameters: Some(BTreeMap::new()),
@@ -253,12 +260,19 @@ impl Idp {
     }
 
     async fn password_sign_in(&self, c: &ClientCtx, username: &str, password: &str) -> Result<UserRow> {
-        let Some(user) = self.find_user(&c.pool_row, &c.pool, username).await? else {
-            // Spend the time a real check takes, so timing tells nothing.
-            let _ = verify_password(password.to_string(), DUMMY_HASH.to_string()).await;
-            return Err(self.unknown_user(c).await);
+        let user = match self.find_user(&c.pool_row, &c.pool, username).await? {
+            Some(user) => user,
+            None => match self.migrate_user(c, username, password).await? {
+                Some(user) => user,
+                None => {
+                    // Spend the time a real check takes, so timing tells nothing.
+                    let _ = verify_password(password.to_string(), DUMMY_HASH.to_string()).await;
+                    return Err(self.unknown_user(c).await);
+                }
+            },
         };
         self.check_lock(&user)?;
+        self.pre_authentication(c, &user).await?;
         let Some(hash) = user.password_hash.clone() else { return Err(incorrect()) };
         if !verify_password(password.to_string(), hash).await? {
             self.record_failure(&user).await?;
@@ -266,7 +280,95 @@ impl Idp {
         }
         self.check_can_sign_in(&user)?;
         self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+        self.post_authentication(c, &user).await?;
         Ok(user)
+    }
+
+    async fn pre_authentication(&self, c: &ClientCtx, user: &UserRow) -> Result<()> {
+        let request = serde_json::json!({
+            "userAttributes": triggers::attributes_json(&attrs_of(user)?),
+            "validationData": {},
+            "userNotFound": false,
+        });
+        self.run_trigger(c, Trigger::PreAuthentication, "PreAuthentication_Authentication", &user.username, request)
+            .await
+            .map(|_| ())
+    }
+
+    async fn post_authentication(&self, c: &ClientCtx, user: &UserRow) -> Result<()> {
+        let request = serde_json::json!({
+            "userAttributes": triggers::attributes_json(&attrs_of(user)?),
+            "newDeviceUsed": false,
+            "clientMetadata": {},
+        });
+        self.run_trigger(c, Trigger::PostAuthentication, "PostAuthentication_Authentication", &user.username, request)
+            .await
+            .map(|_| ())
+    }
+
+    /// UserMigration_Authentication: a user this pool does not know yet may
+    /// be vouched for by the pool's migration function, which returns their
+    /// attributes; the user is created with the password they typed.
+    async fn migrate_user(&self, c: &ClientCtx, username: &str, password: &str) -> Result<Option<UserRow>> {
+        let request = serde_json::json!({"password": password, "validationData": {}, "clientMetadata": {}});
+        let Some(r) =
+            self.run_trigger(c, Trigger::UserMigration, "UserMigration_Authentication", username, request).await?
+        else {
+            return Ok(None);
+        };
+        let Some(serde_json::Value::Object(given)) = r.get("userAttributes") else {
+            return Err(Error::InvalidLambdaResponse("Invalid lambda response: userAttributes is required.".into()));
+        };
+        let mut attrs: BTreeMap<String, String> = given
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .filter(|(k, _)| k != "sub" && k != "username")
+            .collect();
+        let sub = cognate_crypto::ids::uuid_v4();
+        let stored_name = if c.pool.username_attributes.as_ref().is_some_and(|u| !u.is_empty()) {
+            sub.clone()
+        } else {
+            username.to_string()
+        };
+        attrs.insert("sub".into(), sub.clone());
+        let final_status = match r.get("finalUserStatus").and_then(serde_json::Value::as_str) {
+            None | Some("CONFIRMED") => status::CONFIRMED,
+            Some("RESET_REQUIRED") => status::RESET_REQUIRED,
+            Some(other) => {
+                return Err(Error::InvalidLambdaResponse(format!(
+                    "Invalid lambda response: finalUserStatus {other} is not allowed."
+                )));
+            }
+        };
+        let (hash, verifier) =
+            password_material(password.to_string(), c.pool_row.id.clone(), stored_name.clone()).await?;
+        let now = self.now();
+        let key = crate::users::username_key(&c.pool, &stored_name);
+        let user = UserRow {
+            pool_id: c.pool_row.id.clone(),
+            username: stored_name,
+            username_key: key.clone(),
+            sub,
+            status: final_status.into(),
+            enabled: 1,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            attributes: serde_json::to_string(&attrs)?,
+            password_hash: Some(hash),
+            srp_salt: Some(verifier.salt_hex()),
+            srp_verifier: Some(hex::encode(&verifier.verifier)),
+            password_changed_at: now,
+            failed_attempts: 0,
+            locked_until: 0,
+        };
+        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
+        match self.store.create_user(&user, &aliases).await {
+            Ok(()) => Ok(Some(user)),
+            // Migrated concurrently by another sign-in: use that user.
+            Err(cognate_store::StoreError::Conflict) => Ok(self.store.get_user(&c.pool_row.id, &key).await?),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn srp_challenge(&self, c: &ClientCtx, username: &str, a_hex: &str) -> Result<InitiateAuthResponse> {
@@ -276,6 +378,7 @@ impl Idp {
         let (user_key, user_id, salt_hex, verifier) = match self.find_user(&c.pool_row, &c.pool, username).await? {
             Some(user) => {
                 self.check_lock(&user)?;
+                self.pre_authentication(c, &user).await?;
                 let (Some(salt), Some(v)) = (&user.srp_salt, &user.srp_verifier) else {
                     return Err(Error::NotAuthorized(
                         "SRP is not available for this user: sign in with USER_PASSWORD_AUTH once.".into(),
@@ -387,7 +490,9 @@ impl Idp {
         }
         self.check_can_sign_in(&user)?;
         self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
-        let result = self.issue_tokens(c, &user, self.now() / 1000, None, true).await?;
+        self.post_authentication(c, &user).await?;
+        let result =
+            self.issue_tokens(c, &user, self.now() / 1000, None, true, "TokenGeneration_Authentication").await?;
         Ok(RespondToAuthChallengeResponse {
             authentication_result: Some(result),
             challenge_parameters: Some(BTreeMap::new()),

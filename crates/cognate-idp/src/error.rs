@@ -20,6 +20,9 @@ pub enum Error {
     TooManyFailedAttempts(String),
     PasswordResetRequired(String),
     Unsupported(String),
+    UserLambdaValidation(String),
+    UnexpectedLambda(String),
+    InvalidLambdaResponse(String),
     /// Something failed inside Cognate; the message is generic on purpose.
     Internal,
 }
@@ -44,6 +47,9 @@ impl Error {
             Error::TooManyFailedAttempts(_) => "TooManyFailedAttemptsException",
             Error::PasswordResetRequired(_) => "PasswordResetRequiredException",
             Error::Unsupported(_) => "UnsupportedOperationException",
+            Error::UserLambdaValidation(_) => "UserLambdaValidationException",
+            Error::UnexpectedLambda(_) => "UnexpectedLambdaException",
+            Error::InvalidLambdaResponse(_) => "InvalidLambdaResponseException",
             Error::Internal => "InternalErrorException",
         }
     }
@@ -64,7 +70,10 @@ impl Error {
             | Error::ExpiredCode(m)
             | Error::TooManyFailedAttempts(m)
             | Error::PasswordResetRequired(m)
-            | Error::Unsupported(m) => m,
+            | Error::Unsupported(m)
+            | Error::UserLambdaValidation(m)
+            | Error::UnexpectedLambda(m)
+            | Error::InvalidLambdaResponse(m) => m,
             Error::Internal => "Internal server error.",
         }
     }

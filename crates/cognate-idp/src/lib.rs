@@ -22,6 +22,7 @@ pub mod passwords;
 mod pools;
 mod schema;
 pub mod tokens;
+pub mod triggers;
 pub mod users;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -50,11 +51,26 @@ pub struct Idp {
     account_id: String,
     issuer: Issuer,
     keys: tokens::KeyCache,
+    invoker: Arc<dyn triggers::Invoker>,
 }
 
 impl Idp {
     pub fn new(store: Store, key: MasterKey, clock: Arc<dyn Clock>, account_id: String, issuer: Issuer) -> Self {
-        Idp { store, key, clock, account_id, issuer, keys: tokens::KeyCache::default() }
+        Idp {
+            store,
+            key,
+            clock,
+            account_id,
+            issuer,
+            keys: tokens::KeyCache::default(),
+            invoker: Arc::new(triggers::NoInvoker),
+        }
+    }
+
+    /// Runs the pools' Lambda triggers with `invoker`.
+    pub fn with_invoker(mut self, invoker: Arc<dyn triggers::Invoker>) -> Self {
+        self.invoker = invoker;
+        self
     }
 
     pub fn store(&self) -> &Store {

@@ -6,8 +6,10 @@
 //! The message text holds the code: the outbox is as sensitive as a mailbox
 //! and is only ever shown to admins. SMTP delivery plugs in here.
 
+use crate::triggers::Trigger;
+use crate::users::ClientCtx;
 use crate::{Idp, Result};
-use cognate_store::OutboxRow;
+use cognate_store::{OutboxRow, UserRow};
 use cognate_wire::idp::{CodeDeliveryDetailsType, DeliveryMediumType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,58 @@ pub fn new_code() -> String {
 }
 
 impl Idp {
+    /// Sends a one-time code for `purpose` to `destination`: stores its MAC,
+    /// builds the pool's message (or the CustomMessage trigger's, for
+    /// `source`), delivers it, and says where it went as Cognito shows it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn send_code(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        channel: Channel,
+        destination: &str,
+        purpose: &str,
+        ttl_ms: i64,
+        source: &str,
+    ) -> Result<CodeDeliveryDetailsType> {
+        let code = new_code();
+        self.store_code(&user.pool_id, &user.username_key, purpose, &code, ttl_ms).await?;
+        let t = c.pool.verification_message_template.clone().unwrap_or_default();
+        let default_body = "Your verification code is {####}. ";
+        let (mut subject, mut body) = match channel {
+            Channel::Email => (
+                t.email_subject.unwrap_or_else(|| "Your verification code".into()),
+                t.email_message.unwrap_or_else(|| default_body.into()),
+            ),
+            Channel::Sms => (String::new(), t.sms_message.unwrap_or_else(|| default_body.into())),
+        };
+        let request = serde_json::json!({
+            "userAttributes": crate::triggers::attributes_json(&crate::users::attrs_of(user)?),
+            "codeParameter": "{####}",
+            "linkParameter": "{##Click Here##}",
+            "usernameParameter": null,
+            "clientMetadata": {},
+        });
+        if let Some(r) = self.run_trigger(c, Trigger::CustomMessage, source, &user.username, request).await? {
+            let text = |k: &str| r.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
+            match channel {
+                Channel::Email => {
+                    subject = text("emailSubject").unwrap_or(subject);
+                    body = text("emailMessage").unwrap_or(body);
+                }
+                Channel::Sms => body = text("smsMessage").unwrap_or(body),
+            }
+        }
+        let message = Message {
+            channel,
+            destination: destination.to_string(),
+            subject,
+            body: render(&body, &code, &user.username),
+        };
+        self.deliver(&user.pool_id, &user.username, &message).await?;
+        Ok(delivery_details(channel, destination))
+    }
+
     /// Delivers `m` for a user of `pool_id`.
     pub(crate) async fn deliver(&self, pool_id: &str, username: &str, m: &Message) -> Result<()> {
         // Ids sort in delivery order, also among messages of one millisecond.

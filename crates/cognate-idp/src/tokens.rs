@@ -160,6 +160,7 @@ impl Idp {
         auth_time_s: i64,
         origin_jti: Option<String>,
         refresh: bool,
+        source: &str,
     ) -> Result<AuthenticationResultType> {
         let keys = self.pool_keys(&c.pool_row.id).await?;
         let now_ms = self.now();
@@ -209,6 +210,8 @@ impl Idp {
         access.insert("jti".into(), json!(cognate_crypto::ids::uuid_v4()));
         access.insert("username".into(), json!(user.username));
 
+        self.pre_token_generation(c, user, &attrs, source, &mut id, &mut access).await?;
+
         let sign = |claims: &Map<String, Value>| {
             keys.signing.sign(claims).map_err(|e| {
                 tracing::error!(error = %e, "token signing failed");
@@ -240,6 +243,93 @@ impl Idp {
             result.refresh_token = Some(token);
         }
         Ok(result)
+    }
+
+    /// PreTokenGeneration: the function may add, override or suppress claims
+    /// (V1: the ID token; V2/V3: both tokens and the access token's scopes).
+    /// Claims Cognito protects cannot be touched.
+    async fn pre_token_generation(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        attrs: &std::collections::BTreeMap<String, String>,
+        source: &str,
+        id: &mut Map<String, Value>,
+        access: &mut Map<String, Value>,
+    ) -> Result<()> {
+        let request = json!({
+            "userAttributes": crate::triggers::attributes_json(attrs),
+            "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
+            "scopes": ["aws.cognito.signin.user.admin"],
+            "clientMetadata": {},
+        });
+        let Some(r) =
+            self.run_trigger(c, crate::triggers::Trigger::PreTokenGeneration, source, &user.username, request).await?
+        else {
+            return Ok(());
+        };
+        const PROTECTED: &[&str] = &[
+            "sub",
+            "iss",
+            "aud",
+            "token_use",
+            "exp",
+            "iat",
+            "auth_time",
+            "cognito:username",
+            "origin_jti",
+            "event_id",
+            "jti",
+            "client_id",
+            "username",
+            "nonce",
+            "at_hash",
+        ];
+        let apply = |claims: &mut Map<String, Value>, d: &Value| {
+            if let Some(Value::Object(add)) = d.get("claimsToAddOrOverride") {
+                for (k, v) in add {
+                    if !PROTECTED.contains(&k.as_str()) {
+                        claims.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            if let Some(Value::Array(drop)) = d.get("claimsToSuppress") {
+                for k in drop.iter().filter_map(Value::as_str) {
+                    if !PROTECTED.contains(&k) {
+                        claims.remove(k);
+                    }
+                }
+            }
+        };
+        if let Some(v1) = r.get("claimsOverrideDetails").filter(|v| v.is_object()) {
+            apply(id, v1);
+        }
+        if let Some(v2) = r.get("claimsAndScopeOverrideDetails").filter(|v| v.is_object()) {
+            if let Some(d) = v2.get("idTokenGeneration") {
+                apply(id, d);
+            }
+            if let Some(d) = v2.get("accessTokenGeneration") {
+                apply(access, d);
+                let mut scopes: Vec<String> = access
+                    .get("scope")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect();
+                for s in d.get("scopesToAdd").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+                {
+                    if !scopes.iter().any(|x| x == s) {
+                        scopes.push(s.to_string());
+                    }
+                }
+                if let Some(drop) = d.get("scopesToSuppress").and_then(Value::as_array) {
+                    scopes.retain(|x| !drop.iter().any(|d| d.as_str() == Some(x)));
+                }
+                access.insert("scope".into(), json!(scopes.join(" ")));
+            }
+        }
+        Ok(())
     }
 
     /// The refresh token's row if it is live for this client.

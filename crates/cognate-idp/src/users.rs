@@ -6,7 +6,8 @@
 //! unique in the pool, so two sign-ups racing for one email are settled by the
 //! database.
 
-use crate::messages::{self, Channel, Message};
+use crate::messages::{self, Channel};
+use crate::triggers::{self, Trigger};
 use crate::{Error, Idp, Result, passwords};
 use cognate_store::{AliasRow, ClientRow, CodeRow, PoolRow, StoreError, UserRow};
 use cognate_wire::idp::*;
@@ -268,6 +269,23 @@ impl Idp {
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&password, &policy)?;
 
+        // PreSignUp may reject, confirm the user, or mark email/phone verified.
+        let mut confirmed = false;
+        let request = serde_json::json!({
+            "userAttributes": triggers::attributes_json(&attrs),
+            "validationData": name_values(req.validation_data.as_deref()),
+            "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
+        });
+        if let Some(r) = self.run_trigger(&c, Trigger::PreSignUp, "PreSignUp_SignUp", &username, request).await? {
+            confirmed = triggers::flag(&r, "autoConfirmUser");
+            if triggers::flag(&r, "autoVerifyEmail") && attrs.contains_key("email") {
+                attrs.insert("email_verified".into(), "true".into());
+            }
+            if triggers::flag(&r, "autoVerifyPhone") && attrs.contains_key("phone_number") {
+                attrs.insert("phone_number_verified".into(), "true".into());
+            }
+        }
+
         attrs.insert("sub".into(), sub.clone());
         let (hash, verifier) =
             crate::auth::password_material(password.clone(), c.pool_row.id.clone(), username.clone()).await?;
@@ -278,7 +296,7 @@ impl Idp {
             username: username.clone(),
             username_key: key.clone(),
             sub: sub.clone(),
-            status: status::UNCONFIRMED.into(),
+            status: if confirmed { status::CONFIRMED } else { status::UNCONFIRMED }.into(),
             enabled: 1,
             created_at: now,
             updated_at: now,
@@ -306,7 +324,15 @@ impl Idp {
             }
             Err(e) => return Err(e.into()),
         }
-        let details = self.send_signup_code(&c.pool_row, &c.pool, &user, &attrs).await?;
+        if confirmed {
+            return Ok(SignUpResponse {
+                user_confirmed: true,
+                user_sub: sub,
+                code_delivery_details: None,
+                session: None,
+            });
+        }
+        let details = self.send_signup_code(&c, &user, &attrs, "CustomMessage_SignUp").await?;
         Ok(SignUpResponse { user_confirmed: false, user_sub: sub, code_delivery_details: details, session: None })
     }
 
@@ -314,12 +340,12 @@ impl Idp {
     /// has; `None` when the pool verifies nothing automatically.
     async fn send_signup_code(
         &self,
-        pool_row: &PoolRow,
-        pool: &UserPoolType,
+        c: &ClientCtx,
         user: &UserRow,
         attrs: &BTreeMap<String, String>,
+        source: &str,
     ) -> Result<Option<CodeDeliveryDetailsType>> {
-        let auto = pool.auto_verified_attributes.clone().unwrap_or_default();
+        let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
         let channel = if auto.contains(&VerifiedAttributeType::Email) && attrs.contains_key("email") {
             Channel::Email
         } else if auto.contains(&VerifiedAttributeType::PhoneNumber) && attrs.contains_key("phone_number") {
@@ -328,33 +354,8 @@ impl Idp {
             return Ok(None);
         };
         let destination = attrs.get(channel.attribute()).cloned().unwrap_or_default();
-        let code = messages::new_code();
-        self.store_code(&user.pool_id, &user.username_key, CODE_SIGNUP, &code, SIGNUP_CODE_TTL_MS).await?;
-        let template = pool.verification_message_template.clone().unwrap_or_default();
-        let message = match channel {
-            Channel::Email => Message {
-                channel,
-                destination: destination.clone(),
-                subject: template.email_subject.unwrap_or_else(|| "Your verification code".into()),
-                body: messages::render(
-                    template.email_message.as_deref().unwrap_or("Your verification code is {####}. "),
-                    &code,
-                    &user.username,
-                ),
-            },
-            Channel::Sms => Message {
-                channel,
-                destination: destination.clone(),
-                subject: String::new(),
-                body: messages::render(
-                    template.sms_message.as_deref().unwrap_or("Your verification code is {####}. "),
-                    &code,
-                    &user.username,
-                ),
-            },
-        };
-        self.deliver(&pool_row.id, &user.username, &message).await?;
-        Ok(Some(messages::delivery_details(channel, &destination)))
+        let details = self.send_code(c, user, channel, &destination, CODE_SIGNUP, SIGNUP_CODE_TTL_MS, source).await?;
+        Ok(Some(details))
     }
 
     fn code_mac(&self, pool_id: &str, key: &str, purpose: &str, code: &str) -> String {
@@ -435,6 +436,12 @@ impl Idp {
         user.updated_at = self.now();
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
         self.write_user_with_aliases(&user, &aliases, req.force_alias_creation == Some(true)).await?;
+        let request = serde_json::json!({
+            "userAttributes": triggers::attributes_json(&attrs),
+            "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
+        });
+        self.run_trigger(&c, Trigger::PostConfirmation, "PostConfirmation_ConfirmSignUp", &user.username, request)
+            .await?;
         Ok(ConfirmSignUpResponse { session: None })
     }
 
@@ -490,7 +497,7 @@ impl Idp {
             return Err(Error::InvalidParameter("User is already confirmed.".into()));
         }
         let attrs = attrs_of(&user)?;
-        let details = self.send_signup_code(&c.pool_row, &c.pool, &user, &attrs).await?;
+        let details = self.send_signup_code(&c, &user, &attrs, "CustomMessage_ResendCode").await?;
         if details.is_none() {
             return Err(Error::InvalidParameter(
                 "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
@@ -561,4 +568,14 @@ fn check_required(pool: &UserPoolType, attrs: &BTreeMap<String, String>) -> Resu
         }
     }
     Ok(())
+}
+
+/// `[{Name, Value}]` as a trigger's flat map.
+pub(crate) fn name_values(list: Option<&[AttributeType]>) -> serde_json::Value {
+    serde_json::Value::Object(
+        list.unwrap_or_default()
+            .iter()
+            .map(|a| (a.name.clone(), serde_json::Value::String(a.value.clone().unwrap_or_default())))
+            .collect(),
+    )
 }

@@ -61,6 +61,20 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, config: cognate_server::Config, master_key: MasterKey) -> TestServer {
+        Self::start_full(backend, config, master_key, None).await
+    }
+
+    /// A server whose pools run their Lambda triggers through `invoker`.
+    pub async fn start_with_invoker(backend: Backend, invoker: Arc<dyn cognate_idp::triggers::Invoker>) -> TestServer {
+        Self::start_full(backend, cognate_server::Config::default(), MasterKey::generate(), Some(invoker)).await
+    }
+
+    async fn start_full(
+        backend: Backend,
+        config: cognate_server::Config,
+        master_key: MasterKey,
+        invoker: Option<Arc<dyn cognate_idp::triggers::Invoker>>,
+    ) -> TestServer {
         let mut pg_database = None;
         let location = match &backend {
             Backend::SqliteMemory => Location::SqliteMemory,
@@ -79,7 +93,10 @@ impl TestServer {
         let account = config.account_id.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let issuer = Issuer::PublicUrl(format!("http://{}", listener.local_addr().expect("local address")));
-        let idp = Idp::new(store, master_key.clone(), Arc::new(clock.clone()), account, issuer);
+        let mut idp = Idp::new(store, master_key.clone(), Arc::new(clock.clone()), account, issuer);
+        if let Some(invoker) = invoker {
+            idp = idp.with_invoker(invoker);
+        }
         idp.ensure_admin_key(ACCESS_KEY_ID, SECRET_ACCESS_KEY).await.expect("admin key");
         let app = cognate_server::AppState::new(config, idp.clone());
         let running = cognate_server::start(listener, app).expect("start server");

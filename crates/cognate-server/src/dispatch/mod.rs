@@ -84,9 +84,26 @@ pub static AVP: Service = Service {
 
 pub static SERVICES: &[&Service] = &[&IDP, &IDENTITY, &SYNC, &STS, &AVP];
 
-/// Deserialises the validated input into the operation's request type.
-pub(crate) fn input<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+/// Deserialises the validated input into the operation's request type. A
+/// JSON `null` anywhere means "absent", as AWS reads it (SDKs send
+/// `{"DEVICE_KEY": null}` inside AuthParameters, for one).
+pub(crate) fn input<T: serde::de::DeserializeOwned>(mut v: Value) -> Result<T, ApiError> {
+    strip_nulls(&mut v);
     serde_json::from_value(v).map_err(|e| ApiError::bad_request("SerializationException", format!("{e}")))
+}
+
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => {
+            items.retain(|x| !x.is_null());
+            items.iter_mut().for_each(strip_nulls);
+        }
+        _ => {}
+    }
 }
 
 /// Serialises a domain answer.
