@@ -16,6 +16,7 @@ import datetime as _dt
 import json
 import os
 import pathlib
+import secrets
 import socket
 import subprocess
 import sys
@@ -117,6 +118,8 @@ def endpoint():
     env = dict(os.environ)
     env["COGNATE_ADMIN_ACCESS_KEY_ID"] = ACCESS_KEY_ID
     env["COGNATE_ADMIN_SECRET_ACCESS_KEY"] = SECRET_ACCESS_KEY
+    # A fresh master key per server, so nothing is written to a key file.
+    env["COGNATE_MASTER_KEY"] = secrets.token_hex(32)
     url = f"http://127.0.0.1:{port}"
 
     with open(log_path, "wb") as log:

@@ -200,3 +200,73 @@ async fn sign_out_revocation_and_deletion() {
         f.server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn refresh_token_rotation_detects_reuse() {
+    let f = fixture(
+        Backend::SqliteMemory,
+        json!({"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"], "RefreshTokenRotation": {"Feature": "ENABLED", "RetryGracePeriodSeconds": 10}}),
+    )
+    .await;
+    confirmed_user(&f, "ro", "ro@example.com").await;
+    let public = f.server.unsigned();
+    let first = tokens(&public, &f.client, "ro", "Passw0rd!").await;
+    let refresh = |t: &Value| json!({"ClientId": f.client, "RefreshToken": t});
+
+    let r = public.idp("GetTokensFromRefreshToken", refresh(&first["RefreshToken"])).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let second = r.json()["AuthenticationResult"].clone();
+    assert!(second["RefreshToken"].is_string() && second["RefreshToken"] != first["RefreshToken"], "rotated");
+    // A retry within the grace period is forgiven.
+    assert_eq!(public.idp("GetTokensFromRefreshToken", refresh(&first["RefreshToken"])).await.status, 200);
+    // After it, the old token's reuse revokes the whole sign-in.
+    f.server.clock.advance(11_000);
+    let r = public.idp("GetTokensFromRefreshToken", refresh(&first["RefreshToken"])).await;
+    assert_eq!(r.error_type().as_deref(), Some("RefreshTokenReuseException"), "{}", r.text());
+    let r = public.idp("GetTokensFromRefreshToken", refresh(&second["RefreshToken"])).await;
+    assert_eq!(r.json()["message"], "Refresh Token has been revoked");
+    assert_eq!(
+        public.idp("GetUser", json!({"AccessToken": second["AccessToken"]})).await.error_type().as_deref(),
+        Some("NotAuthorizedException")
+    );
+
+    // Without rotation the same call returns no new refresh token.
+    let plain = fixture(Backend::SqliteMemory, serde_json::from_str(FLOWS).unwrap()).await;
+    confirmed_user(&plain, "pl", "pl@example.com").await;
+    let p = plain.server.unsigned();
+    let t = tokens(&p, &plain.client, "pl", "Passw0rd!").await;
+    let r =
+        p.idp("GetTokensFromRefreshToken", json!({"ClientId": plain.client, "RefreshToken": t["RefreshToken"]})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["AuthenticationResult"].get("RefreshToken").is_none());
+    plain.server.stop().await;
+    f.server.stop().await;
+}
+
+#[tokio::test]
+async fn password_history_is_enforced() {
+    let f = fixture(Backend::SqliteMemory, serde_json::from_str(FLOWS).unwrap()).await;
+    let admin = f.server.client("us-east-1");
+    let policy = json!({"PasswordPolicy": {"MinimumLength": 8, "PasswordHistorySize": 2}});
+    let r = admin
+        .idp("UpdateUserPool", json!({"UserPoolId": f.pool, "AutoVerifiedAttributes": ["email"], "Policies": policy}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    confirmed_user(&f, "hi", "hi@example.com").await;
+    let public = f.server.unsigned();
+    let at = tokens(&public, &f.client, "hi", "Passw0rd!").await["AccessToken"].clone();
+    let change =
+        |prev: &str, next: &str| json!({"AccessToken": at, "PreviousPassword": prev, "ProposedPassword": next});
+    let r = public.idp("ChangePassword", change("Passw0rd!", "Passw0rd!")).await;
+    assert_eq!(r.error_type().as_deref(), Some("PasswordHistoryPolicyViolationException"));
+    assert_eq!(public.idp("ChangePassword", change("Passw0rd!", "Second-pw1")).await.status, 200);
+    let r = public.idp("ChangePassword", change("Second-pw1", "Passw0rd!")).await;
+    assert_eq!(r.error_type().as_deref(), Some("PasswordHistoryPolicyViolationException"), "within the last two");
+    assert_eq!(public.idp("ChangePassword", change("Second-pw1", "Third-pw1")).await.status, 200);
+    assert_eq!(
+        public.idp("ChangePassword", change("Third-pw1", "Passw0rd!")).await.status,
+        200,
+        "three back is allowed again"
+    );
+    f.server.stop().await;
+}

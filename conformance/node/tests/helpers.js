@@ -17,7 +17,7 @@
 // (and stops) its own server from its top-level before()/after() hooks.
 
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -132,6 +132,8 @@ export async function startServer() {
       ...process.env,
       COGNATE_ADMIN_ACCESS_KEY_ID: ACCESS_KEY_ID,
       COGNATE_ADMIN_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+      // A fresh master key per server, so nothing is written to a key file.
+      COGNATE_MASTER_KEY: randomBytes(32).toString('hex'),
     },
     stdio: ['ignore', logFd, logFd],
     detached: true, // own process group, so stop() can kill everything it started

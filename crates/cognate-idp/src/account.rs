@@ -47,6 +47,18 @@ impl Idp {
     async fn set_password(&self, c: &ClientCtx, user: &mut UserRow, password: &str) -> Result<()> {
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(password, &policy)?;
+        // PasswordHistorySize: the current password and the ones before it.
+        let remembered = i64::from(policy.password_history_size.unwrap_or(0));
+        let old_hash = user.password_hash.clone();
+        if remembered > 0 {
+            let mut hashes: Vec<String> = old_hash.iter().cloned().collect();
+            hashes.extend(self.store.password_history(&user.pool_id, &user.username_key, remembered - 1).await?);
+            for h in hashes {
+                if verify_password(password.to_string(), h).await? {
+                    return Err(Error::PasswordHistoryPolicyViolation("Password has previously been used".into()));
+                }
+            }
+        }
         let (hash, verifier) =
             password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
         user.password_hash = Some(hash);
@@ -58,6 +70,12 @@ impl Idp {
         user.locked_until = 0;
         if !self.store.update_user(user, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
+        }
+        user.version += 1;
+        if let (true, Some(old)) = (remembered > 1, old_hash) {
+            self.store
+                .push_password_history(&user.pool_id, &user.username_key, &old, self.now(), remembered - 1)
+                .await?;
         }
         Ok(())
     }
@@ -325,13 +343,7 @@ impl Idp {
         if c.client.enable_token_revocation == Some(false) {
             return Err(Error::Unsupported("Token revocation is not enabled for this app client.".into()));
         }
-        let secrets = self.client_secrets(&c.row.id).await?;
-        if !secrets.is_empty() {
-            let given = req.client_secret.clone().unwrap_or_default();
-            if !secrets.iter().any(|(_, s)| cognate_crypto::ct_eq(s.as_bytes(), given.as_bytes())) {
-                return Err(Error::NotAuthorized("Invalid client secret.".into()));
-            }
-        }
+        self.check_client_secret(&c, req.client_secret.as_deref()).await?;
         if let Ok(row) = self.live_refresh_token(&c, &req.token).await {
             self.store.revoke_refresh_token(&row.token_hash, self.now()).await?;
         }

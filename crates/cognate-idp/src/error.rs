@@ -23,6 +23,8 @@ pub enum Error {
     UserLambdaValidation(String),
     UnexpectedLambda(String),
     InvalidLambdaResponse(String),
+    RefreshTokenReuse(String),
+    PasswordHistoryPolicyViolation(String),
     /// Something failed inside Cognate; the message is generic on purpose.
     Internal,
 }
@@ -50,6 +52,8 @@ impl Error {
             Error::UserLambdaValidation(_) => "UserLambdaValidationException",
             Error::UnexpectedLambda(_) => "UnexpectedLambdaException",
             Error::InvalidLambdaResponse(_) => "InvalidLambdaResponseException",
+            Error::RefreshTokenReuse(_) => "RefreshTokenReuseException",
+            Error::PasswordHistoryPolicyViolation(_) => "PasswordHistoryPolicyViolationException",
             Error::Internal => "InternalErrorException",
         }
     }
@@ -73,7 +77,9 @@ impl Error {
             | Error::Unsupported(m)
             | Error::UserLambdaValidation(m)
             | Error::UnexpectedLambda(m)
-            | Error::InvalidLambdaResponse(m) => m,
+            | Error::InvalidLambdaResponse(m)
+            | Error::RefreshTokenReuse(m)
+            | Error::PasswordHistoryPolicyViolation(m) => m,
             Error::Internal => "Internal server error.",
         }
     }

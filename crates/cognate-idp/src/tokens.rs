@@ -61,6 +61,10 @@ pub fn lifetimes(client: &UserPoolClientType) -> (i64, i64, i64) {
     )
 }
 
+fn rotation_grace_ms(client: &UserPoolClientType) -> i64 {
+    client.refresh_token_rotation.as_ref().and_then(|r| r.retry_grace_period_seconds).map_or(0, |s| i64::from(s) * 1000)
+}
+
 fn sha256_hex(s: &str) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
@@ -238,6 +242,7 @@ impl Idp {
                 created_at: now_ms,
                 expires_at: now_ms + refresh_life * 1000,
                 revoked_at: 0,
+                rotated_at: 0,
             };
             self.store.insert_refresh_token(&row).await?;
             result.refresh_token = Some(token);
@@ -345,7 +350,59 @@ impl Idp {
         if row.expires_at <= self.now() {
             return Err(Error::NotAuthorized("Refresh Token has expired".into()));
         }
+        // A token replaced by rotation may be retried for the grace period;
+        // after it, using it again means it leaked: end the whole sign-in.
+        if row.rotated_at != 0 && self.now() - row.rotated_at > rotation_grace_ms(&c.client) {
+            self.store.revoke_origin(&row.pool_id, &row.origin_jti, self.now()).await?;
+            return Err(Error::RefreshTokenReuse("Refresh token has been reused; the session is revoked.".into()));
+        }
         Ok(row)
+    }
+
+    /// GetTokensFromRefreshToken: new tokens, and with the client's
+    /// RefreshTokenRotation a new refresh token that replaces the one used.
+    pub async fn get_tokens_from_refresh_token(
+        &self,
+        req: GetTokensFromRefreshTokenRequest,
+    ) -> Result<GetTokensFromRefreshTokenResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        self.check_client_secret(&c, req.client_secret.as_deref()).await?;
+        let row = self.live_refresh_token(&c, &req.refresh_token).await?;
+        let user = self
+            .store
+            .get_user(&row.pool_id, &row.username_key)
+            .await?
+            .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
+        if user.enabled == 0 {
+            return Err(Error::NotAuthorized("User is disabled.".into()));
+        }
+        let rotate = c.client.refresh_token_rotation.as_ref().is_some_and(|r| r.feature == FeatureType::Enabled);
+        if rotate && row.rotated_at == 0 && !self.store.mark_rotated(&row.token_hash, self.now()).await? {
+            // Another use rotated it this very moment: with no grace period
+            // that is a reuse, settled by the database.
+            if rotation_grace_ms(&c.client) == 0 {
+                self.store.revoke_origin(&row.pool_id, &row.origin_jti, self.now()).await?;
+                return Err(Error::RefreshTokenReuse("Refresh token has been reused; the session is revoked.".into()));
+            }
+        }
+        let result = self
+            .issue_tokens(&c, &user, row.auth_time, Some(row.origin_jti), rotate, "TokenGeneration_RefreshTokens")
+            .await?;
+        Ok(GetTokensFromRefreshTokenResponse { authentication_result: Some(result) })
+    }
+
+    /// A confidential client must present its secret (any current one).
+    pub(crate) async fn check_client_secret(&self, c: &ClientCtx, given: Option<&str>) -> Result<()> {
+        let secrets = self.client_secrets(&c.row.id).await?;
+        if secrets.is_empty() {
+            return Ok(());
+        }
+        let given = given.unwrap_or_default();
+        if secrets.iter().any(|(_, s)| cognate_crypto::ct_eq(s.as_bytes(), given.as_bytes())) {
+            Ok(())
+        } else {
+            Err(Error::NotAuthorized(format!("Unable to verify secret for client {}", c.row.id)))
+        }
     }
 
     /// Checks an access token presented to a public operation: signature

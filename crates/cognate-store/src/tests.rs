@@ -317,14 +317,31 @@ async fn users(store: &Store) {
         created_at: 1,
         expires_at: 9,
         revoked_at: 0,
+        rotated_at: 0,
     };
     store.insert_refresh_token(&rt).await.unwrap();
     assert!(matches!(store.insert_refresh_token(&rt).await, Err(StoreError::Conflict)));
     assert!(!store.origin_revoked(pool, "o").await.unwrap());
     assert!(store.revoke_refresh_token("h", 5).await.unwrap());
-    assert!(store.origin_revoked(pool, "o").await.unwrap());
-    assert!(!store.revoke_refresh_token("h", 6).await.unwrap());
+    assert!(!store.revoke_refresh_token("h", 6).await.unwrap(), "revoked once");
     assert_eq!(store.get_refresh_token("h").await.unwrap().unwrap().revoked_at, 5);
+    assert!(store.origin_revoked(pool, "o").await.unwrap());
+
+    // Rotation: one use wins; revoking an origin takes its whole family.
+    let a = RefreshTokenRow { token_hash: "a".into(), origin_jti: "fam".into(), revoked_at: 0, ..rt.clone() };
+    let b = RefreshTokenRow { token_hash: "b".into(), ..a.clone() };
+    store.insert_refresh_token(&a).await.unwrap();
+    store.insert_refresh_token(&b).await.unwrap();
+    assert!(store.mark_rotated("a", 3).await.unwrap());
+    assert!(!store.mark_rotated("a", 4).await.unwrap(), "one rotation per token");
+    store.revoke_origin(pool, "fam", 7).await.unwrap();
+    assert_eq!(store.get_refresh_token("b").await.unwrap().unwrap().revoked_at, 7);
+
+    // Password history keeps the newest few.
+    for (i, h) in ["p1", "p2", "p3"].iter().enumerate() {
+        store.push_password_history(pool, "bob", h, i as i64, 2).await.unwrap();
+    }
+    assert_eq!(store.password_history(pool, "bob", 10).await.unwrap(), ["p3", "p2"]);
 
     // Users go with their pool, and their aliases and codes with them.
     assert!(store.delete_user(pool, "bob").await.unwrap());

@@ -430,10 +430,19 @@ pub(crate) const MIGRATION_2: &[&str] = &[
         created_at BIGINT NOT NULL,
         expires_at BIGINT NOT NULL,
         revoked_at BIGINT NOT NULL,
+        rotated_at BIGINT NOT NULL,
         FOREIGN KEY (pool_id, username_key) REFERENCES users (pool_id, username_key) ON DELETE CASCADE
     )",
     "CREATE INDEX refresh_tokens_by_user ON refresh_tokens (pool_id, username_key)",
     "CREATE INDEX refresh_tokens_by_origin ON refresh_tokens (pool_id, origin_jti)",
+    "CREATE TABLE password_history (
+        pool_id TEXT NOT NULL,
+        username_key TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        FOREIGN KEY (pool_id, username_key) REFERENCES users (pool_id, username_key) ON DELETE CASCADE
+    )",
+    "CREATE INDEX password_history_by_user ON password_history (pool_id, username_key, created_at)",
 ];
 
 row_struct! {
@@ -458,6 +467,8 @@ row_struct! {
         pub created_at: i64,
         pub expires_at: i64,
         pub revoked_at: i64,
+        // When a rotation replaced it (0: it is the current token).
+        pub rotated_at: i64,
     }
 }
 
@@ -487,8 +498,8 @@ impl Store {
         execute(
             self,
             q(
-                "INSERT INTO refresh_tokens (token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO refresh_tokens (token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at, rotated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 vec![
                     Text(&t.token_hash),
                     Text(&t.pool_id),
@@ -499,6 +510,7 @@ impl Store {
                     Int(t.created_at),
                     Int(t.expires_at),
                     Int(t.revoked_at),
+                    Int(t.rotated_at),
                 ],
             ),
         )
@@ -510,7 +522,7 @@ impl Store {
         fetch_optional(
             self,
             q(
-                "SELECT token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at \
+                "SELECT token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at, rotated_at \
                  FROM refresh_tokens WHERE token_hash = $1",
                 vec![Text(token_hash)],
             ),
@@ -545,6 +557,76 @@ impl Store {
             .await?;
             Ok(row.try_get::<i64, _>("n")? > 0)
         })
+    }
+
+    /// Marks a refresh token as replaced by rotation: true for exactly one
+    /// of any number of concurrent uses.
+    pub async fn mark_rotated(&self, token_hash: &str, now: i64) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at = 0 AND revoked_at = 0",
+                vec![Int(now), Text(token_hash)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Revokes every refresh token of one sign-in (a rotation family).
+    pub async fn revoke_origin(&self, pool_id: &str, origin_jti: &str, now: i64) -> Result<()> {
+        execute(
+            self,
+            q(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE pool_id = $2 AND origin_jti = $3 AND revoked_at = 0",
+                vec![Int(now), Text(pool_id), Text(origin_jti)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A user's earlier password hashes, newest first.
+    pub async fn password_history(&self, pool_id: &str, username_key: &str, limit: i64) -> Result<Vec<String>> {
+        on_db!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT password_hash FROM password_history WHERE pool_id = $1 AND username_key = $2 ORDER BY created_at DESC LIMIT $3",
+            )
+            .bind(pool_id)
+            .bind(username_key)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| r.try_get::<String, _>("password_hash").map_err(Into::into)).collect()
+        })
+    }
+
+    /// Remembers a replaced password hash, keeping the newest `keep`.
+    pub async fn push_password_history(
+        &self,
+        pool_id: &str,
+        username_key: &str,
+        hash: &str,
+        now: i64,
+        keep: i64,
+    ) -> Result<()> {
+        transaction(
+            self,
+            vec![
+                q(
+                    "INSERT INTO password_history (pool_id, username_key, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+                    vec![Text(pool_id), Text(username_key), Text(hash), Int(now)],
+                ),
+                q(
+                    "DELETE FROM password_history WHERE pool_id = $1 AND username_key = $2 AND password_hash NOT IN \
+                     (SELECT password_hash FROM password_history WHERE pool_id = $1 AND username_key = $2 ORDER BY created_at DESC LIMIT $3)",
+                    vec![Text(pool_id), Text(username_key), Int(keep)],
+                ),
+            ],
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Revokes every refresh token of a user (global sign-out).

@@ -57,6 +57,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         Op::DeleteUser => handle!(delete_user, unit),
         Op::GlobalSignOut => handle!(global_sign_out),
         Op::RevokeToken => handle!(revoke_token),
+        Op::GetTokensFromRefreshToken => handle!(get_tokens_from_refresh_token),
         Op::TagResource => handle!(tag_resource),
         Op::UntagResource => handle!(untag_resource),
         Op::ListTagsForResource => handle!(list_tags_for_resource),
