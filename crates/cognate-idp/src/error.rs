@@ -25,6 +25,7 @@ pub enum Error {
     InvalidLambdaResponse(String),
     RefreshTokenReuse(String),
     PasswordHistoryPolicyViolation(String),
+    CodeDeliveryFailure(String),
     /// Something failed inside Cognate; the message is generic on purpose.
     Internal,
 }
@@ -54,6 +55,7 @@ impl Error {
             Error::InvalidLambdaResponse(_) => "InvalidLambdaResponseException",
             Error::RefreshTokenReuse(_) => "RefreshTokenReuseException",
             Error::PasswordHistoryPolicyViolation(_) => "PasswordHistoryPolicyViolationException",
+            Error::CodeDeliveryFailure(_) => "CodeDeliveryFailureException",
             Error::Internal => "InternalErrorException",
         }
     }
@@ -79,7 +81,8 @@ impl Error {
             | Error::UnexpectedLambda(m)
             | Error::InvalidLambdaResponse(m)
             | Error::RefreshTokenReuse(m)
-            | Error::PasswordHistoryPolicyViolation(m) => m,
+            | Error::PasswordHistoryPolicyViolation(m)
+            | Error::CodeDeliveryFailure(m) => m,
             Error::Internal => "Internal server error.",
         }
     }

@@ -21,6 +21,7 @@ pub mod messages;
 pub mod passwords;
 mod pools;
 mod schema;
+pub mod smtp;
 pub mod tokens;
 pub mod triggers;
 pub mod users;
@@ -52,6 +53,7 @@ pub struct Idp {
     issuer: Issuer,
     keys: tokens::KeyCache,
     invoker: Arc<dyn triggers::Invoker>,
+    smtp: Option<smtp::SmtpConfig>,
 }
 
 impl Idp {
@@ -64,7 +66,14 @@ impl Idp {
             issuer,
             keys: tokens::KeyCache::default(),
             invoker: Arc::new(triggers::NoInvoker),
+            smtp: None,
         }
+    }
+
+    /// Delivers email through this SMTP relay instead of the outbox.
+    pub fn with_smtp(mut self, smtp: smtp::SmtpConfig) -> Self {
+        self.smtp = Some(smtp);
+        self
     }
 
     /// Runs the pools' Lambda triggers with `invoker`.

@@ -4,7 +4,8 @@
 //! Delivery goes to the outbox, a table readable by admins (`cognate outbox`
 //! and an admin-only endpoint), which is what development and tests need.
 //! The message text holds the code: the outbox is as sensitive as a mailbox
-//! and is only ever shown to admins. SMTP delivery plugs in here.
+//! and is only ever shown to admins. With an SMTP relay configured, email goes
+//! there instead (and not to the outbox); SMS still goes to the outbox.
 
 use crate::triggers::Trigger;
 use crate::users::ClientCtx;
@@ -136,8 +137,14 @@ impl Idp {
         Ok(delivery_details(channel, destination))
     }
 
-    /// Delivers `m` for a user of `pool_id`.
+    /// Delivers `m` for a user of `pool_id`: email through the SMTP relay
+    /// when one is configured, everything else to the outbox.
     pub(crate) async fn deliver(&self, pool_id: &str, username: &str, m: &Message) -> Result<()> {
+        if let (Channel::Email, Some(smtp)) = (m.channel, &self.smtp) {
+            crate::smtp::send(smtp, &m.destination, &m.subject, &m.body).await?;
+            tracing::info!(pool_id, channel = m.channel.as_str(), "message delivered by SMTP");
+            return Ok(());
+        }
         // Ids sort in delivery order, also among messages of one millisecond.
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -107,7 +107,11 @@ fn init_logging(s: &settings::Settings) {
 async fn open(s: &settings::Settings, bound: Option<std::net::SocketAddr>) -> Result<Idp, String> {
     let store = cognate_store::Store::open(&s.location).await.map_err(|e| format!("database: {e}"))?;
     let key = s.master_key().map_err(|e| e.to_string())?;
-    Ok(Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone(), s.issuer(bound)))
+    let idp = Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone(), s.issuer(bound));
+    Ok(match &s.smtp {
+        Some(smtp) => idp.with_smtp(smtp.clone()),
+        None => idp,
+    })
 }
 
 async fn serve(s: settings::Settings) -> Result<(), String> {

@@ -36,6 +36,12 @@ pub struct Raw {
     /// Issue tokens with Cognito's own issuer (https://cognito-idp.{region}.amazonaws.com/{poolId}).
     #[arg(long, global = true, env = "COGNATE_COGNITO_ISSUER")]
     cognito_issuer: bool,
+    /// Deliver email through this SMTP relay (smtp://host[:port]) instead of the outbox.
+    #[arg(long, global = true, env = "COGNATE_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender address of email.
+    #[arg(long, global = true, env = "COGNATE_EMAIL_FROM")]
+    email_from: Option<String>,
     /// Log filter (tracing syntax), e.g. "info" or "cognate_server=debug".
     #[arg(long, global = true, env = "COGNATE_LOG")]
     log: Option<String>,
@@ -68,6 +74,8 @@ struct File {
     body_limit: Option<usize>,
     public_url: Option<String>,
     cognito_issuer: Option<bool>,
+    smtp_url: Option<String>,
+    email_from: Option<String>,
 }
 
 #[derive(Debug)]
@@ -82,6 +90,7 @@ pub struct Settings {
     pub log_json: bool,
     public_url: Option<String>,
     cognito_issuer: bool,
+    pub smtp: Option<cognate_idp::smtp::SmtpConfig>,
     pub server: cognate_server::Config,
 }
 
@@ -131,8 +140,17 @@ impl Raw {
         {
             return Err(format!("the public URL must start with http:// or https://, not {url:?}"));
         }
+        let smtp = match self.smtp_url.or(file.smtp_url) {
+            Some(url) => {
+                let from =
+                    self.email_from.or(file.email_from).unwrap_or_else(|| "no-reply@verificationemail.com".into());
+                Some(cognate_idp::smtp::SmtpConfig::from_url(&url, &from)?)
+            }
+            None => None,
+        };
         Ok(Settings {
             listen,
+            smtp,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             cognito_issuer: self.cognito_issuer || file.cognito_issuer.unwrap_or(false),
             location,
