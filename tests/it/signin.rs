@@ -272,3 +272,52 @@ async fn access_tokens_expire_with_the_clock() {
     assert_eq!(r.json()["message"], "Invalid Access Token");
     f.server.stop().await;
 }
+
+#[tokio::test]
+async fn signing_keys_rotate_with_overlap_and_retire() {
+    let f = fixture(
+        Backend::SqliteMemory,
+        json!({"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
+    )
+    .await;
+    confirmed_user(&f, "rot", "rot@example.com").await;
+    let public = f.server.unsigned();
+    let sign_in = || async {
+        public.idp("InitiateAuth", password_auth(&f.client, "rot", "Passw0rd!")).await.json()["AuthenticationResult"]
+            .clone()
+    };
+    let kid_of = |t: &Value| {
+        use base64::Engine as _;
+        let header = t.as_str().unwrap().split('.').next().unwrap();
+        let h: Value =
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        h["kid"].as_str().unwrap().to_string()
+    };
+    let old = sign_in().await;
+    let old_kid = kid_of(&old["AccessToken"]);
+
+    let new_kid = f.server.idp.rotate_signing_key(&f.pool).await.unwrap();
+    let jwks = cognate_testkit::raw_http(f.server.addr, "GET", &format!("/{}/.well-known/jwks.json", f.pool), &[], b"")
+        .await
+        .json();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "the new key is published at once");
+    assert_eq!(kid_of(&sign_in().await["AccessToken"]), old_kid, "and signs only after the overlap");
+    f.server.clock.advance(cognate_idp::tokens::KEY_PUBLISH_AHEAD_MS + 1000);
+    let fresh = sign_in().await;
+    assert_eq!(kid_of(&fresh["AccessToken"]), new_kid);
+    assert_eq!(
+        public.idp("GetUser", json!({"AccessToken": old["AccessToken"]})).await.status,
+        200,
+        "old tokens still verify"
+    );
+
+    assert_eq!(
+        f.server.idp.retire_signing_key(&f.pool, &new_kid).await.unwrap_err().code(),
+        "InvalidParameterException"
+    );
+    f.server.idp.retire_signing_key(&f.pool, &old_kid).await.unwrap();
+    let r = public.idp("GetUser", json!({"AccessToken": old["AccessToken"]})).await;
+    assert_eq!(r.json()["message"], "Invalid Access Token", "a retired key's tokens stop verifying");
+    assert_eq!(public.idp("GetUser", json!({"AccessToken": fresh["AccessToken"]})).await.status, 200);
+    f.server.stop().await;
+}

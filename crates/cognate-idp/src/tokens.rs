@@ -15,12 +15,36 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// A pool's keys, parsed.
+/// A new key is published this long before it signs, so that verifiers that
+/// cache the JWKS see it first.
+pub const KEY_PUBLISH_AHEAD_MS: i64 = 5 * 60 * 1000;
+/// How long parsed keys are trusted before the database is asked again, so
+/// that a rotation made elsewhere (another node, the CLI) is picked up.
+const KEY_CACHE_MS: i64 = 60 * 1000;
+
+/// A pool's keys, parsed, oldest first.
 #[derive(Debug)]
 pub struct PoolKeys {
-    pub signing: SigningKey,
-    pub all: Vec<SigningKey>,
+    pub all: Vec<(SigningKey, i64)>,
     pub verifying: VerifyingKeys,
+    loaded_at: i64,
+}
+
+impl PoolKeys {
+    /// The newest key published at least [`KEY_PUBLISH_AHEAD_MS`] ago, or the
+    /// oldest key while no newer one qualifies.
+    pub fn signing(&self, now: i64) -> Option<&SigningKey> {
+        self.all
+            .iter()
+            .rev()
+            .find(|(_, created)| *created <= now - KEY_PUBLISH_AHEAD_MS)
+            .or_else(|| self.all.first())
+            .map(|(k, _)| k)
+    }
+
+    fn public(&self) -> Vec<&SigningKey> {
+        self.all.iter().map(|(k, _)| k).collect()
+    }
 }
 
 /// Parsed keys per pool, shared by clones of the service.
@@ -85,30 +109,15 @@ impl Idp {
 
     /// The pool's keys, created if it has none yet.
     pub async fn pool_keys(&self, pool_id: &str) -> Result<Arc<PoolKeys>> {
-        if let Some(k) = self.keys.0.lock().ok().and_then(|m| m.get(pool_id).cloned()) {
+        let now = self.now();
+        if let Some(k) = self.keys.0.lock().ok().and_then(|m| m.get(pool_id).cloned())
+            && now - k.loaded_at < KEY_CACHE_MS
+        {
             return Ok(k);
         }
         let mut rows = self.store.list_signing_keys(pool_id).await?;
         if rows.is_empty() {
-            let kid = cognate_crypto::ids::uuid_v4();
-            let generated = tokio::task::spawn_blocking({
-                let kid = kid.clone();
-                move || SigningKey::generate(&kid)
-            })
-            .await
-            .map_err(|_| Error::Internal)?
-            .map_err(|e| {
-                tracing::error!(error = %e, "signing key generation failed");
-                Error::Internal
-            })?;
-            let der = generated.to_pkcs8_der().map_err(|_| Error::Internal)?;
-            let row = SigningKeyRow {
-                pool_id: pool_id.to_string(),
-                kid: kid.clone(),
-                key_sealed: self.key.seal(&key_context(pool_id, &kid), &der),
-                created_at: self.now(),
-            };
-            self.store.insert_signing_key(&row).await?;
+            self.add_signing_key(pool_id).await?;
             rows = self.store.list_signing_keys(pool_id).await?;
         }
         let mut all = Vec::with_capacity(rows.len());
@@ -117,23 +126,89 @@ impl Idp {
                 tracing::error!(pool_id, kid = r.kid, error = %e, "signing key does not open");
                 Error::Internal
             })?;
-            all.push(SigningKey::from_pkcs8_der(&r.kid, &der).map_err(|_| Error::Internal)?);
+            all.push((SigningKey::from_pkcs8_der(&r.kid, &der).map_err(|_| Error::Internal)?, r.created_at));
         }
-        let signing = all.first().cloned().ok_or(Error::Internal)?;
-        let verifying =
-            VerifyingKeys::from_signing_keys(&all.iter().collect::<Vec<_>>()).map_err(|_| Error::Internal)?;
-        let keys = Arc::new(PoolKeys { signing, all, verifying });
+        let verifying = VerifyingKeys::from_signing_keys(&all.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .map_err(|_| Error::Internal)?;
+        let keys = Arc::new(PoolKeys { all, verifying, loaded_at: now });
         if let Ok(mut m) = self.keys.0.lock() {
             m.insert(pool_id.to_string(), keys.clone());
         }
         Ok(keys)
     }
 
+    async fn add_signing_key(&self, pool_id: &str) -> Result<String> {
+        let kid = cognate_crypto::ids::uuid_v4();
+        let generated = tokio::task::spawn_blocking({
+            let kid = kid.clone();
+            move || SigningKey::generate(&kid)
+        })
+        .await
+        .map_err(|_| Error::Internal)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing key generation failed");
+            Error::Internal
+        })?;
+        let der = generated.to_pkcs8_der().map_err(|_| Error::Internal)?;
+        // Keys order by creation time; keep it strictly increasing.
+        let newest = self.store.list_signing_keys(pool_id).await?.last().map_or(i64::MIN, |k| k.created_at);
+        let row = SigningKeyRow {
+            pool_id: pool_id.to_string(),
+            kid: kid.clone(),
+            key_sealed: self.key.seal(&key_context(pool_id, &kid), &der),
+            created_at: self.now().max(newest.saturating_add(1)),
+        };
+        self.store.insert_signing_key(&row).await?;
+        Ok(kid)
+    }
+
+    fn forget_keys(&self, pool_id: &str) {
+        if let Ok(mut m) = self.keys.0.lock() {
+            m.remove(pool_id);
+        }
+    }
+
+    /// Adds a new signing key to a pool. It is published in the JWKS at once
+    /// and signs from [`KEY_PUBLISH_AHEAD_MS`] on; older keys keep verifying
+    /// until they are retired.
+    pub async fn rotate_signing_key(&self, pool_id: &str) -> Result<String> {
+        self.load_pool(pool_id).await?;
+        self.pool_keys(pool_id).await?;
+        let kid = self.add_signing_key(pool_id).await?;
+        self.forget_keys(pool_id);
+        Ok(kid)
+    }
+
+    /// Removes a key; tokens it signed stop verifying. The key that signs now
+    /// cannot be retired.
+    pub async fn retire_signing_key(&self, pool_id: &str, kid: &str) -> Result<()> {
+        self.load_pool(pool_id).await?;
+        self.forget_keys(pool_id);
+        let keys = self.pool_keys(pool_id).await?;
+        if keys.signing(self.now()).is_some_and(|k| k.kid() == kid) {
+            return Err(Error::InvalidParameter(format!("Key {kid} signs tokens now and cannot be retired.")));
+        }
+        if !self.store.delete_signing_key(pool_id, kid).await? {
+            return Err(Error::ResourceNotFound(format!("Signing key {kid} does not exist.")));
+        }
+        self.forget_keys(pool_id);
+        Ok(())
+    }
+
+    /// A pool's keys: (kid, created at in ms, signs now).
+    pub async fn list_signing_keys(&self, pool_id: &str) -> Result<Vec<(String, i64, bool)>> {
+        self.load_pool(pool_id).await?;
+        self.forget_keys(pool_id);
+        let keys = self.pool_keys(pool_id).await?;
+        let signing = keys.signing(self.now()).map(|k| k.kid().to_string());
+        Ok(keys.all.iter().map(|(k, at)| (k.kid().to_string(), *at, Some(k.kid()) == signing.as_deref())).collect())
+    }
+
     /// `{"keys": [...]}` for `/{poolId}/.well-known/jwks.json`.
     pub async fn jwks(&self, pool_id: &str) -> Result<Value> {
         self.load_pool(pool_id).await?;
         let keys = self.pool_keys(pool_id).await?;
-        Ok(jwt::jwks(&keys.all.iter().collect::<Vec<_>>()))
+        Ok(jwt::jwks(&keys.public()))
     }
 
     /// The OpenID discovery document of a pool.
@@ -216,8 +291,9 @@ impl Idp {
 
         self.pre_token_generation(c, user, &attrs, source, &mut id, &mut access).await?;
 
+        let signing = keys.signing(now_ms).ok_or(Error::Internal)?;
         let sign = |claims: &Map<String, Value>| {
-            keys.signing.sign(claims).map_err(|e| {
+            signing.sign(claims).map_err(|e| {
                 tracing::error!(error = %e, "token signing failed");
                 Error::Internal
             })

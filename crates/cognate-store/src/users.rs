@@ -494,6 +494,15 @@ impl Store {
         .await
     }
 
+    pub async fn delete_signing_key(&self, pool_id: &str, kid: &str) -> Result<bool> {
+        let n = execute(
+            self,
+            q("DELETE FROM signing_keys WHERE pool_id = $1 AND kid = $2", vec![Text(pool_id), Text(kid)]),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn insert_refresh_token(&self, t: &RefreshTokenRow) -> Result<()> {
         execute(
             self,

@@ -29,6 +29,11 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Manage a user pool's token-signing keys (rotation with overlap).
+    SigningKeys {
+        #[command(subcommand)]
+        action: SigningKeysAction,
+    },
     /// Show messages (verification and reset codes) Cognate delivered to its outbox, newest first.
     Outbox {
         /// Only this user pool's messages.
@@ -42,6 +47,27 @@ enum Command {
         /// One JSON object per line instead of text.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SigningKeysAction {
+    /// List the pool's keys (kid, created, whether it signs now).
+    List {
+        #[arg(long)]
+        pool: String,
+    },
+    /// Add a key: published in the JWKS now, signing five minutes later.
+    Rotate {
+        #[arg(long)]
+        pool: String,
+    },
+    /// Remove a key that no longer signs; tokens it signed stop verifying.
+    Retire {
+        #[arg(long)]
+        pool: String,
+        #[arg(long)]
+        kid: String,
     },
 }
 
@@ -79,6 +105,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve(settings).await,
             Command::Keys { action } => keys(settings, action).await,
+            Command::SigningKeys { action } => signing_keys(settings, action).await,
             Command::Outbox { pool, destination, limit, json } => {
                 outbox(settings, pool.as_deref(), destination.as_deref(), limit, json).await
             }
@@ -207,4 +234,22 @@ async fn outbox(
     }
     idp.store().close().await;
     Ok(())
+}
+
+async fn signing_keys(s: settings::Settings, action: SigningKeysAction) -> Result<(), String> {
+    if s.ephemeral {
+        return Err("signing keys need a persistent database, not --ephemeral".into());
+    }
+    let idp = open(&s, None).await?;
+    let result = match action {
+        SigningKeysAction::List { pool } => idp.list_signing_keys(&pool).await.map(|keys| {
+            for (kid, created, signs) in keys {
+                println!("{kid}\t{created}\t{}", if signs { "signing" } else { "verifying" });
+            }
+        }),
+        SigningKeysAction::Rotate { pool } => idp.rotate_signing_key(&pool).await.map(|kid| println!("{kid}")),
+        SigningKeysAction::Retire { pool, kid } => idp.retire_signing_key(&pool, &kid).await,
+    };
+    idp.store().close().await;
+    result.map_err(|e| e.to_string())
 }
