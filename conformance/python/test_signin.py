@@ -167,3 +167,22 @@ def test_the_errors_cognito_gives(endpoint, app, public):
     with pytest.raises(ClientError) as exc:
         public.get_user(AccessToken="not.a.token")
     assert error_code(exc.value) == "NotAuthorizedException"
+
+
+def test_admin_created_user_completes_new_password_with_pycognito(endpoint, cognito, app):
+    """AdminCreateUser with a temporary password, then pycognito's SRP sign-in
+    meets NEW_PASSWORD_REQUIRED and sets the new password."""
+    pool_id, client_id = app
+    created = cognito.admin_create_user(
+        UserPoolId=pool_id, Username="eve", TemporaryPassword="Temp-horse-1!", MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": "eve@example.com"}, {"Name": "email_verified", "Value": "true"}],
+    )["User"]
+    assert created["UserStatus"] == "FORCE_CHANGE_PASSWORD" and created["Enabled"] is True
+
+    u = pycognito_for(endpoint, pool_id, client_id, username="eve")
+    u.new_password_challenge("Temp-horse-1!", PASSWORD)
+    assert cognito.admin_get_user(UserPoolId=pool_id, Username="eve")["UserStatus"] == "CONFIRMED"
+
+    u = pycognito_for(endpoint, pool_id, client_id, username="eve")
+    u.authenticate(password=PASSWORD)
+    assert u.id_claims["cognito:username"] == "eve"

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod account;
+mod admin;
 mod auth;
 mod pools;
 mod protocol;

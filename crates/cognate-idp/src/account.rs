@@ -44,7 +44,7 @@ impl Idp {
     }
 
     /// Sets a new password (hash and SRP verifier) on `user` and saves it.
-    async fn set_password(&self, c: &ClientCtx, user: &mut UserRow, password: &str) -> Result<()> {
+    pub(crate) async fn set_password(&self, c: &ClientCtx, user: &mut UserRow, password: &str) -> Result<()> {
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(password, &policy)?;
         // PasswordHistorySize: the current password and the ones before it.

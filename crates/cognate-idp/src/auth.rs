@@ -25,6 +25,26 @@ const FREE_FAILURES: i64 = 5;
 const MAX_LOCK_SECS: i64 = 900;
 
 const SESSION_CONTEXT: &str = "auth-session";
+const NEW_PASSWORD_CONTEXT: &str = "auth-session:new-password";
+
+/// What NEW_PASSWORD_REQUIRED remembers: pool, client, user, expiry (ms).
+#[derive(Serialize, Deserialize)]
+struct NewPasswordState {
+    p: String,
+    c: String,
+    u: String,
+    e: i64,
+}
+
+fn respond(r: InitiateAuthResponse) -> RespondToAuthChallengeResponse {
+    RespondToAuthChallengeResponse {
+        authentication_result: r.authentication_result,
+        challenge_name: r.challenge_name,
+        challenge_parameters: r.challenge_parameters,
+        session: r.session,
+        available_challenges: r.available_challenges,
+    }
+}
 
 /// What the server remembers between InitiateAuth and RespondToAuthChallenge.
 #[derive(Serialize, Deserialize)]
@@ -107,14 +127,7 @@ impl Idp {
                 let password = param(&params, "PASSWORD")?;
                 self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 let user = self.password_sign_in(&c, username, password).await?;
-                let result = self
-                    .issue_tokens(&c, &user, self.now() / 1000, None, true, "TokenGeneration_Authentication")
-                    .await?;
-                InitiateAuthResponse {
-                    authentication_result: Some(result),
-                    challenge_parameters: Some(BTreeMap::new()),
-                    ..Default::default()
-                }
+                self.signed_in(&c, &user).await?
             }
             flow => self.start_auth(&c, flow, params).await?,
         };
@@ -132,8 +145,8 @@ impl Idp {
         req: AdminRespondToAuthChallengeRequest,
     ) -> Result<AdminRespondToAuthChallengeResponse> {
         let c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
-        let r =
-            self.answer_challenge(&c, req.challenge_name, req.challenge_responses.clone().unwrap_or_default()).await?;
+        let responses = req.challenge_responses.clone().unwrap_or_default();
+        let r = self.answer_challenge(&c, req.challenge_name, responses, req.session.as_deref()).await?;
         Ok(AdminRespondToAuthChallengeResponse {
             authentication_result: r.authentication_result,
             challenge_name: r.challenge_name,
@@ -178,14 +191,7 @@ impl Idp {
                 let password = param(&params, "PASSWORD")?;
                 self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 let user = self.password_sign_in(c, username, password).await?;
-                let result = self
-                    .issue_tokens(c, &user, self.now() / 1000, None, true, "TokenGeneration_Authentication")
-                    .await?;
-                Ok(InitiateAuthResponse {
-                    authentication_result: Some(result),
-                    challenge_parameters: Some(BTreeMap::new()),
-                    ..Default::default()
-                })
+                self.signed_in(c, &user).await
             }
             AuthFlowType::UserSrpAuth => {
                 let username = param(&params, "USERNAME")?;
@@ -209,7 +215,7 @@ impl Idp {
                         self.check_secret_hash(c, &user.sub, given).await?;
                     }
                 }
-                self.check_can_sign_in(&user)?;
+                self.check_can_sign_in(c, &user)?;
                 let result = self
                     .issue_tokens(c, &user, row.auth_time, Some(row.origin_jti), false, "TokenGeneration_RefreshTokens")
                     .await?;
@@ -223,9 +229,24 @@ impl Idp {
     }
 
     /// Status checks after the credentials proved right.
-    fn check_can_sign_in(&self, user: &UserRow) -> Result<()> {
+    fn check_can_sign_in(&self, c: &ClientCtx, user: &UserRow) -> Result<()> {
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));
+        }
+        if user.status == status::FORCE_CHANGE_PASSWORD {
+            let days = c
+                .pool
+                .policies
+                .as_ref()
+                .and_then(|p| p.password_policy.as_ref())
+                .and_then(|p| p.temporary_password_validity_days)
+                .unwrap_or(7);
+            if self.now() > user.password_changed_at + i64::from(days) * 86_400_000 {
+                return Err(Error::NotAuthorized(
+                    "Temporary password has expired and must be reset by an administrator.".into(),
+                ));
+            }
+            return Ok(());
         }
         match user.status.as_str() {
             status::UNCONFIRMED => Err(Error::UserNotConfirmed("User is not confirmed.".into())),
@@ -278,9 +299,8 @@ impl Idp {
             self.record_failure(&user).await?;
             return Err(incorrect());
         }
-        self.check_can_sign_in(&user)?;
+        self.check_can_sign_in(c, &user)?;
         self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
-        self.post_authentication(c, &user).await?;
         Ok(user)
     }
 
@@ -429,7 +449,8 @@ impl Idp {
         req: RespondToAuthChallengeRequest,
     ) -> Result<RespondToAuthChallengeResponse> {
         let c = self.public_client(&req.client_id).await?;
-        self.answer_challenge(&c, req.challenge_name, req.challenge_responses.clone().unwrap_or_default()).await
+        let r = req.challenge_responses.clone().unwrap_or_default();
+        self.answer_challenge(&c, req.challenge_name, r, req.session.as_deref()).await
     }
 
     async fn answer_challenge(
@@ -437,12 +458,17 @@ impl Idp {
         c: &ClientCtx,
         challenge: ChallengeNameType,
         r: BTreeMap<String, String>,
+        session: Option<&str>,
     ) -> Result<RespondToAuthChallengeResponse> {
-        if challenge != ChallengeNameType::PasswordVerifier {
-            return Err(Error::Unsupported(format!(
-                "Cognate does not support the {} challenge yet.",
-                challenge.as_str()
-            )));
+        match challenge {
+            ChallengeNameType::PasswordVerifier => {}
+            ChallengeNameType::NewPasswordRequired => return self.new_password(c, &r, session).await,
+            _ => {
+                return Err(Error::Unsupported(format!(
+                    "Cognate does not support the {} challenge yet.",
+                    challenge.as_str()
+                )));
+            }
         }
         let block_b64 = param(&r, "PASSWORD_CLAIM_SECRET_BLOCK")?;
         let signature = param(&r, "PASSWORD_CLAIM_SIGNATURE")?;
@@ -488,11 +514,105 @@ impl Idp {
             self.record_failure(&user).await?;
             return Err(incorrect());
         }
-        self.check_can_sign_in(&user)?;
+        self.check_can_sign_in(c, &user)?;
         self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+        Ok(respond(self.signed_in(c, &user).await?))
+    }
+
+    /// The credentials are right: tokens, or the NEW_PASSWORD_REQUIRED
+    /// challenge for a user still on a temporary password.
+    async fn signed_in(&self, c: &ClientCtx, user: &UserRow) -> Result<InitiateAuthResponse> {
+        if user.status == status::FORCE_CHANGE_PASSWORD {
+            let attrs = crate::account::visible(&attrs_of(user)?);
+            let shown: BTreeMap<&String, &String> = attrs.iter().filter(|(k, _)| *k != "sub").collect();
+            let required: Vec<String> = c
+                .pool
+                .schema_attributes
+                .iter()
+                .flatten()
+                .filter(|a| a.required == Some(true))
+                .filter_map(|a| a.name.clone())
+                .filter(|n| n != "sub" && !attrs.contains_key(n))
+                .map(|n| format!("userAttributes.{n}"))
+                .collect();
+            let state = NewPasswordState {
+                p: c.pool_row.id.clone(),
+                c: c.row.id.clone(),
+                u: user.username_key.clone(),
+                e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
+            };
+            let session = self.key.seal(NEW_PASSWORD_CONTEXT, &serde_json::to_vec(&state)?);
+            let mut p = BTreeMap::new();
+            p.insert("USER_ID_FOR_SRP".to_string(), user.username.clone());
+            p.insert("requiredAttributes".to_string(), serde_json::to_string(&required)?);
+            p.insert("userAttributes".to_string(), serde_json::to_string(&shown)?);
+            return Ok(InitiateAuthResponse {
+                challenge_name: Some(ChallengeNameType::NewPasswordRequired),
+                challenge_parameters: Some(p),
+                session: Some(session),
+                ..Default::default()
+            });
+        }
+        self.post_authentication(c, user).await?;
+        let result =
+            self.issue_tokens(c, user, self.now() / 1000, None, true, "TokenGeneration_Authentication").await?;
+        Ok(InitiateAuthResponse {
+            authentication_result: Some(result),
+            challenge_parameters: Some(BTreeMap::new()),
+            ..Default::default()
+        })
+    }
+
+    /// NEW_PASSWORD_REQUIRED: the new password, and the required attributes
+    /// the user has not got yet (`userAttributes.<name>`).
+    async fn new_password(
+        &self,
+        c: &ClientCtx,
+        r: &BTreeMap<String, String>,
+        session: Option<&str>,
+    ) -> Result<RespondToAuthChallengeResponse> {
+        let username = param(r, "USERNAME")?;
+        let password = param(r, "NEW_PASSWORD")?;
+        self.check_secret_hash(c, username, r.get("SECRET_HASH").map(String::as_str)).await?;
+        let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
+        let session = session.ok_or_else(invalid_session)?;
+        let state: NewPasswordState = self
+            .key
+            .open(NEW_PASSWORD_CONTEXT, session)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(invalid_session)?;
+        if state.c != c.row.id || state.p != c.pool_row.id {
+            return Err(invalid_session());
+        }
+        if state.e <= self.now() {
+            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
+        }
+        let mut user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
+        if user.status != status::FORCE_CHANGE_PASSWORD {
+            return Err(invalid_session());
+        }
+        let given: Vec<AttributeType> = r
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("userAttributes.").map(|n| AttributeType { name: n.to_string(), value: Some(v.clone()) })
+            })
+            .collect();
+        let mut attrs = attrs_of(&user)?;
+        attrs.extend(self.client_attributes(c, &given)?);
+        crate::users::check_required(&c.pool, &attrs)?;
+        let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
+        passwords::check_policy(password, &policy)?;
+        user.attributes = serde_json::to_string(&attrs)?;
+        user.updated_at = self.now();
+        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        self.write_user_with_aliases(&user, &aliases, false).await?;
+        user.version += 1;
+        user.status = status::CONFIRMED.into();
+        self.set_password(c, &mut user, password).await?;
         self.post_authentication(c, &user).await?;
         let result =
-            self.issue_tokens(c, &user, self.now() / 1000, None, true, "TokenGeneration_Authentication").await?;
+            self.issue_tokens(c, &user, self.now() / 1000, None, true, "TokenGeneration_NewPasswordChallenge").await?;
         Ok(RespondToAuthChallengeResponse {
             authentication_result: Some(result),
             challenge_parameters: Some(BTreeMap::new()),

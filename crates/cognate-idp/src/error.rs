@@ -26,6 +26,7 @@ pub enum Error {
     RefreshTokenReuse(String),
     PasswordHistoryPolicyViolation(String),
     CodeDeliveryFailure(String),
+    UnsupportedUserState(String),
     /// Something failed inside Cognate; the message is generic on purpose.
     Internal,
 }
@@ -56,6 +57,7 @@ impl Error {
             Error::RefreshTokenReuse(_) => "RefreshTokenReuseException",
             Error::PasswordHistoryPolicyViolation(_) => "PasswordHistoryPolicyViolationException",
             Error::CodeDeliveryFailure(_) => "CodeDeliveryFailureException",
+            Error::UnsupportedUserState(_) => "UnsupportedUserStateException",
             Error::Internal => "InternalErrorException",
         }
     }
@@ -82,7 +84,8 @@ impl Error {
             | Error::InvalidLambdaResponse(m)
             | Error::RefreshTokenReuse(m)
             | Error::PasswordHistoryPolicyViolation(m)
-            | Error::CodeDeliveryFailure(m) => m,
+            | Error::CodeDeliveryFailure(m)
+            | Error::UnsupportedUserState(m) => m,
             Error::Internal => "Internal server error.",
         }
     }

@@ -12,6 +12,7 @@
 //! every field the model has round-trips without a column of its own.
 
 mod account;
+mod admin;
 mod auth;
 mod clients;
 mod clock;

@@ -108,7 +108,7 @@ impl Idp {
             "userName": username,
             "callerContext": {
                 "awsSdkVersion": "aws-sdk-unknown-unknown",
-                "clientId": c.row.id,
+                "clientId": if c.row.id.is_empty() { "CLIENT_ID_NOT_APPLICABLE" } else { c.row.id.as_str() },
             },
             "request": request,
             "response": {},

@@ -229,42 +229,9 @@ impl Idp {
         })?;
         let mut attrs = self.client_attributes(&c, req.user_attributes.as_deref().unwrap_or_default())?;
 
-        // Email or phone as the username: the stored username is the sub.
         let sub = cognate_crypto::ids::uuid_v4();
         let by_username = username_attrs(&c.pool);
-        let username = if by_username.is_empty() {
-            let alias = alias_attrs(&c.pool);
-            if alias.contains(&AliasAttributeType::Email) && looks_like_email(&req.username) {
-                return Err(Error::InvalidParameter(
-                    "Username cannot be of email format, since user pool is configured for email alias.".into(),
-                ));
-            }
-            if alias.contains(&AliasAttributeType::PhoneNumber) && looks_like_phone(&req.username) {
-                return Err(Error::InvalidParameter(
-                    "Username cannot be of phone number format, since user pool is configured for phone number alias."
-                        .into(),
-                ));
-            }
-            req.username.clone()
-        } else {
-            let email_ok = by_username.contains(&UsernameAttributeType::Email);
-            let phone_ok = by_username.contains(&UsernameAttributeType::PhoneNumber);
-            if email_ok && looks_like_email(&req.username) {
-                attrs.insert("email".into(), req.username.clone());
-            } else if phone_ok && looks_like_phone(&req.username) {
-                attrs.insert("phone_number".into(), req.username.clone());
-            } else {
-                return Err(Error::InvalidParameter(
-                    match (email_ok, phone_ok) {
-                        (true, true) => "Username should be either an email or a phone number.",
-                        (true, false) => "Username should be an email.",
-                        _ => "Username should be a phone number.",
-                    }
-                    .into(),
-                ));
-            }
-            sub.clone()
-        };
+        let username = resolve_username(&c.pool, &req.username, &sub, &mut attrs)?;
         check_required(&c.pool, &attrs)?;
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&password, &policy)?;
@@ -508,7 +475,7 @@ impl Idp {
 }
 
 /// Checks one attribute value against its schema definition.
-fn check_value(def: &SchemaAttributeType, name: &str, value: &str) -> Result<()> {
+pub(crate) fn check_value(def: &SchemaAttributeType, name: &str, value: &str) -> Result<()> {
     let bad =
         |why: String| Err(Error::InvalidParameter(format!("Attributes did not conform to the schema: {name}: {why}")));
     match def.attribute_data_type.unwrap_or(AttributeDataType::String) {
@@ -558,7 +525,7 @@ fn check_value(def: &SchemaAttributeType, name: &str, value: &str) -> Result<()>
 }
 
 /// Every attribute the schema marks required must be present.
-fn check_required(pool: &UserPoolType, attrs: &BTreeMap<String, String>) -> Result<()> {
+pub(crate) fn check_required(pool: &UserPoolType, attrs: &BTreeMap<String, String>) -> Result<()> {
     for a in pool.schema_attributes.iter().flatten() {
         let name = a.name.as_deref().unwrap_or_default();
         if a.required == Some(true) && name != "sub" && !attrs.contains_key(name) {
@@ -578,4 +545,48 @@ pub(crate) fn name_values(list: Option<&[AttributeType]>) -> serde_json::Value {
             .map(|a| (a.name.clone(), serde_json::Value::String(a.value.clone().unwrap_or_default())))
             .collect(),
     )
+}
+
+/// The username a new user is stored under. With email or phone as the
+/// username, the given name must be one (it becomes that attribute) and the
+/// stored username is the sub; with aliases, it must not look like one.
+pub(crate) fn resolve_username(
+    pool: &UserPoolType,
+    given: &str,
+    sub: &str,
+    attrs: &mut BTreeMap<String, String>,
+) -> Result<String> {
+    let by_username = username_attrs(pool);
+    if by_username.is_empty() {
+        let alias = alias_attrs(pool);
+        if alias.contains(&AliasAttributeType::Email) && looks_like_email(given) {
+            return Err(Error::InvalidParameter(
+                "Username cannot be of email format, since user pool is configured for email alias.".into(),
+            ));
+        }
+        if alias.contains(&AliasAttributeType::PhoneNumber) && looks_like_phone(given) {
+            return Err(Error::InvalidParameter(
+                "Username cannot be of phone number format, since user pool is configured for phone number alias."
+                    .into(),
+            ));
+        }
+        return Ok(given.to_string());
+    }
+    let email_ok = by_username.contains(&UsernameAttributeType::Email);
+    let phone_ok = by_username.contains(&UsernameAttributeType::PhoneNumber);
+    if email_ok && looks_like_email(given) {
+        attrs.insert("email".into(), given.to_string());
+    } else if phone_ok && looks_like_phone(given) {
+        attrs.insert("phone_number".into(), given.to_string());
+    } else {
+        return Err(Error::InvalidParameter(
+            match (email_ok, phone_ok) {
+                (true, true) => "Username should be either an email or a phone number.",
+                (true, false) => "Username should be an email.",
+                _ => "Username should be a phone number.",
+            }
+            .into(),
+        ));
+    }
+    Ok(sub.to_string())
 }

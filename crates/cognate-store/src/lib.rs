@@ -101,7 +101,7 @@ trait FromRow: Sized {
 macro_rules! row_struct {
     ($(#[$m:meta])* pub struct $name:ident { $(pub $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, Default)]
         pub struct $name { $(pub $field: $ty),* }
         impl FromRow for $name {
             fn from_sqlite(row: &SqliteRow) -> Result<Self> {

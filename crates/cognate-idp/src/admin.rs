@@ -1,0 +1,260 @@
+//! Admin user operations (SigV4-authorised): AdminCreateUser with its
+//! invitation, AdminGetUser, AdminSetUserPassword.
+
+use crate::messages::{Channel, Message, render};
+use crate::triggers::{self, Trigger};
+use crate::users::{
+    ClientCtx, aliases_for, attribute_list, attrs_of, check_required, check_value, resolve_username, status,
+};
+use crate::{Error, Idp, Result, passwords};
+use cognate_store::{PoolRow, StoreError, UserRow};
+use cognate_wire::Timestamp;
+use cognate_wire::idp::*;
+use std::collections::BTreeMap;
+
+/// A temporary password that satisfies `policy`: 16 characters from every
+/// class, from the OS's CSPRNG.
+fn temporary_password(policy: &PasswordPolicyType) -> String {
+    use rand::Rng as _;
+    use rand::seq::SliceRandom as _;
+    let mut rng = rand::rngs::OsRng;
+    let classes: [&[u8]; 4] =
+        [b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"abcdefghijkmnopqrstuvwxyz", b"23456789", b"^$*.[]{}()?!@#%&/,><:;|_~=+-"];
+    let len = (policy.minimum_length.unwrap_or(8) as usize).max(16);
+    let mut chars: Vec<u8> = classes.iter().filter_map(|c| c.choose(&mut rng).copied()).collect();
+    let all: Vec<u8> = classes.concat();
+    while chars.len() < len {
+        chars.push(all[rng.gen_range(0..all.len())]);
+    }
+    chars.shuffle(&mut rng);
+    String::from_utf8(chars).unwrap_or_default()
+}
+
+fn user_type(user: &UserRow, attrs: &BTreeMap<String, String>) -> UserType {
+    UserType {
+        username: Some(user.username.clone()),
+        attributes: Some(attribute_list(&crate::account::visible(attrs))),
+        user_create_date: Some(Timestamp::from_unix_millis(user.created_at)),
+        user_last_modified_date: Some(Timestamp::from_unix_millis(user.updated_at)),
+        enabled: Some(user.enabled != 0),
+        user_status: UserStatusType::parse(&user.status),
+        mfa_options: None,
+    }
+}
+
+impl Idp {
+    async fn admin_user(&self, pool_id: &str, username: &str) -> Result<(PoolRow, UserPoolType, UserRow)> {
+        let (row, pool) = self.load_pool(pool_id).await?;
+        let user = self
+            .find_user(&row, &pool, username)
+            .await?
+            .ok_or_else(|| Error::UserNotFound("User does not exist.".into()))?;
+        Ok((row, pool, user))
+    }
+
+    pub async fn admin_create_user(&self, req: AdminCreateUserRequest) -> Result<AdminCreateUserResponse> {
+        let (pool_row, pool) = self.load_pool(&req.user_pool_id).await?;
+        // Triggers see a client context; admin calls have none.
+        let c = ClientCtx {
+            pool_row: pool_row.clone(),
+            pool: pool.clone(),
+            row: Default::default(),
+            client: Default::default(),
+        };
+        let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
+        if req.message_action == Some(MessageActionType::Resend) {
+            return self.resend_invitation(&c, &req, &policy).await;
+        }
+        let schema = pool.schema_attributes.clone().unwrap_or_default();
+        let mut attrs = BTreeMap::new();
+        for a in req.user_attributes.iter().flatten() {
+            let value = a.value.clone().unwrap_or_default();
+            let def = schema.iter().find(|s| s.name.as_deref() == Some(a.name.as_str()));
+            let verified_flag = a.name == "email_verified" || a.name == "phone_number_verified";
+            match def {
+                Some(def) if a.name != "sub" => check_value(def, &a.name, &value)?,
+                _ if verified_flag => {}
+                _ => {
+                    return Err(Error::InvalidParameter(format!(
+                        "Attributes did not conform to the schema: {}: Attribute does not exist in the schema.",
+                        a.name
+                    )));
+                }
+            }
+            attrs.insert(a.name.clone(), value);
+        }
+        let sub = cognate_crypto::ids::uuid_v4();
+        let username = resolve_username(&pool, &req.username, &sub, &mut attrs)?;
+        check_required(&pool, &attrs)?;
+        let temp = match &req.temporary_password {
+            Some(p) => {
+                passwords::check_policy(p, &policy)?;
+                p.clone()
+            }
+            None => temporary_password(&policy),
+        };
+        let request = serde_json::json!({
+            "userAttributes": triggers::attributes_json(&attrs),
+            "validationData": crate::users::name_values(req.validation_data.as_deref()),
+            "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
+        });
+        self.run_trigger(&c, Trigger::PreSignUp, "PreSignUp_AdminCreateUser", &username, request).await?;
+
+        attrs.insert("sub".into(), sub.clone());
+        let (hash, verifier) =
+            crate::auth::password_material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
+        let now = self.now();
+        let key = crate::users::username_key(&pool, &username);
+        let user = UserRow {
+            pool_id: pool_row.id.clone(),
+            username: username.clone(),
+            username_key: key.clone(),
+            sub,
+            status: status::FORCE_CHANGE_PASSWORD.into(),
+            enabled: 1,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            attributes: serde_json::to_string(&attrs)?,
+            password_hash: Some(hash),
+            srp_salt: Some(verifier.salt_hex()),
+            srp_verifier: Some(hex::encode(&verifier.verifier)),
+            password_changed_at: now,
+            failed_attempts: 0,
+            locked_until: 0,
+        };
+        let aliases = aliases_for(&pool_row.id, &pool, &key, &attrs);
+        match self.store.create_user(&user, &aliases).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                if self.store.get_user(&pool_row.id, &key).await?.is_some() {
+                    return Err(Error::UsernameExists("User account already exists".into()));
+                }
+                return Err(Error::AliasExists("An account with the email or phone number already exists.".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if req.message_action != Some(MessageActionType::Suppress) {
+            self.send_invitation(&c, &user, &attrs, &temp, req.desired_delivery_mediums.as_deref()).await?;
+        }
+        Ok(AdminCreateUserResponse { user: Some(user_type(&user, &attrs)) })
+    }
+
+    async fn resend_invitation(
+        &self,
+        c: &ClientCtx,
+        req: &AdminCreateUserRequest,
+        policy: &PasswordPolicyType,
+    ) -> Result<AdminCreateUserResponse> {
+        let (_, _, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        if user.status != status::FORCE_CHANGE_PASSWORD {
+            return Err(Error::UnsupportedUserState(
+                "Resend not possible. User status is not FORCE_CHANGE_PASSWORD.".into(),
+            ));
+        }
+        let temp = req.temporary_password.clone().unwrap_or_else(|| temporary_password(policy));
+        let (hash, verifier) =
+            crate::auth::password_material(temp.clone(), user.pool_id.clone(), user.username.clone()).await?;
+        user.password_hash = Some(hash);
+        user.srp_salt = Some(verifier.salt_hex());
+        user.srp_verifier = Some(hex::encode(&verifier.verifier));
+        user.password_changed_at = self.now();
+        user.updated_at = self.now();
+        if !self.store.update_user(&user, None).await? {
+            return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
+        }
+        let attrs = attrs_of(&user)?;
+        self.send_invitation(c, &user, &attrs, &temp, req.desired_delivery_mediums.as_deref()).await?;
+        Ok(AdminCreateUserResponse { user: Some(user_type(&user, &attrs)) })
+    }
+
+    /// The invitation with the temporary password, by the mediums asked for
+    /// (SMS by default, as in Cognito).
+    async fn send_invitation(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        attrs: &BTreeMap<String, String>,
+        temp: &str,
+        mediums: Option<&[DeliveryMediumType]>,
+    ) -> Result<()> {
+        let mediums = mediums.map(<[_]>::to_vec).unwrap_or_else(|| vec![DeliveryMediumType::Sms]);
+        let t = c
+            .pool
+            .admin_create_user_config
+            .as_ref()
+            .and_then(|a| a.invite_message_template.clone())
+            .unwrap_or_default();
+        let mut sent = false;
+        for medium in mediums {
+            let channel = match medium {
+                DeliveryMediumType::Email => Channel::Email,
+                DeliveryMediumType::Sms => Channel::Sms,
+            };
+            let Some(destination) = attrs.get(channel.attribute()) else { continue };
+            let default = "Your username is {username} and temporary password is {####}.";
+            let (subject, body) = match channel {
+                Channel::Email => (
+                    t.email_subject.clone().unwrap_or_else(|| "Your temporary password".into()),
+                    t.email_message.clone().unwrap_or_else(|| default.into()),
+                ),
+                Channel::Sms => (String::new(), t.sms_message.clone().unwrap_or_else(|| default.into())),
+            };
+            let message = Message {
+                channel,
+                destination: destination.clone(),
+                subject,
+                body: render(&body, temp, &user.username),
+            };
+            self.deliver(&user.pool_id, &user.username, &message).await?;
+            sent = true;
+        }
+        if !sent {
+            tracing::info!(
+                pool_id = user.pool_id,
+                "invitation not sent: the user has no address for the requested mediums"
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn admin_get_user(&self, req: AdminGetUserRequest) -> Result<AdminGetUserResponse> {
+        let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        let attrs = crate::account::visible(&attrs_of(&user)?);
+        Ok(AdminGetUserResponse {
+            username: user.username.clone(),
+            user_attributes: Some(attribute_list(&attrs)),
+            user_create_date: Some(Timestamp::from_unix_millis(user.created_at)),
+            user_last_modified_date: Some(Timestamp::from_unix_millis(user.updated_at)),
+            enabled: Some(user.enabled != 0),
+            user_status: UserStatusType::parse(&user.status),
+            mfa_options: None,
+            preferred_mfa_setting: None,
+            user_mfa_setting_list: None,
+        })
+    }
+
+    pub async fn admin_set_user_password(
+        &self,
+        req: AdminSetUserPasswordRequest,
+    ) -> Result<AdminSetUserPasswordResponse> {
+        let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
+        passwords::check_policy(&req.password, &policy)?;
+        let (hash, verifier) =
+            crate::auth::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone()).await?;
+        user.password_hash = Some(hash);
+        user.srp_salt = Some(verifier.salt_hex());
+        user.srp_verifier = Some(hex::encode(&verifier.verifier));
+        user.password_changed_at = self.now();
+        user.updated_at = self.now();
+        user.failed_attempts = 0;
+        user.locked_until = 0;
+        user.status =
+            if req.permanent == Some(true) { status::CONFIRMED } else { status::FORCE_CHANGE_PASSWORD }.into();
+        if !self.store.update_user(&user, None).await? {
+            return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
+        }
+        Ok(AdminSetUserPasswordResponse {})
+    }
+}
