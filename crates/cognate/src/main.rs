@@ -4,6 +4,7 @@
 //! ([`settings::Raw`]), then turned into validated settings; nothing below
 //! `main` reads the environment.
 
+mod bench;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,10 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Run load scenarios against a fresh server and report throughput,
+    /// latency, and the server's CPU per operation beside the cryptography
+    /// each operation cannot avoid.
+    Bench(bench::BenchArgs),
     /// Manage a user pool's token-signing keys (rotation with overlap).
     SigningKeys {
         #[command(subcommand)]
@@ -106,6 +111,7 @@ fn main() -> ExitCode {
             Command::Serve => serve(settings).await,
             Command::Keys { action } => keys(settings, action).await,
             Command::SigningKeys { action } => signing_keys(settings, action).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Outbox { pool, destination, limit, json } => {
                 outbox(settings, pool.as_deref(), destination.as_deref(), limit, json).await
             }
