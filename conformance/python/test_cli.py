@@ -98,3 +98,21 @@ def test_bad_settings_are_refused(tmp_path):
     assert r.returncode == 2 and "exclude each other" in r.stderr
     r = subprocess.run([str(BIN), "serve", "--account-id", "12"], env=_env(), capture_output=True, text=True)
     assert r.returncode == 2 and "12 digits" in r.stderr
+
+
+def test_bench_runs_every_scenario_without_errors():
+    """`cognate bench` drives a server of its own and reports each scenario;
+    a harness that reports errors or no operations is broken."""
+    import json as _json
+
+    r = subprocess.run(
+        [str(BIN), "bench", "--duration", "1", "--users", "2", "--concurrency", "2", "--json"],
+        env=_env(), capture_output=True, text=True, timeout=180,
+    )
+    assert r.returncode == 0, r.stderr
+    report = _json.loads(r.stdout)
+    names = [s["scenario"] for s in report["scenarios"]]
+    assert names == ["password-sign-in", "srp-sign-in", "refresh", "get-user"]
+    for s in report["scenarios"]:
+        assert s["errors"] == 0 and s["operations"] > 0, s
+        assert s["server_cpu_us_per_op"] > 0 and s["crypto_us_per_op"] > 0, s

@@ -55,8 +55,9 @@ struct SrpState {
     u: String,
     /// USER_ID_FOR_SRP.
     n: String,
-    /// The server's secret b, hex.
+    /// The server's secret b, and its public B, hex.
     b: String,
+    bb: String,
     /// The client's A, hex as sent.
     a: String,
     /// Expiry, ms.
@@ -424,6 +425,7 @@ impl Idp {
             u: user_key,
             n: user_id.clone(),
             b: hex::encode(challenge.b_secret.to_bytes()),
+            bb: hex::encode(&challenge.big_b),
             a: a_hex.to_string(),
             e: self.now() + validity_min * 60_000,
         };
@@ -506,7 +508,7 @@ impl Idp {
         let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
         let b_bytes = hex::decode(&state.b).map_err(|_| invalid_session())?;
         let b = srp::SecretExponent::from_bytes(&b_bytes).map_err(|_| invalid_session())?;
-        let big_b = srp::server_challenge_with_b(&v, &b_bytes).map_err(|_| Error::Internal)?.big_b;
+        let big_b = hex::decode(&state.bb).map_err(|_| invalid_session())?;
         let pool_name = srp::pool_name(&c.pool_row.id);
         let proven = srp::session_key(&state.a, &big_b, &b, &v)
             .and_then(|key| srp::verify_claim(&key, pool_name, &state.n, block_b64, timestamp, signature));
@@ -640,7 +642,7 @@ pub(crate) const DUMMY_HASH: &str =
 
 /// Argon2 off the async threads: it is deliberately slow.
 pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || passwords::verify(&password, &hash)).await.map_err(|_| Error::Internal)?
+    passwords::on_hashing_threads(move || passwords::verify(&password, &hash)).await?
 }
 
 /// Hashes a password and makes its SRP verifier, off the async threads.
@@ -649,11 +651,10 @@ pub(crate) async fn password_material(
     pool_id: String,
     username: String,
 ) -> Result<(String, srp::Verifier)> {
-    tokio::task::spawn_blocking(move || {
+    passwords::on_hashing_threads(move || {
         let hash = passwords::hash(&password)?;
         let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
         Ok((hash, verifier))
     })
-    .await
-    .map_err(|_| Error::Internal)?
+    .await?
 }

@@ -2,35 +2,131 @@
 //!
 //! Hashes are PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$...`) with the
 //! OWASP-recommended parameters, so they can be exported and verified by any
-//! argon2 implementation. Verification is constant-time in the hash library.
+//! argon2 implementation. Hashes are compared in constant time.
 
 use crate::{Error, Result};
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 use cognate_wire::idp::PasswordPolicyType;
 
 /// OWASP's argon2id setting: 19 MiB, two passes, one lane.
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn owasp() -> Params {
+    Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or_default()
 }
 
+thread_local! {
+    /// Argon2's working memory, kept per thread and reused: allocating and
+    /// freeing 19 MiB per hash makes the allocator's heap grow without bound.
+    static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Argon2id of `password` with `salt` and `params` into `out`.
+fn argon2id(password: &[u8], salt: &[u8], params: Params, out: &mut [u8]) -> Result<()> {
+    let blocks = params.block_count();
+    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    MEMORY
+        .with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() != blocks {
+                m.clear();
+                m.resize(blocks, argon2::Block::new());
+                m.shrink_to_fit();
+            }
+            hasher.hash_password_into_with_memory(password, salt, out, &mut m[..])
+        })
+        .map_err(|e| {
+            tracing::error!(error = %e, "argon2 failed");
+            Error::Internal
+        })
+}
+
+/// A PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`.
 pub fn hash(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    hasher().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        Error::Internal
-    })
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let params = owasp();
+    let mut out = [0u8; 32];
+    argon2id(password.as_bytes(), &salt, params.clone(), &mut out)?;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        b64.encode(salt),
+        b64.encode(out)
+    ))
 }
 
-/// True when `password` matches the stored PHC string. An unreadable stored
-/// hash is an internal error, not a mismatch.
+/// True when `password` matches the stored PHC string (argon2id, any
+/// parameters). An unreadable stored hash is an internal error, not a
+/// mismatch.
 pub fn verify(password: &str, phc: &str) -> Result<bool> {
-    let parsed = PasswordHash::new(phc).map_err(|e| {
-        tracing::error!(error = %e, "stored password hash unreadable");
+    let unreadable = |what: &str| {
+        tracing::error!(what, "stored password hash unreadable");
         Error::Internal
-    })?;
-    Ok(hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+    };
+    let parsed = PasswordHash::new(phc).map_err(|_| unreadable("not a PHC string"))?;
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Err(unreadable("not argon2id"));
+    }
+    let params = Params::try_from(&parsed).map_err(|_| unreadable("bad parameters"))?;
+    let mut salt_buf = [0u8; 64];
+    let salt = parsed
+        .salt
+        .ok_or_else(|| unreadable("no salt"))?
+        .decode_b64(&mut salt_buf)
+        .map_err(|_| unreadable("bad salt"))?;
+    let expected = parsed.hash.ok_or_else(|| unreadable("no hash"))?;
+    let mut out = vec![0u8; expected.len()];
+    argon2id(password.as_bytes(), salt, params, &mut out)?;
+    Ok(cognate_crypto::ct_eq(&out, expected.as_bytes()))
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `f` on one of a few long-lived threads, one per core.
+///
+/// Argon2 takes 19 MiB and a core for each hash. On short-lived blocking
+/// threads every new thread gets its own allocator arena, which keeps its
+/// 19 MiB after the hash is done: hundreds of MiB under load. A fixed set of
+/// threads bounds both the memory and the CPU oversubscription; extra work
+/// waits in the queue. The pool is process-wide because the cores are.
+pub async fn on_hashing_threads<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    static QUEUE: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let n = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        for i in 0..n {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("cognate-hash-{i}")).spawn(move || {
+                loop {
+                    let job = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a hashing thread");
+            }
+        }
+        tx
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    queue
+        .send(Box::new(move || {
+            let _ = tx.send(f());
+        }))
+        .map_err(|_| Error::Internal)?;
+    rx.await.map_err(|_| Error::Internal)
 }
 
 /// The characters Cognito counts as symbols.
@@ -105,5 +201,13 @@ mod tests {
         assert!(!verify("Passw0rd?", &h1).unwrap());
         assert_ne!(h1, hash("Passw0rd!").unwrap(), "salted");
         assert_eq!(verify("x", "not a hash"), Err(Error::Internal));
+        // A hash made by the argon2 crate's own PHC encoder verifies here.
+        use argon2::password_hash::{PasswordHasher as _, SaltString};
+        let other = Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp())
+            .hash_password(b"Passw0rd!", &SaltString::generate(&mut rand::rngs::OsRng))
+            .unwrap()
+            .to_string();
+        assert!(verify("Passw0rd!", &other).unwrap());
+        assert!(!verify("passw0rd!", &other).unwrap());
     }
 }

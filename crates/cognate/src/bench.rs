@@ -31,6 +31,9 @@ pub struct BenchArgs {
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Run the server on this (empty) PostgreSQL database instead of a temporary SQLite file.
+    #[arg(long = "bench-database-url")]
+    database_url: Option<String>,
 }
 
 const KEY_ID: &str = "AKIABENCHMARK0000001";
@@ -280,9 +283,12 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     };
     let addr = format!("127.0.0.1:{port}");
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = tokio::process::Command::new(exe)
-        .args(["serve", "--listen", &addr, "--data-dir"])
-        .arg(&dir)
+    let mut command = tokio::process::Command::new(exe);
+    command.args(["serve", "--listen", &addr, "--data-dir"]).arg(&dir);
+    if let Some(url) = &args.database_url {
+        command.args(["--database-url", url]);
+    }
+    let mut child = command
         .env("COGNATE_ADMIN_ACCESS_KEY_ID", KEY_ID)
         .env("COGNATE_ADMIN_SECRET_ACCESS_KEY", KEY_SECRET)
         .env("COGNATE_LOG", "warn")
