@@ -95,6 +95,16 @@ def _storage_args():
     return ["--database-url", url] if url else ["--ephemeral"]
 
 
+# The log of the server this session started (empty with COGNATE_ENDPOINT).
+SERVER_LOG: list = []
+
+
+@pytest.fixture
+def server_log():
+    """Path of the session server's log file, or None for an external server."""
+    return SERVER_LOG[-1] if SERVER_LOG else None
+
+
 @pytest.fixture(scope="session")
 def endpoint():
     """Base URL of the server under test (no trailing slash)."""
@@ -115,6 +125,7 @@ def endpoint():
     log_dir = CONFORMANCE_DIR / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"cognate-{time.strftime('%Y%m%dT%H%M%S')}-{port}.log"
+    SERVER_LOG.append(log_path)
     env = dict(os.environ)
     env["COGNATE_ADMIN_ACCESS_KEY_ID"] = ACCESS_KEY_ID
     env["COGNATE_ADMIN_SECRET_ACCESS_KEY"] = SECRET_ACCESS_KEY

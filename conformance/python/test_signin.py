@@ -186,3 +186,23 @@ def test_admin_created_user_completes_new_password_with_pycognito(endpoint, cogn
     u = pycognito_for(endpoint, pool_id, client_id, username="eve")
     u.authenticate(password=PASSWORD)
     assert u.id_claims["cognito:username"] == "eve"
+
+
+def test_no_password_code_or_token_reaches_the_log(endpoint, app, public, server_log):
+    if server_log is None:
+        pytest.skip("external server: its log is not ours to read")
+    pool_id, client_id = app
+    secret_password = "Zq-logcheck-9876!"
+    public.sign_up(ClientId=client_id, Username="lg", Password=secret_password, UserAttributes=[{"Name": "email", "Value": "lg@example.com"}])
+    code = read_code(endpoint, "lg@example.com")
+    public.confirm_sign_up(ClientId=client_id, Username="lg", ConfirmationCode=code)
+    result = public.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "lg", "PASSWORD": secret_password})["AuthenticationResult"]
+    public.get_user(AccessToken=result["AccessToken"])
+    with pytest.raises(ClientError):
+        public.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "lg", "PASSWORD": "Wrong-" + secret_password})
+    log = server_log.read_text(errors="replace")
+    assert "request" in log, "the server logs requests at all"
+    for secret in (secret_password, result["AccessToken"], result["IdToken"], result["RefreshToken"]):
+        assert secret not in log
+    # The code as a value of its own (not inside a timestamp or a number).
+    assert not re.search(rf"(?<![\d.=]){code}(?!\d)", log)

@@ -185,3 +185,52 @@ async fn secret_hash_and_email_usernames() {
     assert_eq!(r.json()["message"], "An account with the given email already exists.");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn email_alias_sign_in_and_forced_alias_moves() {
+    let server = TestServer::start(Backend::SqliteMemory).await;
+    let admin = server.client("us-east-1");
+    let public = server.unsigned();
+    let (_, client, _) = pool_and_client(
+        &admin,
+        json!({"PoolName": "p", "AliasAttributes": ["email"], "AutoVerifiedAttributes": ["email"]}),
+        json!({"ClientName": "app", "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
+    )
+    .await;
+    let up = |u: &str| json!({"ClientId": client, "Username": u, "Password": "Passw0rd!", "UserAttributes": [{"Name": "email", "Value": "same@example.com"}]});
+    let auth = |u: &str| json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {"USERNAME": u, "PASSWORD": "Passw0rd!"}});
+    let r =
+        public.idp("SignUp", json!({"ClientId": client, "Username": "x@example.com", "Password": "Passw0rd!"})).await;
+    assert_eq!(
+        r.json()["message"],
+        "Username cannot be of email format, since user pool is configured for email alias."
+    );
+
+    assert_eq!(public.idp("SignUp", up("ann")).await.status, 200);
+    let code = code_for(&admin, "same@example.com").await;
+    assert_eq!(
+        public
+            .idp("ConfirmSignUp", json!({"ClientId": client, "Username": "ann", "ConfirmationCode": code}))
+            .await
+            .status,
+        200
+    );
+    let r = public.idp("InitiateAuth", auth("same@example.com")).await;
+    assert_eq!(r.status, 200, "a verified email is a sign-in alias: {}", r.text());
+
+    // A second user may sign up with the email, but confirming it would take the alias.
+    assert_eq!(public.idp("SignUp", up("bob")).await.status, 200);
+    let code = code_for(&admin, "same@example.com").await;
+    let confirm = |force: bool| json!({"ClientId": client, "Username": "bob", "ConfirmationCode": code, "ForceAliasCreation": force});
+    assert_eq!(public.idp("ConfirmSignUp", confirm(false)).await.error_type().as_deref(), Some("AliasExistsException"));
+    assert_eq!(public.idp("ConfirmSignUp", confirm(true)).await.status, 200, "the code was not spent by the refusal");
+    let r = public.idp("InitiateAuth", auth("same@example.com")).await;
+    let id = r.json()["AuthenticationResult"]["IdToken"].as_str().unwrap().to_string();
+    use base64::Engine as _;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["cognito:username"], "bob", "the alias moved");
+    server.stop().await;
+}

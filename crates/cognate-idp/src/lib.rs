@@ -40,8 +40,9 @@ pub enum Issuer {
     /// `{base}/{poolId}`, where base is Cognate's public URL.
     PublicUrl(String),
     /// `https://cognito-idp.{region}.amazonaws.com/{poolId}`, for code that
-    /// hard-codes Cognito's issuer; the keys are still served by Cognate.
-    Cognito,
+    /// hard-codes Cognito's issuer; the keys are still served by Cognate, at
+    /// this public URL.
+    Cognito(String),
 }
 
 /// The user-pool service: one per process, shared by every request.

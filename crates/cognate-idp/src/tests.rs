@@ -216,3 +216,22 @@ async fn admin_keys_are_sealed_and_replaceable() {
     assert!(idp.delete_admin_key(&k.access_key_id).await.unwrap());
     assert_eq!(idp.admin_secret(&k.access_key_id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn issuers_name_the_pool_in_either_form() {
+    let (idp, _) = idp().await;
+    let id = idp.create_user_pool("eu-west-1", create("p")).await.unwrap().user_pool.unwrap().id.unwrap();
+    let row = idp.store().get_pool(&id).await.unwrap().unwrap();
+    assert_eq!(idp.issuer(&row), format!("http://localhost/{id}"));
+    let (store, key, clock) =
+        (idp.store().clone(), cognate_crypto::seal::MasterKey::generate(), std::sync::Arc::new(SystemClock));
+    let cognito = Idp::new(store, key, clock, "123456789012".into(), Issuer::Cognito("http://cognate:9229".into()));
+    assert_eq!(cognito.issuer(&row), format!("https://cognito-idp.eu-west-1.amazonaws.com/{id}"));
+    let doc = cognito.openid_configuration(&id).await.unwrap();
+    assert_eq!(doc["issuer"], format!("https://cognito-idp.eu-west-1.amazonaws.com/{id}"));
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("http://cognate:9229/{id}/.well-known/jwks.json"),
+        "keys stay served by Cognate"
+    );
+}

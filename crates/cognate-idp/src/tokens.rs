@@ -103,7 +103,7 @@ impl Idp {
     pub fn issuer(&self, pool: &PoolRow) -> String {
         match &self.issuer {
             Issuer::PublicUrl(base) => format!("{}/{}", base.trim_end_matches('/'), pool.id),
-            Issuer::Cognito => format!("https://cognito-idp.{}.amazonaws.com/{}", pool.region, pool.id),
+            Issuer::Cognito(_) => format!("https://cognito-idp.{}.amazonaws.com/{}", pool.region, pool.id),
         }
     }
 
@@ -217,7 +217,7 @@ impl Idp {
         let iss = self.issuer(&row);
         let jwks_uri = match &self.issuer {
             Issuer::PublicUrl(_) => format!("{iss}/.well-known/jwks.json"),
-            Issuer::Cognito => format!("{}/.well-known/jwks.json", row.id),
+            Issuer::Cognito(base) => format!("{}/{}/.well-known/jwks.json", base.trim_end_matches('/'), row.id),
         };
         Ok(json!({
             "issuer": iss,

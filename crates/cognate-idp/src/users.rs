@@ -388,6 +388,21 @@ impl Idp {
         if user.status != status::UNCONFIRMED {
             return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
         }
+        let force = req.force_alias_creation == Some(true);
+        if !force {
+            // Refuse before the code is spent, so a retry with
+            // ForceAliasCreation can still use it (the database still has the
+            // last word when the user is written).
+            let mut verified = attrs_of(&user)?;
+            verified.insert("email_verified".into(), "true".into());
+            verified.insert("phone_number_verified".into(), "true".into());
+            for a in aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &verified) {
+                let holder = self.store.get_user_by_alias(&a.pool_id, &a.kind, &a.value_key).await?;
+                if holder.is_some_and(|h| h.username_key != user.username_key) {
+                    return Err(Error::AliasExists("An account with the email already exists.".into()));
+                }
+            }
+        }
         self.consume_code(&user, CODE_SIGNUP, &req.confirmation_code).await?;
 
         // The channel the code went to is now verified.
@@ -402,7 +417,7 @@ impl Idp {
         user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, req.force_alias_creation == Some(true)).await?;
+        self.write_user_with_aliases(&user, &aliases, force).await?;
         let request = serde_json::json!({
             "userAttributes": triggers::attributes_json(&attrs),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),

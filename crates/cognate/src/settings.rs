@@ -173,15 +173,12 @@ impl Settings {
     /// How tokens name their issuer; without a public URL, the address the
     /// server is bound to (when known) stands in for it.
     pub fn issuer(&self, bound: Option<std::net::SocketAddr>) -> cognate_idp::Issuer {
-        if self.cognito_issuer {
-            return cognate_idp::Issuer::Cognito;
-        }
         let url = match (&self.public_url, bound) {
             (Some(u), _) => u.clone(),
             (None, Some(addr)) => format!("http://{addr}"),
             (None, None) => format!("http://{}", self.listen),
         };
-        cognate_idp::Issuer::PublicUrl(url)
+        if self.cognito_issuer { cognate_idp::Issuer::Cognito(url) } else { cognate_idp::Issuer::PublicUrl(url) }
     }
 
     /// The master key: from the environment, else a fresh one for an
