@@ -59,15 +59,8 @@ impl Idp {
                 }
             }
         }
-        let (hash, verifier) =
-            password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
-        user.password_hash = Some(hash);
-        user.srp_salt = Some(verifier.salt_hex());
-        user.srp_verifier = Some(hex::encode(&verifier.verifier));
-        user.password_changed_at = self.now();
-        user.updated_at = self.now();
-        user.failed_attempts = 0;
-        user.locked_until = 0;
+        let material = password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
+        crate::users::set_password_fields(user, material, self.now());
         if !self.store.update_user(user, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
         }

@@ -4,7 +4,8 @@
 use crate::messages::{Channel, Message, render};
 use crate::triggers::{self, Trigger};
 use crate::users::{
-    ClientCtx, aliases_for, attribute_list, attrs_of, check_required, check_value, resolve_username, status,
+    ClientCtx, aliases_for, attribute_list, attrs_of, check_required, check_value, new_user_row, resolve_username,
+    set_password_fields, status,
 };
 use crate::{Error, Idp, Result, passwords};
 use cognate_store::{PoolRow, StoreError, UserRow};
@@ -101,28 +102,18 @@ impl Idp {
         self.run_trigger(&c, Trigger::PreSignUp, "PreSignUp_AdminCreateUser", &username, request).await?;
 
         attrs.insert("sub".into(), sub.clone());
-        let (hash, verifier) =
-            crate::auth::password_material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
-        let now = self.now();
-        let key = crate::users::username_key(&pool, &username);
-        let user = UserRow {
-            pool_id: pool_row.id.clone(),
-            username: username.clone(),
-            username_key: key.clone(),
-            sub,
-            status: status::FORCE_CHANGE_PASSWORD.into(),
-            enabled: 1,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            attributes: serde_json::to_string(&attrs)?,
-            password_hash: Some(hash),
-            srp_salt: Some(verifier.salt_hex()),
-            srp_verifier: Some(hex::encode(&verifier.verifier)),
-            password_changed_at: now,
-            failed_attempts: 0,
-            locked_until: 0,
-        };
+        let material = crate::auth::password_material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
+        let user = new_user_row(
+            &pool,
+            &pool_row.id,
+            &username,
+            &sub,
+            status::FORCE_CHANGE_PASSWORD,
+            &attrs,
+            material,
+            self.now(),
+        )?;
+        let key = user.username_key.clone();
         let aliases = aliases_for(&pool_row.id, &pool, &key, &attrs);
         match self.store.create_user(&user, &aliases).await {
             Ok(()) => {}
@@ -153,13 +144,9 @@ impl Idp {
             ));
         }
         let temp = req.temporary_password.clone().unwrap_or_else(|| temporary_password(policy));
-        let (hash, verifier) =
+        let material =
             crate::auth::password_material(temp.clone(), user.pool_id.clone(), user.username.clone()).await?;
-        user.password_hash = Some(hash);
-        user.srp_salt = Some(verifier.salt_hex());
-        user.srp_verifier = Some(hex::encode(&verifier.verifier));
-        user.password_changed_at = self.now();
-        user.updated_at = self.now();
+        set_password_fields(&mut user, material, self.now());
         if !self.store.update_user(&user, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
         }
@@ -241,15 +228,9 @@ impl Idp {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&req.password, &policy)?;
-        let (hash, verifier) =
+        let material =
             crate::auth::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone()).await?;
-        user.password_hash = Some(hash);
-        user.srp_salt = Some(verifier.salt_hex());
-        user.srp_verifier = Some(hex::encode(&verifier.verifier));
-        user.password_changed_at = self.now();
-        user.updated_at = self.now();
-        user.failed_attempts = 0;
-        user.locked_until = 0;
+        set_password_fields(&mut user, material, self.now());
         user.status =
             if req.permanent == Some(true) { status::CONFIRMED } else { status::FORCE_CHANGE_PASSWORD }.into();
         if !self.store.update_user(&user, None).await? {

@@ -361,28 +361,18 @@ impl Idp {
                 )));
             }
         };
-        let (hash, verifier) =
-            password_material(password.to_string(), c.pool_row.id.clone(), stored_name.clone()).await?;
-        let now = self.now();
-        let key = crate::users::username_key(&c.pool, &stored_name);
-        let user = UserRow {
-            pool_id: c.pool_row.id.clone(),
-            username: stored_name,
-            username_key: key.clone(),
-            sub,
-            status: final_status.into(),
-            enabled: 1,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            attributes: serde_json::to_string(&attrs)?,
-            password_hash: Some(hash),
-            srp_salt: Some(verifier.salt_hex()),
-            srp_verifier: Some(hex::encode(&verifier.verifier)),
-            password_changed_at: now,
-            failed_attempts: 0,
-            locked_until: 0,
-        };
+        let material = password_material(password.to_string(), c.pool_row.id.clone(), stored_name.clone()).await?;
+        let user = crate::users::new_user_row(
+            &c.pool,
+            &c.pool_row.id,
+            &stored_name,
+            &sub,
+            final_status,
+            &attrs,
+            material,
+            self.now(),
+        )?;
+        let key = user.username_key.clone();
         let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
         match self.store.create_user(&user, &aliases).await {
             Ok(()) => Ok(Some(user)),

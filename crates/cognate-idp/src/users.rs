@@ -254,28 +254,11 @@ impl Idp {
         }
 
         attrs.insert("sub".into(), sub.clone());
-        let (hash, verifier) =
+        let material =
             crate::auth::password_material(password.clone(), c.pool_row.id.clone(), username.clone()).await?;
-        let now = self.now();
-        let key = username_key(&c.pool, &username);
-        let user = UserRow {
-            pool_id: c.pool_row.id.clone(),
-            username: username.clone(),
-            username_key: key.clone(),
-            sub: sub.clone(),
-            status: if confirmed { status::CONFIRMED } else { status::UNCONFIRMED }.into(),
-            enabled: 1,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            attributes: serde_json::to_string(&attrs)?,
-            password_hash: Some(hash),
-            srp_salt: Some(verifier.salt_hex()),
-            srp_verifier: Some(hex::encode(&verifier.verifier)),
-            password_changed_at: now,
-            failed_attempts: 0,
-            locked_until: 0,
-        };
+        let initial = if confirmed { status::CONFIRMED } else { status::UNCONFIRMED };
+        let user = new_user_row(&c.pool, &c.pool_row.id, &username, &sub, initial, &attrs, material, self.now())?;
+        let key = user.username_key.clone();
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
         match self.store.create_user(&user, &aliases).await {
             Ok(()) => {}
@@ -604,4 +587,49 @@ pub(crate) fn resolve_username(
         ));
     }
     Ok(sub.to_string())
+}
+
+/// A new user row: stored username and key, sub, status, attributes, and the
+/// password's hash and SRP verifier.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_user_row(
+    pool: &UserPoolType,
+    pool_id: &str,
+    username: &str,
+    sub: &str,
+    status: &str,
+    attrs: &BTreeMap<String, String>,
+    password: (String, cognate_crypto::srp::Verifier),
+    now: i64,
+) -> Result<UserRow> {
+    let mut user = UserRow {
+        pool_id: pool_id.to_string(),
+        username: username.to_string(),
+        username_key: username_key(pool, username),
+        sub: sub.to_string(),
+        status: status.to_string(),
+        enabled: 1,
+        created_at: now,
+        version: 1,
+        attributes: serde_json::to_string(attrs)?,
+        ..Default::default()
+    };
+    set_password_fields(&mut user, password, now);
+    Ok(user)
+}
+
+/// Puts a new password (hash and SRP verifier) on a row and clears the
+/// failure count; the caller writes the row.
+pub(crate) fn set_password_fields(
+    user: &mut UserRow,
+    (hash, verifier): (String, cognate_crypto::srp::Verifier),
+    now: i64,
+) {
+    user.password_hash = Some(hash);
+    user.srp_salt = Some(verifier.salt_hex());
+    user.srp_verifier = Some(hex::encode(&verifier.verifier));
+    user.password_changed_at = now;
+    user.updated_at = now;
+    user.failed_attempts = 0;
+    user.locked_until = 0;
 }
