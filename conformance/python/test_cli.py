@@ -2,8 +2,10 @@
 `cognate serve` on it, driven by boto3 with the key the command printed.
 Also: the master key file is private, data survives a restart."""
 
+import json
 import os
 import pathlib
+import re
 import stat
 import subprocess
 import time
@@ -70,8 +72,24 @@ def test_keys_create_then_serve(tmp_path):
             "cognito-idp", region_name="ap-south-1", endpoint_url=f"http://127.0.0.1:{port}",
             aws_access_key_id=key_id, aws_secret_access_key=secret,
         )
-        pool_id = client.create_user_pool(PoolName="kept")["UserPool"]["Id"]
+        pool_id = client.create_user_pool(PoolName="kept", AutoVerifiedAttributes=["email"])["UserPool"]["Id"]
         assert pool_id.startswith("ap-south-1_")
+        app = client.create_user_pool_client(UserPoolId=pool_id, ClientName="app")["UserPoolClient"]["ClientId"]
+        client.sign_up(ClientId=app, Username="cli", Password="Passw0rd!", UserAttributes=[{"Name": "email", "Value": "cli@example.com"}])
+
+        # The operator's tools work on the same data directory while it serves.
+        out = subprocess.run(
+            [str(BIN), "outbox", "--data-dir", str(data), "--destination", "cli@example.com", "--json"],
+            env=_env(), capture_output=True, text=True, check=True,
+        ).stdout
+        message = json.loads(out.strip().splitlines()[0])
+        assert message["Destination"] == "cli@example.com" and re.search(r"\d{6}", message["Body"])
+        keys_cmd = lambda *a: subprocess.run([str(BIN), "signing-keys", *a, "--pool", pool_id, "--data-dir", str(data)],
+                                             env=_env(), capture_output=True, text=True, check=True).stdout
+        first = keys_cmd("list").split()[0]
+        new_kid = keys_cmd("rotate").strip()
+        listed = keys_cmd("list")
+        assert first in listed and new_kid in listed and "verifying" in listed
     finally:
         _stop(proc)
     logs = proc.stderr.read().decode(errors="replace")
