@@ -97,3 +97,96 @@ async fn temporary_passwords_expire_and_admins_set_passwords() {
     assert_eq!(r.error_type().as_deref(), Some("UserNotFoundException"));
     f.server.stop().await;
 }
+
+#[tokio::test]
+async fn admins_disable_confirm_update_reset_and_delete_users() {
+    let f = fixture(Backend::SqliteMemory, serde_json::from_str(FLOWS).unwrap()).await;
+    let (admin, public) = (f.server.client("us-east-1"), f.server.unsigned());
+    let u = |extra: serde_json::Value| {
+        let mut v = json!({"UserPoolId": f.pool, "Username": "pat"});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    let r = public.idp("SignUp", json!({"ClientId": f.client, "Username": "pat", "Password": "Passw0rd!", "UserAttributes": [{"Name": "email", "Value": "pat@example.com"}]})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(admin.idp("AdminConfirmSignUp", u(json!({}))).await.status, 200);
+    assert_eq!(
+        admin.idp("AdminConfirmSignUp", u(json!({}))).await.json()["message"],
+        "User cannot be confirmed. Current status is CONFIRMED"
+    );
+    let tokens =
+        public.idp("InitiateAuth", password_auth(&f.client, "pat", "Passw0rd!")).await.json()["AuthenticationResult"]
+            .clone();
+
+    // Disabled: no sign-in, and the tokens already issued stop working.
+    assert_eq!(admin.idp("AdminDisableUser", u(json!({}))).await.status, 200);
+    assert_eq!(
+        public.idp("InitiateAuth", password_auth(&f.client, "pat", "Passw0rd!")).await.json()["message"],
+        "User is disabled."
+    );
+    assert_eq!(
+        public.idp("GetUser", json!({"AccessToken": tokens["AccessToken"]})).await.json()["message"],
+        "User is disabled."
+    );
+    let refresh = json!({"ClientId": f.client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}});
+    assert_eq!(
+        public.idp("InitiateAuth", refresh.clone()).await.error_type().as_deref(),
+        Some("NotAuthorizedException")
+    );
+    assert_eq!(admin.idp("AdminEnableUser", u(json!({}))).await.status, 200);
+    assert_eq!(public.idp("GetUser", json!({"AccessToken": tokens["AccessToken"]})).await.status, 200);
+
+    // Attributes, as an admin sets them (verified in the same call).
+    let r = admin.idp("AdminUpdateUserAttributes", u(json!({"UserAttributes": [{"Name": "email", "Value": "pat2@example.com"}, {"Name": "email_verified", "Value": "true"}, {"Name": "name", "Value": "Pat"}]}))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = admin.idp("AdminGetUser", u(json!({}))).await.json();
+    let attrs = got["UserAttributes"].as_array().unwrap().clone();
+    assert!(
+        attrs.contains(&json!({"Name": "email", "Value": "pat2@example.com"}))
+            && attrs.contains(&json!({"Name": "email_verified", "Value": "true"}))
+    );
+    assert_eq!(admin.idp("AdminDeleteUserAttributes", u(json!({"UserAttributeNames": ["name"]}))).await.status, 200);
+    assert_eq!(
+        admin
+            .idp("AdminUpdateUserAttributes", u(json!({"UserAttributes": [{"Name": "sub", "Value": "x"}]})))
+            .await
+            .error_type()
+            .as_deref(),
+        Some("InvalidParameterException")
+    );
+
+    // Global sign-out by an admin ends every sign-in.
+    assert_eq!(admin.idp("AdminUserGlobalSignOut", u(json!({}))).await.status, 200);
+    assert_eq!(
+        public.idp("GetUser", json!({"AccessToken": tokens["AccessToken"]})).await.json()["message"],
+        "Access Token has been revoked"
+    );
+
+    // Reset: sign-in is refused until the user sets a new password with the code.
+    assert_eq!(admin.idp("AdminResetUserPassword", u(json!({}))).await.status, 200);
+    let r = public.idp("InitiateAuth", password_auth(&f.client, "pat", "Passw0rd!")).await;
+    assert_eq!(r.error_type().as_deref(), Some("PasswordResetRequiredException"));
+    let out = admin
+        .send(Req {
+            method: "GET".into(),
+            path: "/_cognate/outbox?destination=pat2@example.com&limit=1".into(),
+            ..Default::default()
+        })
+        .await
+        .json();
+    let code: String = out["Messages"][0]["Body"].as_str().unwrap().chars().filter(char::is_ascii_digit).collect();
+    let r = public
+        .idp(
+            "ConfirmForgotPassword",
+            json!({"ClientId": f.client, "Username": "pat", "ConfirmationCode": code, "Password": "After-Res3t!"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(public.idp("InitiateAuth", password_auth(&f.client, "pat", "After-Res3t!")).await.status, 200);
+
+    assert_eq!(admin.idp("AdminDeleteUser", u(json!({}))).await.status, 200);
+    assert_eq!(admin.idp("AdminGetUser", u(json!({}))).await.error_type().as_deref(), Some("UserNotFoundException"));
+    f.server.stop().await;
+}

@@ -104,7 +104,14 @@ impl Idp {
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
-        let attrs = attrs_of(&user)?;
+        let details = self.send_reset_code(&c, &user).await?;
+        Ok(ForgotPasswordResponse { code_delivery_details: Some(details) })
+    }
+
+    /// Sends a password-reset code to the user's verified email or phone, in
+    /// the order the pool's AccountRecoverySetting gives.
+    pub(crate) async fn send_reset_code(&self, c: &ClientCtx, user: &UserRow) -> Result<CodeDeliveryDetailsType> {
+        let attrs = attrs_of(user)?;
         let verified = |a: &str| attrs.get(&format!("{a}_verified")).map(String::as_str) == Some("true");
         // The pool's recovery priorities, else verified email then phone.
         let mut order: Vec<&str> = c
@@ -132,9 +139,9 @@ impl Idp {
         let channel = channel_of(attr).ok_or(Error::Internal)?;
         let destination = attrs.get(attr).cloned().unwrap_or_default();
         let details = self
-            .send_code(&c, &user, channel, &destination, CODE_RESET, RESET_CODE_TTL_MS, "CustomMessage_ForgotPassword")
+            .send_code(c, user, channel, &destination, CODE_RESET, RESET_CODE_TTL_MS, "CustomMessage_ForgotPassword")
             .await?;
-        Ok(ForgotPasswordResponse { code_delivery_details: Some(details) })
+        Ok(details)
     }
 
     pub async fn confirm_forgot_password(

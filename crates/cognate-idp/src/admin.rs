@@ -239,3 +239,151 @@ impl Idp {
         Ok(AdminSetUserPasswordResponse {})
     }
 }
+
+impl Idp {
+    /// The pool as a client context for flows that need one (triggers,
+    /// messages) when an admin acts without an app client.
+    fn admin_ctx(pool_row: PoolRow, pool: UserPoolType) -> ClientCtx {
+        ClientCtx { pool_row, pool, row: Default::default(), client: Default::default() }
+    }
+
+    async fn save(&self, user: &UserRow) -> Result<()> {
+        if !self.store.update_user(user, None).await? {
+            return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
+        }
+        Ok(())
+    }
+
+    pub async fn admin_delete_user(&self, req: AdminDeleteUserRequest) -> Result<()> {
+        let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        self.store.delete_user(&user.pool_id, &user.username_key).await?;
+        Ok(())
+    }
+
+    /// A disabled user cannot sign in, and their tokens are refused.
+    pub async fn admin_disable_user(&self, req: AdminDisableUserRequest) -> Result<AdminDisableUserResponse> {
+        let (_, _, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        user.enabled = 0;
+        user.updated_at = self.now();
+        self.save(&user).await?;
+        Ok(AdminDisableUserResponse {})
+    }
+
+    pub async fn admin_enable_user(&self, req: AdminEnableUserRequest) -> Result<AdminEnableUserResponse> {
+        let (_, _, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        user.enabled = 1;
+        user.updated_at = self.now();
+        self.save(&user).await?;
+        Ok(AdminEnableUserResponse {})
+    }
+
+    pub async fn admin_confirm_sign_up(&self, req: AdminConfirmSignUpRequest) -> Result<AdminConfirmSignUpResponse> {
+        let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        if user.status != status::UNCONFIRMED {
+            return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
+        }
+        user.status = status::CONFIRMED.into();
+        user.updated_at = self.now();
+        self.save(&user).await?;
+        let request = serde_json::json!({
+            "userAttributes": triggers::attributes_json(&attrs_of(&user)?),
+            "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
+        });
+        let c = Self::admin_ctx(pool_row, pool);
+        self.run_trigger(&c, Trigger::PostConfirmation, "PostConfirmation_ConfirmSignUp", &user.username, request)
+            .await?;
+        Ok(AdminConfirmSignUpResponse {})
+    }
+
+    /// Ends every sign-in of the user: refresh tokens revoked, and with them
+    /// the access and ID tokens of those sign-ins.
+    pub async fn admin_user_global_sign_out(
+        &self,
+        req: AdminUserGlobalSignOutRequest,
+    ) -> Result<AdminUserGlobalSignOutResponse> {
+        let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        self.store.revoke_user_refresh_tokens(&user.pool_id, &user.username_key, self.now()).await?;
+        Ok(AdminUserGlobalSignOutResponse {})
+    }
+
+    /// Admins may set any schema attribute, including `*_verified`; a changed
+    /// email or phone number is unverified unless the same call verifies it.
+    pub async fn admin_update_user_attributes(
+        &self,
+        req: AdminUpdateUserAttributesRequest,
+    ) -> Result<AdminUpdateUserAttributesResponse> {
+        let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        let schema = pool.schema_attributes.clone().unwrap_or_default();
+        let mut attrs = attrs_of(&user)?;
+        let given: BTreeMap<String, String> =
+            req.user_attributes.iter().map(|a| (a.name.clone(), a.value.clone().unwrap_or_default())).collect();
+        for (name, value) in &given {
+            if name == "sub" {
+                return Err(Error::InvalidParameter("Cannot modify the non-mutable attribute sub".into()));
+            }
+            let def = schema.iter().find(|s| s.name.as_deref() == Some(name.as_str()));
+            match def {
+                Some(def) => {
+                    if def.mutable == Some(false) && attrs.get(name) != Some(value) {
+                        return Err(Error::InvalidParameter(format!("Cannot modify the non-mutable attribute {name}")));
+                    }
+                    check_value(def, name, value)?;
+                }
+                None => {
+                    return Err(Error::InvalidParameter(format!(
+                        "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema."
+                    )));
+                }
+            }
+        }
+        for channel in ["email", "phone_number"] {
+            let verified = format!("{channel}_verified");
+            if given.get(channel).is_some_and(|v| attrs.get(channel) != Some(v)) && !given.contains_key(&verified) {
+                attrs.insert(verified, "false".into());
+            }
+        }
+        attrs.extend(given);
+        user.attributes = serde_json::to_string(&attrs)?;
+        user.updated_at = self.now();
+        let aliases = aliases_for(&pool_row.id, &pool, &user.username_key, &attrs);
+        self.write_user_with_aliases(&user, &aliases, false).await?;
+        Ok(AdminUpdateUserAttributesResponse {})
+    }
+
+    pub async fn admin_delete_user_attributes(
+        &self,
+        req: AdminDeleteUserAttributesRequest,
+    ) -> Result<AdminDeleteUserAttributesResponse> {
+        let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        let schema = pool.schema_attributes.clone().unwrap_or_default();
+        let mut attrs = attrs_of(&user)?;
+        for name in &req.user_attribute_names {
+            let def = schema.iter().find(|a| a.name.as_deref() == Some(name.as_str()));
+            if name == "sub" || def.is_some_and(|d| d.required == Some(true)) {
+                return Err(Error::InvalidParameter(format!("Cannot delete the required attribute {name}")));
+            }
+            attrs.remove(name);
+        }
+        user.attributes = serde_json::to_string(&attrs)?;
+        user.updated_at = self.now();
+        let aliases = aliases_for(&pool_row.id, &pool, &user.username_key, &attrs);
+        self.write_user_with_aliases(&user, &aliases, false).await?;
+        Ok(AdminDeleteUserAttributesResponse {})
+    }
+
+    /// The user must reset their password: sign-in answers
+    /// PasswordResetRequiredException, and a reset code goes to their
+    /// verified email or phone for ConfirmForgotPassword.
+    pub async fn admin_reset_user_password(
+        &self,
+        req: AdminResetUserPasswordRequest,
+    ) -> Result<AdminResetUserPasswordResponse> {
+        let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        let c = Self::admin_ctx(pool_row, pool);
+        self.send_reset_code(&c, &user).await?;
+        user.status = status::RESET_REQUIRED.into();
+        user.updated_at = self.now();
+        self.save(&user).await?;
+        Ok(AdminResetUserPasswordResponse {})
+    }
+}
