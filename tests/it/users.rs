@@ -77,6 +77,8 @@ async fn sign_up_confirm_and_the_errors_on_the_way() {
             (r.error_type().as_deref(), r.json()["message"].as_str()),
             (Some("UsernameExistsException"), Some("User already exists"))
         );
+        let described = admin.idp("DescribeUserPool", json!({"UserPoolId": pool})).await.json();
+        assert_eq!(described["UserPool"]["EstimatedNumberOfUsers"], 1);
 
         // The outbox is admin-only.
         let r = public.send(Req { method: "GET".into(), path: "/_cognate/outbox".into(), ..Default::default() }).await;
@@ -99,7 +101,6 @@ async fn sign_up_confirm_and_the_errors_on_the_way() {
             .idp("SignUp", json!({"ClientId": "nosuchclient0000000000000a", "Username": "x", "Password": "Passw0rd!"}))
             .await;
         assert_eq!(r.error_type().as_deref(), Some("ResourceNotFoundException"));
-        let _ = pool;
         server.stop().await;
     }
 }

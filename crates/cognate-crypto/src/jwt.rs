@@ -671,71 +671,11 @@ mod tests {
         key_a().jwk()["n"].as_str().unwrap().to_owned()
     }
 
-    /// Cross-check against an independent implementation (PyJWT 2.15.1 on
-    /// `cryptography` 50.0.2). Run by hand, not in CI, since it needs Python:
-    ///
-    /// ```text
-    /// python3 -m venv /tmp/jwt-venv && /tmp/jwt-venv/bin/pip install pyjwt cryptography
-    /// JWT_CROSSCHECK_DIR=/tmp/jwt-x cargo test -- --ignored crosscheck_1_export
-    /// /tmp/jwt-venv/bin/python crosscheck.py /tmp/jwt-x   # verifies rust.jwt, writes pyjwt.jwt
-    /// JWT_CROSSCHECK_DIR=/tmp/jwt-x cargo test -- --ignored crosscheck_2_import
-    /// ```
-    ///
-    /// The first step writes the PKCS#8 key, the JWKS and a Rust-signed token.
-    /// crosscheck.py (a throwaway script, not kept in the repository) checks that
-    /// the JWK's n/e equal the DER key's public numbers, verifies the token with
-    /// `jwt.decode(token, PyJWK(jwk), algorithms=["RS256"], audience=…)` (which
-    /// also checks exp/iat) and with `PyJWKClient` fetching jwks.json from a
-    /// loopback HTTP server, checks PyJWT reads the header as
-    /// `{"kid":…,"alg":"RS256"}`, then signs its own token with the exported DER
-    /// key (`jwt.encode(…, algorithm="RS256", headers={"kid":…})`). The last step
-    /// verifies that token here. The same files were also verified with node 20:
-    /// `jose` 6.2.17 (`createLocalJWKSet` + `jwtVerify`) and `aws-jwt-verify` 5.2.1
-    /// (`CognitoJwtVerifier` with `cacheJwks`). One PyJWT-signed token from that
-    /// run is kept below in `pyjwt_vector_verifies`, so that direction stays
-    /// checked without Python.
-    fn crosscheck_dir() -> Option<std::path::PathBuf> {
-        std::env::var_os("JWT_CROSSCHECK_DIR").map(std::path::PathBuf::from)
-    }
-
-    #[test]
-    #[ignore = "cross-check with PyJWT, run by hand (see crosscheck_dir)"]
-    fn crosscheck_1_export() {
-        let Some(dir) = crosscheck_dir() else { return };
-        std::fs::create_dir_all(&dir).unwrap();
-        let key = SigningKey::generate("xcheck-kid-1").unwrap();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let mut c = claims();
-        c.insert("token_use".into(), json!("id"));
-        c.insert("aud".into(), json!("3n4b5urk1ft4fl3mg5e62d9ado"));
-        c.insert("iat".into(), json!(now));
-        c.insert("auth_time".into(), json!(now));
-        c.insert("exp".into(), json!(now + 3600));
-        std::fs::write(dir.join("key.der"), key.to_pkcs8_der().unwrap().as_slice()).unwrap();
-        std::fs::write(dir.join("jwks.json"), serde_json::to_vec(&jwks(&[&key])).unwrap()).unwrap();
-        std::fs::write(dir.join("rust.jwt"), key.sign(&c).unwrap()).unwrap();
-        std::fs::write(dir.join("claims.json"), serde_json::to_vec(&c).unwrap()).unwrap();
-    }
-
-    #[test]
-    #[ignore = "cross-check with PyJWT, run by hand (see crosscheck_dir)"]
-    fn crosscheck_2_import() {
-        let Some(dir) = crosscheck_dir() else { return };
-        let der = std::fs::read(dir.join("key.der")).unwrap();
-        let key = SigningKey::from_pkcs8_der("xcheck-kid-1", &der).unwrap();
-        let jwks_doc: Value = serde_json::from_slice(&std::fs::read(dir.join("jwks.json")).unwrap()).unwrap();
-        let keys = VerifyingKeys::from_jwks(&jwks_doc).unwrap();
-        let token = std::fs::read_to_string(dir.join("pyjwt.jwt")).unwrap();
-        let got = verify(token.trim(), &keys).unwrap();
-        assert_eq!(got["iss"], json!("pyjwt"));
-        assert_eq!(verify(token.trim(), &VerifyingKeys::from_signing_keys(&[&key]).unwrap()).unwrap(), got);
-        println!("PYJWT_JWK={}", key.jwk());
-        println!("PYJWT_TOKEN={}", token.trim());
-    }
-
-    /// The public key exported by crosscheck_1_export and a token PyJWT
-    /// 2.15.1 signed with that key's PKCS#8 DER (`jwt.encode` with
-    /// `headers={"kid": …}`, so its header is `{"alg","kid","typ"}`).
+    /// An independent implementation's token: PyJWT 2.15.1 signed it with the
+    /// PKCS#8 DER of a key exported by this module (`jwt.encode` with
+    /// `headers={"kid": …}`, so its header is `{"alg","kid","typ"}`). The other
+    /// direction, PyJWT verifying tokens signed here, runs in the conformance
+    /// suite (conformance/python/test_signin.py) against the served JWKS.
     const PYJWT_JWK: &str = r#"{"alg":"RS256","e":"AQAB","kid":"xcheck-kid-1","kty":"RSA","n":"0AHcG6ny8Owonks2DF3er4DnN-tZcTdaVCWAb9-dPKcs66hduL2oa-3j76siyphymEmSEO22L6cbjzib9E1DQLk9TSgzxF07Z3TlYqHSAS1vX7da01vELSKCXEYpaAosc-X_MjnR0YnQnJTae4ONrUf6_dgm92rn07NYvK9ARmXbT4CdmxGQktw7wot4JTda-qfquF8yhtCIkH2PprLpFSJ5Bj62bEa_51io6LdRvCT9_cusmbMMjT1S3YYVJvGqOzO78ATzWMQDj6lDuRiHhrPt4YLaJLz3kbSqGCFHMRev0CK-0vwzqjdb1C00yEjEm2QIarZNNtDtYYfYdIFgOw","use":"sig"}"#;
     const PYJWT_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InhjaGVjay1raWQtMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJweWp3dCIsInN1YiI6ImJvYiIsIm4iOjEsImxpc3QiOlsieCIsIlx1MDBmYyJdfQ.HEA7MLWf4Rk4JOrlAB6jMHNL7oxVhrUerUNncwsEXKrRH0C7dl9v2qKx2blOp_mWme_s5ZdnJUSiAW2pB7MiwEAFAEvMQdWX2Fru-TbTZyufoDy_NBRqnBuhpYpbdGbRYm3F1wIGWc_6efDmogbUTWHvCmGLIVjUlTaCmMcLiX44ay0ByaLyPxr3l5nN21KniP8BLVcB2SuwPEXZ30Jn4C7brIuZIYuP3lSfz_qLhHry4CQrWcC8Gvxa2VmzSkylbKx6_ghurUg59657EF42gJPSu89_abRXRJNcdGEm2svQSm_-FePDNcVSWFAGKdB6ICwgUsnEEiLVLs_Joy7shg";
 

@@ -37,10 +37,10 @@ fn channel_of(attr: &str) -> Option<Channel> {
 
 impl Idp {
     /// The user and client behind an access token.
-    async fn token_user(&self, access_token: &str) -> Result<(ClientCtx, UserRow, crate::tokens::AccessClaims)> {
-        let (claims, user) = self.check_access_token(access_token).await?;
-        let c = self.public_client(&claims.client_id).await?;
-        Ok((c, user, claims))
+    async fn token_user(&self, access_token: &str) -> Result<(ClientCtx, UserRow)> {
+        let (client_id, user) = self.check_access_token(access_token).await?;
+        let c = self.public_client(&client_id).await?;
+        Ok((c, user))
     }
 
     /// Sets a new password (hash and SRP verifier) on `user` and saves it.
@@ -74,7 +74,7 @@ impl Idp {
     }
 
     pub async fn change_password(&self, req: ChangePasswordRequest) -> Result<ChangePasswordResponse> {
-        let (c, mut user, _) = self.token_user(&req.access_token).await?;
+        let (c, mut user) = self.token_user(&req.access_token).await?;
         if user.locked_until > self.now() {
             return Err(Error::LimitExceeded("Attempt limit exceeded, please try after some time.".into()));
         }
@@ -150,13 +150,7 @@ impl Idp {
     ) -> Result<ConfirmForgotPasswordResponse> {
         let c = self.public_client(&req.client_id).await?;
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
-        let Some(mut user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
-            return Err(if c.prevents_existence_errors() {
-                Error::CodeMismatch("Invalid verification code provided, please try again.".into())
-            } else {
-                Error::UserNotFound("Username/client id combination not found.".into())
-            });
-        };
+        let mut user = self.user_for_code(&c, &req.username).await?;
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&req.password, &policy)?;
         self.consume_code(&user, CODE_RESET, &req.confirmation_code).await?;
@@ -183,7 +177,7 @@ impl Idp {
         &self,
         req: UpdateUserAttributesRequest,
     ) -> Result<UpdateUserAttributesResponse> {
-        let (c, mut user, _) = self.token_user(&req.access_token).await?;
+        let (c, mut user) = self.token_user(&req.access_token).await?;
         let given = self.client_attributes(&c, &req.user_attributes)?;
         let schema = c.pool.schema_attributes.clone().unwrap_or_default();
         let mut attrs = attrs_of(&user)?;
@@ -254,7 +248,7 @@ impl Idp {
         &self,
         req: GetUserAttributeVerificationCodeRequest,
     ) -> Result<GetUserAttributeVerificationCodeResponse> {
-        let (c, user, _) = self.token_user(&req.access_token).await?;
+        let (c, user) = self.token_user(&req.access_token).await?;
         let channel = channel_of(&req.attribute_name)
             .ok_or_else(|| Error::InvalidParameter(format!("Attribute {} cannot be verified.", req.attribute_name)))?;
         let attrs = attrs_of(&user)?;
@@ -278,7 +272,7 @@ impl Idp {
     }
 
     pub async fn verify_user_attribute(&self, req: VerifyUserAttributeRequest) -> Result<VerifyUserAttributeResponse> {
-        let (c, mut user, _) = self.token_user(&req.access_token).await?;
+        let (c, mut user) = self.token_user(&req.access_token).await?;
         if channel_of(&req.attribute_name).is_none() {
             return Err(Error::InvalidParameter(format!("Attribute {} cannot be verified.", req.attribute_name)));
         }
@@ -299,7 +293,7 @@ impl Idp {
         &self,
         req: DeleteUserAttributesRequest,
     ) -> Result<DeleteUserAttributesResponse> {
-        let (c, mut user, _) = self.token_user(&req.access_token).await?;
+        let (c, mut user) = self.token_user(&req.access_token).await?;
         let schema = c.pool.schema_attributes.clone().unwrap_or_default();
         let mut attrs = attrs_of(&user)?;
         for name in &req.user_attribute_names {
@@ -323,7 +317,7 @@ impl Idp {
     }
 
     pub async fn delete_user(&self, req: DeleteUserRequest) -> Result<()> {
-        let (_, user, _) = self.token_user(&req.access_token).await?;
+        let (_, user) = self.token_user(&req.access_token).await?;
         self.store.delete_user(&user.pool_id, &user.username_key).await?;
         Ok(())
     }
@@ -331,7 +325,7 @@ impl Idp {
     /// Signs the user out everywhere: every refresh token is revoked, and
     /// with it every access and ID token issued from those sign-ins.
     pub async fn global_sign_out(&self, req: GlobalSignOutRequest) -> Result<GlobalSignOutResponse> {
-        let (_, user, _) = self.token_user(&req.access_token).await?;
+        let (_, user) = self.token_user(&req.access_token).await?;
         self.store.revoke_user_refresh_tokens(&user.pool_id, &user.username_key, self.now()).await?;
         Ok(GlobalSignOutResponse {})
     }

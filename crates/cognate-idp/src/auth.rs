@@ -208,13 +208,11 @@ impl Idp {
                     .get_user(&row.pool_id, &row.username_key)
                     .await?
                     .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
-                if !self.client_secrets(&c.row.id).await?.is_empty() {
-                    // The hash may be over the username the client knows, or the sub.
-                    let given = params.get("SECRET_HASH").map(String::as_str);
-                    let name = params.get("USERNAME").cloned().unwrap_or_else(|| user.username.clone());
-                    if self.check_secret_hash(c, &name, given).await.is_err() {
-                        self.check_secret_hash(c, &user.sub, given).await?;
-                    }
+                // The hash may be over the username the client knows, or the sub.
+                let given = params.get("SECRET_HASH").map(String::as_str);
+                let name = params.get("USERNAME").cloned().unwrap_or_else(|| user.username.clone());
+                if self.check_secret_hash(c, &name, given).await.is_err() {
+                    self.check_secret_hash(c, &user.sub, given).await?;
                 }
                 self.check_can_sign_in(c, &user)?;
                 let result = self

@@ -182,7 +182,8 @@ impl Idp {
         pool.arn = Some(self.pool_arn(&row.region, &row.id));
         pool.creation_date = Some(Timestamp::from_unix_millis(row.created_at));
         pool.last_modified_date = Some(Timestamp::from_unix_millis(row.updated_at));
-        pool.estimated_number_of_users = Some(0);
+        pool.estimated_number_of_users =
+            Some(i32::try_from(self.store.count_users(&row.id).await?).unwrap_or(i32::MAX));
         let tags = self.store.list_tags(&row.id).await?;
         pool.user_pool_tags = Some(tags.into_iter().map(|t| (t.key, t.value)).collect());
         Ok(pool)

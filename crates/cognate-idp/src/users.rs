@@ -358,16 +358,22 @@ impl Idp {
         Ok(())
     }
 
-    pub async fn confirm_sign_up(&self, req: ConfirmSignUpRequest) -> Result<ConfirmSignUpResponse> {
-        let c = self.public_client(&req.client_id).await?;
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
-        let Some(mut user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
-            return Err(if c.prevents_existence_errors() {
+    /// The user a code is confirmed for; an unknown one is, when the client
+    /// hides user existence, indistinguishable from a wrong code.
+    pub(crate) async fn user_for_code(&self, c: &ClientCtx, username: &str) -> Result<UserRow> {
+        self.find_user(&c.pool_row, &c.pool, username).await?.ok_or_else(|| {
+            if c.prevents_existence_errors() {
                 Error::CodeMismatch("Invalid verification code provided, please try again.".into())
             } else {
                 Error::UserNotFound("Username/client id combination not found.".into())
-            });
-        };
+            }
+        })
+    }
+
+    pub async fn confirm_sign_up(&self, req: ConfirmSignUpRequest) -> Result<ConfirmSignUpResponse> {
+        let c = self.public_client(&req.client_id).await?;
+        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let mut user = self.user_for_code(&c, &req.username).await?;
         if user.status != status::UNCONFIRMED {
             return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
         }

@@ -583,10 +583,6 @@ impl Store {
         .await?;
         Ok(n > 0)
     }
-
-    pub async fn delete_client_secrets(&self, client_id: &str) -> Result<()> {
-        execute(self, q("DELETE FROM client_secrets WHERE client_id = $1", vec![Text(client_id)])).await.map(|_| ())
-    }
 }
 
 #[cfg(test)]
