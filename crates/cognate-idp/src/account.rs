@@ -85,9 +85,11 @@ impl Idp {
         };
         if !ok {
             self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
+            self.auth_event(&c.pool, &user, EventType::PasswordChange, EventResponseType::Fail, Some(false)).await?;
             return Err(Error::NotAuthorized("Incorrect username or password.".into()));
         }
         self.set_password(&c, &mut user, &req.proposed_password).await?;
+        self.auth_event(&c.pool, &user, EventType::PasswordChange, EventResponseType::Pass, Some(true)).await?;
         Ok(ChangePasswordResponse {})
     }
 
@@ -105,6 +107,7 @@ impl Idp {
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
         let details = self.send_reset_code(&c, &user).await?;
+        self.auth_event(&c.pool, &user, EventType::ForgotPassword, EventResponseType::Pass, None).await?;
         Ok(ForgotPasswordResponse { code_delivery_details: Some(details) })
     }
 

@@ -7,6 +7,7 @@ use crate::users::{
     ClientCtx, aliases_for, attribute_list, attrs_of, check_required, check_value, new_user_row, resolve_username,
     set_password_fields, status,
 };
+use crate::directory::user_type;
 use crate::{Error, Idp, Result, passwords};
 use cognate_store::{PoolRow, StoreError, UserRow};
 use cognate_wire::Timestamp;
@@ -29,18 +30,6 @@ fn temporary_password(policy: &PasswordPolicyType) -> String {
     }
     chars.shuffle(&mut rng);
     String::from_utf8(chars).unwrap_or_default()
-}
-
-fn user_type(user: &UserRow, attrs: &BTreeMap<String, String>) -> UserType {
-    UserType {
-        username: Some(user.username.clone()),
-        attributes: Some(attribute_list(&crate::account::visible(attrs))),
-        user_create_date: Some(Timestamp::from_unix_millis(user.created_at)),
-        user_last_modified_date: Some(Timestamp::from_unix_millis(user.updated_at)),
-        enabled: Some(user.enabled != 0),
-        user_status: UserStatusType::parse(&user.status),
-        mfa_options: None,
-    }
 }
 
 impl Idp {
@@ -115,13 +104,28 @@ impl Idp {
         )?;
         let key = user.username_key.clone();
         let aliases = aliases_for(&pool_row.id, &pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases).await {
+        let search = crate::directory::search_entries(&user, &attrs);
+        let mut created = self.store.create_user(&user, &aliases, &search).await;
+        if matches!(created, Err(StoreError::Conflict)) {
+            if self.store.get_user(&pool_row.id, &key).await?.is_some() {
+                return Err(Error::UsernameExists("User account already exists".into()));
+            }
+            // ForceAliasCreation moves an email or phone alias from whoever
+            // holds it to the new user (alias pools only: in a pool that
+            // signs in by email, the email is the username).
+            let alias_pool = pool.username_attributes.as_ref().is_none_or(Vec::is_empty);
+            if req.force_alias_creation != Some(true) || !alias_pool {
+                return Err(Error::AliasExists("An account with the email or phone number already exists.".into()));
+            }
+            for a in &aliases {
+                self.store.delete_alias(&a.pool_id, &a.kind, &a.value_key).await?;
+            }
+            created = self.store.create_user(&user, &aliases, &search).await;
+        }
+        match created {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
-                if self.store.get_user(&pool_row.id, &key).await?.is_some() {
-                    return Err(Error::UsernameExists("User account already exists".into()));
-                }
-                return Err(Error::AliasExists("An account with the email or phone number already exists.".into()));
+                return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
             }
             Err(e) => return Err(e.into()),
         }

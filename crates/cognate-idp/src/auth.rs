@@ -296,6 +296,7 @@ impl Idp {
         let Some(hash) = user.password_hash.clone() else { return Err(incorrect()) };
         if !verify_password(password.to_string(), hash).await? {
             self.record_failure(&user).await?;
+            self.auth_event(&c.pool, &user, EventType::SignIn, EventResponseType::Fail, Some(false)).await?;
             return Err(incorrect());
         }
         self.check_can_sign_in(c, &user)?;
@@ -372,7 +373,7 @@ impl Idp {
         )?;
         let key = user.username_key.clone();
         let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases).await {
+        match self.store.create_user(&user, &aliases, &crate::directory::search_entries(&user, &attrs)).await {
             Ok(()) => Ok(Some(user)),
             // Migrated concurrently by another sign-in: use that user.
             Err(cognate_store::StoreError::Conflict) => Ok(self.store.get_user(&c.pool_row.id, &key).await?),
@@ -502,6 +503,7 @@ impl Idp {
             .and_then(|key| srp::verify_claim(&key, pool_name, &state.n, block_b64, timestamp, signature));
         if proven.is_err() {
             self.record_failure(&user).await?;
+            self.auth_event(&c.pool, &user, EventType::SignIn, EventResponseType::Fail, Some(false)).await?;
             return Err(incorrect());
         }
         self.check_can_sign_in(c, &user)?;
@@ -536,6 +538,7 @@ impl Idp {
             p.insert("USER_ID_FOR_SRP".to_string(), user.username.clone());
             p.insert("requiredAttributes".to_string(), serde_json::to_string(&required)?);
             p.insert("userAttributes".to_string(), serde_json::to_string(&shown)?);
+            self.auth_event(&c.pool, user, EventType::SignIn, EventResponseType::InProgress, Some(true)).await?;
             return Ok(InitiateAuthResponse {
                 challenge_name: Some(ChallengeNameType::NewPasswordRequired),
                 challenge_parameters: Some(p),
@@ -546,6 +549,7 @@ impl Idp {
         self.post_authentication(c, user).await?;
         let result =
             self.issue_tokens(c, user, self.now() / 1000, None, true, "TokenGeneration_Authentication").await?;
+        self.auth_event(&c.pool, user, EventType::SignIn, EventResponseType::Pass, Some(true)).await?;
         Ok(InitiateAuthResponse {
             authentication_result: Some(result),
             challenge_parameters: Some(BTreeMap::new()),

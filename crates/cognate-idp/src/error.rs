@@ -27,6 +27,8 @@ pub enum Error {
     PasswordHistoryPolicyViolation(String),
     CodeDeliveryFailure(String),
     UnsupportedUserState(String),
+    GroupExists(String),
+    UserPoolAddOnNotEnabled(String),
     /// Something failed inside Cognate; the message is generic on purpose.
     Internal,
 }
@@ -58,6 +60,8 @@ impl Error {
             Error::PasswordHistoryPolicyViolation(_) => "PasswordHistoryPolicyViolationException",
             Error::CodeDeliveryFailure(_) => "CodeDeliveryFailureException",
             Error::UnsupportedUserState(_) => "UnsupportedUserStateException",
+            Error::GroupExists(_) => "GroupExistsException",
+            Error::UserPoolAddOnNotEnabled(_) => "UserPoolAddOnNotEnabledException",
             Error::Internal => "InternalErrorException",
         }
     }
@@ -85,7 +89,9 @@ impl Error {
             | Error::RefreshTokenReuse(m)
             | Error::PasswordHistoryPolicyViolation(m)
             | Error::CodeDeliveryFailure(m)
-            | Error::UnsupportedUserState(m) => m,
+            | Error::UnsupportedUserState(m)
+            | Error::GroupExists(m)
+            | Error::UserPoolAddOnNotEnabled(m) => m,
             Error::Internal => "Internal server error.",
         }
     }

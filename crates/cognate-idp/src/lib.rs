@@ -16,6 +16,7 @@ mod admin;
 mod auth;
 mod clients;
 mod clock;
+pub mod directory;
 mod error;
 pub mod keys;
 pub mod messages;
@@ -93,6 +94,11 @@ impl Idp {
     }
 
     fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The service's clock, in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
 

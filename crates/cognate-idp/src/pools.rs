@@ -71,6 +71,20 @@ macro_rules! settings_from {
 /// Writes `s` into `pool`, filling Cognito's defaults for what is omitted.
 fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
     let mut policies = s.policies.unwrap_or_default();
+    // UnusedAccountValidityDays is the older name of the temporary-password
+    // lifetime: given alone it sets it; given with a different
+    // TemporaryPasswordValidityDays it is refused, as Cognito does.
+    let given_temp = policies.password_policy.as_ref().and_then(|p| p.temporary_password_validity_days);
+    let given_unused = s.admin_create_user_config.as_ref().and_then(|a| a.unused_account_validity_days);
+    let temp_days = match (given_temp, given_unused) {
+        (Some(t), Some(u)) if t != u => {
+            return Err(Error::InvalidParameter(
+                "Please use TemporaryPasswordValidityDays in PasswordPolicy instead of UnusedAccountValidityDays".into(),
+            ));
+        }
+        (Some(t), _) | (None, Some(t)) => t,
+        (None, None) => 7,
+    };
     let mut pw = policies.password_policy.take().unwrap_or(PasswordPolicyType {
         minimum_length: Some(8),
         require_uppercase: Some(true),
@@ -85,7 +99,7 @@ fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
     pw.require_lowercase.get_or_insert(false);
     pw.require_numbers.get_or_insert(false);
     pw.require_symbols.get_or_insert(false);
-    pw.temporary_password_validity_days.get_or_insert(7);
+    pw.temporary_password_validity_days = Some(temp_days);
     policies.password_policy = Some(pw);
     if policies.sign_in_policy.is_none() {
         policies.sign_in_policy =
@@ -122,7 +136,7 @@ fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
 
     let mut admin = s.admin_create_user_config.unwrap_or_default();
     admin.allow_admin_create_user_only.get_or_insert(false);
-    admin.unused_account_validity_days.get_or_insert(7);
+    admin.unused_account_validity_days = Some(temp_days);
     pool.admin_create_user_config = Some(admin);
 
     // The top-level verification messages and the template mirror each other.

@@ -6,6 +6,7 @@
 //! cost of signing). Several nodes may create a key at the same moment; all
 //! then sign with the oldest, and every key verifies.
 
+use crate::directory::GroupClaims;
 use crate::users::{ClientCtx, attrs_of, status};
 use crate::{Error, Idp, Issuer, Result};
 use cognate_crypto::jwt::{self, SigningKey, VerifyingKeys};
@@ -238,6 +239,7 @@ impl Idp {
         let origin = origin_jti.unwrap_or_else(cognate_crypto::ids::uuid_v4);
         let event_id = cognate_crypto::ids::uuid_v4();
         let attrs = attrs_of(user)?;
+        let groups = self.group_claims_of(user).await?;
 
         let mut id = Map::new();
         id.insert("sub".into(), json!(user.sub));
@@ -278,7 +280,8 @@ impl Idp {
         access.insert("jti".into(), json!(cognate_crypto::ids::uuid_v4()));
         access.insert("username".into(), json!(user.username));
 
-        self.pre_token_generation(c, user, &attrs, source, &mut id, &mut access).await?;
+        let groups = self.pre_token_generation(c, user, &attrs, source, groups, &mut id, &mut access).await?;
+        insert_group_claims(&groups, &mut id, &mut access);
 
         let signing = keys.signing(now_ms).ok_or(Error::Internal)?;
         let sign = |claims: &Map<String, Value>| {
@@ -324,19 +327,24 @@ impl Idp {
         user: &UserRow,
         attrs: &std::collections::BTreeMap<String, String>,
         source: &str,
+        groups: GroupClaims,
         id: &mut Map<String, Value>,
         access: &mut Map<String, Value>,
-    ) -> Result<()> {
+    ) -> Result<GroupClaims> {
         let request = json!({
             "userAttributes": crate::triggers::attributes_json(attrs),
-            "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
+            "groupConfiguration": {
+                "groupsToOverride": groups.groups,
+                "iamRolesToOverride": groups.roles,
+                "preferredRole": groups.preferred_role,
+            },
             "scopes": ["aws.cognito.signin.user.admin"],
             "clientMetadata": {},
         });
         let Some(r) =
             self.run_trigger(c, crate::triggers::Trigger::PreTokenGeneration, source, &user.username, request).await?
         else {
-            return Ok(());
+            return Ok(groups);
         };
         const PROTECTED: &[&str] = &[
             "sub",
@@ -399,7 +407,15 @@ impl Idp {
                 access.insert("scope".into(), json!(scopes.join(" ")));
             }
         }
-        Ok(())
+        let overrides = r
+            .get("claimsOverrideDetails")
+            .or_else(|| r.get("claimsAndScopeOverrideDetails"))
+            .and_then(|d| d.get("groupOverrideDetails"))
+            .filter(|g| g.is_object());
+        Ok(match overrides {
+            Some(o) => override_groups(groups, o),
+            None => groups,
+        })
     }
 
     /// The refresh token's row if it is live for this client.
@@ -512,6 +528,38 @@ impl Idp {
 }
 
 /// 256 bits of randomness, base64url.
+/// `cognito:groups` in both tokens; the roles in the ID token only.
+fn insert_group_claims(g: &GroupClaims, id: &mut Map<String, Value>, access: &mut Map<String, Value>) {
+    if !g.groups.is_empty() {
+        id.insert("cognito:groups".into(), json!(g.groups));
+        access.insert("cognito:groups".into(), json!(g.groups));
+    }
+    if !g.roles.is_empty() {
+        id.insert("cognito:roles".into(), json!(g.roles));
+    }
+    if let Some(r) = &g.preferred_role {
+        id.insert("cognito:preferred_role".into(), json!(r));
+    }
+}
+
+/// A PreTokenGeneration answer's groupOverrideDetails: each member given
+/// replaces that part of the group claims.
+fn override_groups(mut g: GroupClaims, o: &Value) -> GroupClaims {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+    };
+    if let Some(v) = o.get("groupsToOverride").filter(|v| v.is_array()) {
+        g.groups = strings(v);
+    }
+    if let Some(v) = o.get("iamRolesToOverride").filter(|v| v.is_array()) {
+        g.roles = strings(v);
+    }
+    if let Some(v) = o.get("preferredRole") {
+        g.preferred_role = v.as_str().map(str::to_string);
+    }
+    g
+}
+
 fn random_token() -> String {
     use base64::Engine as _;
     use rand::RngCore as _;

@@ -260,7 +260,7 @@ impl Idp {
         let user = new_user_row(&c.pool, &c.pool_row.id, &username, &sub, initial, &attrs, material, self.now())?;
         let key = user.username_key.clone();
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases).await {
+        match self.store.create_user(&user, &aliases, &crate::directory::search_entries(&user, &attrs)).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 let what = if by_username.is_empty() {
@@ -274,6 +274,7 @@ impl Idp {
             }
             Err(e) => return Err(e.into()),
         }
+        self.auth_event(&c.pool, &user, EventType::SignUp, EventResponseType::Pass, None).await?;
         if confirmed {
             return Ok(SignUpResponse {
                 user_confirmed: true,
@@ -424,7 +425,8 @@ impl Idp {
         aliases: &[AliasRow],
         force: bool,
     ) -> Result<()> {
-        match self.store.update_user(user, Some(aliases)).await {
+        let search = crate::directory::search_entries(user, &attrs_of(user)?);
+        match self.store.update_user(user, Some((aliases, &search))).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into())),
             Err(StoreError::Conflict) if force => {
@@ -434,7 +436,7 @@ impl Idp {
                         self.store.delete_alias(&a.pool_id, &a.kind, &a.value_key).await?;
                     }
                 }
-                match self.store.update_user(user, Some(aliases)).await {
+                match self.store.update_user(user, Some((aliases, &search))).await {
                     Ok(true) => Ok(()),
                     Ok(false) | Err(StoreError::Conflict) => {
                         Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()))

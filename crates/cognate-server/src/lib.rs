@@ -15,6 +15,7 @@
 //! "not supported yet" error; docs/compatibility.md is generated from those
 //! tables. This crate knows no SQL and no Cognito rules.
 
+pub mod audit;
 mod auth;
 pub mod dispatch;
 mod error;
@@ -56,14 +57,17 @@ impl Default for Config {
 pub struct AppState {
     pub config: Config,
     pub idp: Idp,
+    pub audit: audit::Auditor,
     metrics: metrics::Metrics,
 }
 
 pub type App = Arc<AppState>;
 
 impl AppState {
+    /// Must be called inside a Tokio runtime: it starts the audit writer.
     pub fn new(config: Config, idp: Idp) -> App {
-        Arc::new(AppState { config, idp, metrics: metrics::Metrics::default() })
+        let audit = audit::Auditor::start(idp.store().clone());
+        Arc::new(AppState { config, idp, audit, metrics: metrics::Metrics::default() })
     }
 }
 
@@ -114,13 +118,15 @@ impl Running {
 pub fn start(listener: tokio::net::TcpListener, app: App) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let service = router(app);
+    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, service)
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
-            .await
+            .await;
+        app.audit.flush().await;
+        served
     });
     Ok(Running { addr, stop, task })
 }

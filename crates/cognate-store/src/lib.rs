@@ -50,6 +50,8 @@ pub struct Store {
 pub enum StoreError {
     /// A uniqueness constraint refused the write.
     Conflict,
+    /// A row the write refers to does not exist (a foreign key refused it).
+    Dangling,
     /// The database could not be reached or failed.
     Database(String),
     /// A stored value could not be read back as expected.
@@ -60,6 +62,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Conflict => f.write_str("uniqueness constraint violated"),
+            StoreError::Dangling => f.write_str("foreign key constraint violated"),
             StoreError::Database(e) => write!(f, "database error: {e}"),
             StoreError::Corrupt(e) => write!(f, "stored data unreadable: {e}"),
         }
@@ -72,6 +75,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::Dangling,
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
             _ => StoreError::Database(e.to_string()),
         }
@@ -114,7 +118,11 @@ macro_rules! row_struct {
     };
 }
 
+mod audit;
+mod directory;
 mod users;
+pub use audit::{AuditFilter, AuditRow, AuthEventRow};
+pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserPage, UserQuery};
 pub use users::{AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UserRow};
 
 row_struct! {
@@ -180,6 +188,7 @@ macro_rules! bind_args {
                 Arg::Text(s) => query.bind(s),
                 Arg::OptText(s) => query.bind(s),
                 Arg::Int(i) => query.bind(i),
+                Arg::OptInt(i) => query.bind(i),
             };
         }
         query
@@ -245,6 +254,7 @@ enum Arg<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
     Int(i64),
+    OptInt(Option<i64>),
 }
 
 struct Query<'a> {

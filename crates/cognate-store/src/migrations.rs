@@ -55,10 +55,18 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
         ],
     ),
     (2, crate::users::MIGRATION_2),
+    (3, crate::directory::MIGRATION_3),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
+
+/// A statement as one engine runs it: `{collate_c}` asks for byte-order
+/// comparison of a column, which SQLite does by default and PostgreSQL
+/// does with the "C" collation.
+fn for_engine(statement: &str, postgres: bool) -> String {
+    statement.replace("{collate_c}", if postgres { " COLLATE \"C\"" } else { "" })
+}
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
     match &store.db {
@@ -92,7 +100,7 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
                     .await?;
                 if done.is_none() {
                     for s in *statements {
-                        sqlx::query(*s).execute(&mut *tx).await?;
+                        sqlx::query(sqlx::AssertSqlSafe(for_engine(s, true))).execute(&mut *tx).await?;
                     }
                     sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                         .bind(version)
@@ -123,7 +131,7 @@ async fn apply_sqlite(conn: &mut sqlx::SqliteConnection, version: i64, statement
         return Ok(());
     }
     for s in statements {
-        sqlx::query(*s).execute(&mut *conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(for_engine(s, false))).execute(&mut *conn).await?;
     }
     sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
         .bind(version)

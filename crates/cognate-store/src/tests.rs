@@ -109,6 +109,8 @@ async fn suite(store: &Store) {
     assert!(!store.delete_pool("us-east-1_a").await.unwrap());
 
     users(store).await;
+    directory(store).await;
+    audit(store).await;
 
     // Concurrent inserts of one key: exactly one wins.
     let mut handles = Vec::new();
@@ -215,16 +217,16 @@ async fn users(store: &Store) {
         username_key: key.into(),
     };
 
-    store.create_user(&user_row(pool, "ann", "sub-ann"), &[alias("email", "a@x.io", "ann")]).await.unwrap();
+    store.create_user(&user_row(pool, "ann", "sub-ann"), &[alias("email", "a@x.io", "ann")], &[]).await.unwrap();
     // Same username, or same alias: refused whole, nothing half-written.
-    assert!(matches!(store.create_user(&user_row(pool, "ann", "sub-2"), &[]).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.create_user(&user_row(pool, "ann", "sub-2"), &[], &[]).await, Err(StoreError::Conflict)));
     assert!(matches!(
-        store.create_user(&user_row(pool, "bob", "sub-bob"), &[alias("email", "a@x.io", "bob")]).await,
+        store.create_user(&user_row(pool, "bob", "sub-bob"), &[alias("email", "a@x.io", "bob")], &[]).await,
         Err(StoreError::Conflict)
     ));
     assert!(store.get_user(pool, "bob").await.unwrap().is_none(), "the rejected user was rolled back");
     assert!(
-        matches!(store.create_user(&user_row(pool, "cat", "sub-ann"), &[]).await, Err(StoreError::Conflict)),
+        matches!(store.create_user(&user_row(pool, "cat", "sub-ann"), &[], &[]).await, Err(StoreError::Conflict)),
         "sub is unique"
     );
 
@@ -235,15 +237,15 @@ async fn users(store: &Store) {
     // Optimistic update with alias replacement.
     let mut ann = store.get_user(pool, "ann").await.unwrap().unwrap();
     ann.status = "CONFIRMED".into();
-    assert!(store.update_user(&ann, Some(&[alias("email", "ann@x.io", "ann")])).await.unwrap());
+    assert!(store.update_user(&ann, Some((&[alias("email", "ann@x.io", "ann")], &[]))).await.unwrap());
     assert!(!store.update_user(&ann, None).await.unwrap(), "stale version");
     assert!(store.get_user_by_alias(pool, "email", "a@x.io").await.unwrap().is_none());
     assert_eq!(store.list_aliases(pool, "ann").await.unwrap().len(), 1);
-    store.create_user(&user_row(pool, "bob", "sub-bob"), &[]).await.unwrap();
+    store.create_user(&user_row(pool, "bob", "sub-bob"), &[], &[]).await.unwrap();
     let mut bob = store.get_user(pool, "bob").await.unwrap().unwrap();
     bob.status = "CONFIRMED".into();
     assert!(matches!(
-        store.update_user(&bob, Some(&[alias("email", "ann@x.io", "bob")])).await,
+        store.update_user(&bob, Some((&[alias("email", "ann@x.io", "bob")], &[]))).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(store.get_user(pool, "bob").await.unwrap().unwrap().status, "UNCONFIRMED", "rolled back");
@@ -348,4 +350,158 @@ async fn users(store: &Store) {
     assert!(store.delete_pool(pool).await.unwrap());
     assert!(store.get_user(pool, "ann").await.unwrap().is_none());
     assert!(store.get_user_by_alias(pool, "email", "ann@x.io").await.unwrap().is_none());
+}
+
+async fn directory(store: &Store) {
+    let pool = "us-east-1_dir";
+    store.insert_pool(&pool_row(pool, 1)).await.unwrap();
+    // Values chosen so that a linguistic collation would order them
+    // differently from byte order ("a-b" against "ab", accents, case).
+    let emails = ["a-b@x.io", "ab@x.io", "Ab@x.io", "\u{e9}t\u{e9}@x.io", "a.c@x.io", "b@x.io"];
+    for (i, e) in emails.iter().enumerate() {
+        let key = format!("u{i}");
+        let mut u = user_row(pool, &key, &format!("sub-{i}"));
+        u.enabled = i64::from(i % 2 == 0);
+        u.status = if i < 2 { "CONFIRMED" } else { "UNCONFIRMED" }.into();
+        let search = [SearchEntry::new("username", &key), SearchEntry::new("email", e)];
+        store.create_user(&u, &[], &search).await.unwrap();
+    }
+    let keys = |page: &UserPage| page.users.iter().map(|(u, _)| u.username_key.clone()).collect::<Vec<_>>();
+    let prefix = |p: &str| UserQuery::Prefix { name: "email".into(), prefix: p.into() };
+
+    let all = store.list_users(pool, &UserQuery::All, None, 100).await.unwrap();
+    assert_eq!(keys(&all), ["u0", "u1", "u2", "u3", "u4", "u5"]);
+    let a = store.list_users(pool, &prefix("a"), None, 100).await.unwrap();
+    assert_eq!(keys(&a), ["u0", "u4", "u1"], "byte order: '-' < '.' < 'b'");
+    assert_eq!(keys(&store.list_users(pool, &prefix("a-"), None, 100).await.unwrap()), ["u0"]);
+    assert_eq!(keys(&store.list_users(pool, &prefix("\u{e9}"), None, 100).await.unwrap()), ["u3"]);
+    assert_eq!(keys(&store.list_users(pool, &prefix("A"), None, 100).await.unwrap()), ["u2"], "case-sensitive");
+    assert_eq!(keys(&store.list_users(pool, &prefix(""), None, 100).await.unwrap()).len(), 6);
+    let eq = UserQuery::Equals { name: "email".into(), value: "ab@x.io".into() };
+    assert_eq!(keys(&store.list_users(pool, &eq, None, 100).await.unwrap()), ["u1"]);
+
+    // Pages continue exactly after their cursor, for every query shape.
+    for query in [UserQuery::All, prefix("a"), UserQuery::Status(vec!["UNCONFIRMED".into(), "CONFIRMED".into()])] {
+        let whole = keys(&store.list_users(pool, &query, None, 100).await.unwrap());
+        let mut seen = Vec::new();
+        let mut after: Option<Cursor> = None;
+        loop {
+            let page = store.list_users(pool, &query, after.as_ref(), 2).await.unwrap();
+            if page.users.is_empty() {
+                break;
+            }
+            seen.extend(keys(&page));
+            after = page.users.last().map(|(_, c)| c.clone());
+        }
+        assert_eq!(seen, whole, "{query:?}");
+    }
+    let status = store.list_users(pool, &UserQuery::Status(vec!["CONFIRMED".into()]), None, 100).await.unwrap();
+    assert_eq!(keys(&status), ["u0", "u1"]);
+    assert_eq!(keys(&store.list_users(pool, &UserQuery::Enabled(false), None, 100).await.unwrap()), ["u1", "u3", "u5"]);
+
+    // Replacing a user's search entries with an update.
+    let mut u1 = store.get_user(pool, "u1").await.unwrap().unwrap();
+    assert!(store.update_user(&u1, Some((&[], &[SearchEntry::new("email", "zz@x.io")]))).await.unwrap());
+    u1.version += 1;
+    assert!(store.list_users(pool, &eq, None, 100).await.unwrap().users.is_empty());
+    assert_eq!(keys(&store.list_users(pool, &prefix("zz"), None, 100).await.unwrap()), ["u1"]);
+    // A status change without derived data keeps the entries.
+    u1.status = "RESET_REQUIRED".into();
+    assert!(store.update_user(&u1, None).await.unwrap());
+    assert_eq!(keys(&store.list_users(pool, &prefix("zz"), None, 100).await.unwrap()), ["u1"]);
+    // Long values are indexed by their first characters.
+    let long = "l".repeat(MAX_INDEXED_CHARS + 50);
+    store.create_user(&user_row(pool, "long", "sub-long"), &[], &[SearchEntry::new("email", &long)]).await.unwrap();
+    let hit = store.list_users(pool, &UserQuery::Equals { name: "email".into(), value: long.clone() }, None, 9).await;
+    assert_eq!(keys(&hit.unwrap()), ["long"]);
+
+    // Groups: unique names, bounded per pool, memberships bounded per user.
+    let group = |name: &str, precedence: Option<i64>| GroupRow {
+        pool_id: pool.into(),
+        name: name.into(),
+        description: None,
+        role_arn: Some(format!("arn:aws:iam::1:role/{name}")),
+        precedence,
+        created_at: 1,
+        updated_at: 1,
+    };
+    assert!(store.create_group(&group("g1", Some(1)), 3).await.unwrap());
+    assert!(matches!(store.create_group(&group("g1", None), 3).await, Err(StoreError::Conflict)));
+    assert!(store.create_group(&group("g2", None), 3).await.unwrap());
+    assert!(store.create_group(&group("g3", None), 3).await.unwrap());
+    assert!(!store.create_group(&group("g4", None), 3).await.unwrap(), "pool limit");
+    assert_eq!(store.get_group(pool, "g1").await.unwrap().unwrap().precedence, Some(1));
+    let mut g2 = group("g2", Some(7));
+    g2.description = Some("d".into());
+    assert!(store.update_group(&g2).await.unwrap());
+    assert_eq!(store.get_group(pool, "g2").await.unwrap().unwrap(), g2);
+    let names = |gs: Vec<GroupRow>| gs.into_iter().map(|g| g.name).collect::<Vec<_>>();
+    assert_eq!(names(store.list_groups(pool, Some("g1"), 10).await.unwrap()), ["g2", "g3"]);
+
+    assert_eq!(store.add_group_member(pool, "g1", "u0", 1, 2).await.unwrap(), Membership::Added);
+    assert_eq!(store.add_group_member(pool, "g1", "u0", 1, 2).await.unwrap(), Membership::AlreadyMember);
+    assert_eq!(store.add_group_member(pool, "g2", "u0", 1, 2).await.unwrap(), Membership::Added);
+    assert_eq!(store.add_group_member(pool, "g3", "u0", 1, 2).await.unwrap(), Membership::LimitReached);
+    assert_eq!(store.add_group_member(pool, "g3", "u2", 1, 2).await.unwrap(), Membership::Added);
+    assert!(matches!(store.add_group_member(pool, "nope", "u2", 1, 2).await, Err(StoreError::Dangling)), "fk");
+    assert_eq!(names(store.groups_of_user(pool, "u0", None, 10).await.unwrap()), ["g1", "g2"]);
+    let members = store.users_in_group(pool, "g3", None, 10).await.unwrap();
+    assert_eq!(members.iter().map(|u| u.username_key.as_str()).collect::<Vec<_>>(), ["u2"]);
+    assert!(store.remove_group_member(pool, "g2", "u0").await.unwrap());
+    assert!(!store.remove_group_member(pool, "g2", "u0").await.unwrap());
+    // Deleting a group or a user removes their memberships.
+    assert!(store.delete_group(pool, "g1").await.unwrap());
+    assert!(store.groups_of_user(pool, "u0", None, 10).await.unwrap().is_empty());
+    assert!(store.delete_user(pool, "u2").await.unwrap());
+    assert!(store.users_in_group(pool, "g3", None, 10).await.unwrap().is_empty());
+    assert!(store.list_users(pool, &prefix("A"), None, 10).await.unwrap().users.is_empty(), "entries cascade");
+}
+
+async fn audit(store: &Store) {
+    let row = |id: &str, at: i64, op: &str| AuditRow {
+        id: id.into(),
+        at,
+        caller: "AKIA1".into(),
+        operation: op.into(),
+        pool_id: "p1".into(),
+        client_id: String::new(),
+        target: "ann".into(),
+        outcome: "ok".into(),
+        source: "127.0.0.1".into(),
+        request_id: "r".into(),
+    };
+    store.insert_audit(&[row("b", 10, "AdminGetUser"), row("a", 10, "AdminCreateUser"), row("c", 20, "AdminGetUser")])
+        .await
+        .unwrap();
+    let ids = |rows: Vec<AuditRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.list_audit(&AuditFilter::default(), 10).await.unwrap()), ["a", "b", "c"]);
+    let f = AuditFilter { operation: Some("AdminGetUser".into()), ..Default::default() };
+    assert_eq!(ids(store.list_audit(&f, 10).await.unwrap()), ["b", "c"]);
+    let f = AuditFilter { after: Some((10, "a".into())), ..Default::default() };
+    assert_eq!(ids(store.list_audit(&f, 10).await.unwrap()), ["b", "c"]);
+    let f = AuditFilter { since: Some(15), ..Default::default() };
+    assert_eq!(ids(store.list_audit(&f, 10).await.unwrap()), ["c"]);
+
+    let pool = "us-east-1_events";
+    store.insert_pool(&pool_row(pool, 1)).await.unwrap();
+    store.create_user(&user_row(pool, "ann", "sub-e"), &[], &[]).await.unwrap();
+    for (i, t) in [(1, "SignUp"), (2, "SignIn"), (3, "SignIn")] {
+        let e = AuthEventRow {
+            id: format!("e{i}"),
+            pool_id: pool.into(),
+            username_key: "ann".into(),
+            event_type: t.into(),
+            response: "Pass".into(),
+            challenges: "[]".into(),
+            ip: String::new(),
+            created_at: i,
+        };
+        store.insert_auth_event(&e).await.unwrap();
+    }
+    let events = store.list_auth_events(pool, "ann", None, 2).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e3", "e2"], "newest first");
+    let rest = store.list_auth_events(pool, "ann", Some((2, "e2")), 2).await.unwrap();
+    assert_eq!(rest.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1"]);
+    assert!(store.delete_user(pool, "ann").await.unwrap());
+    assert!(store.list_auth_events(pool, "ann", None, 9).await.unwrap().is_empty(), "events go with the user");
 }

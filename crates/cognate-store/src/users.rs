@@ -1,5 +1,6 @@
 //! Users, their aliases, one-time codes, and the message outbox.
 
+use crate::directory::SearchEntry;
 use crate::{Arg, Db, FromRow, Query, Result, Store, execute, fetch_all, fetch_optional, q, transaction};
 use Arg::{Int, OptText, Text};
 use sqlx::Row as _;
@@ -111,11 +112,13 @@ fn insert_alias(a: &AliasRow) -> Query<'_> {
 }
 
 impl Store {
-    /// Creates a user and its aliases atomically; a taken username or alias
-    /// is `StoreError::Conflict` and nothing is written.
-    pub async fn create_user(&self, user: &UserRow, aliases: &[AliasRow]) -> Result<()> {
+    /// Creates a user, its aliases and its search entries atomically; a
+    /// taken username or alias is `StoreError::Conflict` and nothing is
+    /// written.
+    pub async fn create_user(&self, user: &UserRow, aliases: &[AliasRow], search: &[SearchEntry]) -> Result<()> {
         let mut stmts = vec![insert_user(user)];
         stmts.extend(aliases.iter().map(insert_alias));
+        stmts.extend(search.iter().map(|e| crate::directory::insert_search(user, e)));
         transaction(self, stmts, None).await.map(|_| ())
     }
 
@@ -158,10 +161,12 @@ impl Store {
     }
 
     /// Writes every mutable column of `user` if the row is still at
-    /// `user.version` (bumping it), and, when `aliases` is given, replaces the
-    /// user's aliases in the same transaction. `Ok(false)`: lost the race.
-    /// A taken alias is `StoreError::Conflict` and nothing is written.
-    pub async fn update_user(&self, user: &UserRow, aliases: Option<&[AliasRow]>) -> Result<bool> {
+    /// `user.version` (bumping it), and, when `derived` is given, replaces the
+    /// user's aliases and search entries in the same transaction (they derive
+    /// from the attributes, so every attribute change passes them).
+    /// `Ok(false)`: lost the race. A taken alias is `StoreError::Conflict`
+    /// and nothing is written.
+    pub async fn update_user(&self, user: &UserRow, derived: Option<(&[AliasRow], &[SearchEntry])>) -> Result<bool> {
         let mut stmts = vec![q(
             "UPDATE users SET status = $1, enabled = $2, updated_at = $3, version = version + 1, attributes = $4, \
              password_hash = $5, srp_salt = $6, srp_verifier = $7, password_changed_at = $8, failed_attempts = $9, \
@@ -182,12 +187,17 @@ impl Store {
                 Int(user.version),
             ],
         )];
-        if let Some(aliases) = aliases {
+        if let Some((aliases, search)) = derived {
             stmts.push(q(
                 "DELETE FROM user_aliases WHERE pool_id = $1 AND username_key = $2",
                 vec![Text(&user.pool_id), Text(&user.username_key)],
             ));
             stmts.extend(aliases.iter().map(insert_alias));
+            stmts.push(q(
+                "DELETE FROM user_search WHERE pool_id = $1 AND username_key = $2",
+                vec![Text(&user.pool_id), Text(&user.username_key)],
+            ));
+            stmts.extend(search.iter().map(|e| crate::directory::insert_search(user, e)));
         }
         transaction(self, stmts, Some(0)).await
     }

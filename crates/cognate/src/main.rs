@@ -53,6 +53,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the audit log (admin calls and authentication events), oldest
+    /// first; `--follow` keeps streaming new records.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AuditArgs {
+    /// Only this user pool's records.
+    #[arg(long)]
+    pool: Option<String>,
+    /// Only this operation (e.g. AdminCreateUser, InitiateAuth).
+    #[arg(long)]
+    operation: Option<String>,
+    /// Only this caller (an access key id, `user:<name>` or `client:<id>`).
+    #[arg(long)]
+    caller: Option<String>,
+    /// Only records about this target (a username, `group:<name>` ...).
+    #[arg(long)]
+    target: Option<String>,
+    /// Only this outcome: `ok` or an error name such as NotAuthorizedException.
+    #[arg(long)]
+    outcome: Option<String>,
+    /// Only records from this time on: seconds since the epoch, or a
+    /// duration back from now such as 15m, 2h, 7d.
+    #[arg(long)]
+    since: Option<String>,
+    /// At most this many records (without --follow).
+    #[arg(long, default_value_t = 100)]
+    limit: i64,
+    /// Keep running and print new records as they are written.
+    #[arg(long)]
+    follow: bool,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +150,7 @@ fn main() -> ExitCode {
             Command::Outbox { pool, destination, limit, json } => {
                 outbox(settings, pool.as_deref(), destination.as_deref(), limit, json).await
             }
+            Command::Audit(args) => audit(settings, args).await,
         }
     });
     match result {
@@ -236,6 +272,70 @@ async fn outbox(
             println!("{line}");
         } else {
             println!("{}\t{}\t{}\t{}\t{}\t{}", m.created_at, m.pool_id, m.channel, m.destination, m.subject, m.body);
+        }
+    }
+    idp.store().close().await;
+    Ok(())
+}
+
+/// `--since`: epoch seconds, or `<n>s|m|h|d` back from now; in ms.
+fn parse_since(text: &str, now_ms: i64) -> Result<i64, String> {
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs * 1000);
+    }
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| format!("--since: not a time: {text}"))?;
+    let unit_ms = match unit {
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("--since: not a time: {text}")),
+    };
+    Ok(now_ms - n * unit_ms)
+}
+
+async fn audit(s: settings::Settings, args: AuditArgs) -> Result<(), String> {
+    if s.ephemeral {
+        return Err("the audit log of an --ephemeral server lives in its memory".into());
+    }
+    let idp = open(&s, None).await?;
+    let since = args.since.as_deref().map(|t| parse_since(t, idp.now_ms())).transpose()?;
+    let mut filter = cognate_store::AuditFilter {
+        pool_id: args.pool,
+        operation: args.operation,
+        caller: args.caller,
+        target: args.target,
+        outcome: args.outcome,
+        since,
+        after: None,
+    };
+    let page = if args.follow { 1000 } else { args.limit };
+    loop {
+        let rows = idp.store().list_audit(&filter, page).await.map_err(|e| e.to_string())?;
+        for r in &rows {
+            if args.json {
+                let line = serde_json::json!({
+                    "Id": r.id, "Time": r.at, "Caller": r.caller, "Operation": r.operation,
+                    "UserPoolId": r.pool_id, "ClientId": r.client_id, "Target": r.target,
+                    "Outcome": r.outcome, "Source": r.source, "RequestId": r.request_id,
+                });
+                println!("{line}");
+            } else {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.at, r.caller, r.operation, r.pool_id, r.target, r.outcome, r.source
+                );
+            }
+        }
+        if let Some(last) = rows.last() {
+            filter.after = Some((last.at, last.id.clone()));
+        }
+        if !args.follow {
+            break;
+        }
+        if rows.len() < page as usize {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     }
     idp.store().close().await;

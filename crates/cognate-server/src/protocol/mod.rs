@@ -61,6 +61,8 @@ pub(crate) async fn invoke(
     input: impl FnOnce() -> Result<Value, ApiError>,
 ) -> Result<Value, ApiError> {
     let started = Instant::now();
+    // What the audit record needs: the verified signer and the input.
+    let mut audit: Option<(Option<String>, Value)> = None;
     let result = async {
         let caller = if op.no_auth {
             None
@@ -69,6 +71,9 @@ pub(crate) async fn invoke(
         };
         let handler = (service.handler)(op.name).ok_or_else(|| ApiError::unsupported(service.name, op.name))?;
         let input = input()?;
+        if crate::audit::audited(op.name, caller.is_some()) {
+            audit = Some((caller.as_ref().map(|c| c.access_key_id.clone()), input.clone()));
+        }
         let region = caller.as_ref().map(|c| c.region.clone()).unwrap_or_else(|| app.config.default_region.clone());
         handler(Ctx { app: app.clone(), region, caller, request_id: request_id.to_string() }, input).await
     }
@@ -77,6 +82,28 @@ pub(crate) async fn invoke(
         Ok(_) => "ok",
         Err(e) => e.code.as_str(),
     };
+    if let Some((key, input)) = audit {
+        let s = crate::audit::subject(&input, key.as_deref(), result.is_ok());
+        let source = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default();
+        app.audit
+            .record(cognate_store::AuditRow {
+                id: cognate_crypto::ids::uuid_v4(),
+                at: app.idp.now_ms(),
+                caller: s.caller,
+                operation: op.name.to_string(),
+                pool_id: s.pool_id,
+                client_id: s.client_id,
+                target: s.target,
+                outcome: outcome.to_string(),
+                source,
+                request_id: request_id.to_string(),
+            })
+            .await;
+    }
     let elapsed = started.elapsed();
     app.metrics.record(service.name, op.name, outcome, elapsed);
     tracing::info!(
