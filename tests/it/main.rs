@@ -7,6 +7,7 @@
 mod account;
 mod admin;
 mod auth;
+mod directory;
 mod pools;
 mod protocol;
 mod signin;

@@ -1,13 +1,13 @@
 //! Admin user operations (SigV4-authorised): AdminCreateUser with its
 //! invitation, AdminGetUser, AdminSetUserPassword.
 
+use crate::directory::user_type;
 use crate::messages::{Channel, Message, render};
 use crate::triggers::{self, Trigger};
 use crate::users::{
     ClientCtx, aliases_for, attribute_list, attrs_of, check_required, check_value, new_user_row, resolve_username,
     set_password_fields, status,
 };
-use crate::directory::user_type;
 use crate::{Error, Idp, Result, passwords};
 use cognate_store::{PoolRow, StoreError, UserRow};
 use cognate_wire::Timestamp;

@@ -3,9 +3,7 @@
 
 use crate::users::{attribute_list, attrs_of};
 use crate::{Error, Idp, Result, token};
-use cognate_store::{
-    AuthEventRow, Cursor, GroupRow, Membership, SearchEntry, StoreError, UserQuery, UserRow,
-};
+use cognate_store::{AuthEventRow, Cursor, GroupRow, Membership, SearchEntry, StoreError, UserQuery, UserRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
@@ -109,8 +107,7 @@ fn user_query(pool: &UserPoolType, f: &Filter) -> Result<Option<UserQuery>> {
         "sub" => search("sub", f.value.clone()),
         "cognito:user_status" => {
             let wanted = f.value.to_ascii_uppercase();
-            let hits: Vec<String> =
-                STATUSES.iter().filter(|s| matches(s, &wanted)).map(|s| (*s).to_string()).collect();
+            let hits: Vec<String> = STATUSES.iter().filter(|s| matches(s, &wanted)).map(|s| (*s).to_string()).collect();
             (!hits.is_empty()).then_some(UserQuery::Status(hits))
         }
         "status" => match (matches("Enabled", &f.value), matches("Disabled", &f.value)) {
@@ -389,8 +386,7 @@ impl Idp {
 
     /// The claims a user's groups put in their tokens.
     pub(crate) async fn group_claims_of(&self, user: &UserRow) -> Result<GroupClaims> {
-        let groups =
-            self.store.groups_of_user(&user.pool_id, &user.username_key, None, MAX_GROUPS_PER_USER).await?;
+        let groups = self.store.groups_of_user(&user.pool_id, &user.username_key, None, MAX_GROUPS_PER_USER).await?;
         Ok(group_claims(groups))
     }
 
@@ -400,7 +396,9 @@ impl Idp {
         pool: &UserPoolType,
         username: &str,
     ) -> Result<UserRow> {
-        self.find_user(pool_row, pool, username).await?.ok_or_else(|| Error::UserNotFound("User does not exist.".into()))
+        self.find_user(pool_row, pool, username)
+            .await?
+            .ok_or_else(|| Error::UserNotFound("User does not exist.".into()))
     }
 
     // ---- authentication events ----
@@ -460,7 +458,12 @@ impl Idp {
         let limit = page_size(req.max_results, 60);
         let mut rows = self
             .store
-            .list_auth_events(&pool_row.id, &user.username_key, before.as_ref().map(|(t, i)| (*t, i.as_str())), limit + 1)
+            .list_auth_events(
+                &pool_row.id,
+                &user.username_key,
+                before.as_ref().map(|(t, i)| (*t, i.as_str())),
+                limit + 1,
+            )
             .await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
@@ -489,9 +492,7 @@ impl Idp {
 }
 
 fn threat_protection(pool: &UserPoolType) -> bool {
-    pool.user_pool_add_ons
-        .as_ref()
-        .is_some_and(|a| a.advanced_security_mode != AdvancedSecurityModeType::Off)
+    pool.user_pool_add_ons.as_ref().is_some_and(|a| a.advanced_security_mode != AdvancedSecurityModeType::Off)
 }
 
 /// Cuts a page fetched with one extra row to `limit` and, when there was
@@ -520,7 +521,10 @@ mod tests {
         assert_eq!(parse_filter(r#"email^="a""#).unwrap(), f("email", true, "a"));
         assert_eq!(parse_filter(r#"given_name ^= "Jo""#).unwrap(), f("given_name", true, "Jo"));
         assert_eq!(parse_filter(r#"family_name = "Re\"d\\dy""#).unwrap(), f("family_name", false, r#"Re"d\dy"#));
-        assert_eq!(parse_filter(r#"cognito:user_status = "confirmed""#).unwrap(), f("cognito:user_status", false, "confirmed"));
+        assert_eq!(
+            parse_filter(r#"cognito:user_status = "confirmed""#).unwrap(),
+            f("cognito:user_status", false, "confirmed")
+        );
         assert_eq!(parse_filter(r#"name = """#).unwrap(), f("name", false, ""));
         for bad in [
             "foo",
@@ -551,7 +555,8 @@ mod tests {
 
     #[test]
     fn group_claims_follow_precedence() {
-        let c = group_claims(vec![g("none", None, Some("r3")), g("five", Some(5), Some("r5")), g("one", Some(1), None)]);
+        let c =
+            group_claims(vec![g("none", None, Some("r3")), g("five", Some(5), Some("r5")), g("one", Some(1), None)]);
         assert_eq!(c.groups, ["one", "five", "none"]);
         assert_eq!(c.roles, ["r5", "r3"]);
         assert_eq!(c.preferred_role.as_deref(), Some("r5"));

@@ -79,7 +79,8 @@ fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
     let temp_days = match (given_temp, given_unused) {
         (Some(t), Some(u)) if t != u => {
             return Err(Error::InvalidParameter(
-                "Please use TemporaryPasswordValidityDays in PasswordPolicy instead of UnusedAccountValidityDays".into(),
+                "Please use TemporaryPasswordValidityDays in PasswordPolicy instead of UnusedAccountValidityDays"
+                    .into(),
             ));
         }
         (Some(t), _) | (None, Some(t)) => t,

@@ -280,7 +280,7 @@ impl Idp {
         access.insert("jti".into(), json!(cognate_crypto::ids::uuid_v4()));
         access.insert("username".into(), json!(user.username));
 
-        let groups = self.pre_token_generation(c, user, &attrs, source, groups, &mut id, &mut access).await?;
+        let groups = self.pre_token_generation(c, user, &attrs, source, groups, (&mut id, &mut access)).await?;
         insert_group_claims(&groups, &mut id, &mut access);
 
         let signing = keys.signing(now_ms).ok_or(Error::Internal)?;
@@ -328,8 +328,7 @@ impl Idp {
         attrs: &std::collections::BTreeMap<String, String>,
         source: &str,
         groups: GroupClaims,
-        id: &mut Map<String, Value>,
-        access: &mut Map<String, Value>,
+        (id, access): (&mut Map<String, Value>, &mut Map<String, Value>),
     ) -> Result<GroupClaims> {
         let request = json!({
             "userAttributes": crate::triggers::attributes_json(attrs),

@@ -63,6 +63,9 @@ impl Auditor {
         let (tx, mut rx) = mpsc::channel::<Item>(QUEUE);
         tokio::spawn(async move {
             let mut rows: Vec<AuditRow> = Vec::with_capacity(BATCH);
+            // Public calls name a client, not a pool: the writer fills the
+            // pool in, remembering what it looked up.
+            let mut pools: std::collections::HashMap<String, String> = std::collections::HashMap::new();
             let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
             while let Some(first) = rx.recv().await {
                 let mut next = Some(first);
@@ -74,6 +77,17 @@ impl Auditor {
                     if rows.len() < BATCH {
                         next = rx.try_recv().ok();
                     }
+                }
+                for r in rows.iter_mut().filter(|r| r.pool_id.is_empty() && !r.client_id.is_empty()) {
+                    if !pools.contains_key(&r.client_id) {
+                        if pools.len() > 10_000 {
+                            pools.clear();
+                        }
+                        if let Ok(Some(c)) = store.get_client_by_id(&r.client_id).await {
+                            pools.insert(r.client_id.clone(), c.pool_id);
+                        }
+                    }
+                    r.pool_id = pools.get(&r.client_id).cloned().unwrap_or_default();
                 }
                 if !rows.is_empty() {
                     if let Err(e) = store.insert_audit(&rows).await {
@@ -146,10 +160,11 @@ pub struct Subject {
     pub target: String,
 }
 
-/// `caller`: the access key id of a signed call, else `user:<name>` when the
+/// `caller`: the verified access key id of a signed call (`unauthenticated`
+/// when its signature was refused); for a public call `user:<name>` when the
 /// call names or proves its user, else `client:<id>`, else `anonymous`.
 /// `target`: the user (or group, or client) the call acts on.
-pub fn subject(input: &Value, access_key: Option<&str>, succeeded: bool) -> Subject {
+pub fn subject(input: &Value, signed: bool, access_key: Option<&str>, succeeded: bool) -> Subject {
     let from_token = if succeeded { token_identity(input) } else { None };
     let user = named_user(input).or_else(|| from_token.as_ref().map(|(_, u)| u.clone()));
     let pool_id = text(input, &["UserPoolId"]).or_else(|| from_token.map(|(p, _)| p)).unwrap_or_default();
@@ -159,11 +174,12 @@ pub fn subject(input: &Value, access_key: Option<&str>, succeeded: bool) -> Subj
         .or_else(|| text(input, &["GroupName"]).map(|g| format!("group:{g}")))
         .or_else(|| client.clone().map(|c| format!("client:{c}")))
         .unwrap_or_default();
-    let caller = match (access_key, &user, &client) {
-        (Some(k), _, _) => k.to_string(),
-        (None, Some(u), _) => format!("user:{u}"),
-        (None, None, Some(c)) => format!("client:{c}"),
-        (None, None, None) => "anonymous".to_string(),
+    let caller = match (signed, access_key, &user, &client) {
+        (true, Some(k), _, _) => k.to_string(),
+        (true, None, _, _) => "unauthenticated".to_string(),
+        (false, _, Some(u), _) => format!("user:{u}"),
+        (false, _, None, Some(c)) => format!("client:{c}"),
+        (false, _, None, None) => "anonymous".to_string(),
     };
     Subject { caller, pool_id, client_id: client.unwrap_or_default(), target }
 }
@@ -178,18 +194,22 @@ mod tests {
         let s = subject(
             &json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "c1",
                     "AuthParameters": {"USERNAME": "ann", "PASSWORD": "Secret-1"}}),
+            false,
             None,
             false,
         );
         assert_eq!((s.caller.as_str(), s.pool_id.as_str(), s.target.as_str()), ("user:ann", "", "ann"));
 
-        let s = subject(&json!({"UserPoolId": "us-east-1_x", "Username": "bob"}), Some("AKIA1"), true);
+        let s = subject(&json!({"UserPoolId": "us-east-1_x", "Username": "bob"}), true, Some("AKIA1"), true);
         assert_eq!((s.caller.as_str(), s.pool_id.as_str(), s.target.as_str()), ("AKIA1", "us-east-1_x", "bob"));
 
-        let s = subject(&json!({"UserPoolId": "us-east-1_x", "GroupName": "admins"}), Some("AKIA1"), true);
+        let s = subject(&json!({"UserPoolId": "us-east-1_x", "GroupName": "admins"}), true, Some("AKIA1"), true);
         assert_eq!(s.target, "group:admins");
+        // A refused signature never makes the named user the caller.
+        let s = subject(&json!({"UserPoolId": "us-east-1_x", "Username": "bob"}), true, None, false);
+        assert_eq!((s.caller.as_str(), s.target.as_str()), ("unauthenticated", "bob"));
 
-        let s = subject(&json!({"Token": "opaque", "ClientId": "c1"}), None, true);
+        let s = subject(&json!({"Token": "opaque", "ClientId": "c1"}), false, None, true);
         assert_eq!((s.caller.as_str(), s.target.as_str()), ("client:c1", "client:c1"));
 
         // An access token names its user only when the call succeeded.
@@ -198,9 +218,9 @@ mod tests {
             br#"{"iss":"http://h/us-east-1_p","username":"cat"}"#,
         );
         let token = format!("e30.{payload}.sig");
-        let s = subject(&json!({"AccessToken": token}), None, true);
+        let s = subject(&json!({"AccessToken": token}), false, None, true);
         assert_eq!((s.caller.as_str(), s.pool_id.as_str(), s.target.as_str()), ("user:cat", "us-east-1_p", "cat"));
-        let s = subject(&json!({"AccessToken": token}), None, false);
+        let s = subject(&json!({"AccessToken": token}), false, None, false);
         assert_eq!(s.caller, "anonymous");
     }
 }

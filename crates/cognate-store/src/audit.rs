@@ -2,9 +2,9 @@
 //! authentication events (what AdminListUserAuthEvents reports).
 
 use crate::{Arg, FromRow, Result, Store, execute, fetch_all, q, transaction};
+use Arg::{Int, OptText, Text};
 use sqlx::Row as _;
 use sqlx::{postgres::PgRow, sqlite::SqliteRow};
-use Arg::{Int, OptText, Text};
 
 row_struct! {
     /// One audited call. No secret ever goes in here: the caller is an

@@ -470,7 +470,8 @@ async fn audit(store: &Store) {
         source: "127.0.0.1".into(),
         request_id: "r".into(),
     };
-    store.insert_audit(&[row("b", 10, "AdminGetUser"), row("a", 10, "AdminCreateUser"), row("c", 20, "AdminGetUser")])
+    store
+        .insert_audit(&[row("b", 10, "AdminGetUser"), row("a", 10, "AdminCreateUser"), row("c", 20, "AdminGetUser")])
         .await
         .unwrap();
     let ids = |rows: Vec<AuditRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();

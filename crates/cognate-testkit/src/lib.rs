@@ -48,6 +48,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub clock: ManualClock,
     pub idp: Idp,
+    audit: cognate_server::audit::Auditor,
     pub master_key: MasterKey,
     running: Option<cognate_server::Running>,
     pg_database: Option<(String, String)>,
@@ -99,8 +100,15 @@ impl TestServer {
         }
         idp.ensure_admin_key(ACCESS_KEY_ID, SECRET_ACCESS_KEY).await.expect("admin key");
         let app = cognate_server::AppState::new(config, idp.clone());
+        let audit = app.audit.clone();
         let running = cognate_server::start(listener, app).expect("start server");
-        TestServer { addr: running.addr, clock, idp, master_key, running: Some(running), pg_database }
+        TestServer { addr: running.addr, clock, idp, audit, master_key, running: Some(running), pg_database }
+    }
+
+    /// The audit records written so far (after waiting for queued ones).
+    pub async fn audit_log(&self) -> Vec<cognate_store::AuditRow> {
+        self.audit.flush().await;
+        self.idp.store().list_audit(&Default::default(), 10_000).await.expect("read the audit log")
     }
 
     pub fn endpoint(&self) -> String {

@@ -62,17 +62,20 @@ pub(crate) async fn invoke(
 ) -> Result<Value, ApiError> {
     let started = Instant::now();
     // What the audit record needs: the verified signer and the input.
-    let mut audit: Option<(Option<String>, Value)> = None;
+    let audited = crate::audit::audited(op.name, !op.no_auth);
+    let mut signer: Option<String> = None;
+    let mut audit_input: Option<Value> = None;
     let result = async {
         let caller = if op.no_auth {
             None
         } else {
             Some(auth::verify(app, &parts.method, &parts.uri, &parts.headers, body, service.info.signing_name).await?)
         };
+        signer = caller.as_ref().map(|c| c.access_key_id.clone());
         let handler = (service.handler)(op.name).ok_or_else(|| ApiError::unsupported(service.name, op.name))?;
         let input = input()?;
-        if crate::audit::audited(op.name, caller.is_some()) {
-            audit = Some((caller.as_ref().map(|c| c.access_key_id.clone()), input.clone()));
+        if audited {
+            audit_input = Some(input.clone());
         }
         let region = caller.as_ref().map(|c| c.region.clone()).unwrap_or_else(|| app.config.default_region.clone());
         handler(Ctx { app: app.clone(), region, caller, request_id: request_id.to_string() }, input).await
@@ -82,8 +85,11 @@ pub(crate) async fn invoke(
         Ok(_) => "ok",
         Err(e) => e.code.as_str(),
     };
-    if let Some((key, input)) = audit {
-        let s = crate::audit::subject(&input, key.as_deref(), result.is_ok());
+    if audited {
+        // A call refused before its input was read is still recorded, with
+        // whatever its body names.
+        let input = audit_input.unwrap_or_else(|| serde_json::from_slice(body).unwrap_or(Value::Null));
+        let s = crate::audit::subject(&input, !op.no_auth, signer.as_deref(), result.is_ok());
         let source = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
