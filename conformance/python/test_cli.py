@@ -124,13 +124,83 @@ def test_bench_runs_every_scenario_without_errors():
     import json as _json
 
     r = subprocess.run(
-        [str(BIN), "bench", "--duration", "1", "--users", "2", "--concurrency", "2", "--json"],
-        env=_env(), capture_output=True, text=True, timeout=180,
+        [str(BIN), "bench", "--duration", "1", "--users", "2", "--concurrency", "2", "--dataset-users", "500", "--json"],
+        env=_env(), capture_output=True, text=True, timeout=300,
     )
     assert r.returncode == 0, r.stderr
     report = _json.loads(r.stdout)
     names = [s["scenario"] for s in report["scenarios"]]
-    assert names == ["password-sign-in", "srp-sign-in", "refresh", "get-user"]
+    assert names == ["password-sign-in", "srp-sign-in", "refresh", "get-user", "sign-up", "admin-create-user",
+                     "admin-get-user", "list-users"]
     for s in report["scenarios"]:
         assert s["errors"] == 0 and s["operations"] > 0, s
-        assert s["server_cpu_us_per_op"] > 0 and s["crypto_us_per_op"] > 0, s
+        assert s["server_cpu_us_per_op"] > 0, s
+        # Reads have no cryptography they cannot avoid; everything else does.
+        assert (s["crypto_us_per_op"] > 0) == (s["scenario"] not in ("admin-get-user", "list-users")), s
+    assert report["dataset_users"] == 500 and report["start_to_ready_ms"] > 0
+    assert report["idle_rss_kib"] > 0 and report["rss_after_kib"] >= report["idle_rss_kib"] // 2
+
+
+def test_audit_shows_admin_calls_and_sign_ins(tmp_path):
+    """`cognate audit` reads the log of a live data directory, filters it,
+    and --follow streams records as they are written."""
+    data = tmp_path / "data"
+    out = subprocess.run([str(BIN), "keys", "create", "--data-dir", str(data)], env=_env(),
+                         capture_output=True, text=True, check=True).stdout
+    fields = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    port = _free_port()
+    proc = _serve(data, port)
+    audit = lambda *a: subprocess.run([str(BIN), "audit", "--data-dir", str(data), "--json", *a], env=_env(),
+                                      capture_output=True, text=True, check=True).stdout
+    follower = None
+    try:
+        client = boto3.client(
+            "cognito-idp", region_name="eu-west-1", endpoint_url=f"http://127.0.0.1:{port}",
+            aws_access_key_id=fields["AccessKeyId"], aws_secret_access_key=fields["SecretAccessKey"],
+        )
+        pool_id = client.create_user_pool(PoolName="audited")["UserPool"]["Id"]
+        app = client.create_user_pool_client(UserPoolId=pool_id, ClientName="app",
+                                             ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+        client.admin_create_user(UserPoolId=pool_id, Username="ops", TemporaryPassword="Temp-Passw0rd!", MessageAction="SUPPRESS")
+        with pytest.raises(client.exceptions.NotAuthorizedException):
+            client.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH",
+                                 AuthParameters={"USERNAME": "ops", "PASSWORD": "Wrong-Passw0rd!"})
+
+        def records(*a):
+            # The server writes records in batches; give it a moment.
+            deadline = time.monotonic() + 10
+            while True:
+                rows = [json.loads(line) for line in audit(*a).splitlines()]
+                if rows or time.monotonic() > deadline:
+                    return rows
+                time.sleep(0.1)
+
+        created = records("--operation", "AdminCreateUser")
+        assert len(created) == 1
+        assert created[0]["Caller"] == fields["AccessKeyId"] and created[0]["Target"] == "ops"
+        assert created[0]["UserPoolId"] == pool_id and created[0]["Outcome"] == "ok"
+        assert created[0]["Source"] == "127.0.0.1"
+        failed = records("--pool", pool_id, "--outcome", "NotAuthorizedException")
+        assert [r["Operation"] for r in failed] == ["InitiateAuth"]
+        assert failed[0]["Caller"] == "user:ops" and failed[0]["ClientId"] == app
+        everything = audit("--since", "1h")
+        assert "Wrong-Passw0rd!" not in everything and "Temp-Passw0rd!" not in everything
+        assert fields["SecretAccessKey"] not in everything
+        assert audit("--since", str(int(time.time()) + 3600)) == ""
+
+        follower = subprocess.Popen([str(BIN), "audit", "--data-dir", str(data), "--json", "--follow",
+                                     "--operation", "AdminDeleteUser"],
+                                    env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        client.admin_delete_user(UserPoolId=pool_id, Username="ops")
+        import threading
+        watchdog = threading.Timer(20, follower.kill)  # a broken --follow fails, it does not hang
+        watchdog.start()
+        line = follower.stdout.readline()
+        watchdog.cancel()
+        assert line, "--follow printed nothing within 20 s"
+        assert json.loads(line)["Operation"] == "AdminDeleteUser"
+    finally:
+        if follower is not None:
+            follower.kill()
+            follower.wait()
+        _stop(proc)

@@ -390,4 +390,43 @@ impl Idp {
         self.save(&user).await?;
         Ok(AdminResetUserPasswordResponse {})
     }
+
+    /// Loads users in bulk, for benchmarks and load tests: each named user
+    /// is CONFIRMED with `email` = `{name}@example.com` (verified) and the
+    /// one given password hash (an argon2id PHC string, computed once by the
+    /// caller). They sign in with USER_PASSWORD_AUTH; having no SRP
+    /// verifier, they cannot use SRP. Each batch is one transaction.
+    pub async fn load_users(&self, pool_id: &str, names: &[String], password_hash: &str) -> Result<()> {
+        let (pool_row, pool) = self.load_pool(pool_id).await?;
+        let now = self.now();
+        let mut batch = Vec::with_capacity(names.len());
+        for name in names {
+            let sub = cognate_crypto::ids::uuid_v4();
+            let mut attrs = BTreeMap::new();
+            attrs.insert("sub".to_string(), sub.clone());
+            attrs.insert("email".to_string(), format!("{name}@example.com"));
+            attrs.insert("email_verified".to_string(), "true".to_string());
+            let user = UserRow {
+                pool_id: pool_row.id.clone(),
+                username: name.clone(),
+                username_key: crate::users::username_key(&pool, name),
+                sub,
+                status: status::CONFIRMED.to_string(),
+                enabled: 1,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+                attributes: serde_json::to_string(&attrs)?,
+                password_hash: Some(password_hash.to_string()),
+                password_changed_at: now,
+                ..Default::default()
+            };
+            let search = crate::directory::search_entries(&user, &attrs);
+            batch.push((user, search));
+        }
+        self.store.create_users(&batch).await.map_err(|e| match e {
+            StoreError::Conflict => Error::UsernameExists("User account already exists".into()),
+            e => e.into(),
+        })
+    }
 }

@@ -122,6 +122,17 @@ impl Store {
         transaction(self, stmts, None).await.map(|_| ())
     }
 
+    /// Creates many users (with their search entries, no aliases) in one
+    /// transaction: all or none.
+    pub async fn create_users(&self, users: &[(UserRow, Vec<SearchEntry>)]) -> Result<()> {
+        let mut stmts = Vec::with_capacity(users.len() * 4);
+        for (user, search) in users {
+            stmts.push(insert_user(user));
+            stmts.extend(search.iter().map(|e| crate::directory::insert_search(user, e)));
+        }
+        transaction(self, stmts, None).await.map(|_| ())
+    }
+
     pub async fn get_user(&self, pool_id: &str, username_key: &str) -> Result<Option<UserRow>> {
         fetch_optional(
             self,
