@@ -1,9 +1,11 @@
 //! The user directory: ListUsers and its filter, groups and the group claims
 //! in tokens, and the authentication events AdminListUserAuthEvents reports.
 
-use crate::users::{attribute_list, attrs_of};
+use crate::users::attribute_list;
 use crate::{Error, Idp, Result, token};
-use cognate_store::{AuthEventRow, Cursor, GroupRow, Membership, SearchEntry, StoreError, UserQuery, UserRow};
+use cognate_store::{
+    AuthEventRow, Cursor, GroupRow, Membership, SearchEntry, StoreError, UserListing, UserQuery, UserRow,
+};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
@@ -128,7 +130,7 @@ fn has_attribute(pool: &UserPoolType, name: &str) -> bool {
 
 /// Whether `user` really matches (index entries hold at most
 /// [`cognate_store::MAX_INDEXED_CHARS`] characters of a value).
-fn really_matches(f: &Filter, pool: &UserPoolType, user: &UserRow, attrs: &BTreeMap<String, String>) -> bool {
+fn really_matches(f: &Filter, pool: &UserPoolType, user: &UserListing, attrs: &BTreeMap<String, String>) -> bool {
     let (have, want) = match f.attribute.as_str() {
         "username" => (Some(user.username_key.clone()), crate::users::username_key(pool, &f.value)),
         "sub" => (Some(user.sub.clone()), f.value.clone()),
@@ -142,14 +144,32 @@ fn really_matches(f: &Filter, pool: &UserPoolType, user: &UserRow, attrs: &BTree
     }
 }
 
-pub(crate) fn user_type(user: &UserRow, attrs: &BTreeMap<String, String>) -> UserType {
+/// What a UserType shows, from a full row or a listing.
+pub(crate) trait Shown {
+    fn shown(&self) -> (&str, &str, i64, i64, i64);
+}
+
+impl Shown for UserRow {
+    fn shown(&self) -> (&str, &str, i64, i64, i64) {
+        (&self.username, &self.status, self.enabled, self.created_at, self.updated_at)
+    }
+}
+
+impl Shown for UserListing {
+    fn shown(&self) -> (&str, &str, i64, i64, i64) {
+        (&self.username, &self.status, self.enabled, self.created_at, self.updated_at)
+    }
+}
+
+pub(crate) fn user_type(user: &impl Shown, attrs: &BTreeMap<String, String>) -> UserType {
+    let (username, status, enabled, created, updated) = user.shown();
     UserType {
-        username: Some(user.username.clone()),
+        username: Some(username.to_string()),
         attributes: Some(attribute_list(&crate::account::visible(attrs))),
-        user_create_date: Some(Timestamp::from_unix_millis(user.created_at)),
-        user_last_modified_date: Some(Timestamp::from_unix_millis(user.updated_at)),
-        enabled: Some(user.enabled != 0),
-        user_status: UserStatusType::parse(&user.status),
+        user_create_date: Some(Timestamp::from_unix_millis(created)),
+        user_last_modified_date: Some(Timestamp::from_unix_millis(updated)),
+        enabled: Some(enabled != 0),
+        user_status: UserStatusType::parse(status),
         mfa_options: None,
     }
 }
@@ -248,7 +268,7 @@ impl Idp {
         };
         let mut users = Vec::with_capacity(page.len());
         for (user, _) in &page {
-            let attrs = attrs_of(user)?;
+            let attrs: BTreeMap<String, String> = serde_json::from_str(&user.attributes)?;
             if filter.as_ref().is_some_and(|f| !really_matches(f, &pool, user, &attrs)) {
                 continue;
             }
@@ -380,7 +400,8 @@ impl Idp {
         let limit = page_size(req.limit, 60);
         let mut rows = self.store.users_in_group(&pool_row.id, &req.group_name, after.as_deref(), limit + 1).await?;
         let next = next_token(&mut rows, limit, |u| &u.username_key);
-        let users = rows.iter().map(|u| Ok(user_type(u, &attrs_of(u)?))).collect::<Result<Vec<_>>>()?;
+        let users =
+            rows.iter().map(|u| Ok(user_type(u, &serde_json::from_str(&u.attributes)?))).collect::<Result<Vec<_>>>()?;
         Ok(ListUsersInGroupResponse { users: Some(users), next_token: next })
     }
 

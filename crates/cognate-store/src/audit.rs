@@ -91,7 +91,7 @@ impl Store {
                 "SELECT id, at, caller, operation, pool_id, client_id, target, outcome, source, request_id FROM audit_log \
                  WHERE ($1 IS NULL OR pool_id = $1) AND ($2 IS NULL OR operation = $2) AND ($3 IS NULL OR caller = $3) \
                  AND ($4 IS NULL OR target = $4) AND ($5 IS NULL OR outcome = $5) AND at >= $6 \
-                 AND ($7 IS NULL OR at > $8 OR (at = $8 AND id > $7)) ORDER BY at, id LIMIT $9",
+                 AND ($7 IS NULL OR at > $8 OR (at = $8 AND id > $7)) ORDER BY at, id LIMIT $9 + 0",
                 vec![
                     OptText(f.pool_id.as_deref()),
                     OptText(f.operation.as_deref()),
@@ -147,7 +147,7 @@ impl Store {
             q(
                 "SELECT id, pool_id, username_key, event_type, response, challenges, ip, created_at FROM user_auth_events \
                  WHERE pool_id = $1 AND username_key = $2 AND ($3 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $3)) \
-                 ORDER BY created_at DESC, id DESC LIMIT $5",
+                 ORDER BY created_at DESC, id DESC LIMIT $5 + 0",
                 vec![Text(pool_id), Text(username_key), OptText(id), Int(at), Int(limit)],
             ),
         )

@@ -66,12 +66,13 @@ pub struct Cursor {
     pub key: String,
 }
 
+/// `SELECT <the listing columns of u> <extra> <from/where>`: no password
+/// material, which listings never need (and which is most of a row's bytes).
 macro_rules! page_sql {
     ($select_extra:literal, $from_where:literal) => {
         concat!(
             "SELECT u.pool_id, u.username, u.username_key, u.sub, u.status, u.enabled, u.created_at, ",
-            "u.updated_at, u.version, u.attributes, u.password_hash, u.srp_salt, u.srp_verifier, u.password_changed_at, ",
-            "u.failed_attempts, u.locked_until",
+            "u.updated_at, u.attributes",
             $select_extra,
             " ",
             $from_where
@@ -79,10 +80,26 @@ macro_rules! page_sql {
     };
 }
 
+row_struct! {
+    /// What a listing shows of a user: no password material, so a listed
+    /// row can never be written back over a user by mistake.
+    pub struct UserListing {
+        pub pool_id: String,
+        pub username: String,
+        pub username_key: String,
+        pub sub: String,
+        pub status: String,
+        pub enabled: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub attributes: String,
+    }
+}
+
 /// A page of users and, for each, its sort value (see [`Cursor`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserPage {
-    pub users: Vec<(UserRow, Cursor)>,
+    pub users: Vec<(UserListing, Cursor)>,
 }
 
 /// The smallest string greater than every string that starts with `prefix`
@@ -104,16 +121,16 @@ fn prefix_upper_bound(prefix: &str) -> Option<String> {
 }
 
 struct Keyed {
-    user: UserRow,
+    user: UserListing,
     sort: String,
 }
 
 impl FromRow for Keyed {
     fn from_sqlite(row: &SqliteRow) -> Result<Self> {
-        Ok(Keyed { user: UserRow::from_sqlite(row)?, sort: row.try_get("sort_value")? })
+        Ok(Keyed { user: UserListing::from_sqlite(row)?, sort: row.try_get("sort_value")? })
     }
     fn from_pg(row: &PgRow) -> Result<Self> {
-        Ok(Keyed { user: UserRow::from_pg(row)?, sort: row.try_get("sort_value")? })
+        Ok(Keyed { user: UserListing::from_pg(row)?, sort: row.try_get("sort_value")? })
     }
 }
 
@@ -141,6 +158,10 @@ pub enum Membership {
 
 impl Store {
     /// One page of users matching `query`, after `after`, at most `limit`.
+    ///
+    /// Each shape is one index range that starts at the cursor (a row-value
+    /// comparison, which both engines seek to), so a deep page costs what
+    /// the first one does.
     pub async fn list_users(
         &self,
         pool_id: &str,
@@ -148,72 +169,63 @@ impl Store {
         after: Option<&Cursor>,
         limit: i64,
     ) -> Result<UserPage> {
-        let after_key = after.map(|c| c.key.as_str());
+        // No cursor is the empty one: every key is longer than "".
+        let start = Cursor::default();
+        let after = after.unwrap_or(&start);
         let rows: Vec<Keyed> = match query {
-            UserQuery::All => {
-                fetch_all(
-                    self,
-                    q(
-                        page_sql!(
-                            ", '' AS sort_value",
-                            "FROM users u WHERE u.pool_id = $1 AND ($2 IS NULL OR u.username_key > $2) \
-                             ORDER BY u.username_key LIMIT $3"
-                        ),
-                        vec![Text(pool_id), OptText(after_key), Int(limit)],
+            UserQuery::All => fetch_all(
+                self,
+                q(
+                    page_sql!(
+                        ", '' AS sort_value",
+                        "FROM users u WHERE u.pool_id = $1 AND u.username_key > $2 ORDER BY u.username_key LIMIT $3 + 0"
                     ),
-                )
-                .await?
-            }
-            UserQuery::Equals { name, value } => {
-                fetch_all(
-                    self,
-                    q(
-                        page_sql!(
-                            ", '' AS sort_value",
-                            "FROM user_search s JOIN users u ON u.pool_id = s.pool_id AND u.username_key = s.username_key \
-                             WHERE s.pool_id = $1 AND s.name = $2 AND s.value = $3 AND ($4 IS NULL OR s.username_key > $4) \
-                             ORDER BY s.username_key LIMIT $5"
-                        ),
-                        vec![
-                            Text(pool_id),
-                            Text(name),
-                            Text(truncate_chars(value, MAX_INDEXED_CHARS)),
-                            OptText(after_key),
-                            Int(limit),
-                        ],
+                    vec![Text(pool_id), Text(&after.key), Int(limit)],
+                ),
+            )
+            .await?,
+            UserQuery::Equals { name, value } => fetch_all(
+                self,
+                q(
+                    page_sql!(
+                        ", '' AS sort_value",
+                        "FROM user_search s JOIN users u ON u.pool_id = s.pool_id AND u.username_key = s.username_key \
+                             WHERE s.pool_id = $1 AND s.name = $2 AND s.value = $3 AND s.username_key > $4 \
+                             ORDER BY s.username_key LIMIT $5 + 0"
                     ),
-                )
-                .await?
-            }
+                    vec![
+                        Text(pool_id),
+                        Text(name),
+                        Text(truncate_chars(value, MAX_INDEXED_CHARS)),
+                        Text(&after.key),
+                        Int(limit),
+                    ],
+                ),
+            )
+            .await?,
             UserQuery::Prefix { name, prefix } => {
                 let prefix = truncate_chars(prefix, MAX_INDEXED_CHARS);
+                let mut args = vec![Text(pool_id), Text(name), Text(prefix), Text(&after.value), Text(&after.key)];
                 let upper = prefix_upper_bound(prefix);
-                let (after_value, after_key) = match after {
-                    Some(c) => (Some(c.value.as_str()), Some(c.key.as_str())),
-                    None => (None, None),
-                };
-                fetch_all(
-                    self,
-                    q(
+                let sql = match &upper {
+                    Some(u) => {
+                        args.push(Text(u));
                         page_sql!(
                             ", s.value AS sort_value",
                             "FROM user_search s JOIN users u ON u.pool_id = s.pool_id AND u.username_key = s.username_key \
-                             WHERE s.pool_id = $1 AND s.name = $2 AND s.value >= $3 AND ($4 IS NULL OR s.value < $4) \
-                             AND ($5 IS NULL OR s.value > $5 OR (s.value = $5 AND s.username_key > $6)) \
-                             ORDER BY s.value, s.username_key LIMIT $7"
-                        ),
-                        vec![
-                            Text(pool_id),
-                            Text(name),
-                            Text(prefix),
-                            OptText(upper.as_deref()),
-                            OptText(after_value),
-                            OptText(after_key),
-                            Int(limit),
-                        ],
+                             WHERE s.pool_id = $1 AND s.name = $2 AND s.value >= $3 AND (s.value, s.username_key) > ($4, $5) \
+                             AND s.value < $6 ORDER BY s.value, s.username_key LIMIT $7 + 0"
+                        )
+                    }
+                    None => page_sql!(
+                        ", s.value AS sort_value",
+                        "FROM user_search s JOIN users u ON u.pool_id = s.pool_id AND u.username_key = s.username_key \
+                         WHERE s.pool_id = $1 AND s.name = $2 AND s.value >= $3 AND (s.value, s.username_key) > ($4, $5) \
+                         ORDER BY s.value, s.username_key LIMIT $6 + 0"
                     ),
-                )
-                .await?
+                };
+                args.push(Int(limit));
+                fetch_all(self, q(sql, args)).await?
             }
             UserQuery::Status(statuses) => {
                 // One query per status, merged: each is an index range, and
@@ -225,10 +237,10 @@ impl Store {
                         q(
                             page_sql!(
                                 ", '' AS sort_value",
-                                "FROM users u WHERE u.pool_id = $1 AND u.status = $2 \
-                                 AND ($3 IS NULL OR u.username_key > $3) ORDER BY u.username_key LIMIT $4"
+                                "FROM users u WHERE u.pool_id = $1 AND u.status = $2 AND u.username_key > $3 \
+                                 ORDER BY u.username_key LIMIT $4 + 0"
                             ),
-                            vec![Text(pool_id), Text(s), OptText(after_key), Int(limit)],
+                            vec![Text(pool_id), Text(s), Text(&after.key), Int(limit)],
                         ),
                     )
                     .await?;
@@ -244,10 +256,10 @@ impl Store {
                     q(
                         page_sql!(
                             ", '' AS sort_value",
-                            "FROM users u WHERE u.pool_id = $1 AND u.enabled = $2 \
-                             AND ($3 IS NULL OR u.username_key > $3) ORDER BY u.username_key LIMIT $4"
+                            "FROM users u WHERE u.pool_id = $1 AND u.enabled = $2 AND u.username_key > $3 \
+                             ORDER BY u.username_key LIMIT $4 + 0"
                         ),
-                        vec![Text(pool_id), Int(i64::from(*enabled)), OptText(after_key), Int(limit)],
+                        vec![Text(pool_id), Int(i64::from(*enabled)), Text(&after.key), Int(limit)],
                     ),
                 )
                 .await?
@@ -339,7 +351,7 @@ impl Store {
             self,
             q(
                 "SELECT pool_id, name, description, role_arn, precedence, created_at, updated_at FROM user_groups \
-                 WHERE pool_id = $1 AND ($2 IS NULL OR name > $2) ORDER BY name LIMIT $3",
+                 WHERE pool_id = $1 AND ($2 IS NULL OR name > $2) ORDER BY name LIMIT $3 + 0",
                 vec![Text(pool_id), OptText(after), Int(limit)],
             ),
         )
@@ -406,7 +418,7 @@ impl Store {
             q(
                 "SELECT g.pool_id, g.name, g.description, g.role_arn, g.precedence, g.created_at, g.updated_at \
                  FROM group_members m JOIN user_groups g ON g.pool_id = m.pool_id AND g.name = m.group_name \
-                 WHERE m.pool_id = $1 AND m.username_key = $2 AND ($3 IS NULL OR g.name > $3) ORDER BY g.name LIMIT $4",
+                 WHERE m.pool_id = $1 AND m.username_key = $2 AND ($3 IS NULL OR g.name > $3) ORDER BY g.name LIMIT $4 + 0",
                 vec![Text(pool_id), Text(username_key), OptText(after), Int(limit)],
             ),
         )
@@ -420,7 +432,7 @@ impl Store {
         group: &str,
         after: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<UserRow>> {
+    ) -> Result<Vec<UserListing>> {
         fetch_all(
             self,
             q(
@@ -428,7 +440,7 @@ impl Store {
                     "",
                     "FROM group_members m JOIN users u ON u.pool_id = m.pool_id AND u.username_key = m.username_key \
                      WHERE m.pool_id = $1 AND m.group_name = $2 AND ($3 IS NULL OR m.username_key > $3) \
-                     ORDER BY m.username_key LIMIT $4"
+                     ORDER BY m.username_key LIMIT $4 + 0"
                 ),
                 vec![Text(pool_id), Text(group), OptText(after), Int(limit)],
             ),

@@ -14,6 +14,9 @@
 //! * Read-modify-write of a configuration document goes through a `version`
 //!   column: an update that lost a race changes nothing and reports it.
 //! * Times are milliseconds since the Unix epoch, passed in by the caller.
+//! * A bound page size is written `LIMIT $n + 0`: SQLite plans with the value
+//!   of a bare `LIMIT $n`, so it re-prepares the statement at every
+//!   execution; an expression keeps the prepared statement.
 
 mod migrations;
 
@@ -122,7 +125,7 @@ mod audit;
 mod directory;
 mod users;
 pub use audit::{AuditFilter, AuditRow, AuthEventRow};
-pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserPage, UserQuery};
+pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserListing, UserPage, UserQuery};
 pub use users::{AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UserRow};
 
 row_struct! {
@@ -422,7 +425,7 @@ impl Store {
             self,
             q(
                 "SELECT id, region, name, created_at, updated_at, version, config FROM user_pools \
-                 WHERE region = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+                 WHERE region = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3 + 0",
                 vec![Text(region), OptText(after), Int(limit)],
             ),
         )
@@ -532,7 +535,7 @@ impl Store {
             self,
             q(
                 "SELECT id, pool_id, name, created_at, updated_at, version, config FROM user_pool_clients \
-                 WHERE pool_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+                 WHERE pool_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3 + 0",
                 vec![Text(pool_id), OptText(after), Int(limit)],
             ),
         )

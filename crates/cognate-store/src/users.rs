@@ -374,7 +374,7 @@ impl Store {
             q(
                 "SELECT id, pool_id, username, channel, destination, subject, body, created_at FROM outbox \
                  WHERE ($1 IS NULL OR pool_id = $1) AND ($2 IS NULL OR destination = $2) \
-                 ORDER BY created_at DESC, id DESC LIMIT $3",
+                 ORDER BY created_at DESC, id DESC LIMIT $3 + 0",
                 vec![OptText(pool_id), OptText(destination), Int(limit)],
             ),
         )
@@ -620,7 +620,7 @@ impl Store {
     pub async fn password_history(&self, pool_id: &str, username_key: &str, limit: i64) -> Result<Vec<String>> {
         on_db!(self, pool => {
             let rows = sqlx::query(
-                "SELECT password_hash FROM password_history WHERE pool_id = $1 AND username_key = $2 ORDER BY created_at DESC LIMIT $3",
+                "SELECT password_hash FROM password_history WHERE pool_id = $1 AND username_key = $2 ORDER BY created_at DESC LIMIT $3 + 0",
             )
             .bind(pool_id)
             .bind(username_key)
@@ -649,7 +649,7 @@ impl Store {
                 ),
                 q(
                     "DELETE FROM password_history WHERE pool_id = $1 AND username_key = $2 AND password_hash NOT IN \
-                     (SELECT password_hash FROM password_history WHERE pool_id = $1 AND username_key = $2 ORDER BY created_at DESC LIMIT $3)",
+                     (SELECT password_hash FROM password_history WHERE pool_id = $1 AND username_key = $2 ORDER BY created_at DESC LIMIT $3 + 0)",
                     vec![Text(pool_id), Text(username_key), Int(keep)],
                 ),
             ],
