@@ -18,6 +18,7 @@ pub mod jwt;
 pub mod seal;
 pub mod sigv4;
 pub mod srp;
+pub mod totp;
 
 /// HMAC-SHA256 with a key of any length (RFC 2104 key padding), without a
 /// fallible constructor.

@@ -212,6 +212,7 @@ impl Idp {
     pub async fn admin_get_user(&self, req: AdminGetUserRequest) -> Result<AdminGetUserResponse> {
         let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         let attrs = crate::account::visible(&attrs_of(&user)?);
+        let (list, preferred, options) = self.mfa_view(&user).await?;
         Ok(AdminGetUserResponse {
             username: user.username.clone(),
             user_attributes: Some(attribute_list(&attrs)),
@@ -219,9 +220,9 @@ impl Idp {
             user_last_modified_date: Some(Timestamp::from_unix_millis(user.updated_at)),
             enabled: Some(user.enabled != 0),
             user_status: UserStatusType::parse(&user.status),
-            mfa_options: None,
-            preferred_mfa_setting: None,
-            user_mfa_setting_list: None,
+            mfa_options: options,
+            preferred_mfa_setting: preferred,
+            user_mfa_setting_list: list,
         })
     }
 

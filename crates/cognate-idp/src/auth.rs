@@ -270,7 +270,7 @@ impl Idp {
         Ok(())
     }
 
-    async fn record_failure(&self, user: &UserRow) -> Result<()> {
+    pub(crate) async fn record_failure(&self, user: &UserRow) -> Result<()> {
         let n = self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
         if n >= FREE_FAILURES {
             let secs = 1i64.checked_shl((n - FREE_FAILURES).min(20) as u32).unwrap_or(MAX_LOCK_SECS).min(MAX_LOCK_SECS);
@@ -454,6 +454,16 @@ impl Idp {
         match challenge {
             ChallengeNameType::PasswordVerifier => {}
             ChallengeNameType::NewPasswordRequired => return self.new_password(c, &r, session).await,
+            ChallengeNameType::SmsMfa
+            | ChallengeNameType::EmailOtp
+            | ChallengeNameType::SoftwareTokenMfa
+            | ChallengeNameType::SelectMfaType
+            | ChallengeNameType::MfaSetup => {
+                return Ok(respond(match self.answer_mfa(c, challenge, &r, session).await? {
+                    Ok(user) => self.complete_sign_in(c, &user, "TokenGeneration_Authentication").await?,
+                    Err(next) => next,
+                }));
+            }
             _ => {
                 return Err(Error::Unsupported(format!(
                     "Cognate does not support the {} challenge yet.",
@@ -546,9 +556,17 @@ impl Idp {
                 ..Default::default()
             });
         }
+        if let Some(challenge) = self.mfa_challenge(c, user).await? {
+            self.auth_event(&c.pool, user, EventType::SignIn, EventResponseType::InProgress, Some(true)).await?;
+            return Ok(challenge);
+        }
+        self.complete_sign_in(c, user, "TokenGeneration_Authentication").await
+    }
+
+    /// Every factor is proven: PostAuthentication, then tokens.
+    async fn complete_sign_in(&self, c: &ClientCtx, user: &UserRow, source: &str) -> Result<InitiateAuthResponse> {
         self.post_authentication(c, user).await?;
-        let result =
-            self.issue_tokens(c, user, self.now() / 1000, None, true, "TokenGeneration_Authentication").await?;
+        let result = self.issue_tokens(c, user, self.now() / 1000, None, true, source).await?;
         self.auth_event(&c.pool, user, EventType::SignIn, EventResponseType::Pass, Some(true)).await?;
         Ok(InitiateAuthResponse {
             authentication_result: Some(result),
@@ -604,26 +622,23 @@ impl Idp {
         user.version += 1;
         user.status = status::CONFIRMED.into();
         self.set_password(c, &mut user, password).await?;
-        self.post_authentication(c, &user).await?;
-        let result =
-            self.issue_tokens(c, &user, self.now() / 1000, None, true, "TokenGeneration_NewPasswordChallenge").await?;
-        Ok(RespondToAuthChallengeResponse {
-            authentication_result: Some(result),
-            challenge_parameters: Some(BTreeMap::new()),
-            ..Default::default()
-        })
+        if let Some(challenge) = self.mfa_challenge(c, &user).await? {
+            return Ok(respond(challenge));
+        }
+        Ok(respond(self.complete_sign_in(c, &user, "TokenGeneration_NewPasswordChallenge").await?))
     }
 
     /// GetUser: the signed-in user's attributes.
     pub async fn get_user(&self, req: GetUserRequest) -> Result<GetUserResponse> {
         let (_, user) = self.check_access_token(&req.access_token).await?;
         let attrs = crate::account::visible(&crate::users::attrs_of(&user)?);
+        let (list, preferred, options) = self.mfa_view(&user).await?;
         Ok(GetUserResponse {
             username: user.username,
             user_attributes: crate::users::attribute_list(&attrs),
-            mfa_options: None,
-            preferred_mfa_setting: None,
-            user_mfa_setting_list: None,
+            mfa_options: options,
+            preferred_mfa_setting: preferred,
+            user_mfa_setting_list: list,
         })
     }
 }

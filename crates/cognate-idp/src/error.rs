@@ -29,6 +29,7 @@ pub enum Error {
     UnsupportedUserState(String),
     GroupExists(String),
     UserPoolAddOnNotEnabled(String),
+    EnableSoftwareTokenMfa(String),
     /// Something failed inside Cognate; the message is generic on purpose.
     Internal,
 }
@@ -62,6 +63,7 @@ impl Error {
             Error::UnsupportedUserState(_) => "UnsupportedUserStateException",
             Error::GroupExists(_) => "GroupExistsException",
             Error::UserPoolAddOnNotEnabled(_) => "UserPoolAddOnNotEnabledException",
+            Error::EnableSoftwareTokenMfa(_) => "EnableSoftwareTokenMFAException",
             Error::Internal => "InternalErrorException",
         }
     }
@@ -91,7 +93,8 @@ impl Error {
             | Error::CodeDeliveryFailure(m)
             | Error::UnsupportedUserState(m)
             | Error::GroupExists(m)
-            | Error::UserPoolAddOnNotEnabled(m) => m,
+            | Error::UserPoolAddOnNotEnabled(m)
+            | Error::EnableSoftwareTokenMfa(m) => m,
             Error::Internal => "Internal server error.",
         }
     }

@@ -20,6 +20,7 @@ pub mod directory;
 mod error;
 pub mod keys;
 pub mod messages;
+mod mfa;
 pub mod passwords;
 mod pools;
 mod schema;

@@ -33,6 +33,13 @@ const AUDITED_PUBLIC: &[&str] = &[
     "DeleteUserAttributes",
     "VerifyUserAttribute",
     "GetUserAttributeVerificationCode",
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+    "SetUserMFAPreference",
+    "SetUserSettings",
+    "ConfirmDevice",
+    "ForgetDevice",
+    "UpdateDeviceStatus",
 ];
 
 const QUEUE: usize = 4096;

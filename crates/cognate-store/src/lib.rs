@@ -123,9 +123,11 @@ macro_rules! row_struct {
 
 mod audit;
 mod directory;
+mod mfa;
 mod users;
 pub use audit::{AuditFilter, AuditRow, AuthEventRow};
 pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserListing, UserPage, UserQuery};
+pub use mfa::{DeviceRow, MfaRow};
 pub use users::{AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UserRow};
 
 row_struct! {

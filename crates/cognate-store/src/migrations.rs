@@ -56,10 +56,11 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
     ),
     (2, crate::users::MIGRATION_2),
     (3, crate::directory::MIGRATION_3),
+    (4, crate::mfa::MIGRATION_4),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 /// A statement as one engine runs it: `{collate_c}` asks for byte-order
 /// comparison of a column, which SQLite does by default and PostgreSQL

@@ -1,0 +1,629 @@
+//! Multi-factor authentication: the pool's MFA configuration, each user's
+//! factors (TOTP, SMS, email), the challenges that follow the first factor,
+//! and the software-token association.
+//!
+//! Every factor is checked for real: SMS and email codes are one-time codes
+//! stored as MACs (like every code, single use, expiring, attempt-limited);
+//! TOTP codes are computed from the user's secret (sealed at rest) and a
+//! step, once accepted, cannot be accepted again. Wrong codes count toward
+//! the user's sign-in lockout. Between challenges the state travels sealed
+//! in the Session, bound to the pool, client and user.
+
+use crate::messages::{Channel, Message, delivery_details, new_code, render};
+use crate::users::{ClientCtx, attrs_of};
+use crate::{Error, Idp, Result};
+use cognate_crypto::totp;
+use cognate_store::{MfaRow, UserRow};
+use cognate_wire::idp::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const SESSION_CONTEXT: &str = "cognate/mfa-session/v1";
+const TOTP_CONTEXT: &str = "cognate/totp-secret/v1";
+/// SMS and email MFA codes live three minutes, as Cognito's.
+const CODE_TTL_MS: i64 = 3 * 60_000;
+/// Steps either side of now a TOTP code may be from (clock skew).
+const TOTP_WINDOW: i64 = 1;
+const PURPOSE: &str = "mfa";
+
+pub(crate) const SMS: &str = "SMS_MFA";
+pub(crate) const TOTP: &str = "SOFTWARE_TOKEN_MFA";
+pub(crate) const EMAIL: &str = "EMAIL_OTP";
+
+/// What a pool allows, resolved from its MFA configuration.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PoolMfa {
+    pub mode: Option<UserPoolMfaType>,
+    pub config: GetUserPoolMfaConfigResponse,
+}
+
+impl PoolMfa {
+    fn on(&self) -> bool {
+        self.mode == Some(UserPoolMfaType::On)
+    }
+    fn off(&self) -> bool {
+        matches!(self.mode, None | Some(UserPoolMfaType::Off))
+    }
+    fn sms(&self) -> bool {
+        self.config.sms_mfa_configuration.as_ref().is_some_and(|s| s.sms_configuration.is_some())
+    }
+    fn totp(&self) -> bool {
+        self.config.software_token_mfa_configuration.as_ref().and_then(|t| t.enabled) == Some(true)
+    }
+    fn email(&self) -> bool {
+        self.config.email_mfa_configuration.is_some()
+    }
+    fn allows(&self, factor: &str) -> bool {
+        match factor {
+            SMS => self.sms(),
+            TOTP => self.totp(),
+            EMAIL => self.email(),
+            _ => false,
+        }
+    }
+}
+
+/// What the Session remembers between MFA steps: pool, client, user,
+/// expiry (ms), the challenge it answers, and for MFA_SETUP whether the
+/// new token was verified.
+#[derive(Serialize, Deserialize)]
+struct MfaState {
+    p: String,
+    c: String,
+    u: String,
+    e: i64,
+    k: String,
+    #[serde(default)]
+    v: bool,
+}
+
+fn invalid_session() -> Error {
+    Error::NotAuthorized("Invalid session for the user.".into())
+}
+
+fn enabled(m: Option<&MfaRow>) -> Vec<&'static str> {
+    let Some(m) = m else { return vec![] };
+    let mut out = Vec::new();
+    if m.sms_enabled != 0 {
+        out.push(SMS);
+    }
+    if m.totp_enabled != 0 {
+        out.push(TOTP);
+    }
+    if m.email_enabled != 0 {
+        out.push(EMAIL);
+    }
+    out
+}
+
+fn blank_mfa(user: &UserRow) -> MfaRow {
+    MfaRow { pool_id: user.pool_id.clone(), username_key: user.username_key.clone(), ..Default::default() }
+}
+
+/// UserMFASettingList and PreferredMfaSetting, as GetUser shows them.
+pub(crate) fn user_settings(m: Option<&MfaRow>) -> (Option<Vec<String>>, Option<String>) {
+    let list: Vec<String> = enabled(m).into_iter().map(str::to_string).collect();
+    let preferred = m.map(|m| m.preferred.clone()).filter(|p| !p.is_empty());
+    ((!list.is_empty()).then_some(list), preferred)
+}
+
+impl Idp {
+    /// The pool's MFA configuration. Pools that never called
+    /// SetUserPoolMfaConfig have SMS MFA exactly when they have an SMS
+    /// configuration (as Cognito's older pools do).
+    pub(crate) async fn pool_mfa(&self, pool_id: &str, pool: &UserPoolType) -> Result<PoolMfa> {
+        let config = match self.store.get_pool_mfa(pool_id).await? {
+            Some(json) => serde_json::from_str(&json)?,
+            None => GetUserPoolMfaConfigResponse {
+                sms_mfa_configuration: pool.sms_configuration.clone().map(|sms| SmsMfaConfigType {
+                    sms_authentication_message: pool.sms_authentication_message.clone(),
+                    sms_configuration: Some(sms),
+                }),
+                ..Default::default()
+            },
+        };
+        Ok(PoolMfa { mode: pool.mfa_configuration, config })
+    }
+
+    pub async fn get_user_pool_mfa_config(
+        &self,
+        req: GetUserPoolMfaConfigRequest,
+    ) -> Result<GetUserPoolMfaConfigResponse> {
+        let (row, pool) = self.load_pool(&req.user_pool_id).await?;
+        let m = self.pool_mfa(&row.id, &pool).await?;
+        Ok(GetUserPoolMfaConfigResponse { mfa_configuration: Some(m.mode.unwrap_or(UserPoolMfaType::Off)), ..m.config })
+    }
+
+    pub async fn set_user_pool_mfa_config(
+        &self,
+        req: SetUserPoolMfaConfigRequest,
+    ) -> Result<SetUserPoolMfaConfigResponse> {
+        let (row, mut pool) = self.load_pool(&req.user_pool_id).await?;
+        let current = self.pool_mfa(&row.id, &pool).await?;
+        // Each part given replaces that part; parts omitted stay.
+        let mut config = current.config;
+        if let Some(sms) = req.sms_mfa_configuration {
+            config.sms_mfa_configuration = Some(sms);
+        }
+        if let Some(t) = req.software_token_mfa_configuration {
+            config.software_token_mfa_configuration = Some(t);
+        }
+        if let Some(e) = req.email_mfa_configuration {
+            config.email_mfa_configuration = Some(e);
+        }
+        if req.web_authn_configuration.is_some() {
+            return Err(Error::InvalidParameter("Cognate does not support WebAuthn yet.".into()));
+        }
+        let mode = req.mfa_configuration.or(current.mode).unwrap_or(UserPoolMfaType::Off);
+        let resolved = PoolMfa { mode: Some(mode), config: config.clone() };
+        if let Some(sms) = &config.sms_mfa_configuration
+            && sms.sms_configuration.is_none()
+            && sms.sms_authentication_message.is_some()
+        {
+            return Err(Error::InvalidParameter("SMS configuration is required for SMS MFA.".into()));
+        }
+        if mode != UserPoolMfaType::Off && !(resolved.sms() || resolved.totp() || resolved.email()) {
+            return Err(Error::InvalidParameter(
+                "At least one MFA type (SMS, software token or email) must be enabled when MFA is ON or OPTIONAL."
+                    .into(),
+            ));
+        }
+        if pool.mfa_configuration.as_ref() != Some(&mode) {
+            pool.mfa_configuration = Some(mode);
+            let now = self.now();
+            if !self.store.update_pool(&row.id, row.version, &row.name, &serde_json::to_string(&pool)?, now).await? {
+                return Err(Error::ConcurrentModification(
+                    "The user pool was modified concurrently; try again.".into(),
+                ));
+            }
+        }
+        self.store.put_pool_mfa(&row.id, &serde_json::to_string(&config)?).await?;
+        Ok(SetUserPoolMfaConfigResponse {
+            mfa_configuration: Some(mode),
+            sms_mfa_configuration: config.sms_mfa_configuration,
+            software_token_mfa_configuration: config.software_token_mfa_configuration,
+            email_mfa_configuration: config.email_mfa_configuration,
+            web_authn_configuration: None,
+        })
+    }
+
+    // ---- after the first factor ----
+
+    /// The MFA challenge that must follow a successful first factor, or
+    /// None when the user may have tokens now.
+    pub(crate) async fn mfa_challenge(&self, c: &ClientCtx, user: &UserRow) -> Result<Option<InitiateAuthResponse>> {
+        let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
+        if pool.off() {
+            return Ok(None);
+        }
+        let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
+        let factors: Vec<&str> = enabled(m.as_ref()).into_iter().filter(|f| pool.allows(f)).collect();
+        let attrs = attrs_of(user)?;
+        let factor = match factors.as_slice() {
+            [] if pool.on() => {
+                // Required and none chosen: SMS to a phone number the user
+                // has (Cognito's long-standing default), else set up TOTP.
+                if pool.sms() && attrs.contains_key("phone_number") {
+                    SMS
+                } else if pool.totp() {
+                    let p = BTreeMap::from([("MFAS_CAN_SETUP".to_string(), r#"["SOFTWARE_TOKEN_MFA"]"#.to_string())]);
+                    return Ok(Some(self.challenge(c, user, ChallengeNameType::MfaSetup, p, false)?));
+                } else if pool.email() && attrs.contains_key("email") {
+                    EMAIL
+                } else {
+                    return Err(Error::NotAuthorized(
+                        "MFA is required, and the user has no factor this pool can use.".into(),
+                    ));
+                }
+            }
+            [] => return Ok(None),
+            [one] => one,
+            several => match m.as_ref().map(|m| m.preferred.as_str()).filter(|p| several.contains(p)) {
+                Some(p) => factors.iter().find(|f| **f == p).copied().unwrap_or(TOTP),
+                None => {
+                    let choose = serde_json::to_string(several)?;
+                    let p = BTreeMap::from([("MFAS_CAN_CHOOSE".to_string(), choose)]);
+                    return Ok(Some(self.challenge(c, user, ChallengeNameType::SelectMfaType, p, false)?));
+                }
+            },
+        };
+        Ok(Some(self.factor_challenge(c, user, &pool, factor, &attrs).await?))
+    }
+
+    /// Issues the challenge for one factor (sending the code for SMS/email).
+    async fn factor_challenge(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        pool: &PoolMfa,
+        factor: &str,
+        attrs: &BTreeMap<String, String>,
+    ) -> Result<InitiateAuthResponse> {
+        let mut p = BTreeMap::new();
+        let name = match factor {
+            TOTP => ChallengeNameType::SoftwareTokenMfa,
+            SMS | EMAIL => {
+                let (channel, attr) =
+                    if factor == SMS { (Channel::Sms, "phone_number") } else { (Channel::Email, "email") };
+                let destination = attrs.get(attr).ok_or_else(|| {
+                    Error::InvalidParameter(format!("User does not have delivery config set to turn on {factor}"))
+                })?;
+                let code = new_code();
+                self.store_code(&user.pool_id, &user.username_key, PURPOSE, &code, CODE_TTL_MS).await?;
+                let (subject, body) = if factor == SMS {
+                    let template = pool
+                        .config
+                        .sms_mfa_configuration
+                        .as_ref()
+                        .and_then(|s| s.sms_authentication_message.clone())
+                        .unwrap_or_else(|| "Your authentication code is {####}. ".into());
+                    (String::new(), template)
+                } else {
+                    let e = pool.config.email_mfa_configuration.clone().unwrap_or_default();
+                    (
+                        e.subject.unwrap_or_else(|| "Your sign-in code".into()),
+                        e.message.unwrap_or_else(|| "Your authentication code is {####}. ".into()),
+                    )
+                };
+                let message = Message {
+                    channel,
+                    destination: destination.clone(),
+                    subject,
+                    body: render(&body, &code, &user.username),
+                };
+                self.deliver(&user.pool_id, &user.username, &message).await?;
+                let d = delivery_details(channel, destination);
+                p.insert(
+                    "CODE_DELIVERY_DELIVERY_MEDIUM".to_string(),
+                    d.delivery_medium.map(|m| m.as_str().to_string()).unwrap_or_default(),
+                );
+                p.insert("CODE_DELIVERY_DESTINATION".to_string(), d.destination.unwrap_or_default());
+                if factor == SMS { ChallengeNameType::SmsMfa } else { ChallengeNameType::EmailOtp }
+            }
+            other => return Err(Error::InvalidParameter(format!("{other} is not an MFA type."))),
+        };
+        self.challenge(c, user, name, p, false)
+    }
+
+    /// A challenge answer with its sealed Session.
+    fn challenge(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        name: ChallengeNameType,
+        mut params: BTreeMap<String, String>,
+        verified: bool,
+    ) -> Result<InitiateAuthResponse> {
+        let state = MfaState {
+            p: c.pool_row.id.clone(),
+            c: c.row.id.clone(),
+            u: user.username_key.clone(),
+            e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
+            k: name.as_str().to_string(),
+            v: verified,
+        };
+        params.insert("USER_ID_FOR_SRP".to_string(), user.username.clone());
+        Ok(InitiateAuthResponse {
+            challenge_name: Some(name),
+            challenge_parameters: Some(params),
+            session: Some(self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?)),
+            ..Default::default()
+        })
+    }
+
+    /// Opens a Session for `c` that awaits `expected`; returns the user.
+    async fn open_session(&self, c: &ClientCtx, session: Option<&str>, expected: &str) -> Result<(MfaState, UserRow)> {
+        let state: MfaState = session
+            .and_then(|s| self.key.open(SESSION_CONTEXT, s).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(invalid_session)?;
+        if state.c != c.row.id || state.p != c.pool_row.id || state.k != expected {
+            return Err(invalid_session());
+        }
+        if state.e <= self.now() {
+            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
+        }
+        let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
+        Ok((state, user))
+    }
+
+    /// Answers SMS_MFA, EMAIL_OTP, SOFTWARE_TOKEN_MFA, SELECT_MFA_TYPE and
+    /// MFA_SETUP. Returns the user when the answer completes sign-in, or
+    /// the next challenge.
+    pub(crate) async fn answer_mfa(
+        &self,
+        c: &ClientCtx,
+        challenge: ChallengeNameType,
+        r: &BTreeMap<String, String>,
+        session: Option<&str>,
+    ) -> Result<std::result::Result<UserRow, InitiateAuthResponse>> {
+        let (state, user) = self.open_session(c, session, challenge.as_str()).await?;
+        if let Some(name) = r.get("USERNAME") {
+            self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
+        }
+        if user.locked_until > self.now() {
+            return Err(Error::NotAuthorized("Password attempts exceeded".into()));
+        }
+        let code = |key: &str| r.get(key).map(String::as_str).ok_or_else(|| missing(key));
+        match challenge {
+            ChallengeNameType::SmsMfa | ChallengeNameType::EmailOtp => {
+                let key = if challenge == ChallengeNameType::SmsMfa { "SMS_MFA_CODE" } else { "EMAIL_OTP_CODE" };
+                match self.consume_code(&user, PURPOSE, code(key)?).await {
+                    Ok(()) => {}
+                    Err(Error::CodeMismatch(_)) => {
+                        self.count_failure(&user).await?;
+                        return Err(Error::CodeMismatch("Invalid code or auth state for the user.".into()));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            ChallengeNameType::SoftwareTokenMfa => {
+                let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
+                let ok = match &m {
+                    Some(m) => self.accept_totp(&user, m, code("SOFTWARE_TOKEN_MFA_CODE")?, false).await?,
+                    None => false,
+                };
+                if !ok {
+                    self.count_failure(&user).await?;
+                    return Err(Error::CodeMismatch("Invalid code received for user".into()));
+                }
+            }
+            ChallengeNameType::SelectMfaType => {
+                let answer = code("ANSWER")?;
+                let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
+                let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
+                if !enabled(m.as_ref()).contains(&answer) || !pool.allows(answer) {
+                    return Err(Error::InvalidParameter(format!("{answer} is not an MFA type this user can choose.")));
+                }
+                let attrs = attrs_of(&user)?;
+                return Ok(Err(self.factor_challenge(c, &user, &pool, answer, &attrs).await?));
+            }
+            ChallengeNameType::MfaSetup => {
+                if !state.v {
+                    return Err(Error::InvalidParameter(
+                        "The software token must be verified (VerifySoftwareToken) before MFA_SETUP completes.".into(),
+                    ));
+                }
+            }
+            _ => return Err(invalid_session()),
+        }
+        self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+        Ok(Ok(user))
+    }
+
+    async fn count_failure(&self, user: &UserRow) -> Result<()> {
+        self.record_failure(user).await
+    }
+
+    /// Checks a TOTP code against the user's verified secret, or against the
+    /// pending one when `pending`, and accepts its step once.
+    async fn accept_totp(&self, user: &UserRow, m: &MfaRow, code: &str, pending: bool) -> Result<bool> {
+        let sealed = if pending { m.totp_pending_sealed.as_deref() } else { m.totp_secret_sealed.as_deref() };
+        let Some(sealed) = sealed else { return Ok(false) };
+        let secret = self.key.open(&totp_context(user), sealed).map_err(|_| {
+            tracing::error!("a TOTP secret does not open under the master key");
+            Error::Internal
+        })?;
+        let Some(step) = totp::matching_step(&secret, code, self.now() / 1000, TOTP_WINDOW) else {
+            return Ok(false);
+        };
+        Ok(self.store.accept_totp_step(&user.pool_id, &user.username_key, step).await?)
+    }
+
+    // ---- software tokens ----
+
+    pub async fn associate_software_token(
+        &self,
+        req: AssociateSoftwareTokenRequest,
+    ) -> Result<AssociateSoftwareTokenResponse> {
+        let (c, user, state) = self.token_or_session(req.access_token.as_deref(), req.session.as_deref()).await?;
+        let secret = totp::new_secret();
+        let mut m =
+            self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.unwrap_or_else(|| blank_mfa(&user));
+        // The new secret waits until it is verified; a verified one in use
+        // keeps working until then.
+        m.totp_pending_sealed = Some(self.key.seal(&totp_context(&user), &secret));
+        m.updated_at = self.now();
+        self.store.put_user_mfa(&m).await?;
+        let session = match state {
+            Some(s) => Some(self.reseal(&c, &user, &s.k, false)?),
+            None => None,
+        };
+        Ok(AssociateSoftwareTokenResponse { secret_code: Some(totp::base32_encode(&secret)), session })
+    }
+
+    pub async fn verify_software_token(&self, req: VerifySoftwareTokenRequest) -> Result<VerifySoftwareTokenResponse> {
+        let (c, user, state) = self.token_or_session(req.access_token.as_deref(), req.session.as_deref()).await?;
+        let mismatch = || Error::EnableSoftwareTokenMfa("Code mismatch and fail enable Software Token MFA".into());
+        let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.ok_or_else(mismatch)?;
+        if !self.accept_totp(&user, &m, &req.user_code, true).await? {
+            return Err(mismatch());
+        }
+        // Read again: the accepted step was written meanwhile.
+        let mut m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.ok_or_else(mismatch)?;
+        m.totp_secret_sealed = m.totp_pending_sealed.take();
+        m.totp_enabled = 1;
+        if state.is_some() || enabled(Some(&m)) == [TOTP] {
+            m.preferred = TOTP.to_string();
+        }
+        m.updated_at = self.now();
+        self.store.put_user_mfa(&m).await?;
+        let session = match state {
+            Some(s) => Some(self.reseal(&c, &user, &s.k, true)?),
+            None => None,
+        };
+        Ok(VerifySoftwareTokenResponse { status: Some(VerifySoftwareTokenResponseType::Success), session })
+    }
+
+    /// The user of an access token, or of an MFA_SETUP Session.
+    async fn token_or_session(
+        &self,
+        access_token: Option<&str>,
+        session: Option<&str>,
+    ) -> Result<(ClientCtx, UserRow, Option<MfaState>)> {
+        match (access_token, session) {
+            (Some(t), _) => {
+                let (client_id, user) = self.check_access_token(t).await?;
+                let c = self.public_client(&client_id).await?;
+                Ok((c, user, None))
+            }
+            (None, Some(s)) => {
+                let state: MfaState = self
+                    .key
+                    .open(SESSION_CONTEXT, s)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .ok_or_else(invalid_session)?;
+                let c = self.public_client(&state.c).await?;
+                let (state, user) = self.open_session(&c, Some(s), ChallengeNameType::MfaSetup.as_str()).await?;
+                Ok((c, user, Some(state)))
+            }
+            (None, None) => Err(Error::InvalidParameter("An AccessToken or a Session is required.".into())),
+        }
+    }
+
+    fn reseal(&self, c: &ClientCtx, user: &UserRow, k: &str, verified: bool) -> Result<String> {
+        let state = MfaState {
+            p: c.pool_row.id.clone(),
+            c: c.row.id.clone(),
+            u: user.username_key.clone(),
+            e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
+            k: k.to_string(),
+            v: verified,
+        };
+        Ok(self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?))
+    }
+
+    // ---- preferences ----
+
+    pub async fn set_user_mfa_preference(
+        &self,
+        req: SetUserMFAPreferenceRequest,
+    ) -> Result<SetUserMFAPreferenceResponse> {
+        let (_, user) = self.check_access_token(&req.access_token).await?;
+        self.apply_preferences(&user, req.sms_mfa_settings, req.software_token_mfa_settings, req.email_mfa_settings)
+            .await?;
+        Ok(SetUserMFAPreferenceResponse {})
+    }
+
+    pub async fn admin_set_user_mfa_preference(
+        &self,
+        req: AdminSetUserMFAPreferenceRequest,
+    ) -> Result<AdminSetUserMFAPreferenceResponse> {
+        let (row, pool) = self.load_pool(&req.user_pool_id).await?;
+        let user = self
+            .find_user(&row, &pool, &req.username)
+            .await?
+            .ok_or_else(|| Error::UserNotFound("User does not exist.".into()))?;
+        self.apply_preferences(&user, req.sms_mfa_settings, req.software_token_mfa_settings, req.email_mfa_settings)
+            .await?;
+        Ok(AdminSetUserMFAPreferenceResponse {})
+    }
+
+    async fn apply_preferences(
+        &self,
+        user: &UserRow,
+        sms: Option<SMSMfaSettingsType>,
+        totp_settings: Option<SoftwareTokenMfaSettingsType>,
+        email: Option<EmailMfaSettingsType>,
+    ) -> Result<()> {
+        let attrs = attrs_of(user)?;
+        let mut m =
+            self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.unwrap_or_else(|| blank_mfa(user));
+        let settings = [
+            (SMS, sms.as_ref().map(|s| (s.enabled, s.preferred_mfa))),
+            (TOTP, totp_settings.as_ref().map(|s| (s.enabled, s.preferred_mfa))),
+            (EMAIL, email.as_ref().map(|s| (s.enabled, s.preferred_mfa))),
+        ];
+        if settings.iter().filter(|(_, s)| s.is_some_and(|(_, p)| p == Some(true))).count() > 1 {
+            return Err(Error::InvalidParameter("Only one MFA type can be preferred.".into()));
+        }
+        for (factor, setting) in settings {
+            let Some((on, preferred)) = setting else { continue };
+            let on = on.unwrap_or(false) || preferred == Some(true);
+            if on {
+                let ready = match factor {
+                    SMS => attrs.contains_key("phone_number"),
+                    EMAIL => attrs.contains_key("email"),
+                    _ => m.totp_secret_sealed.is_some(),
+                };
+                if !ready {
+                    return Err(Error::InvalidParameter(if factor == TOTP {
+                        "User has not verified software token mfa".to_string()
+                    } else {
+                        format!("User does not have delivery config set to turn on {factor}")
+                    }));
+                }
+            }
+            let flag = i64::from(on);
+            match factor {
+                SMS => m.sms_enabled = flag,
+                TOTP => m.totp_enabled = flag,
+                _ => m.email_enabled = flag,
+            }
+            if preferred == Some(true) {
+                m.preferred = factor.to_string();
+            } else if (preferred == Some(false) || !on) && m.preferred == factor {
+                m.preferred.clear();
+            }
+        }
+        m.updated_at = self.now();
+        self.store.put_user_mfa(&m).await?;
+        Ok(())
+    }
+
+    /// SetUserSettings / AdminSetUserSettings: the older way to turn SMS MFA
+    /// on (an SMS option for phone_number) or off (no options).
+    pub(crate) async fn apply_mfa_options(&self, user: &UserRow, options: &[MFAOptionType]) -> Result<()> {
+        let sms = options.iter().any(|o| o.delivery_medium == Some(DeliveryMediumType::Sms));
+        if options.iter().any(|o| o.delivery_medium == Some(DeliveryMediumType::Email)) {
+            return Err(Error::InvalidParameter("Only SMS is supported as an MFA option.".into()));
+        }
+        let settings = SMSMfaSettingsType { enabled: Some(sms), preferred_mfa: None };
+        self.apply_preferences(user, Some(settings), None, None).await
+    }
+
+    pub async fn set_user_settings(&self, req: SetUserSettingsRequest) -> Result<SetUserSettingsResponse> {
+        let (_, user) = self.check_access_token(&req.access_token).await?;
+        self.apply_mfa_options(&user, &req.mfa_options).await?;
+        Ok(SetUserSettingsResponse {})
+    }
+
+    pub async fn admin_set_user_settings(
+        &self,
+        req: AdminSetUserSettingsRequest,
+    ) -> Result<AdminSetUserSettingsResponse> {
+        let (row, pool) = self.load_pool(&req.user_pool_id).await?;
+        let user = self
+            .find_user(&row, &pool, &req.username)
+            .await?
+            .ok_or_else(|| Error::UserNotFound("User does not exist.".into()))?;
+        self.apply_mfa_options(&user, &req.mfa_options).await?;
+        Ok(AdminSetUserSettingsResponse {})
+    }
+
+    /// (UserMFASettingList, PreferredMfaSetting, MFAOptions) of a user.
+    pub(crate) async fn mfa_view(
+        &self,
+        user: &UserRow,
+    ) -> Result<(Option<Vec<String>>, Option<String>, Option<Vec<MFAOptionType>>)> {
+        let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
+        let (list, preferred) = user_settings(m.as_ref());
+        let options = m.filter(|m| m.sms_enabled != 0).map(|_| {
+            vec![MFAOptionType {
+                delivery_medium: Some(DeliveryMediumType::Sms),
+                attribute_name: Some("phone_number".into()),
+            }]
+        });
+        Ok((list, preferred, options))
+    }
+}
+
+fn missing(key: &str) -> Error {
+    Error::InvalidParameter(format!("Missing required parameter {key}"))
+}
+
+/// Associated data of a user's sealed TOTP secret: it opens for that user only.
+fn totp_context(user: &UserRow) -> String {
+    format!("{TOTP_CONTEXT}/{}/{}", user.pool_id, user.sub)
+}
