@@ -331,3 +331,175 @@ async fn sms_mfa_and_wrong_codes_lock_out() {
     assert_eq!(got["UserMFASettingList"], json!(["SMS_MFA"]));
     f.server.stop().await;
 }
+
+/// The device half of amazon-cognito-identity-js: a random password, its
+/// SRP verifier for ConfirmDevice, and the DEVICE_SRP_AUTH exchange.
+struct Device {
+    key: String,
+    group: String,
+    password: String,
+}
+
+impl Device {
+    fn verifier_config(&self) -> Value {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let v = cognate_crypto::srp::verifier_with_salt(&self.group, &self.key, &self.password, &[7u8; 16]);
+        json!({"PasswordVerifier": b64.encode(&v.verifier), "Salt": b64.encode(&v.salt)})
+    }
+
+    /// Answers DEVICE_SRP_AUTH (and DEVICE_PASSWORD_VERIFIER) for `challenge`.
+    async fn prove(
+        &self,
+        public: &Requester,
+        client: &str,
+        user: &str,
+        challenge: &Value,
+        password: &str,
+    ) -> cognate_testkit::Response {
+        use cognate_crypto::srp;
+        let (a, big_a) = srp::client::generate_a();
+        let r = public
+            .idp(
+                "RespondToAuthChallenge",
+                respond(
+                    client,
+                    challenge,
+                    json!({"USERNAME": user, "DEVICE_KEY": self.key, "SRP_A": hex::encode(&big_a)}),
+                ),
+            )
+            .await;
+        let verifier = r.json();
+        assert_eq!(verifier["ChallengeName"], "DEVICE_PASSWORD_VERIFIER", "{}", r.text());
+        let p = &verifier["ChallengeParameters"];
+        let field = |k: &str| p[k].as_str().unwrap().to_string();
+        let key =
+            srp::client::session_key(&a, &big_a, &field("SRP_B"), &field("SALT"), &self.group, &self.key, password)
+                .unwrap();
+        let ts = srp::format_timestamp(1_700_000_000);
+        let sig = srp::client::claim_signature(&key, &self.group, &self.key, &field("SECRET_BLOCK"), &ts).unwrap();
+        public
+            .idp(
+                "RespondToAuthChallenge",
+                respond(client, &verifier, json!({"USERNAME": user, "DEVICE_KEY": self.key, "PASSWORD_CLAIM_SECRET_BLOCK": field("SECRET_BLOCK"), "PASSWORD_CLAIM_SIGNATURE": sig, "TIMESTAMP": ts})),
+            )
+            .await
+    }
+}
+
+fn payload(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn with_device(client: &str, user: &str, device: &str) -> Value {
+    json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {"USERNAME": user, "PASSWORD": PASSWORD, "DEVICE_KEY": device}})
+}
+
+#[tokio::test]
+async fn remembered_devices_skip_mfa() {
+    for backend in Backend::all() {
+        let f = fixture(backend, serde_json::from_str(FLOWS).unwrap()).await;
+        let (admin, public) = (f.server.client("us-east-1"), f.server.unsigned());
+        let r = admin
+            .idp("UpdateUserPool", json!({"UserPoolId": f.pool, "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true, "DeviceOnlyRememberedOnUserPrompt": true}}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = mfa_config(
+            &admin,
+            &f.pool,
+            json!({"MfaConfiguration": "OPTIONAL", "SoftwareTokenMfaConfiguration": {"Enabled": true}}),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        user(&admin, &f.pool, "dee", &[]).await;
+
+        // Without MFA yet: tokens come with a new device's keys.
+        let first = public.idp("InitiateAuth", password_auth(&f.client, "dee", PASSWORD)).await.json();
+        let meta = first["AuthenticationResult"]["NewDeviceMetadata"].clone();
+        let device = Device {
+            key: meta["DeviceKey"].as_str().unwrap().to_string(),
+            group: meta["DeviceGroupKey"].as_str().unwrap().to_string(),
+            password: "device-random-password-0001".into(),
+        };
+        assert!(device.key.starts_with("us-east-1_") && device.group.starts_with('-'), "{meta}");
+        let access = first["AuthenticationResult"]["AccessToken"].clone();
+        let claims = payload(access.as_str().unwrap());
+        assert_eq!(claims["device_key"], device.key.as_str());
+
+        // TOTP on, then the device confirmed; it waits for the user's say-so.
+        let secret = public.idp("AssociateSoftwareToken", json!({"AccessToken": access})).await.json()["SecretCode"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = public
+            .idp("VerifySoftwareToken", json!({"AccessToken": access, "UserCode": code(&f.server, &secret)}))
+            .await;
+        assert_eq!(r.json()["Status"], "SUCCESS");
+        let r = public
+            .idp("ConfirmDevice", json!({"AccessToken": access, "DeviceKey": device.key, "DeviceName": "laptop", "DeviceSecretVerifierConfig": device.verifier_config()}))
+            .await;
+        assert_eq!(r.json()["UserConfirmationNecessary"], true, "{}", r.text());
+        let listed = public.idp("ListDevices", json!({"AccessToken": access})).await.json();
+        let attrs = listed["Devices"][0]["DeviceAttributes"].as_array().unwrap().clone();
+        assert!(
+            attrs.contains(&json!({"Name": "dev:device_remembered_status", "Value": "not_remembered"})),
+            "{listed}"
+        );
+        assert!(attrs.contains(&json!({"Name": "device_name", "Value": "laptop"})));
+
+        // A known device is proven by SRP; not remembered, MFA still follows.
+        f.server.clock.advance(30_000);
+        let ch = public.idp("InitiateAuth", with_device(&f.client, "dee", &device.key)).await.json();
+        assert_eq!(ch["ChallengeName"], "DEVICE_SRP_AUTH", "{ch}");
+        let r = device.prove(&public, &f.client, "dee", &ch, &device.password).await;
+        assert_eq!(r.json()["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{}", r.text());
+        let mfa = r.json();
+        let r = public
+            .idp(
+                "RespondToAuthChallenge",
+                respond(
+                    &f.client,
+                    &mfa,
+                    json!({"USERNAME": "dee", "SOFTWARE_TOKEN_MFA_CODE": code(&f.server, &secret)}),
+                ),
+            )
+            .await;
+        let result = r.json()["AuthenticationResult"].clone();
+        assert!(result["AccessToken"].is_string(), "{}", r.text());
+        assert!(result.get("NewDeviceMetadata").is_none(), "a known device is not new");
+
+        // Remembered: the device stands in for MFA.
+        let r = public
+            .idp("UpdateDeviceStatus", json!({"AccessToken": result["AccessToken"], "DeviceKey": device.key, "DeviceRememberedStatus": "remembered"}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let ch = public.idp("InitiateAuth", with_device(&f.client, "dee", &device.key)).await.json();
+        let r = device.prove(&public, &f.client, "dee", &ch, &device.password).await;
+        assert!(r.json()["AuthenticationResult"]["IdToken"].is_string(), "no MFA: {}", r.text());
+        // A wrong device secret proves nothing.
+        let ch = public.idp("InitiateAuth", with_device(&f.client, "dee", &device.key)).await.json();
+        let r = device.prove(&public, &f.client, "dee", &ch, "not-the-device-password").await;
+        assert_eq!(r.error_type().as_deref(), Some("NotAuthorizedException"));
+
+        // Admins see it and forget it; the device key then means nothing.
+        let got = admin
+            .idp("AdminGetDevice", json!({"UserPoolId": f.pool, "Username": "dee", "DeviceKey": device.key}))
+            .await;
+        assert_eq!(got.json()["Device"]["DeviceKey"], device.key.as_str(), "{}", got.text());
+        let listed = admin.idp("AdminListDevices", json!({"UserPoolId": f.pool, "Username": "dee"})).await.json();
+        assert_eq!(listed["Devices"].as_array().unwrap().len(), 1, "unconfirmed devices are not listed: {listed}");
+        let r = admin
+            .idp("AdminForgetDevice", json!({"UserPoolId": f.pool, "Username": "dee", "DeviceKey": device.key}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = public.idp("InitiateAuth", with_device(&f.client, "dee", &device.key)).await.json();
+        assert_eq!(r["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{r}");
+        let r = admin
+            .idp("AdminGetDevice", json!({"UserPoolId": f.pool, "Username": "dee", "DeviceKey": device.key}))
+            .await;
+        assert_eq!(r.error_type().as_deref(), Some("ResourceNotFoundException"));
+        f.server.stop().await;
+    }
+}

@@ -10,11 +10,12 @@
 //! with PreventUserExistenceErrors an unknown user fails exactly like a wrong
 //! password (SRP even returns a plausible challenge for them).
 
+use crate::tokens::Grant;
 use crate::triggers::{self, Trigger};
 use crate::users::{ClientCtx, attrs_of, status};
 use crate::{Error, Idp, Result, passwords};
 use cognate_crypto::srp;
-use cognate_store::UserRow;
+use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -128,7 +129,8 @@ impl Idp {
                 let password = param(&params, "PASSWORD")?;
                 self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 let user = self.password_sign_in(&c, username, password).await?;
-                self.signed_in(&c, &user).await?
+                let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
+                self.signed_in(&c, &user, device).await?
             }
             flow => self.start_auth(&c, flow, params).await?,
         };
@@ -192,7 +194,8 @@ impl Idp {
                 let password = param(&params, "PASSWORD")?;
                 self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 let user = self.password_sign_in(c, username, password).await?;
-                self.signed_in(c, &user).await
+                let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
+                self.signed_in(c, &user, device).await
             }
             AuthFlowType::UserSrpAuth => {
                 let username = param(&params, "USERNAME")?;
@@ -215,9 +218,15 @@ impl Idp {
                     self.check_secret_hash(c, &user.sub, given).await?;
                 }
                 self.check_can_sign_in(c, &user)?;
-                let result = self
-                    .issue_tokens(c, &user, row.auth_time, Some(row.origin_jti), false, "TokenGeneration_RefreshTokens")
-                    .await?;
+                let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
+                let grant = Grant {
+                    auth_time: row.auth_time,
+                    origin: Some(&row.origin_jti),
+                    refresh: false,
+                    source: "TokenGeneration_RefreshTokens",
+                    device_key: device.as_ref().map(|d| d.device_key.as_str()),
+                };
+                let result = self.issue_tokens(c, &user, grant).await?;
                 Ok(InitiateAuthResponse {
                     authentication_result: Some(result),
                     challenge_parameters: Some(BTreeMap::new()),
@@ -460,9 +469,29 @@ impl Idp {
             | ChallengeNameType::SelectMfaType
             | ChallengeNameType::MfaSetup => {
                 return Ok(respond(match self.answer_mfa(c, challenge, &r, session).await? {
-                    Ok(user) => self.complete_sign_in(c, &user, "TokenGeneration_Authentication").await?,
+                    Ok((user, device_key)) => {
+                        let device = self.known_device(&user, Some(&device_key)).await?;
+                        self.complete_sign_in(c, &user, "TokenGeneration_Authentication", device).await?
+                    }
                     Err(next) => next,
                 }));
+            }
+            ChallengeNameType::DeviceSrpAuth | ChallengeNameType::DevicePasswordVerifier => {
+                let (user, device) = match self.answer_device(c, challenge, &r, session).await? {
+                    Ok(proven) => proven,
+                    Err(next) => return Ok(respond(next)),
+                };
+                self.check_can_sign_in(c, &user)?;
+                self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+                // A remembered device stands in for the second factor.
+                if device.remembered == 0
+                    && let Some(challenge) = self.mfa_challenge(c, &user, &device.device_key).await?
+                {
+                    return Ok(respond(challenge));
+                }
+                return Ok(respond(
+                    self.complete_sign_in(c, &user, "TokenGeneration_Authentication", Some(device)).await?,
+                ));
             }
             _ => {
                 return Err(Error::Unsupported(format!(
@@ -518,12 +547,33 @@ impl Idp {
         }
         self.check_can_sign_in(c, &user)?;
         self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
-        Ok(respond(self.signed_in(c, &user).await?))
+        // A device key the user does not have is refused with the error
+        // clients recognise (they retry without it).
+        let device = match r.get("DEVICE_KEY").filter(|k| !k.is_empty()) {
+            Some(key) => Some(
+                self.known_device(&user, Some(key))
+                    .await?
+                    .ok_or_else(|| Error::ResourceNotFound("Device does not exist.".into()))?,
+            ),
+            None => None,
+        };
+        Ok(respond(self.signed_in(c, &user, device).await?))
     }
 
-    /// The credentials are right: tokens, or the NEW_PASSWORD_REQUIRED
-    /// challenge for a user still on a temporary password.
-    async fn signed_in(&self, c: &ClientCtx, user: &UserRow) -> Result<InitiateAuthResponse> {
+    /// The credentials are right: the device challenge for a known device,
+    /// NEW_PASSWORD_REQUIRED for a user still on a temporary password, an
+    /// MFA challenge, or tokens.
+    async fn signed_in(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        device: Option<DeviceRow>,
+    ) -> Result<InitiateAuthResponse> {
+        if let Some(d) = &device
+            && user.status != status::FORCE_CHANGE_PASSWORD
+        {
+            return self.device_challenge(c, user, d);
+        }
         if user.status == status::FORCE_CHANGE_PASSWORD {
             let attrs = crate::account::visible(&attrs_of(user)?);
             let shown: BTreeMap<&String, &String> = attrs.iter().filter(|(k, _)| *k != "sub").collect();
@@ -556,17 +606,46 @@ impl Idp {
                 ..Default::default()
             });
         }
-        if let Some(challenge) = self.mfa_challenge(c, user).await? {
+        if let Some(challenge) = self.mfa_challenge(c, user, "").await? {
             self.auth_event(&c.pool, user, EventType::SignIn, EventResponseType::InProgress, Some(true)).await?;
             return Ok(challenge);
         }
-        self.complete_sign_in(c, user, "TokenGeneration_Authentication").await
+        self.complete_sign_in(c, user, "TokenGeneration_Authentication", None).await
     }
 
-    /// Every factor is proven: PostAuthentication, then tokens.
-    async fn complete_sign_in(&self, c: &ClientCtx, user: &UserRow, source: &str) -> Result<InitiateAuthResponse> {
+    /// Every factor is proven: PostAuthentication, then tokens, for the
+    /// device the sign-in proved or, when the pool tracks devices, a new one
+    /// (NewDeviceMetadata).
+    async fn complete_sign_in(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        source: &str,
+        device: Option<DeviceRow>,
+    ) -> Result<InitiateAuthResponse> {
         self.post_authentication(c, user).await?;
-        let result = self.issue_tokens(c, user, self.now() / 1000, None, true, source).await?;
+        let (device, is_new) = match device {
+            Some(mut d) => {
+                d.last_auth_at = self.now();
+                self.store.update_device(&d).await?;
+                (Some(d), false)
+            }
+            None => (self.new_device(c, user).await?, true),
+        };
+        let grant = Grant {
+            auth_time: self.now() / 1000,
+            origin: None,
+            refresh: true,
+            source,
+            device_key: device.as_ref().map(|d| d.device_key.as_str()),
+        };
+        let mut result = self.issue_tokens(c, user, grant).await?;
+        if let (Some(d), true) = (&device, is_new) {
+            result.new_device_metadata = Some(NewDeviceMetadataType {
+                device_key: Some(d.device_key.clone()),
+                device_group_key: Some(d.group_key.clone()),
+            });
+        }
         self.auth_event(&c.pool, user, EventType::SignIn, EventResponseType::Pass, Some(true)).await?;
         Ok(InitiateAuthResponse {
             authentication_result: Some(result),
@@ -622,10 +701,10 @@ impl Idp {
         user.version += 1;
         user.status = status::CONFIRMED.into();
         self.set_password(c, &mut user, password).await?;
-        if let Some(challenge) = self.mfa_challenge(c, &user).await? {
+        if let Some(challenge) = self.mfa_challenge(c, &user, "").await? {
             return Ok(respond(challenge));
         }
-        Ok(respond(self.complete_sign_in(c, &user, "TokenGeneration_NewPasswordChallenge").await?))
+        Ok(respond(self.complete_sign_in(c, &user, "TokenGeneration_NewPasswordChallenge", None).await?))
     }
 
     /// GetUser: the signed-in user's attributes.

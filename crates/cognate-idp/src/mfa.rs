@@ -75,6 +75,9 @@ struct MfaState {
     k: String,
     #[serde(default)]
     v: bool,
+    /// The device the sign-in proved, if any.
+    #[serde(default)]
+    d: String,
 }
 
 fn invalid_session() -> Error {
@@ -191,7 +194,14 @@ impl Idp {
 
     /// The MFA challenge that must follow a successful first factor, or
     /// None when the user may have tokens now.
-    pub(crate) async fn mfa_challenge(&self, c: &ClientCtx, user: &UserRow) -> Result<Option<InitiateAuthResponse>> {
+    /// `device_key`: the device the sign-in proved (empty: none), carried to
+    /// the tokens.
+    pub(crate) async fn mfa_challenge(
+        &self,
+        c: &ClientCtx,
+        user: &UserRow,
+        device_key: &str,
+    ) -> Result<Option<InitiateAuthResponse>> {
         let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
         if pool.off() {
             return Ok(None);
@@ -207,7 +217,7 @@ impl Idp {
                     SMS
                 } else if pool.totp() {
                     let p = BTreeMap::from([("MFAS_CAN_SETUP".to_string(), r#"["SOFTWARE_TOKEN_MFA"]"#.to_string())]);
-                    return Ok(Some(self.challenge(c, user, ChallengeNameType::MfaSetup, p, false)?));
+                    return Ok(Some(self.challenge_for(c, user, ChallengeNameType::MfaSetup, p, false, device_key)?));
                 } else if pool.email() && attrs.contains_key("email") {
                     EMAIL
                 } else {
@@ -223,11 +233,18 @@ impl Idp {
                 None => {
                     let choose = serde_json::to_string(several)?;
                     let p = BTreeMap::from([("MFAS_CAN_CHOOSE".to_string(), choose)]);
-                    return Ok(Some(self.challenge(c, user, ChallengeNameType::SelectMfaType, p, false)?));
+                    return Ok(Some(self.challenge_for(
+                        c,
+                        user,
+                        ChallengeNameType::SelectMfaType,
+                        p,
+                        false,
+                        device_key,
+                    )?));
                 }
             },
         };
-        Ok(Some(self.factor_challenge(c, user, &pool, factor, &attrs).await?))
+        Ok(Some(self.factor_challenge(c, user, &pool, factor, &attrs, device_key).await?))
     }
 
     /// Issues the challenge for one factor (sending the code for SMS/email).
@@ -238,6 +255,7 @@ impl Idp {
         pool: &PoolMfa,
         factor: &str,
         attrs: &BTreeMap<String, String>,
+        device_key: &str,
     ) -> Result<InitiateAuthResponse> {
         let mut p = BTreeMap::new();
         let name = match factor {
@@ -282,33 +300,52 @@ impl Idp {
             }
             other => return Err(Error::InvalidParameter(format!("{other} is not an MFA type."))),
         };
-        self.challenge(c, user, name, p, false)
+        self.challenge_for(c, user, name, p, false, device_key)
     }
 
-    /// A challenge answer with its sealed Session.
-    fn challenge(
+    /// A challenge answer whose Session also names the device the sign-in
+    /// proved (empty: none).
+    pub(crate) fn challenge_for(
         &self,
         c: &ClientCtx,
         user: &UserRow,
         name: ChallengeNameType,
         mut params: BTreeMap<String, String>,
         verified: bool,
+        device_key: &str,
     ) -> Result<InitiateAuthResponse> {
+        let session = self.seal_state(c, user, name.as_str(), verified, device_key)?;
+        params.insert("USER_ID_FOR_SRP".to_string(), user.username.clone());
+        Ok(InitiateAuthResponse {
+            challenge_name: Some(name),
+            challenge_parameters: Some(params),
+            session: Some(session),
+            ..Default::default()
+        })
+    }
+
+    fn seal_state(&self, c: &ClientCtx, user: &UserRow, k: &str, verified: bool, device_key: &str) -> Result<String> {
         let state = MfaState {
             p: c.pool_row.id.clone(),
             c: c.row.id.clone(),
             u: user.username_key.clone(),
             e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
-            k: name.as_str().to_string(),
+            k: k.to_string(),
             v: verified,
+            d: device_key.to_string(),
         };
-        params.insert("USER_ID_FOR_SRP".to_string(), user.username.clone());
-        Ok(InitiateAuthResponse {
-            challenge_name: Some(name),
-            challenge_parameters: Some(params),
-            session: Some(self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?)),
-            ..Default::default()
-        })
+        Ok(self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?))
+    }
+
+    /// Opens a challenge's Session: (the device it names, the user).
+    pub(crate) async fn open_challenge(
+        &self,
+        c: &ClientCtx,
+        session: Option<&str>,
+        expected: &str,
+    ) -> Result<(String, UserRow)> {
+        let (state, user) = self.open_session(c, session, expected).await?;
+        Ok((state.d, user))
     }
 
     /// Opens a Session for `c` that awaits `expected`; returns the user.
@@ -336,7 +373,7 @@ impl Idp {
         challenge: ChallengeNameType,
         r: &BTreeMap<String, String>,
         session: Option<&str>,
-    ) -> Result<std::result::Result<UserRow, InitiateAuthResponse>> {
+    ) -> Result<std::result::Result<(UserRow, String), InitiateAuthResponse>> {
         let (state, user) = self.open_session(c, session, challenge.as_str()).await?;
         if let Some(name) = r.get("USERNAME") {
             self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
@@ -376,7 +413,7 @@ impl Idp {
                     return Err(Error::InvalidParameter(format!("{answer} is not an MFA type this user can choose.")));
                 }
                 let attrs = attrs_of(&user)?;
-                return Ok(Err(self.factor_challenge(c, &user, &pool, answer, &attrs).await?));
+                return Ok(Err(self.factor_challenge(c, &user, &pool, answer, &attrs, &state.d).await?));
             }
             ChallengeNameType::MfaSetup => {
                 if !state.v {
@@ -388,7 +425,7 @@ impl Idp {
             _ => return Err(invalid_session()),
         }
         self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
-        Ok(Ok(user))
+        Ok(Ok((user, state.d)))
     }
 
     async fn count_failure(&self, user: &UserRow) -> Result<()> {
@@ -483,15 +520,7 @@ impl Idp {
     }
 
     fn reseal(&self, c: &ClientCtx, user: &UserRow, k: &str, verified: bool) -> Result<String> {
-        let state = MfaState {
-            p: c.pool_row.id.clone(),
-            c: c.row.id.clone(),
-            u: user.username_key.clone(),
-            e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
-            k: k.to_string(),
-            v: verified,
-        };
-        Ok(self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?))
+        self.seal_state(c, user, k, verified, "")
     }
 
     // ---- preferences ----

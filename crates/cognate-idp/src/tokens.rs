@@ -226,17 +226,15 @@ impl Idp {
         &self,
         c: &ClientCtx,
         user: &UserRow,
-        auth_time_s: i64,
-        origin_jti: Option<String>,
-        refresh: bool,
-        source: &str,
+        grant: Grant<'_>,
     ) -> Result<AuthenticationResultType> {
+        let Grant { auth_time: auth_time_s, origin: origin_jti, refresh, source, device_key } = grant;
         let keys = self.pool_keys(&c.pool_row.id).await?;
         let now_ms = self.now();
         let now = now_ms / 1000;
         let (access_life, id_life, refresh_life) = lifetimes(&c.client);
         let iss = self.issuer(&c.pool_row);
-        let origin = origin_jti.unwrap_or_else(cognate_crypto::ids::uuid_v4);
+        let origin = origin_jti.map(str::to_string).unwrap_or_else(cognate_crypto::ids::uuid_v4);
         let event_id = cognate_crypto::ids::uuid_v4();
         let attrs = attrs_of(user)?;
         let groups = self.group_claims_of(user).await?;
@@ -279,6 +277,9 @@ impl Idp {
         access.insert("iat".into(), json!(now));
         access.insert("jti".into(), json!(cognate_crypto::ids::uuid_v4()));
         access.insert("username".into(), json!(user.username));
+        if let Some(d) = device_key {
+            access.insert("device_key".into(), json!(d));
+        }
 
         let groups = self.pre_token_generation(c, user, &attrs, source, groups, (&mut id, &mut access)).await?;
         insert_group_claims(&groups, &mut id, &mut access);
@@ -465,9 +466,15 @@ impl Idp {
                 return Err(Error::RefreshTokenReuse("Refresh token has been reused; the session is revoked.".into()));
             }
         }
-        let result = self
-            .issue_tokens(&c, &user, row.auth_time, Some(row.origin_jti), rotate, "TokenGeneration_RefreshTokens")
-            .await?;
+        let device = self.known_device(&user, req.device_key.as_deref()).await?;
+        let grant = Grant {
+            auth_time: row.auth_time,
+            origin: Some(&row.origin_jti),
+            refresh: rotate,
+            source: "TokenGeneration_RefreshTokens",
+            device_key: device.as_ref().map(|d| d.device_key.as_str()),
+        };
+        let result = self.issue_tokens(&c, &user, grant).await?;
         Ok(GetTokensFromRefreshTokenResponse { authentication_result: Some(result) })
     }
 
@@ -527,6 +534,18 @@ impl Idp {
 }
 
 /// 256 bits of randomness, base64url.
+/// What a set of tokens is issued for: when the user authenticated (s), the
+/// sign-in they continue (a refresh keeps its origin), whether a refresh
+/// token comes with them, the PreTokenGeneration source, and the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grant<'a> {
+    pub auth_time: i64,
+    pub origin: Option<&'a str>,
+    pub refresh: bool,
+    pub source: &'a str,
+    pub device_key: Option<&'a str>,
+}
+
 /// `cognito:groups` in both tokens; the roles in the ID token only.
 fn insert_group_claims(g: &GroupClaims, id: &mut Map<String, Value>, access: &mut Map<String, Value>) {
     if !g.groups.is_empty() {
@@ -569,12 +588,18 @@ fn random_token() -> String {
 
 /// The pool an (unverified) token claims to come from: the last path segment
 /// of its `iss`. Only used to pick the keys that then verify it.
-fn unverified_pool_id(token: &str) -> Option<String> {
+/// A string claim of a token, read without verifying it: only for choosing
+/// a pool's keys, or after the token was verified.
+pub(crate) fn unverified_claim(token: &str, name: &str) -> Option<String> {
     use base64::Engine as _;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
     let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
-    let iss = claims.get("iss")?.as_str()?;
+    claims.get(name)?.as_str().map(str::to_string)
+}
+
+fn unverified_pool_id(token: &str) -> Option<String> {
+    let iss = unverified_claim(token, "iss")?;
     let id = iss.rsplit('/').next()?;
     (id.contains('_') && id.len() <= 55).then(|| id.to_string())
 }
