@@ -478,6 +478,19 @@ async fn remembered_devices_skip_mfa() {
         let ch = public.idp("InitiateAuth", with_device(&f.client, "dee", &device.key)).await.json();
         let r = device.prove(&public, &f.client, "dee", &ch, &device.password).await;
         assert!(r.json()["AuthenticationResult"]["IdToken"].is_string(), "no MFA: {}", r.text());
+        // Without ChallengeRequiredOnNewDevice a remembered device does not
+        // replace MFA.
+        let r = admin
+            .idp("UpdateUserPool", json!({"UserPoolId": f.pool, "MfaConfiguration": "OPTIONAL", "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": false}}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let ch = public.idp("InitiateAuth", with_device(&f.client, "dee", &device.key)).await.json();
+        let r = device.prove(&public, &f.client, "dee", &ch, &device.password).await;
+        assert_eq!(r.json()["ChallengeName"], "SOFTWARE_TOKEN_MFA", "{}", r.text());
+        let r = admin
+            .idp("UpdateUserPool", json!({"UserPoolId": f.pool, "MfaConfiguration": "OPTIONAL", "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true}}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
         // A wrong device secret proves nothing.
         let ch = public.idp("InitiateAuth", with_device(&f.client, "dee", &device.key)).await.json();
         let r = device.prove(&public, &f.client, "dee", &ch, "not-the-device-password").await;

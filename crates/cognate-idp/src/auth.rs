@@ -483,10 +483,12 @@ impl Idp {
                 };
                 self.check_can_sign_in(c, &user)?;
                 self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
-                // A remembered device stands in for the second factor.
-                if device.remembered == 0
-                    && let Some(challenge) = self.mfa_challenge(c, &user, &device.device_key).await?
-                {
+                // A remembered device stands in for the second factor when
+                // the pool says so (ChallengeRequiredOnNewDevice).
+                let skips_mfa = device.remembered != 0
+                    && c.pool.device_configuration.as_ref().and_then(|d| d.challenge_required_on_new_device)
+                        == Some(true);
+                if !skips_mfa && let Some(challenge) = self.mfa_challenge(c, &user, &device.device_key).await? {
                     return Ok(respond(challenge));
                 }
                 return Ok(respond(
