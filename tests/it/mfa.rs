@@ -442,6 +442,8 @@ async fn remembered_devices_skip_mfa() {
             .await;
         assert_eq!(r.json()["UserConfirmationNecessary"], true, "{}", r.text());
         let listed = public.idp("ListDevices", json!({"AccessToken": access})).await.json();
+        assert_eq!(listed["Devices"], json!([]), "ListDevices shows remembered devices only");
+        let listed = admin.idp("AdminListDevices", json!({"UserPoolId": f.pool, "Username": "dee"})).await.json();
         let attrs = listed["Devices"][0]["DeviceAttributes"].as_array().unwrap().clone();
         assert!(
             attrs.contains(&json!({"Name": "dev:device_remembered_status", "Value": "not_remembered"})),

@@ -245,6 +245,7 @@ impl Idp {
     async fn list_for(
         &self,
         user: &UserRow,
+        remembered_only: bool,
         limit: Option<i32>,
         token: Option<&str>,
     ) -> Result<(Vec<DeviceType>, Option<String>)> {
@@ -253,7 +254,8 @@ impl Idp {
             Some(n) if n > 0 => i64::from(n).min(60),
             _ => 60,
         };
-        let mut rows = self.store.list_devices(&user.pool_id, &user.username_key, &after, limit + 1).await?;
+        let mut rows =
+            self.store.list_devices(&user.pool_id, &user.username_key, remembered_only, &after, limit + 1).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|d| token::encode(&d.device_key))
@@ -275,7 +277,7 @@ impl Idp {
 
     pub async fn list_devices(&self, req: ListDevicesRequest) -> Result<ListDevicesResponse> {
         let (_, user, _) = self.device_token(&req.access_token).await?;
-        let (devices, next) = self.list_for(&user, req.limit, req.pagination_token.as_deref()).await?;
+        let (devices, next) = self.list_for(&user, true, req.limit, req.pagination_token.as_deref()).await?;
         Ok(ListDevicesResponse { devices: Some(devices), pagination_token: next })
     }
 
@@ -307,7 +309,7 @@ impl Idp {
 
     pub async fn admin_list_devices(&self, req: AdminListDevicesRequest) -> Result<AdminListDevicesResponse> {
         let user = self.admin_device_user(&req.user_pool_id, &req.username).await?;
-        let (devices, next) = self.list_for(&user, req.limit, req.pagination_token.as_deref()).await?;
+        let (devices, next) = self.list_for(&user, false, req.limit, req.pagination_token.as_deref()).await?;
         Ok(AdminListDevicesResponse { devices: Some(devices), pagination_token: next })
     }
 

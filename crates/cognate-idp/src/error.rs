@@ -30,6 +30,8 @@ pub enum Error {
     GroupExists(String),
     UserPoolAddOnNotEnabled(String),
     EnableSoftwareTokenMfa(String),
+    SoftwareTokenMfaNotFound(String),
+    FeatureUnavailableInTier(String),
     /// Something failed inside Cognate; the message is generic on purpose.
     Internal,
 }
@@ -64,6 +66,8 @@ impl Error {
             Error::GroupExists(_) => "GroupExistsException",
             Error::UserPoolAddOnNotEnabled(_) => "UserPoolAddOnNotEnabledException",
             Error::EnableSoftwareTokenMfa(_) => "EnableSoftwareTokenMFAException",
+            Error::SoftwareTokenMfaNotFound(_) => "SoftwareTokenMFANotFoundException",
+            Error::FeatureUnavailableInTier(_) => "FeatureUnavailableInTierException",
             Error::Internal => "InternalErrorException",
         }
     }
@@ -94,7 +98,9 @@ impl Error {
             | Error::UnsupportedUserState(m)
             | Error::GroupExists(m)
             | Error::UserPoolAddOnNotEnabled(m)
-            | Error::EnableSoftwareTokenMfa(m) => m,
+            | Error::EnableSoftwareTokenMfa(m)
+            | Error::SoftwareTokenMfaNotFound(m)
+            | Error::FeatureUnavailableInTier(m) => m,
             Error::Internal => "Internal server error.",
         }
     }

@@ -53,6 +53,9 @@ impl PoolMfa {
     fn email(&self) -> bool {
         self.config.email_mfa_configuration.is_some()
     }
+    pub(crate) fn has_totp_or_email(&self) -> bool {
+        self.totp() || self.email()
+    }
     fn allows(&self, factor: &str) -> bool {
         match factor {
             SMS => self.sms(),
@@ -145,6 +148,9 @@ impl Idp {
         let current = self.pool_mfa(&row.id, &pool).await?;
         // Each part given replaces that part; parts omitted stay.
         let mut config = current.config;
+        let configures_totp_or_email = req.software_token_mfa_configuration.as_ref().and_then(|t| t.enabled)
+            == Some(true)
+            || req.email_mfa_configuration.is_some();
         if let Some(sms) = req.sms_mfa_configuration {
             config.sms_mfa_configuration = Some(sms);
         }
@@ -158,6 +164,20 @@ impl Idp {
             return Err(Error::InvalidParameter("Cognate does not support WebAuthn yet.".into()));
         }
         let mode = req.mfa_configuration.or(current.mode).unwrap_or(UserPoolMfaType::Off);
+        if mode == UserPoolMfaType::Off {
+            if configures_totp_or_email {
+                return Err(Error::InvalidParameter(
+                    "Invalid MFA configuration given, can't turn off MFA and configure an MFA together.".into(),
+                ));
+            }
+            config.software_token_mfa_configuration = None;
+            config.email_mfa_configuration = None;
+        }
+        if config.email_mfa_configuration.is_some() && pool.user_pool_tier == Some(UserPoolTierType::Lite) {
+            return Err(Error::FeatureUnavailableInTier(
+                "Email MFA is not available in the LITE feature plan of user pools.".into(),
+            ));
+        }
         let resolved = PoolMfa { mode: Some(mode), config: config.clone() };
         if let Some(sms) = &config.sms_mfa_configuration
             && sms.sms_configuration.is_none()
@@ -167,7 +187,7 @@ impl Idp {
         }
         if mode != UserPoolMfaType::Off && !(resolved.sms() || resolved.totp() || resolved.email()) {
             return Err(Error::InvalidParameter(
-                "At least one MFA type (SMS, software token or email) must be enabled when MFA is ON or OPTIONAL."
+                "Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration."
                     .into(),
             ));
         }
@@ -402,7 +422,7 @@ impl Idp {
                 };
                 if !ok {
                     self.count_failure(&user).await?;
-                    return Err(Error::CodeMismatch("Invalid code received for user".into()));
+                    return Err(Error::CodeMismatch("Invalid code or auth state for the user.".into()));
                 }
             }
             ChallengeNameType::SelectMfaType => {
@@ -454,6 +474,11 @@ impl Idp {
         req: AssociateSoftwareTokenRequest,
     ) -> Result<AssociateSoftwareTokenResponse> {
         let (c, user, state) = self.token_or_session(req.access_token.as_deref(), req.session.as_deref()).await?;
+        if !self.pool_mfa(&c.pool_row.id, &c.pool).await?.totp() {
+            return Err(Error::SoftwareTokenMfaNotFound(
+                "Software Token MFA has not been enabled by the userPool.".into(),
+            ));
+        }
         let secret = totp::new_secret();
         let mut m =
             self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.unwrap_or_else(|| blank_mfa(&user));
@@ -577,7 +602,7 @@ impl Idp {
                     _ => m.totp_secret_sealed.is_some(),
                 };
                 if !ready {
-                    return Err(Error::InvalidParameter(if factor == TOTP {
+                    return Err(Error::InvalidParameter(if factor == TOTP && m.totp_pending_sealed.is_some() {
                         "User has not verified software token mfa".to_string()
                     } else {
                         format!("User does not have delivery config set to turn on {factor}")

@@ -216,6 +216,13 @@ impl Idp {
         if tags.len() > MAX_TAGS {
             return Err(Error::LimitExceeded(format!("A user pool can have at most {MAX_TAGS} tags.")));
         }
+        // A new pool's only MFA factor can be SMS (TOTP and email come with
+        // SetUserPoolMfaConfig), so MFA needs SMS set up.
+        check_sms_for_mfa(
+            req.mfa_configuration,
+            req.sms_configuration.is_some(),
+            req.auto_verified_attributes.as_deref(),
+        )?;
         let mut pool = UserPoolType {
             schema_attributes: Some(schema::initial(req.schema.as_deref().unwrap_or_default())?),
             alias_attributes: req.alias_attributes.clone(),
@@ -260,6 +267,14 @@ impl Idp {
         for _ in 0..UPDATE_ATTEMPTS {
             let (row, mut pool) = self.load_pool(&pool_id).await?;
             apply(&mut pool, settings.clone())?;
+            let factors = self.pool_mfa(&row.id, &pool).await?;
+            if !factors.has_totp_or_email() {
+                check_sms_for_mfa(
+                    pool.mfa_configuration,
+                    pool.sms_configuration.is_some(),
+                    pool.auto_verified_attributes.as_deref(),
+                )?;
+            }
             let name = new_name.clone().unwrap_or_else(|| row.name.clone());
             if self.store.update_pool(&row.id, row.version, &name, &serde_json::to_string(&pool)?, self.now()).await? {
                 if let Some(tags) = &tags {
@@ -390,4 +405,21 @@ impl Idp {
         let tags = self.store.list_tags(&row.id).await?;
         Ok(ListTagsForResourceResponse { tags: Some(tags.into_iter().map(|t| (t.key, t.value)).collect()) })
     }
+}
+
+/// MFA ON or OPTIONAL with SMS as the only possible factor needs an SMS
+/// configuration and phone numbers verified automatically, as Cognito says.
+fn check_sms_for_mfa(
+    mode: Option<UserPoolMfaType>,
+    has_sms: bool,
+    auto_verified: Option<&[VerifiedAttributeType]>,
+) -> Result<()> {
+    let phone_verified = auto_verified.is_some_and(|a| a.contains(&VerifiedAttributeType::PhoneNumber));
+    if matches!(mode, Some(UserPoolMfaType::On | UserPoolMfaType::Optional)) && !(has_sms && phone_verified) {
+        return Err(Error::InvalidParameter(
+            "SMS configuration and Auto verification for phone_number are required when MFA is required/optional"
+                .into(),
+        ));
+    }
+    Ok(())
 }

@@ -19,6 +19,7 @@ pub mod audit;
 mod auth;
 pub mod dispatch;
 mod error;
+pub mod lambda;
 mod metrics;
 pub mod protocol;
 

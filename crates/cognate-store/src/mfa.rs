@@ -194,11 +194,13 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// A user's confirmed devices in key order, after `after`, at most `limit`.
+    /// A user's confirmed devices (only the remembered ones when
+    /// `remembered_only`) in key order, after `after`, at most `limit`.
     pub async fn list_devices(
         &self,
         pool_id: &str,
         username_key: &str,
+        remembered_only: bool,
         after: &str,
         limit: i64,
     ) -> Result<Vec<DeviceRow>> {
@@ -207,9 +209,9 @@ impl Store {
             q(
                 "SELECT pool_id, username_key, device_key, group_key, salt, verifier, name, confirmed, remembered, \
                  created_at, updated_at, last_auth_at, last_ip FROM devices \
-                 WHERE pool_id = $1 AND username_key = $2 AND confirmed = 1 AND device_key > $3 \
-                 ORDER BY device_key LIMIT $4 + 0",
-                vec![Text(pool_id), Text(username_key), Text(after), Int(limit)],
+                 WHERE pool_id = $1 AND username_key = $2 AND confirmed = 1 AND remembered >= $3 AND device_key > $4 \
+                 ORDER BY device_key LIMIT $5 + 0",
+                vec![Text(pool_id), Text(username_key), Int(i64::from(remembered_only)), Text(after), Int(limit)],
             ),
         )
         .await
