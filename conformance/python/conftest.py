@@ -99,6 +99,19 @@ def _storage_args():
 SERVER_LOG: list = []
 
 
+# The function the session server runs triggers through (Lambda Runtime API).
+LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:conformance-triggers"
+LAMBDA_RUNTIME_API: list = []
+
+
+@pytest.fixture(scope="session")
+def lambda_runtime_api(endpoint):
+    """host:port of the session server's Lambda Runtime API for LAMBDA_ARN."""
+    if not LAMBDA_RUNTIME_API:
+        pytest.skip("the server under test was not started by this suite")
+    return LAMBDA_RUNTIME_API[-1]
+
+
 @pytest.fixture
 def server_log():
     """Path of the session server's log file, or None for an external server."""
@@ -125,6 +138,11 @@ def endpoint():
     log_dir = CONFORMANCE_DIR / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"cognate-{time.strftime('%Y%m%dT%H%M%S')}-{port}.log"
+    # One Lambda function served through the Runtime API, for test_lambda.py.
+    runtime_api = f"127.0.0.1:{_free_port()}"
+    config_path = log_dir / f"cognate-{port}.toml"
+    config_path.write_text(f'[functions."{LAMBDA_ARN}"]\nruntime_api = "{runtime_api}"\n')
+    LAMBDA_RUNTIME_API.append(runtime_api)
     SERVER_LOG.append(log_path)
     env = dict(os.environ)
     env["COGNATE_ADMIN_ACCESS_KEY_ID"] = ACCESS_KEY_ID
@@ -135,7 +153,7 @@ def endpoint():
 
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(binary), "serve", *_storage_args(), "--listen", f"127.0.0.1:{port}"],
+            [str(binary), "serve", *_storage_args(), "--listen", f"127.0.0.1:{port}", "--config", str(config_path)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

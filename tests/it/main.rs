@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod auth;
 mod directory;
+mod lambda;
 mod mfa;
 mod pools;
 mod protocol;

@@ -122,9 +122,10 @@ fn parse_url(url: &str) -> Result<Url, String> {
 }
 
 /// The registry: every configured function, by ARN or name.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Functions {
     targets: HashMap<String, Target>,
+    timeout: Duration,
     /// The Runtime API listeners' addresses, by registry key.
     runtime_addrs: HashMap<String, std::net::SocketAddr>,
 }
@@ -143,7 +144,7 @@ impl Functions {
     /// Builds the registry and starts a Runtime API listener (loopback or as
     /// configured) for each function served that way.
     pub async fn start(config: &HashMap<String, FunctionConfig>) -> Result<Functions, String> {
-        let mut out = Functions::default();
+        let mut out = Functions { targets: HashMap::new(), timeout: TIMEOUT, runtime_addrs: HashMap::new() };
         for (key, c) in config {
             let chosen = [c.runtime_api.is_some(), c.webhook.is_some(), c.invoke_endpoint.is_some()];
             if chosen.iter().filter(|x| **x).count() != 1 {
@@ -189,6 +190,12 @@ impl Functions {
         Ok(out)
     }
 
+    /// Another time limit than Cognito's five seconds (tests of the limit).
+    pub fn with_timeout(mut self, timeout: Duration) -> Functions {
+        self.timeout = timeout;
+        self
+    }
+
     /// Where the Runtime API of a configured function listens.
     pub fn runtime_addr(&self, key: &str) -> Option<std::net::SocketAddr> {
         self.runtime_addrs.get(key).copied()
@@ -219,11 +226,12 @@ impl Invoker for Functions {
             };
             let trigger = trigger_name(&event);
             let body = Bytes::from(serde_json::to_vec(&event)?);
-            let outcome = match tokio::time::timeout(TIMEOUT, call(target, function_arn, body)).await {
+            let outcome = match tokio::time::timeout(self.timeout, call(target, function_arn, body, self.timeout)).await {
                 Ok(r) => r?,
                 Err(_) => {
                     return Err(Error::UnexpectedLambda(format!(
-                        "{trigger} failed: the function did not answer within 5 seconds."
+                        "{trigger} failed: the function did not answer within {} ms.",
+                        self.timeout.as_millis()
                     )));
                 }
             };
@@ -240,14 +248,14 @@ impl Invoker for Functions {
     }
 }
 
-async fn call(target: &Target, arn: &str, body: Bytes) -> cognate_idp::Result<Outcome> {
+async fn call(target: &Target, arn: &str, body: Bytes, timeout: Duration) -> cognate_idp::Result<Outcome> {
     let unreachable =
         |what: String| Error::UnexpectedLambda(format!("The function {arn} could not be invoked: {what}"));
     match target {
         Target::Runtime(rt) => {
             let (reply, answer) = oneshot::channel();
             let id = cognate_crypto::ids::uuid_v4();
-            let deadline_ms = now_ms() + TIMEOUT.as_millis() as i64;
+            let deadline_ms = now_ms() + timeout.as_millis() as i64;
             rt.queue
                 .try_send(Pending { id, event: body, deadline_ms, reply })
                 .map_err(|_| unreachable("too many invocations are waiting for a worker".into()))?;

@@ -191,7 +191,11 @@ async fn open(s: &settings::Settings, bound: Option<std::net::SocketAddr>) -> Re
 async fn serve(s: settings::Settings) -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
-    let idp = open(&s, listener.local_addr().ok()).await?;
+    let mut idp = open(&s, listener.local_addr().ok()).await?;
+    if !s.functions.is_empty() {
+        let functions = cognate_server::lambda::Functions::start(&s.functions).await?;
+        idp = idp.with_invoker(Arc::new(functions));
+    }
     if let Some((id, secret)) = &s.admin_key {
         idp.ensure_admin_key(id, secret).await.map_err(|e| format!("admin key from the environment: {e}"))?;
     }

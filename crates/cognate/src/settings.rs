@@ -76,6 +76,9 @@ struct File {
     cognito_issuer: Option<bool>,
     smtp_url: Option<String>,
     email_from: Option<String>,
+    /// Lambda functions the pools' triggers name, by ARN or function name.
+    #[serde(default)]
+    functions: std::collections::HashMap<String, cognate_server::lambda::FunctionConfig>,
 }
 
 #[derive(Debug)]
@@ -92,6 +95,7 @@ pub struct Settings {
     cognito_issuer: bool,
     pub smtp: Option<cognate_idp::smtp::SmtpConfig>,
     pub server: cognate_server::Config,
+    pub functions: std::collections::HashMap<String, cognate_server::lambda::FunctionConfig>,
 }
 
 impl Raw {
@@ -151,6 +155,7 @@ impl Raw {
         Ok(Settings {
             listen,
             smtp,
+            functions: file.functions,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             cognito_issuer: self.cognito_issuer || file.cognito_issuer.unwrap_or(false),
             location,
