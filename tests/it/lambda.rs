@@ -38,7 +38,8 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Incoming> {
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
         .collect();
-    let length: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let length: usize =
+        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let mut body = buf[split + 4..].to_vec();
     while body.len() < length {
         let n = stream.read(&mut chunk).await.ok()?;
@@ -62,7 +63,8 @@ async fn serve(answer: impl Fn(Incoming) -> (u16, Vec<(String, String)>, Value) 
                 if let Some(req) = read_request(&mut stream).await {
                     let (status, headers, body) = answer(req);
                     let body = body.to_string();
-                    let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+                    let mut head =
+                        format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
                     for (k, v) in headers {
                         head.push_str(&format!("{k}: {v}\r\n"));
                     }
@@ -96,10 +98,11 @@ fn functions(config: FunctionConfig) -> HashMap<String, FunctionConfig> {
 
 #[tokio::test]
 async fn runtime_api_workers_run_triggers() {
-    let registry = Functions::start(&functions(FunctionConfig { runtime_api: Some("127.0.0.1:0".into()), ..Default::default() }))
-        .await
-        .unwrap()
-        .with_timeout(Duration::from_millis(1500));
+    let registry =
+        Functions::start(&functions(FunctionConfig { runtime_api: Some("127.0.0.1:0".into()), ..Default::default() }))
+            .await
+            .unwrap()
+            .with_timeout(Duration::from_millis(1500));
     let api = registry.runtime_addr(ARN).unwrap();
     let server = TestServer::start_with_invoker(Backend::SqliteMemory, Arc::new(registry)).await;
     let (pool, client) = pool_with_trigger(&server).await;
@@ -117,7 +120,10 @@ async fn runtime_api_workers_run_triggers() {
             assert_eq!(next.header("lambda-runtime-invoked-function-arn"), Some(ARN));
             let mut event = next.json();
             assert_eq!(event["triggerSource"], "PreSignUp_SignUp");
-            assert_eq!(event["request"]["userAttributes"]["email"].as_str().unwrap().split('@').next(), event["userName"].as_str());
+            assert_eq!(
+                event["request"]["userAttributes"]["email"].as_str().unwrap().split('@').next(),
+                event["userName"].as_str()
+            );
             let name = event["userName"].as_str().unwrap().to_string();
             let (path, body) = if name.starts_with("ok") {
                 event["response"]["autoConfirmUser"] = json!(true);
@@ -200,7 +206,11 @@ async fn webhooks_are_signed() {
         webhook_secret: Some("not-the-secret".into()),
         ..Default::default()
     };
-    let server = TestServer::start_with_invoker(Backend::SqliteMemory, Arc::new(Functions::start(&functions(wrong)).await.unwrap())).await;
+    let server = TestServer::start_with_invoker(
+        Backend::SqliteMemory,
+        Arc::new(Functions::start(&functions(wrong)).await.unwrap()),
+    )
+    .await;
     let (_, client) = pool_with_trigger(&server).await;
     let r = server.unsigned().idp("SignUp", sign_up(&client, "welcome")).await;
     assert_eq!(r.json()["message"], "PreSignUp failed with error bad signature.", "{}", r.text());
@@ -214,7 +224,13 @@ async fn the_invoke_api_is_signed_with_sigv4() {
     let port = serve(|req| {
         assert_eq!(req.path, "/2015-03-31/functions/pre-sign-up/invocations");
         let headers: Vec<(&str, &str)> = req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let r = cognate_crypto::sigv4::Request { method: "POST", path: &req.path, query: "", headers: &headers, body: &req.body };
+        let r = cognate_crypto::sigv4::Request {
+            method: "POST",
+            path: &req.path,
+            query: "",
+            headers: &headers,
+            body: &req.body,
+        };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
         let verified = cognate_crypto::sigv4::parse(&r)
             .and_then(|parsed| cognate_crypto::sigv4::verify(&r, &parsed, SECRET, "lambda", now).map(|()| parsed));
@@ -238,7 +254,11 @@ async fn the_invoke_api_is_signed_with_sigv4() {
         secret_access_key: Some(SECRET.into()),
         ..Default::default()
     };
-    let server = TestServer::start_with_invoker(Backend::SqliteMemory, Arc::new(Functions::start(&functions(config)).await.unwrap())).await;
+    let server = TestServer::start_with_invoker(
+        Backend::SqliteMemory,
+        Arc::new(Functions::start(&functions(config)).await.unwrap()),
+    )
+    .await;
     let (_, client) = pool_with_trigger(&server).await;
     let public = server.unsigned();
     let r = public.idp("SignUp", sign_up(&client, "invoked")).await;
@@ -249,7 +269,11 @@ async fn the_invoke_api_is_signed_with_sigv4() {
 
     // Nothing listening: UnexpectedLambdaException, not a hang or a 500.
     let dead = FunctionConfig { invoke_endpoint: Some("http://127.0.0.1:9".into()), ..Default::default() };
-    let server = TestServer::start_with_invoker(Backend::SqliteMemory, Arc::new(Functions::start(&functions(dead)).await.unwrap())).await;
+    let server = TestServer::start_with_invoker(
+        Backend::SqliteMemory,
+        Arc::new(Functions::start(&functions(dead)).await.unwrap()),
+    )
+    .await;
     let (_, client) = pool_with_trigger(&server).await;
     let r = server.unsigned().idp("SignUp", sign_up(&client, "nobody")).await;
     assert_eq!(r.error_type().as_deref(), Some("UnexpectedLambdaException"), "{}", r.text());

@@ -175,3 +175,123 @@ async fn a_configured_trigger_without_an_invoker_is_a_clear_error() {
     assert_eq!(r.error_type().as_deref(), Some("UnexpectedLambdaException"), "{}", r.text());
     server.stop().await;
 }
+
+/// DefineAuthChallenge / CreateAuthChallenge / VerifyAuthChallengeResponse as
+/// a passwordless one-time-code flow writes them: one custom challenge,
+/// tokens after a right answer, failure after three wrong ones.
+#[derive(Debug, Default)]
+struct CustomAuth {
+    events: Mutex<Vec<Value>>,
+}
+
+impl Invoker for CustomAuth {
+    fn invoke<'a>(
+        &'a self,
+        _: &'a str,
+        mut event: Value,
+    ) -> Pin<Box<dyn Future<Output = cognate_idp::Result<Value>> + Send + 'a>> {
+        Box::pin(async move {
+            self.events.lock().unwrap().push(event.clone());
+            let session = event["request"]["session"].as_array().cloned().unwrap_or_default();
+            event["response"] = match event["triggerSource"].as_str().unwrap_or_default() {
+                "DefineAuthChallenge_Authentication" => match session.last() {
+                    Some(last) if last["challengeResult"] == true => {
+                        json!({"issueTokens": true, "failAuthentication": false})
+                    }
+                    _ if session.len() >= 3 => json!({"issueTokens": false, "failAuthentication": true}),
+                    _ => {
+                        json!({"challengeName": "CUSTOM_CHALLENGE", "issueTokens": false, "failAuthentication": false})
+                    }
+                },
+                "CreateAuthChallenge_Authentication" => json!({
+                    "publicChallengeParameters": {"hint": "check your email"},
+                    "privateChallengeParameters": {"answer": "4242"},
+                    "challengeMetadata": format!("CODE-{}", session.len()),
+                }),
+                "VerifyAuthChallengeResponse_Authentication" => json!({
+                    "answerCorrect": event["request"]["challengeAnswer"] == event["request"]["privateChallengeParameters"]["answer"],
+                }),
+                _ => json!({}),
+            };
+            Ok(event)
+        })
+    }
+}
+
+#[tokio::test]
+async fn custom_auth_runs_the_challenge_loop() {
+    let functions = Arc::new(CustomAuth::default());
+    let server = TestServer::start_with_invoker(Backend::SqliteMemory, functions.clone()).await;
+    let admin = server.client("us-east-1");
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:auth";
+    let r = admin
+        .idp("CreateUserPool", json!({"PoolName": "p", "LambdaConfig": {"DefineAuthChallenge": arn, "CreateAuthChallenge": arn, "VerifyAuthChallengeResponse": arn}}))
+        .await;
+    let pool = r.json()["UserPool"]["Id"].as_str().unwrap().to_string();
+    let r = admin
+        .idp(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": pool, "ClientName": "a", "ExplicitAuthFlows": ["ALLOW_CUSTOM_AUTH"]}),
+        )
+        .await;
+    let client = r.json()["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
+    let r = admin
+        .idp(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": pool, "ClientName": "b", "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH"]}),
+        )
+        .await;
+    let srp_only = r.json()["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
+    let r = admin
+        .idp("AdminCreateUser", json!({"UserPoolId": pool, "Username": "cara", "MessageAction": "SUPPRESS"}))
+        .await;
+    assert_eq!(r.status, 200);
+    let r = admin
+        .idp(
+            "AdminSetUserPassword",
+            json!({"UserPoolId": pool, "Username": "cara", "Password": "Passw0rd!x", "Permanent": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let public = server.unsigned();
+    let start = |client: &str| json!({"ClientId": client, "AuthFlow": "CUSTOM_AUTH", "AuthParameters": {"USERNAME": "cara"}, "ClientMetadata": {"app": "web"}});
+
+    let r = public.idp("InitiateAuth", start(&srp_only)).await;
+    assert_eq!(r.error_type().as_deref(), Some("InvalidParameterException"), "ALLOW_CUSTOM_AUTH is enforced");
+
+    let ch = public.idp("InitiateAuth", start(&client)).await.json();
+    assert_eq!(ch["ChallengeName"], "CUSTOM_CHALLENGE", "{ch}");
+    assert_eq!(ch["ChallengeParameters"], json!({"hint": "check your email", "USERNAME": "cara"}));
+    let answer = |session: &Value, a: &str| json!({"ClientId": client, "ChallengeName": "CUSTOM_CHALLENGE", "Session": session, "ChallengeResponses": {"USERNAME": "cara", "ANSWER": a}});
+    let wrong = public.idp("RespondToAuthChallenge", answer(&ch["Session"], "0000")).await.json();
+    assert_eq!(wrong["ChallengeName"], "CUSTOM_CHALLENGE", "a wrong answer asks again: {wrong}");
+    let r = public.idp("RespondToAuthChallenge", answer(&wrong["Session"], "4242")).await;
+    assert!(r.json()["AuthenticationResult"]["AccessToken"].is_string(), "{}", r.text());
+
+    // What the functions saw: the session so far, with results and metadata.
+    let events = functions.events.lock().unwrap().clone();
+    let last_define = events.iter().rev().find(|e| e["triggerSource"] == "DefineAuthChallenge_Authentication").unwrap();
+    assert_eq!(
+        last_define["request"]["session"],
+        json!([
+            {"challengeName": "CUSTOM_CHALLENGE", "challengeResult": false, "challengeMetadata": "CODE-0"},
+            {"challengeName": "CUSTOM_CHALLENGE", "challengeResult": true, "challengeMetadata": "CODE-1"},
+        ])
+    );
+    let first_define = events.iter().find(|e| e["triggerSource"] == "DefineAuthChallenge_Authentication").unwrap();
+    assert_eq!(first_define["request"]["clientMetadata"], json!({"app": "web"}), "InitiateAuth's ClientMetadata");
+    let verify = events.iter().find(|e| e["triggerSource"] == "VerifyAuthChallengeResponse_Authentication").unwrap();
+    assert_eq!(verify["request"]["privateChallengeParameters"], json!({"answer": "4242"}));
+
+    // Three wrong answers: DefineAuthChallenge fails the sign-in.
+    let mut session = public.idp("InitiateAuth", start(&client)).await.json()["Session"].clone();
+    for _ in 0..2 {
+        session = public.idp("RespondToAuthChallenge", answer(&session, "1")).await.json()["Session"].clone();
+    }
+    let r = public.idp("RespondToAuthChallenge", answer(&session, "1")).await;
+    assert_eq!(r.error_type().as_deref(), Some("NotAuthorizedException"), "{}", r.text());
+    // A forged session is refused.
+    let r = public.idp("RespondToAuthChallenge", answer(&json!("forged-session-0000000000"), "4242")).await;
+    assert_eq!(r.error_type().as_deref(), Some("NotAuthorizedException"));
+    server.stop().await;
+}

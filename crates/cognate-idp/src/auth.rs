@@ -95,6 +95,10 @@ fn allows(c: &ClientCtx, flow: AuthFlowType) -> bool {
         AuthFlowType::RefreshTokenAuth | AuthFlowType::RefreshToken => {
             legacy || flows.contains(&ExplicitAuthFlowsType::AllowRefreshTokenAuth)
         }
+        AuthFlowType::CustomAuth => {
+            flows.contains(&ExplicitAuthFlowsType::AllowCustomAuth)
+                || flows.contains(&ExplicitAuthFlowsType::CustomAuthFlowOnly)
+        }
         _ => false,
     }
 }
@@ -109,7 +113,7 @@ impl Idp {
                 req.auth_flow.as_str()
             )));
         }
-        self.start_auth(&c, req.auth_flow, params).await
+        self.start_auth(&c, req.auth_flow, params, &req.client_metadata.clone().unwrap_or_default()).await
     }
 
     /// AdminInitiateAuth: the same flows, plus the admin password flows, for
@@ -132,7 +136,7 @@ impl Idp {
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
                 self.signed_in(&c, &user, device).await?
             }
-            flow => self.start_auth(&c, flow, params).await?,
+            flow => self.start_auth(&c, flow, params, &req.client_metadata.clone().unwrap_or_default()).await?,
         };
         Ok(AdminInitiateAuthResponse {
             authentication_result: r.authentication_result,
@@ -149,7 +153,8 @@ impl Idp {
     ) -> Result<AdminRespondToAuthChallengeResponse> {
         let c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
         let responses = req.challenge_responses.clone().unwrap_or_default();
-        let r = self.answer_challenge(&c, req.challenge_name, responses, req.session.as_deref()).await?;
+        let meta = req.client_metadata.clone().unwrap_or_default();
+        let r = self.answer_challenge(&c, req.challenge_name, responses, req.session.as_deref(), &meta).await?;
         Ok(AdminRespondToAuthChallengeResponse {
             authentication_result: r.authentication_result,
             challenge_name: r.challenge_name,
@@ -174,6 +179,7 @@ impl Idp {
         c: &ClientCtx,
         flow: AuthFlowType,
         params: BTreeMap<String, String>,
+        client_metadata: &BTreeMap<String, String>,
     ) -> Result<InitiateAuthResponse> {
         let supported = matches!(
             flow,
@@ -181,6 +187,7 @@ impl Idp {
                 | AuthFlowType::UserSrpAuth
                 | AuthFlowType::RefreshTokenAuth
                 | AuthFlowType::RefreshToken
+                | AuthFlowType::CustomAuth
         );
         if !supported {
             return Err(Error::Unsupported(format!("Cognate does not support the {} flow yet.", flow.as_str())));
@@ -189,6 +196,13 @@ impl Idp {
             return Err(Error::InvalidParameter(format!("{} flow not enabled for this client", flow.as_str())));
         }
         match flow {
+            AuthFlowType::CustomAuth => match self.start_custom_auth(c, &params, client_metadata).await? {
+                crate::custom_auth::Next::Challenge(challenge) => Ok(challenge),
+                crate::custom_auth::Next::Tokens(user) => {
+                    self.check_can_sign_in(c, &user)?;
+                    self.complete_sign_in(c, &user, "TokenGeneration_Authentication", None).await
+                }
+            },
             AuthFlowType::UserPasswordAuth => {
                 let username = param(&params, "USERNAME")?;
                 let password = param(&params, "PASSWORD")?;
@@ -450,7 +464,8 @@ impl Idp {
     ) -> Result<RespondToAuthChallengeResponse> {
         let c = self.public_client(&req.client_id).await?;
         let r = req.challenge_responses.clone().unwrap_or_default();
-        self.answer_challenge(&c, req.challenge_name, r, req.session.as_deref()).await
+        let meta = req.client_metadata.clone().unwrap_or_default();
+        self.answer_challenge(&c, req.challenge_name, r, req.session.as_deref(), &meta).await
     }
 
     async fn answer_challenge(
@@ -459,8 +474,18 @@ impl Idp {
         challenge: ChallengeNameType,
         r: BTreeMap<String, String>,
         session: Option<&str>,
+        client_metadata: &BTreeMap<String, String>,
     ) -> Result<RespondToAuthChallengeResponse> {
         match challenge {
+            ChallengeNameType::CustomChallenge => {
+                return Ok(respond(match self.answer_custom(c, &r, session, client_metadata).await? {
+                    crate::custom_auth::Next::Challenge(next) => next,
+                    crate::custom_auth::Next::Tokens(user) => {
+                        self.check_can_sign_in(c, &user)?;
+                        self.complete_sign_in(c, &user, "TokenGeneration_Authentication", None).await?
+                    }
+                }));
+            }
             ChallengeNameType::PasswordVerifier => {}
             ChallengeNameType::NewPasswordRequired => return self.new_password(c, &r, session).await,
             ChallengeNameType::SmsMfa

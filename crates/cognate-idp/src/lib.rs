@@ -16,6 +16,7 @@ mod admin;
 mod auth;
 mod clients;
 mod clock;
+mod custom_auth;
 mod devices;
 pub mod directory;
 mod error;

@@ -53,6 +53,9 @@ pub enum Trigger {
     PreTokenGeneration,
     CustomMessage,
     UserMigration,
+    DefineAuthChallenge,
+    CreateAuthChallenge,
+    VerifyAuthChallengeResponse,
 }
 
 impl Trigger {
@@ -69,6 +72,9 @@ impl Trigger {
                 .or_else(|| l.pre_token_generation.clone()),
             Trigger::CustomMessage => l.custom_message.clone(),
             Trigger::UserMigration => l.user_migration.clone(),
+            Trigger::DefineAuthChallenge => l.define_auth_challenge.clone(),
+            Trigger::CreateAuthChallenge => l.create_auth_challenge.clone(),
+            Trigger::VerifyAuthChallengeResponse => l.verify_auth_challenge_response.clone(),
         }
     }
 

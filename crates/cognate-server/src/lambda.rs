@@ -226,7 +226,8 @@ impl Invoker for Functions {
             };
             let trigger = trigger_name(&event);
             let body = Bytes::from(serde_json::to_vec(&event)?);
-            let outcome = match tokio::time::timeout(self.timeout, call(target, function_arn, body, self.timeout)).await {
+            let outcome = match tokio::time::timeout(self.timeout, call(target, function_arn, body, self.timeout)).await
+            {
                 Ok(r) => r?,
                 Err(_) => {
                     return Err(Error::UnexpectedLambda(format!(

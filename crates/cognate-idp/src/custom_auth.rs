@@ -1,0 +1,230 @@
+//! CUSTOM_AUTH: the DefineAuthChallenge / CreateAuthChallenge /
+//! VerifyAuthChallengeResponse loop, as Cognito runs it.
+//!
+//! DefineAuthChallenge sees the session so far (each challenge's name,
+//! result and metadata) and decides: issue tokens, fail, or ask another
+//! challenge. For CUSTOM_CHALLENGE, CreateAuthChallenge makes the public
+//! parameters (sent to the client) and the private ones (kept, sealed in
+//! the Session, for VerifyAuthChallengeResponse). The client's ANSWER is
+//! checked by VerifyAuthChallengeResponse, its result appended, and the loop
+//! goes on. A sign-in may run at most [`MAX_CHALLENGES`] challenges.
+
+use crate::triggers::{Trigger, attributes_json, flag};
+use crate::users::{ClientCtx, attrs_of};
+use crate::{Error, Idp, Result};
+use cognate_store::UserRow;
+use cognate_wire::idp::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const SESSION_CONTEXT: &str = "cognate/custom-auth/v1";
+/// Challenges one sign-in may answer before it is refused.
+pub const MAX_CHALLENGES: usize = 10;
+
+/// One answered challenge, as DefineAuthChallenge's `session` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Step {
+    #[serde(rename = "challengeName")]
+    name: String,
+    #[serde(rename = "challengeResult")]
+    result: bool,
+    #[serde(rename = "challengeMetadata", default, skip_serializing_if = "Option::is_none")]
+    metadata: Option<String>,
+}
+
+/// What the Session carries: pool, client, user, expiry, the history, and
+/// the current challenge's private parameters and metadata.
+#[derive(Serialize, Deserialize)]
+struct CustomState {
+    p: String,
+    c: String,
+    u: String,
+    e: i64,
+    steps: Vec<Step>,
+    private: Value,
+    metadata: Option<String>,
+}
+
+fn incorrect() -> Error {
+    Error::NotAuthorized("Incorrect username or password.".into())
+}
+
+fn invalid_session() -> Error {
+    Error::NotAuthorized("Invalid session for the user.".into())
+}
+
+/// What CUSTOM_AUTH decided: tokens for the user, or a challenge to send.
+pub(crate) enum Next {
+    Tokens(UserRow),
+    Challenge(InitiateAuthResponse),
+}
+
+impl Idp {
+    /// InitiateAuth with CUSTOM_AUTH.
+    pub(crate) async fn start_custom_auth(
+        &self,
+        c: &ClientCtx,
+        params: &BTreeMap<String, String>,
+        client_metadata: &BTreeMap<String, String>,
+    ) -> Result<Next> {
+        let lambda = c.pool.lambda_config.clone().unwrap_or_default();
+        if lambda.define_auth_challenge.is_none() || lambda.create_auth_challenge.is_none() {
+            return Err(Error::InvalidParameter(
+                "Custom auth lambda trigger is not configured for the user pool.".into(),
+            ));
+        }
+        let username = params
+            .get("USERNAME")
+            .ok_or_else(|| Error::InvalidParameter("Missing required parameter USERNAME".into()))?;
+        self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+        if params.contains_key("SRP_A") {
+            return Err(Error::Unsupported("Cognate does not support SRP inside CUSTOM_AUTH yet.".into()));
+        }
+        let user = match self.find_user(&c.pool_row, &c.pool, username).await? {
+            Some(u) => u,
+            None if c.prevents_existence_errors() => return Err(incorrect()),
+            None => return Err(Error::UserNotFound("User does not exist.".into())),
+        };
+        if user.locked_until > self.now() {
+            return Err(Error::NotAuthorized("Password attempts exceeded".into()));
+        }
+        self.define(c, user, Vec::new(), client_metadata).await
+    }
+
+    /// RespondToAuthChallenge with CUSTOM_CHALLENGE.
+    pub(crate) async fn answer_custom(
+        &self,
+        c: &ClientCtx,
+        r: &BTreeMap<String, String>,
+        session: Option<&str>,
+        client_metadata: &BTreeMap<String, String>,
+    ) -> Result<Next> {
+        let state: CustomState = session
+            .and_then(|s| self.key.open(SESSION_CONTEXT, s).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(invalid_session)?;
+        if state.p != c.pool_row.id || state.c != c.row.id {
+            return Err(invalid_session());
+        }
+        if state.e <= self.now() {
+            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
+        }
+        if let Some(name) = r.get("USERNAME") {
+            self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
+        }
+        let answer =
+            r.get("ANSWER").ok_or_else(|| Error::InvalidParameter("Missing required parameter ANSWER".into()))?;
+        let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
+        let attrs = attrs_of(&user)?;
+        let request = json!({
+            "userAttributes": attributes_json(&attrs),
+            "privateChallengeParameters": state.private,
+            "challengeAnswer": answer,
+            "clientMetadata": client_metadata,
+            "userNotFound": false,
+        });
+        let verdict = self
+            .run_trigger(
+                c,
+                Trigger::VerifyAuthChallengeResponse,
+                "VerifyAuthChallengeResponse_Authentication",
+                &user.username,
+                request,
+            )
+            .await?
+            .ok_or_else(|| {
+                Error::InvalidParameter(
+                    "VerifyAuthChallengeResponse lambda trigger is not configured for the user pool.".into(),
+                )
+            })?;
+        let correct = flag(&verdict, "answerCorrect");
+        if !correct {
+            self.record_failure(&user).await?;
+        }
+        let mut steps = state.steps;
+        steps.push(Step { name: "CUSTOM_CHALLENGE".into(), result: correct, metadata: state.metadata });
+        self.define(c, user, steps, client_metadata).await
+    }
+
+    /// Asks DefineAuthChallenge what comes next, and makes the challenge.
+    async fn define(
+        &self,
+        c: &ClientCtx,
+        user: UserRow,
+        steps: Vec<Step>,
+        client_metadata: &BTreeMap<String, String>,
+    ) -> Result<Next> {
+        if steps.len() >= MAX_CHALLENGES {
+            return Err(incorrect());
+        }
+        let attrs = attrs_of(&user)?;
+        let request = json!({
+            "userAttributes": attributes_json(&attrs),
+            "session": steps,
+            "clientMetadata": client_metadata,
+            "userNotFound": false,
+        });
+        let decision = self
+            .run_trigger(c, Trigger::DefineAuthChallenge, "DefineAuthChallenge_Authentication", &user.username, request)
+            .await?
+            .unwrap_or_default();
+        if flag(&decision, "failAuthentication") {
+            return Err(incorrect());
+        }
+        if flag(&decision, "issueTokens") {
+            if steps.is_empty() {
+                // Tokens for a sign-in that answered nothing would be a hole
+                // in the function; Cognate refuses them.
+                return Err(incorrect());
+            }
+            self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+            return Ok(Next::Tokens(user));
+        }
+        match decision.get("challengeName").and_then(Value::as_str) {
+            Some("CUSTOM_CHALLENGE") => {}
+            Some(other) => {
+                return Err(Error::Unsupported(format!(
+                    "Cognate supports CUSTOM_CHALLENGE as the next challenge of CUSTOM_AUTH, not {other} (yet)."
+                )));
+            }
+            None => {
+                return Err(Error::InvalidLambdaResponse("Invalid lambda response: challengeName is missing.".into()));
+            }
+        }
+        let request = json!({
+            "userAttributes": attributes_json(&attrs),
+            "challengeName": "CUSTOM_CHALLENGE",
+            "session": steps,
+            "clientMetadata": client_metadata,
+            "userNotFound": false,
+        });
+        let made = self
+            .run_trigger(c, Trigger::CreateAuthChallenge, "CreateAuthChallenge_Authentication", &user.username, request)
+            .await?
+            .unwrap_or_default();
+        let mut public: BTreeMap<String, String> = match made.get("publicChallengeParameters") {
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        public.insert("USERNAME".into(), user.username.clone());
+        let state = CustomState {
+            p: c.pool_row.id.clone(),
+            c: c.row.id.clone(),
+            u: user.username_key.clone(),
+            e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
+            steps,
+            private: made.get("privateChallengeParameters").cloned().unwrap_or_else(|| json!({})),
+            metadata: made.get("challengeMetadata").and_then(Value::as_str).map(str::to_string),
+        };
+        Ok(Next::Challenge(InitiateAuthResponse {
+            challenge_name: Some(ChallengeNameType::CustomChallenge),
+            challenge_parameters: Some(public),
+            session: Some(self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?)),
+            ..Default::default()
+        }))
+    }
+}
