@@ -103,7 +103,7 @@ function timestamp() {
  * Start the server under test (or use $COGNATE_ENDPOINT).
  * Resolves to { endpoint, port, logPath, stop() }.
  */
-export async function startServer() {
+export async function startServer({ extraArgs = [] } = {}) {
   const external = process.env.COGNATE_ENDPOINT;
   if (external) {
     const endpoint = external.replace(/\/+$/, '');
@@ -127,7 +127,7 @@ export async function startServer() {
   const logFd = fs.openSync(logPath, 'w');
   const endpoint = `http://127.0.0.1:${port}`;
 
-  const child = spawn(binary, ['serve', ...storageArgs(), '--listen', `127.0.0.1:${port}`], {
+  const child = spawn(binary, ['serve', ...storageArgs(), '--listen', `127.0.0.1:${port}`, ...extraArgs], {
     env: {
       ...process.env,
       COGNATE_ADMIN_ACCESS_KEY_ID: ACCESS_KEY_ID,
