@@ -47,8 +47,17 @@ async fn update_resets_omitted_settings_and_moves_the_clock() {
     let (idp, clock) = idp().await;
     let mut req = create("p");
     req.mfa_configuration = Some(UserPoolMfaType::Optional);
-    req.auto_verified_attributes = Some(vec![VerifiedAttributeType::Email]);
-    let id = idp.create_user_pool("us-east-1", req).await.unwrap().user_pool.unwrap().id.unwrap();
+    req.auto_verified_attributes = Some(vec![VerifiedAttributeType::PhoneNumber]);
+    req.sms_configuration = Some(SmsConfigurationType {
+        sns_caller_arn: Some("arn:aws:iam::123456789012:role/sns".into()),
+        external_id: Some("x".into()),
+        ..Default::default()
+    });
+    let id = idp.create_user_pool("us-east-1", req.clone()).await.unwrap().user_pool.unwrap().id.unwrap();
+    // MFA with only SMS possible needs SMS set up, as Cognito says.
+    req.sms_configuration = None;
+    let refused = idp.create_user_pool("us-east-1", req).await;
+    assert!(matches!(refused, Err(Error::InvalidParameter(m)) if m.contains("SMS configuration")));
     clock.advance(5_000);
     idp.update_user_pool(UpdateUserPoolRequest { user_pool_id: id.clone(), ..Default::default() }).await.unwrap();
     let pool = idp.describe_user_pool(DescribeUserPoolRequest { user_pool_id: id }).await.unwrap().user_pool.unwrap();
