@@ -279,3 +279,52 @@ async fn the_invoke_api_is_signed_with_sigv4() {
     assert_eq!(r.error_type().as_deref(), Some("UnexpectedLambdaException"), "{}", r.text());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn sms_goes_to_the_sms_webhook() {
+    let (tx, rx) = std::sync::mpsc::channel::<(Vec<(String, String)>, Value)>();
+    let tx = std::sync::Mutex::new(tx);
+    let port = serve(move |req| {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        tx.lock().unwrap().send((req.headers, body)).unwrap();
+        (200, vec![], json!({}))
+    })
+    .await;
+    let sms =
+        cognate_server::lambda::SmsWebhook::new(&format!("http://127.0.0.1:{port}/sms"), Some("sms-secret".into()))
+            .unwrap();
+    let server = TestServer::start_with_idp(Backend::SqliteMemory, move |idp| idp.with_sms_sender(Arc::new(sms))).await;
+    let admin = server.client("us-east-1");
+    let r = admin.idp("CreateUserPool", json!({"PoolName": "p", "AutoVerifiedAttributes": ["phone_number"]})).await;
+    let pool = r.json()["UserPool"]["Id"].as_str().unwrap().to_string();
+    let r = admin.idp("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "a"})).await;
+    let client = r.json()["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
+    let r = server
+        .unsigned()
+        .idp("SignUp", json!({"ClientId": client, "Username": "sol", "Password": "Passw0rd!", "UserAttributes": [{"Name": "phone_number", "Value": "+15551230199"}]}))
+        .await;
+    assert_eq!(r.json()["CodeDeliveryDetails"]["DeliveryMedium"], "SMS", "{}", r.text());
+    let (headers, body) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (body["phoneNumber"].as_str(), body["userPoolId"].as_str()),
+        (Some("+15551230199"), Some(pool.as_str()))
+    );
+    let code: String = body["message"].as_str().unwrap().chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 6);
+    assert!(headers.iter().any(|(k, v)| k == "x-cognate-signature" && v.contains(",v1=")));
+    // Delivered by the webhook, not to the outbox; and the code works.
+    let out = admin
+        .send(cognate_testkit::Req {
+            method: "GET".into(),
+            path: "/_cognate/outbox?destination=%2B15551230199".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(out.json()["Messages"], json!([]));
+    let r = server
+        .unsigned()
+        .idp("ConfirmSignUp", json!({"ClientId": client, "Username": "sol", "ConfirmationCode": code}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    server.stop().await;
+}

@@ -60,6 +60,7 @@ pub struct Idp {
     keys: tokens::KeyCache,
     invoker: Arc<dyn triggers::Invoker>,
     smtp: Option<smtp::SmtpConfig>,
+    sms: Option<Arc<dyn messages::SmsSender>>,
 }
 
 impl Idp {
@@ -73,12 +74,19 @@ impl Idp {
             keys: tokens::KeyCache::default(),
             invoker: Arc::new(triggers::NoInvoker),
             smtp: None,
+            sms: None,
         }
     }
 
     /// Delivers email through this SMTP relay instead of the outbox.
     pub fn with_smtp(mut self, smtp: smtp::SmtpConfig) -> Self {
         self.smtp = Some(smtp);
+        self
+    }
+
+    /// Delivers SMS through `sender` instead of the outbox.
+    pub fn with_sms_sender(mut self, sender: Arc<dyn messages::SmsSender>) -> Self {
+        self.sms = Some(sender);
         self
     }
 

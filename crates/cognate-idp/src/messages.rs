@@ -84,6 +84,17 @@ pub fn new_code() -> String {
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
 }
 
+/// Sends text messages (an SMS gateway, a webhook); without one, SMS goes
+/// to the outbox.
+pub trait SmsSender: Send + Sync + std::fmt::Debug {
+    fn send<'a>(
+        &'a self,
+        pool_id: &'a str,
+        phone_number: &'a str,
+        message: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+}
+
 impl Idp {
     /// Sends a one-time code for `purpose` to `destination`: stores its MAC,
     /// builds the pool's message (or the CustomMessage trigger's, for
@@ -143,6 +154,11 @@ impl Idp {
         if let (Channel::Email, Some(smtp)) = (m.channel, &self.smtp) {
             crate::smtp::send(smtp, &m.destination, &m.subject, &m.body).await?;
             tracing::info!(pool_id, channel = m.channel.as_str(), "message delivered by SMTP");
+            return Ok(());
+        }
+        if let (Channel::Sms, Some(sms)) = (m.channel, &self.sms) {
+            sms.send(pool_id, &m.destination, &m.body).await?;
+            tracing::info!(pool_id, channel = m.channel.as_str(), "message delivered by the SMS sender");
             return Ok(());
         }
         // Ids sort in delivery order, also among messages of one millisecond.

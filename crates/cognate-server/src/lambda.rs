@@ -130,6 +130,61 @@ pub struct Functions {
     runtime_addrs: HashMap<String, std::net::SocketAddr>,
 }
 
+/// SMS through an HTTP webhook: `POST {"userPoolId", "phoneNumber",
+/// "message"}`, signed like trigger webhooks (`X-Cognate-Signature`); any
+/// 2xx is delivered.
+#[derive(Debug, Clone)]
+pub struct SmsWebhook {
+    url: Url,
+    secret: Option<String>,
+}
+
+impl SmsWebhook {
+    pub fn new(url: &str, secret: Option<String>) -> Result<SmsWebhook, String> {
+        Ok(SmsWebhook { url: parse_url(url)?, secret })
+    }
+}
+
+impl cognate_idp::messages::SmsSender for SmsWebhook {
+    fn send<'a>(
+        &'a self,
+        pool_id: &'a str,
+        phone_number: &'a str,
+        message: &'a str,
+    ) -> Pin<Box<dyn Future<Output = cognate_idp::Result<()>> + Send + 'a>> {
+        Box::pin(async move {
+            let body = Bytes::from(
+                serde_json::json!({"userPoolId": pool_id, "phoneNumber": phone_number, "message": message}).to_string(),
+            );
+            let headers = signed_headers(self.secret.as_deref(), &body);
+            let failed = |e: String| {
+                tracing::warn!(error = %e, "the SMS webhook failed");
+                Error::CodeDeliveryFailure("The SMS could not be delivered.".into())
+            };
+            let sent = tokio::time::timeout(TIMEOUT, http_post(&self.url, &self.url.path, headers, body)).await;
+            match sent {
+                Ok(Ok((status, _, _))) if (200..300).contains(&status) => Ok(()),
+                Ok(Ok((status, _, _))) => Err(failed(format!("HTTP {status}"))),
+                Ok(Err(e)) => Err(failed(e)),
+                Err(_) => Err(failed("timed out".into())),
+            }
+        })
+    }
+}
+
+/// JSON content type and, with a secret, the signature of `body`.
+fn signed_headers(secret: Option<&str>, body: &[u8]) -> Vec<(String, String)> {
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    if let Some(secret) = secret {
+        let t = now_ms() / 1000;
+        let mut signed = format!("{t}.").into_bytes();
+        signed.extend_from_slice(body);
+        let mac = cognate_crypto::hmac_sha256(secret.as_bytes(), &signed);
+        headers.push(("x-cognate-signature".into(), format!("t={t},v1={}", hex_encode(&mac))));
+    }
+    headers
+}
+
 /// The function name of an ARN (`arn:aws:lambda:r:a:function:NAME[:qualifier]`),
 /// or the string itself when it is a bare name.
 fn function_name(arn: &str) -> &str {
@@ -263,14 +318,7 @@ async fn call(target: &Target, arn: &str, body: Bytes, timeout: Duration) -> cog
             answer.await.map_err(|_| unreachable("the invocation was dropped".into()))
         }
         Target::Webhook { url, secret } => {
-            let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-            if let Some(secret) = secret {
-                let t = now_ms() / 1000;
-                let mut signed = format!("{t}.").into_bytes();
-                signed.extend_from_slice(&body);
-                let mac = cognate_crypto::hmac_sha256(secret.as_bytes(), &signed);
-                headers.push(("x-cognate-signature".into(), format!("t={t},v1={}", hex_encode(&mac))));
-            }
+            let headers = signed_headers(secret.as_deref(), &body);
             let (status, _, answer) = http_post(url, &url.path, headers, body).await.map_err(unreachable)?;
             if (200..300).contains(&status) {
                 Ok(Outcome::Ok(answer))

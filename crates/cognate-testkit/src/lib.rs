@@ -62,19 +62,25 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, config: cognate_server::Config, master_key: MasterKey) -> TestServer {
-        Self::start_full(backend, config, master_key, None).await
+        Self::start_full(backend, config, master_key, |idp| idp).await
     }
 
     /// A server whose pools run their Lambda triggers through `invoker`.
     pub async fn start_with_invoker(backend: Backend, invoker: Arc<dyn cognate_idp::triggers::Invoker>) -> TestServer {
-        Self::start_full(backend, cognate_server::Config::default(), MasterKey::generate(), Some(invoker)).await
+        Self::start_with_idp(backend, move |idp| idp.with_invoker(invoker)).await
+    }
+
+    /// A server whose user-pool service `customize` set up (an invoker, an
+    /// SMS sender ...).
+    pub async fn start_with_idp(backend: Backend, customize: impl FnOnce(Idp) -> Idp) -> TestServer {
+        Self::start_full(backend, cognate_server::Config::default(), MasterKey::generate(), customize).await
     }
 
     async fn start_full(
         backend: Backend,
         config: cognate_server::Config,
         master_key: MasterKey,
-        invoker: Option<Arc<dyn cognate_idp::triggers::Invoker>>,
+        customize: impl FnOnce(Idp) -> Idp,
     ) -> TestServer {
         let mut pg_database = None;
         let location = match &backend {
@@ -94,10 +100,7 @@ impl TestServer {
         let account = config.account_id.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let issuer = Issuer::PublicUrl(format!("http://{}", listener.local_addr().expect("local address")));
-        let mut idp = Idp::new(store, master_key.clone(), Arc::new(clock.clone()), account, issuer);
-        if let Some(invoker) = invoker {
-            idp = idp.with_invoker(invoker);
-        }
+        let idp = customize(Idp::new(store, master_key.clone(), Arc::new(clock.clone()), account, issuer));
         idp.ensure_admin_key(ACCESS_KEY_ID, SECRET_ACCESS_KEY).await.expect("admin key");
         let app = cognate_server::AppState::new(config, idp.clone());
         let audit = app.audit.clone();

@@ -181,11 +181,14 @@ fn init_logging(s: &settings::Settings) {
 async fn open(s: &settings::Settings, bound: Option<std::net::SocketAddr>) -> Result<Idp, String> {
     let store = cognate_store::Store::open(&s.location).await.map_err(|e| format!("database: {e}"))?;
     let key = s.master_key().map_err(|e| e.to_string())?;
-    let idp = Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone(), s.issuer(bound));
-    Ok(match &s.smtp {
-        Some(smtp) => idp.with_smtp(smtp.clone()),
-        None => idp,
-    })
+    let mut idp = Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone(), s.issuer(bound));
+    if let Some(smtp) = &s.smtp {
+        idp = idp.with_smtp(smtp.clone());
+    }
+    if let Some(sms) = &s.sms_webhook {
+        idp = idp.with_sms_sender(Arc::new(sms.clone()));
+    }
+    Ok(idp)
 }
 
 async fn serve(s: settings::Settings) -> Result<(), String> {

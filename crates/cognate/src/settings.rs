@@ -42,6 +42,12 @@ pub struct Raw {
     /// The sender address of email.
     #[arg(long, global = true, env = "COGNATE_EMAIL_FROM")]
     email_from: Option<String>,
+    /// Deliver SMS by POSTing to this http:// URL instead of the outbox.
+    #[arg(long, global = true, env = "COGNATE_SMS_WEBHOOK_URL")]
+    sms_webhook_url: Option<String>,
+    /// Sign SMS webhook requests with this secret (X-Cognate-Signature).
+    #[arg(long, hide = true, env = "COGNATE_SMS_WEBHOOK_SECRET", hide_env_values = true)]
+    sms_webhook_secret: Option<String>,
     /// Log filter (tracing syntax), e.g. "info" or "cognate_server=debug".
     #[arg(long, global = true, env = "COGNATE_LOG")]
     log: Option<String>,
@@ -76,6 +82,7 @@ struct File {
     cognito_issuer: Option<bool>,
     smtp_url: Option<String>,
     email_from: Option<String>,
+    sms_webhook_url: Option<String>,
     /// Lambda functions the pools' triggers name, by ARN or function name.
     #[serde(default)]
     functions: std::collections::HashMap<String, cognate_server::lambda::FunctionConfig>,
@@ -95,6 +102,7 @@ pub struct Settings {
     cognito_issuer: bool,
     pub smtp: Option<cognate_idp::smtp::SmtpConfig>,
     pub server: cognate_server::Config,
+    pub sms_webhook: Option<cognate_server::lambda::SmsWebhook>,
     pub functions: std::collections::HashMap<String, cognate_server::lambda::FunctionConfig>,
 }
 
@@ -152,9 +160,14 @@ impl Raw {
             }
             None => None,
         };
+        let sms_webhook = match self.sms_webhook_url.or(file.sms_webhook_url) {
+            Some(url) => Some(cognate_server::lambda::SmsWebhook::new(&url, self.sms_webhook_secret)?),
+            None => None,
+        };
         Ok(Settings {
             listen,
             smtp,
+            sms_webhook,
             functions: file.functions,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             cognito_issuer: self.cognito_issuer || file.cognito_issuer.unwrap_or(false),
