@@ -50,6 +50,13 @@ impl Invoker for Functions {
                 "UserMigration_Authentication" => {
                     return Err(cognate_idp::Error::UserLambdaValidation("Bad password".into()));
                 }
+                "UserMigration_ForgotPassword" if user == "forgetful" => json!({
+                    "userAttributes": {"email": "forgetful@example.com", "email_verified": "true"},
+                    "messageAction": "SUPPRESS",
+                }),
+                "UserMigration_ForgotPassword" => {
+                    return Err(cognate_idp::Error::UserLambdaValidation("Unknown user".into()));
+                }
                 _ => json!({}),
             };
             event["response"] = response;
@@ -140,6 +147,43 @@ async fn flows_call_their_triggers_and_apply_the_answers() {
     assert!(body.starts_with("Your reset code: ") && body.ends_with(" (custom)") && !body.contains("{####}"), "{body}");
     assert_eq!(out["Messages"][0]["Subject"], "Reset");
 
+    // ClientMetadata of a sign-in reaches its triggers.
+    let mut with_meta = password_auth(&client, "legacy", "Legacy-Passw0rd!");
+    with_meta["ClientMetadata"] = json!({"source": "it"});
+    assert_eq!(public.idp("InitiateAuth", with_meta).await.status, 200);
+    {
+        let events = functions.events.lock().unwrap();
+        let last = |source: &str| events.iter().rev().find(|e| e["triggerSource"] == source).unwrap().clone();
+        assert_eq!(last("TokenGeneration_Authentication")["request"]["clientMetadata"], json!({"source": "it"}));
+        assert_eq!(last("PostAuthentication_Authentication")["request"]["clientMetadata"], json!({"source": "it"}));
+        assert_eq!(last("PreAuthentication_Authentication")["request"]["validationData"], json!({"source": "it"}));
+    }
+
+    // UserMigration at ForgotPassword: created RESET_REQUIRED, reset by code.
+    let r = public.idp("ForgotPassword", json!({"ClientId": client, "Username": "forgetful"})).await;
+    assert_eq!(r.json()["CodeDeliveryDetails"]["DeliveryMedium"], "EMAIL", "{}", r.text());
+    let got = admin.idp("AdminGetUser", json!({"UserPoolId": pool, "Username": "forgetful"})).await.json();
+    assert_eq!(got["UserStatus"], "RESET_REQUIRED", "{got}");
+    let r = public.idp("InitiateAuth", password_auth(&client, "forgetful", "Anything-1!")).await;
+    assert_eq!(r.error_type().as_deref(), Some("PasswordResetRequiredException"), "{}", r.text());
+    let out = admin
+        .send(cognate_testkit::Req {
+            method: "GET".into(),
+            path: "/_cognate/outbox?destination=forgetful@example.com&limit=1".into(),
+            ..Default::default()
+        })
+        .await
+        .json();
+    let code: String = out["Messages"][0]["Body"].as_str().unwrap().chars().filter(char::is_ascii_digit).collect();
+    let r = public
+        .idp("ConfirmForgotPassword", json!({"ClientId": client, "Username": "forgetful", "ConfirmationCode": code, "Password": "Chosen-Passw0rd!"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = public.idp("InitiateAuth", password_auth(&client, "forgetful", "Chosen-Passw0rd!")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = public.idp("ForgotPassword", json!({"ClientId": client, "Username": "nobody-at-all"})).await;
+    assert_eq!(r.error_type().as_deref(), Some("UserLambdaValidationException"));
+
     let sources: Vec<String> =
         functions.events.lock().unwrap().iter().map(|e| e["triggerSource"].as_str().unwrap().to_string()).collect();
     for expected in [
@@ -148,6 +192,7 @@ async fn flows_call_their_triggers_and_apply_the_answers() {
         "PostAuthentication_Authentication",
         "TokenGeneration_Authentication",
         "UserMigration_Authentication",
+        "UserMigration_ForgotPassword",
         "CustomMessage_ForgotPassword",
     ] {
         assert!(sources.iter().any(|s| s == expected), "{expected} not called: {sources:?}");

@@ -94,9 +94,14 @@ impl Idp {
     }
 
     pub async fn forgot_password(&self, req: ForgotPasswordRequest) -> Result<ForgotPasswordResponse> {
-        let c = self.public_client(&req.client_id).await?;
+        let mut c = self.public_client(&req.client_id).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
-        let Some(user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
+        let found = match self.find_user(&c.pool_row, &c.pool, &req.username).await? {
+            Some(user) => Some(user),
+            None => self.migrate(&c, &req.username, None).await?,
+        };
+        let Some(user) = found else {
             if c.prevents_existence_errors() {
                 let details = messages::delivery_details(Channel::Email, "x@x");
                 return Ok(ForgotPasswordResponse { code_delivery_details: Some(details) });

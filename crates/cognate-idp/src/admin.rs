@@ -50,6 +50,7 @@ impl Idp {
             pool: pool.clone(),
             row: Default::default(),
             client: Default::default(),
+            metadata: req.client_metadata.clone().unwrap_or_default(),
         };
         let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         if req.message_action == Some(MessageActionType::Resend) {
@@ -249,7 +250,7 @@ impl Idp {
     /// The pool as a client context for flows that need one (triggers,
     /// messages) when an admin acts without an app client.
     fn admin_ctx(pool_row: PoolRow, pool: UserPoolType) -> ClientCtx {
-        ClientCtx { pool_row, pool, row: Default::default(), client: Default::default() }
+        ClientCtx { pool_row, pool, row: Default::default(), client: Default::default(), metadata: Default::default() }
     }
 
     async fn save(&self, user: &UserRow) -> Result<()> {

@@ -105,7 +105,8 @@ fn allows(c: &ClientCtx, flow: AuthFlowType) -> bool {
 
 impl Idp {
     pub async fn initiate_auth(&self, req: InitiateAuthRequest) -> Result<InitiateAuthResponse> {
-        let c = self.public_client(&req.client_id).await?;
+        let mut c = self.public_client(&req.client_id).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         let params = req.auth_parameters.clone().unwrap_or_default();
         if matches!(req.auth_flow, AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth) {
             return Err(Error::InvalidParameter(format!(
@@ -119,7 +120,8 @@ impl Idp {
     /// AdminInitiateAuth: the same flows, plus the admin password flows, for
     /// a client of the named pool (the call itself is SigV4-authorised).
     pub async fn admin_initiate_auth(&self, req: AdminInitiateAuthRequest) -> Result<AdminInitiateAuthResponse> {
-        let c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
+        let mut c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         let params = req.auth_parameters.clone().unwrap_or_default();
         let r = match req.auth_flow {
             AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth => {
@@ -151,7 +153,8 @@ impl Idp {
         &self,
         req: AdminRespondToAuthChallengeRequest,
     ) -> Result<AdminRespondToAuthChallengeResponse> {
-        let c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
+        let mut c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         let responses = req.challenge_responses.clone().unwrap_or_default();
         let meta = req.client_metadata.clone().unwrap_or_default();
         let r = self.answer_challenge(&c, req.challenge_name, responses, req.session.as_deref(), &meta).await?;
@@ -316,7 +319,13 @@ impl Idp {
         };
         self.check_lock(&user)?;
         self.pre_authentication(c, &user).await?;
-        let Some(hash) = user.password_hash.clone() else { return Err(incorrect()) };
+        let Some(hash) = user.password_hash.clone() else {
+            // Migrated at ForgotPassword: no password until the reset.
+            if user.status == status::RESET_REQUIRED {
+                return Err(Error::PasswordResetRequired("Password reset required for the user".into()));
+            }
+            return Err(incorrect());
+        };
         if !verify_password(password.to_string(), hash).await? {
             self.record_failure(&user).await?;
             self.auth_event(&c.pool, &user, EventType::SignIn, EventResponseType::Fail, Some(false)).await?;
@@ -330,7 +339,8 @@ impl Idp {
     async fn pre_authentication(&self, c: &ClientCtx, user: &UserRow) -> Result<()> {
         let request = serde_json::json!({
             "userAttributes": triggers::attributes_json(&attrs_of(user)?),
-            "validationData": {},
+            // The sign-in's ClientMetadata, as Cognito passes it here.
+            "validationData": c.metadata,
             "userNotFound": false,
         });
         self.run_trigger(c, Trigger::PreAuthentication, "PreAuthentication_Authentication", &user.username, request)
@@ -353,10 +363,26 @@ impl Idp {
     /// be vouched for by the pool's migration function, which returns their
     /// attributes; the user is created with the password they typed.
     async fn migrate_user(&self, c: &ClientCtx, username: &str, password: &str) -> Result<Option<UserRow>> {
-        let request = serde_json::json!({"password": password, "validationData": {}, "clientMetadata": {}});
-        let Some(r) =
-            self.run_trigger(c, Trigger::UserMigration, "UserMigration_Authentication", username, request).await?
-        else {
+        self.migrate(c, username, Some(password)).await
+    }
+
+    /// UserMigration: at sign-in (with the password typed, which becomes
+    /// the user's) or at ForgotPassword (without one: the user is created
+    /// RESET_REQUIRED and resets it with the code).
+    pub(crate) async fn migrate(
+        &self,
+        c: &ClientCtx,
+        username: &str,
+        password: Option<&str>,
+    ) -> Result<Option<UserRow>> {
+        let (source, request) = match password {
+            Some(p) => (
+                "UserMigration_Authentication",
+                serde_json::json!({"password": p, "validationData": {}, "clientMetadata": {}}),
+            ),
+            None => ("UserMigration_ForgotPassword", serde_json::json!({"validationData": {}, "clientMetadata": {}})),
+        };
+        let Some(r) = self.run_trigger(c, Trigger::UserMigration, source, username, request).await? else {
             return Ok(None);
         };
         let Some(serde_json::Value::Object(given)) = r.get("userAttributes") else {
@@ -374,26 +400,45 @@ impl Idp {
             username.to_string()
         };
         attrs.insert("sub".into(), sub.clone());
-        let final_status = match r.get("finalUserStatus").and_then(serde_json::Value::as_str) {
-            None | Some("CONFIRMED") => status::CONFIRMED,
-            Some("RESET_REQUIRED") => status::RESET_REQUIRED,
-            Some(other) => {
+        let final_status = match (r.get("finalUserStatus").and_then(serde_json::Value::as_str), password) {
+            (None | Some("CONFIRMED"), Some(_)) => status::CONFIRMED,
+            (Some("RESET_REQUIRED"), _) | (None, None) => status::RESET_REQUIRED,
+            (Some(other), _) => {
                 return Err(Error::InvalidLambdaResponse(format!(
                     "Invalid lambda response: finalUserStatus {other} is not allowed."
                 )));
             }
         };
-        let material = password_material(password.to_string(), c.pool_row.id.clone(), stored_name.clone()).await?;
-        let user = crate::users::new_user_row(
-            &c.pool,
-            &c.pool_row.id,
-            &stored_name,
-            &sub,
-            final_status,
-            &attrs,
-            material,
-            self.now(),
-        )?;
+        let user = match password {
+            Some(p) => {
+                let material = password_material(p.to_string(), c.pool_row.id.clone(), stored_name.clone()).await?;
+                crate::users::new_user_row(
+                    &c.pool,
+                    &c.pool_row.id,
+                    &stored_name,
+                    &sub,
+                    final_status,
+                    &attrs,
+                    material,
+                    self.now(),
+                )?
+            }
+            // No password yet: ConfirmForgotPassword sets the first one.
+            None => UserRow {
+                pool_id: c.pool_row.id.clone(),
+                username: stored_name.clone(),
+                username_key: crate::users::username_key(&c.pool, &stored_name),
+                sub: sub.clone(),
+                status: final_status.to_string(),
+                enabled: 1,
+                created_at: self.now(),
+                updated_at: self.now(),
+                version: 1,
+                attributes: serde_json::to_string(&attrs)?,
+                password_changed_at: self.now(),
+                ..Default::default()
+            },
+        };
         let key = user.username_key.clone();
         let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
         match self.store.create_user(&user, &aliases, &crate::directory::search_entries(&user, &attrs)).await {
@@ -462,7 +507,8 @@ impl Idp {
         &self,
         req: RespondToAuthChallengeRequest,
     ) -> Result<RespondToAuthChallengeResponse> {
-        let c = self.public_client(&req.client_id).await?;
+        let mut c = self.public_client(&req.client_id).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         let r = req.challenge_responses.clone().unwrap_or_default();
         let meta = req.client_metadata.clone().unwrap_or_default();
         self.answer_challenge(&c, req.challenge_name, r, req.session.as_deref(), &meta).await

@@ -106,6 +106,14 @@ impl Idp {
     ) -> Result<Option<Map<String, Value>>> {
         let (pool_row, lambda) = (&c.pool_row, c.pool.lambda_config.clone().unwrap_or_default());
         let Some(arn) = trigger.arn(&lambda) else { return Ok(None) };
+        // The call's ClientMetadata, where the flow did not pass its own.
+        let mut request = request;
+        if let Some(m) = request.as_object_mut()
+            && m.get("clientMetadata").is_some_and(|v| v.as_object().is_some_and(Map::is_empty))
+            && !c.metadata.is_empty()
+        {
+            m.insert("clientMetadata".into(), json!(c.metadata));
+        }
         let event = json!({
             "version": trigger.version(&lambda),
             "triggerSource": source,

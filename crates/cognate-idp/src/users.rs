@@ -35,6 +35,8 @@ pub(crate) struct ClientCtx {
     pub pool: UserPoolType,
     pub row: ClientRow,
     pub client: UserPoolClientType,
+    /// The call's ClientMetadata, for the triggers it runs.
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl ClientCtx {
@@ -138,7 +140,7 @@ impl Idp {
         let row = self.store.get_client_by_id(client_id).await?.ok_or_else(not_found)?;
         let client: UserPoolClientType = serde_json::from_str(&row.config)?;
         let (pool_row, pool) = self.load_pool(&row.pool_id).await?;
-        Ok(ClientCtx { pool_row, pool, row, client })
+        Ok(ClientCtx { pool_row, pool, row, client, metadata: BTreeMap::new() })
     }
 
     /// `SECRET_HASH = Base64(HMAC-SHA256(client secret, username + client id))`,
