@@ -157,6 +157,14 @@ async fn runtime_api_workers_run_triggers() {
     let r = public.idp("SignUp", sign_up(&client, "nobody")).await;
     assert_eq!(r.error_type().as_deref(), Some("UnexpectedLambdaException"), "{}", r.text());
     assert!(started.elapsed() < Duration::from_secs(4));
+    // Invocations are counted by trigger and outcome in /metrics.
+    let metrics = cognate_testkit::raw_http(server.addr, "GET", "/metrics", &[], b"").await.text();
+    for outcome in
+        ["ok", "UserLambdaValidationException", "InvalidLambdaResponseException", "UnexpectedLambdaException"]
+    {
+        let line = format!("cognate_trigger_invocations_total{{trigger=\"PreSignUp_SignUp\",outcome=\"{outcome}\"}}");
+        assert!(metrics.contains(&line), "{line} missing from:\n{metrics}");
+    }
     // Unknown request ids are refused.
     let r = cognate_testkit::raw_http(api, "POST", "/2018-06-01/runtime/invocation/nope/response", &[], b"{}").await;
     assert_eq!(r.status, 400);

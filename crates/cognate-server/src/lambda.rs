@@ -267,6 +267,40 @@ fn trigger_name(event: &Value) -> String {
     source.split('_').next().unwrap_or(source).to_string()
 }
 
+/// Trigger invocations by trigger source and outcome: (count, seconds).
+static INVOCATIONS: Mutex<std::collections::BTreeMap<(String, String), (u64, f64)>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+/// `cognate_trigger_invocations_total` and `cognate_trigger_seconds_total`
+/// in Prometheus' text format (all registries of the process).
+pub fn render_metrics() -> String {
+    use std::fmt::Write as _;
+    let Ok(m) = INVOCATIONS.lock() else { return String::new() };
+    let mut out = String::from(
+        "# HELP cognate_trigger_invocations_total Lambda trigger invocations by trigger source and outcome.\n\
+         # TYPE cognate_trigger_invocations_total counter\n",
+    );
+    for ((source, outcome), (n, _)) in m.iter() {
+        let _ = writeln!(out, "cognate_trigger_invocations_total{{trigger=\"{source}\",outcome=\"{outcome}\"}} {n}");
+    }
+    out.push_str(
+        "# HELP cognate_trigger_seconds_total Time spent waiting for trigger functions.\n\
+         # TYPE cognate_trigger_seconds_total counter\n",
+    );
+    for ((source, outcome), (_, secs)) in m.iter() {
+        let _ = writeln!(out, "cognate_trigger_seconds_total{{trigger=\"{source}\",outcome=\"{outcome}\"}} {secs}");
+    }
+    out
+}
+
+fn count(source: &str, outcome: &str, elapsed: Duration) {
+    if let Ok(mut m) = INVOCATIONS.lock() {
+        let e = m.entry((source.to_string(), outcome.to_string())).or_default();
+        e.0 += 1;
+        e.1 += elapsed.as_secs_f64();
+    }
+}
+
 impl Invoker for Functions {
     fn invoke<'a>(
         &'a self,
@@ -274,6 +308,18 @@ impl Invoker for Functions {
         event: Value,
     ) -> Pin<Box<dyn Future<Output = cognate_idp::Result<Value>> + Send + 'a>> {
         Box::pin(async move {
+            let source = event.get("triggerSource").and_then(Value::as_str).unwrap_or("unknown").to_string();
+            let started = std::time::Instant::now();
+            let result = self.run(function_arn, event).await;
+            count(&source, result.as_ref().map_or_else(|e| e.code(), |_| "ok"), started.elapsed());
+            result
+        })
+    }
+}
+
+impl Functions {
+    async fn run(&self, function_arn: &str, event: Value) -> cognate_idp::Result<Value> {
+        {
             let Some(target) = self.target(function_arn) else {
                 return Err(Error::UnexpectedLambda(format!(
                     "No function is registered for {function_arn}: add it under [functions] in Cognate's configuration."
@@ -300,7 +346,7 @@ impl Invoker for Functions {
                     _ => Err(Error::InvalidLambdaResponse("Unrecognizable lambda output".into())),
                 },
             }
-        })
+        }
     }
 }
 
@@ -410,6 +456,9 @@ async fn next(State(rt): State<Arc<Runtime>>) -> Response {
             continue;
         }
         if let Ok(mut in_flight) = rt.in_flight.lock() {
+            // Invocations whose caller gave up (a worker that never answered)
+            // are forgotten here rather than kept forever.
+            in_flight.retain(|_, reply| !reply.is_closed());
             in_flight.insert(p.id.clone(), p.reply);
         }
         let mut headers = HeaderMap::new();

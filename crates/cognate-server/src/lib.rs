@@ -195,7 +195,8 @@ async fn ready(State(app): State<App>) -> Response {
 }
 
 async fn metrics_text(State(app): State<App>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+    let text = app.metrics.render() + &lambda::render_metrics();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// The outbox (admin only, SigV4 for `cognito-idp`): the messages Cognate

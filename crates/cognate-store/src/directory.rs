@@ -205,7 +205,16 @@ impl Store {
             .await?,
             UserQuery::Prefix { name, prefix } => {
                 let prefix = truncate_chars(prefix, MAX_INDEXED_CHARS);
-                let mut args = vec![Text(pool_id), Text(name), Text(prefix), Text(&after.value), Text(&after.key)];
+                // One lower bound, as a row: (prefix, "") admits exactly the
+                // values >= prefix (keys are never empty); a cursor past it
+                // moves it on. Two bounds on one column would leave the
+                // engine to pick one, and PostgreSQL may pick the looser.
+                let start = if (after.value.as_str(), after.key.as_str()) > (prefix, "") {
+                    (after.value.as_str(), after.key.as_str())
+                } else {
+                    (prefix, "")
+                };
+                let mut args = vec![Text(pool_id), Text(name), Text(start.0), Text(start.1)];
                 let upper = prefix_upper_bound(prefix);
                 let sql = match &upper {
                     Some(u) => {
@@ -213,15 +222,15 @@ impl Store {
                         page_sql!(
                             ", s.value AS sort_value",
                             "FROM user_search s JOIN users u ON u.pool_id = s.pool_id AND u.username_key = s.username_key \
-                             WHERE s.pool_id = $1 AND s.name = $2 AND s.value >= $3 AND (s.value, s.username_key) > ($4, $5) \
-                             AND s.value < $6 ORDER BY s.value, s.username_key LIMIT $7 + 0"
+                             WHERE s.pool_id = $1 AND s.name = $2 AND (s.value, s.username_key) > ($3, $4) \
+                             AND s.value < $5 ORDER BY s.value, s.username_key LIMIT $6 + 0"
                         )
                     }
                     None => page_sql!(
                         ", s.value AS sort_value",
                         "FROM user_search s JOIN users u ON u.pool_id = s.pool_id AND u.username_key = s.username_key \
-                         WHERE s.pool_id = $1 AND s.name = $2 AND s.value >= $3 AND (s.value, s.username_key) > ($4, $5) \
-                         ORDER BY s.value, s.username_key LIMIT $6 + 0"
+                         WHERE s.pool_id = $1 AND s.name = $2 AND (s.value, s.username_key) > ($3, $4) \
+                         ORDER BY s.value, s.username_key LIMIT $5 + 0"
                     ),
                 };
                 args.push(Int(limit));

@@ -497,7 +497,19 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     .await;
     let _ = std::fs::remove_dir_all(&dir);
-    let (rows, facts) = result?;
+    let (mut rows, facts) = result?;
+    // The floor again, now that the machine has warmed up: each scenario's
+    // is the lower of the two measurements (noise only ever adds time).
+    let again = tokio::task::spawn_blocking(crypto_floor).await.map_err(|e| e.to_string())??;
+    for r in &mut rows {
+        if let Some((_, d)) = again.iter().find(|(s, _)| *s == r.scenario) {
+            let us = d.as_secs_f64() * 1e6;
+            if us < r.crypto_us_per_op {
+                r.crypto_us_per_op = us;
+                r.efficiency = if r.server_cpu_us_per_op > 0.0 { us / r.server_cpu_us_per_op } else { 0.0 };
+            }
+        }
+    }
     report(&args, &rows, &Value::Object(facts))
 }
 
