@@ -41,9 +41,6 @@ impl PoolMfa {
     fn on(&self) -> bool {
         self.mode == Some(UserPoolMfaType::On)
     }
-    fn off(&self) -> bool {
-        matches!(self.mode, None | Some(UserPoolMfaType::Off))
-    }
     fn sms(&self) -> bool {
         self.config.sms_mfa_configuration.as_ref().is_some_and(|s| s.sms_configuration.is_some())
     }
@@ -222,10 +219,11 @@ impl Idp {
         user: &UserRow,
         device_key: &str,
     ) -> Result<Option<InitiateAuthResponse>> {
-        let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
-        if pool.off() {
+        // Most pools have MFA off: no query for them.
+        if matches!(c.pool.mfa_configuration, None | Some(UserPoolMfaType::Off)) {
             return Ok(None);
         }
+        let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
         let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
         let factors: Vec<&str> = enabled(m.as_ref()).into_iter().filter(|f| pool.allows(f)).collect();
         let attrs = attrs_of(user)?;
