@@ -52,6 +52,14 @@ impl PoolKeys {
 #[derive(Debug, Clone, Default)]
 pub struct KeyCache(Arc<Mutex<HashMap<String, Arc<PoolKeys>>>>);
 
+/// Access tokens whose signature was checked: SHA-256 of the token → its
+/// claims and when they were checked (ms). Bounded; cleared when full.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedCache(Arc<Mutex<HashMap<[u8; 32], (Arc<Map<String, Value>>, i64)>>>);
+
+const VERIFIED_TTL_MS: i64 = 60_000;
+const VERIFIED_MAX: usize = 10_000;
+
 fn seconds(value: Option<i32>, unit: Option<TimeUnitsType>, default_unit: TimeUnitsType, default_value: i64) -> i64 {
     let per = |u: TimeUnitsType| match u {
         TimeUnitsType::Seconds => 1,
@@ -156,6 +164,34 @@ impl Idp {
         if let Ok(mut m) = self.keys.0.lock() {
             m.remove(pool_id);
         }
+        // A retired key must stop verifying here at once.
+        if let Ok(mut m) = self.verified.0.lock() {
+            m.clear();
+        }
+    }
+
+    /// The claims of a token whose signature this node checked within the
+    /// last minute (the same lag other nodes have in seeing a key retired),
+    /// else checks it now and remembers it. Only the signature check is
+    /// skipped: expiry, revocation and the user are checked on every call.
+    fn verified_claims(&self, token: &str, keys: &PoolKeys) -> Option<Arc<Map<String, Value>>> {
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = self.now();
+        if let Ok(m) = self.verified.0.lock()
+            && let Some((claims, at)) = m.get(&digest)
+            && now - at < VERIFIED_TTL_MS
+        {
+            return Some(claims.clone());
+        }
+        let claims = Arc::new(jwt::verify(token, &keys.verifying).ok()?);
+        if let Ok(mut m) = self.verified.0.lock() {
+            if m.len() >= VERIFIED_MAX {
+                m.clear();
+            }
+            m.insert(digest, (claims.clone(), now));
+        }
+        Some(claims)
     }
 
     /// Adds a new signing key to a pool. It is published in the JWKS at once
@@ -501,7 +537,7 @@ impl Idp {
         let pool_id = unverified_pool_id(token).ok_or_else(invalid)?;
         let (pool_row, _) = self.load_pool(&pool_id).await.map_err(|_| invalid())?;
         let keys = self.pool_keys(&pool_id).await?;
-        let claims = jwt::verify(token, &keys.verifying).map_err(|_| invalid())?;
+        let claims = self.verified_claims(token, &keys).ok_or_else(invalid)?;
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer(&pool_row).as_str())
             || claims.get("token_use").and_then(Value::as_str) != Some("access")
         {
