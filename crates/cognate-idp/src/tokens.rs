@@ -55,7 +55,10 @@ pub struct KeyCache(Arc<Mutex<HashMap<String, Arc<PoolKeys>>>>);
 /// Access tokens whose signature was checked: SHA-256 of the token → its
 /// claims and when they were checked (ms). Bounded; cleared when full.
 #[derive(Debug, Clone, Default)]
-pub struct VerifiedCache(Arc<Mutex<HashMap<[u8; 32], (Arc<Map<String, Value>>, i64)>>>);
+pub struct VerifiedCache(Arc<Mutex<HashMap<[u8; 32], Verified>>>);
+
+/// Checked claims and when they were checked (ms).
+type Verified = (Arc<Map<String, Value>>, i64);
 
 const VERIFIED_TTL_MS: i64 = 60_000;
 const VERIFIED_MAX: usize = 10_000;
