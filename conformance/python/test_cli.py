@@ -199,6 +199,13 @@ def test_audit_shows_admin_calls_and_sign_ins(tmp_path):
         watchdog.cancel()
         assert line, "--follow printed nothing within 20 s"
         assert json.loads(line)["Operation"] == "AdminDeleteUser"
+
+        # Retention: everything older than a minute from now goes.
+        out = subprocess.run([str(BIN), "audit", "--data-dir", str(data), "--delete-before", str(int(time.time()) + 60)],
+                             env=_env(), capture_output=True, text=True, check=True).stdout
+        deleted = int(re.search(r"deleted (\d+) audit records", out).group(1))
+        assert deleted >= 5, out
+        assert audit("--operation", "AdminCreateUser") == ""
     finally:
         if follower is not None:
             follower.kill()

@@ -108,6 +108,11 @@ impl Store {
         .await
     }
 
+    /// Deletes audit rows older than `before` (ms); returns how many.
+    pub async fn delete_audit_before(&self, before: i64) -> Result<u64> {
+        execute(self, q("DELETE FROM audit_log WHERE at < $1", vec![Int(before)])).await
+    }
+
     pub async fn insert_auth_event(&self, e: &AuthEventRow) -> Result<()> {
         execute(
             self,

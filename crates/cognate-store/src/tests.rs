@@ -482,6 +482,8 @@ async fn audit(store: &Store) {
     assert_eq!(ids(store.list_audit(&f, 10).await.unwrap()), ["b", "c"]);
     let f = AuditFilter { since: Some(15), ..Default::default() };
     assert_eq!(ids(store.list_audit(&f, 10).await.unwrap()), ["c"]);
+    assert_eq!(store.delete_audit_before(15).await.unwrap(), 2);
+    assert_eq!(ids(store.list_audit(&AuditFilter::default(), 10).await.unwrap()), ["c"]);
 
     let pool = "us-east-1_events";
     store.insert_pool(&pool_row(pool, 1)).await.unwrap();

@@ -93,6 +93,10 @@ struct AuditArgs {
     /// One JSON object per line instead of text.
     #[arg(long)]
     json: bool,
+    /// Instead of showing records, delete those older than this (epoch
+    /// seconds, or a duration back from now such as 90d) and say how many.
+    #[arg(long, conflicts_with_all = ["follow", "json"])]
+    delete_before: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +316,13 @@ async fn audit(s: settings::Settings, args: AuditArgs) -> Result<(), String> {
         return Err("the audit log of an --ephemeral server lives in its memory".into());
     }
     let idp = open(&s, None).await?;
+    if let Some(before) = &args.delete_before {
+        let before = parse_since(before, idp.now_ms())?;
+        let n = idp.store().delete_audit_before(before).await.map_err(|e| e.to_string())?;
+        println!("deleted {n} audit records");
+        idp.store().close().await;
+        return Ok(());
+    }
     let since = args.since.as_deref().map(|t| parse_since(t, idp.now_ms())).transpose()?;
     let mut filter = cognate_store::AuditFilter {
         pool_id: args.pool,
