@@ -319,33 +319,30 @@ impl Invoker for Functions {
 
 impl Functions {
     async fn run(&self, function_arn: &str, event: Value) -> cognate_idp::Result<Value> {
-        {
-            let Some(target) = self.target(function_arn) else {
+        let Some(target) = self.target(function_arn) else {
+            return Err(Error::UnexpectedLambda(format!(
+                "No function is registered for {function_arn}: add it under [functions] in Cognate's configuration."
+            )));
+        };
+        let trigger = trigger_name(&event);
+        let body = Bytes::from(serde_json::to_vec(&event)?);
+        let outcome = match tokio::time::timeout(self.timeout, call(target, function_arn, body, self.timeout)).await {
+            Ok(r) => r?,
+            Err(_) => {
                 return Err(Error::UnexpectedLambda(format!(
-                    "No function is registered for {function_arn}: add it under [functions] in Cognate's configuration."
+                    "{trigger} failed: the function did not answer within {} ms.",
+                    self.timeout.as_millis()
                 )));
-            };
-            let trigger = trigger_name(&event);
-            let body = Bytes::from(serde_json::to_vec(&event)?);
-            let outcome = match tokio::time::timeout(self.timeout, call(target, function_arn, body, self.timeout)).await
-            {
-                Ok(r) => r?,
-                Err(_) => {
-                    return Err(Error::UnexpectedLambda(format!(
-                        "{trigger} failed: the function did not answer within {} ms.",
-                        self.timeout.as_millis()
-                    )));
-                }
-            };
-            match outcome {
-                Outcome::Failed(message) => {
-                    Err(Error::UserLambdaValidation(format!("{trigger} failed with error {message}.")))
-                }
-                Outcome::Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-                    Ok(v @ Value::Object(_)) => Ok(v),
-                    _ => Err(Error::InvalidLambdaResponse("Unrecognizable lambda output".into())),
-                },
             }
+        };
+        match outcome {
+            Outcome::Failed(message) => {
+                Err(Error::UserLambdaValidation(format!("{trigger} failed with error {message}.")))
+            }
+            Outcome::Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v @ Value::Object(_)) => Ok(v),
+                _ => Err(Error::InvalidLambdaResponse("Unrecognizable lambda output".into())),
+            },
         }
     }
 }
