@@ -782,9 +782,11 @@ impl Idp {
 
     /// GetUser: the signed-in user's attributes.
     pub async fn get_user(&self, req: GetUserRequest) -> Result<GetUserResponse> {
-        let (_, user) = self.check_access_token(&req.access_token).await?;
+        let access = self.check_access(&req.access_token).await?;
+        let user = access.user;
         let attrs = crate::account::visible(&crate::users::attrs_of(&user)?);
-        let (list, preferred, options) = self.mfa_view(&user).await?;
+        let (list, preferred, options) =
+            if access.has_mfa { self.mfa_view(&user).await? } else { crate::mfa::no_mfa_view() };
         Ok(GetUserResponse {
             username: user.username,
             user_attributes: crate::users::attribute_list(&attrs),

@@ -655,20 +655,30 @@ impl Idp {
     }
 
     /// (UserMFASettingList, PreferredMfaSetting, MFAOptions) of a user.
-    pub(crate) async fn mfa_view(
-        &self,
-        user: &UserRow,
-    ) -> Result<(Option<Vec<String>>, Option<String>, Option<Vec<MFAOptionType>>)> {
+    pub(crate) async fn mfa_view(&self, user: &UserRow) -> Result<MfaView> {
         let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
-        let (list, preferred) = user_settings(m.as_ref());
-        let options = m.filter(|m| m.sms_enabled != 0).map(|_| {
-            vec![MFAOptionType {
-                delivery_medium: Some(DeliveryMediumType::Sms),
-                attribute_name: Some("phone_number".into()),
-            }]
-        });
-        Ok((list, preferred, options))
+        Ok(mfa_view_of(m))
     }
+}
+
+/// GetUser's and AdminGetUser's MFA members: UserMFASettingList,
+/// PreferredMfaSetting and MFAOptions.
+pub(crate) type MfaView = (Option<Vec<String>>, Option<String>, Option<Vec<MFAOptionType>>);
+
+/// The MFA members of a user with no MFA settings stored.
+pub(crate) fn no_mfa_view() -> MfaView {
+    mfa_view_of(None)
+}
+
+fn mfa_view_of(m: Option<MfaRow>) -> MfaView {
+    let (list, preferred) = user_settings(m.as_ref());
+    let options = m.filter(|m| m.sms_enabled != 0).map(|_| {
+        vec![MFAOptionType {
+            delivery_medium: Some(DeliveryMediumType::Sms),
+            attribute_name: Some("phone_number".into()),
+        }]
+    });
+    (list, preferred, options)
 }
 
 fn missing(key: &str) -> Error {

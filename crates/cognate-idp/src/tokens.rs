@@ -102,9 +102,18 @@ fn key_context(pool_id: &str, kid: &str) -> String {
 impl Idp {
     /// `iss` of a pool's tokens.
     pub fn issuer(&self, pool: &PoolRow) -> String {
+        self.issuer_of(&pool.id)
+    }
+
+    /// The issuer of a pool's tokens, from its id alone (which begins with
+    /// the pool's region: `eu-west-1_AbC123xyz`).
+    pub(crate) fn issuer_of(&self, pool_id: &str) -> String {
         match &self.issuer {
-            Issuer::PublicUrl(base) => format!("{}/{}", base.trim_end_matches('/'), pool.id),
-            Issuer::Cognito(_) => format!("https://cognito-idp.{}.amazonaws.com/{}", pool.region, pool.id),
+            Issuer::PublicUrl(base) => format!("{}/{}", base.trim_end_matches('/'), pool_id),
+            Issuer::Cognito(_) => {
+                let region = pool_id.split_once('_').map_or(pool_id, |(r, _)| r);
+                format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}")
+            }
         }
     }
 
@@ -118,6 +127,9 @@ impl Idp {
         }
         let mut rows = self.store.list_signing_keys(pool_id).await?;
         if rows.is_empty() {
+            if self.store.get_pool(pool_id).await?.is_none() {
+                return Err(Error::ResourceNotFound(format!("User pool {pool_id} does not exist.")));
+            }
             self.add_signing_key(pool_id).await?;
             rows = self.store.list_signing_keys(pool_id).await?;
         }
@@ -536,12 +548,22 @@ impl Idp {
     /// sign-out, a disabled or deleted user). Returns the client it was
     /// issued to and its user.
     pub async fn check_access_token(&self, token: &str) -> Result<(String, UserRow)> {
+        self.check_access(token).await.map(|a| (a.client_id, a.user))
+    }
+
+    /// Checks an access token: signature, issuer, use, expiry, the user
+    /// (present, enabled, not reset) and its sign-in not revoked. The pool id
+    /// in the token names the issuer (a pool id begins with its region), and
+    /// the user and the revocation are one query.
+    pub(crate) async fn check_access(&self, token: &str) -> Result<Access> {
         let invalid = || Error::NotAuthorized("Invalid Access Token".into());
         let pool_id = unverified_pool_id(token).ok_or_else(invalid)?;
-        let (pool_row, _) = self.load_pool(&pool_id).await.map_err(|_| invalid())?;
-        let keys = self.pool_keys(&pool_id).await?;
+        let keys = match self.pool_keys(&pool_id).await {
+            Err(Error::ResourceNotFound(_)) => return Err(invalid()),
+            keys => keys?,
+        };
         let claims = self.verified_claims(token, &keys).ok_or_else(invalid)?;
-        if claims.get("iss").and_then(Value::as_str) != Some(self.issuer(&pool_row).as_str())
+        if claims.get("iss").and_then(Value::as_str) != Some(self.issuer_of(&pool_id).as_str())
             || claims.get("token_use").and_then(Value::as_str) != Some("access")
         {
             return Err(invalid());
@@ -552,15 +574,16 @@ impl Idp {
             return Err(Error::NotAuthorized("Access Token has expired".into()));
         }
         let sub = claims.get("sub").and_then(Value::as_str).ok_or_else(invalid)?;
-        let user = self
+        let origin = claims.get("origin_jti").and_then(Value::as_str).ok_or_else(invalid)?;
+        let found = self
             .store
-            .get_user_by_sub(&pool_id, sub)
+            .user_for_access(&pool_id, sub, origin)
             .await?
             .ok_or_else(|| Error::NotAuthorized("User does not exist.".into()))?;
-        let origin = claims.get("origin_jti").and_then(Value::as_str).ok_or_else(invalid)?;
-        if self.store.origin_revoked(&pool_id, origin).await? {
+        if found.revoked {
             return Err(Error::NotAuthorized("Access Token has been revoked".into()));
         }
+        let user = found.user;
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
@@ -568,8 +591,16 @@ impl Idp {
             return Err(Error::PasswordResetRequired("Password reset required for the user".into()));
         }
         let client_id = claims.get("client_id").and_then(Value::as_str).ok_or_else(invalid)?.to_string();
-        Ok((client_id, user))
+        Ok(Access { client_id, user, has_mfa: found.has_mfa })
     }
+}
+
+/// A checked access token: its client and its user.
+pub(crate) struct Access {
+    pub client_id: String,
+    pub user: UserRow,
+    /// The user has stored MFA settings (else there are none to read).
+    pub has_mfa: bool,
 }
 
 /// 256 bits of randomness, base64url.

@@ -128,7 +128,7 @@ mod users;
 pub use audit::{AuditFilter, AuditRow, AuthEventRow};
 pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserListing, UserPage, UserQuery};
 pub use mfa::{DeviceRow, MfaRow};
-pub use users::{AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UserRow};
+pub use users::{AccessCheck, AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UserRow};
 
 row_struct! {
     /// An admin access key; the secret is sealed by the caller.

@@ -29,6 +29,33 @@ row_struct! {
     }
 }
 
+/// A user as an access-token check finds it (see [`Store::user_for_access`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessCheck {
+    pub user: UserRow,
+    /// The token's sign-in was revoked.
+    pub revoked: bool,
+    /// The user has a row of MFA settings (most users have none).
+    pub has_mfa: bool,
+}
+
+impl FromRow for AccessCheck {
+    fn from_sqlite(row: &SqliteRow) -> Result<Self> {
+        Ok(AccessCheck {
+            user: UserRow::from_sqlite(row)?,
+            revoked: row.try_get::<i64, _>("revoked")? > 0,
+            has_mfa: row.try_get::<i64, _>("mfa_rows")? > 0,
+        })
+    }
+    fn from_pg(row: &PgRow) -> Result<Self> {
+        Ok(AccessCheck {
+            user: UserRow::from_pg(row)?,
+            revoked: row.try_get::<i64, _>("revoked")? > 0,
+            has_mfa: row.try_get::<i64, _>("mfa_rows")? > 0,
+        })
+    }
+}
+
 row_struct! {
     /// A unique sign-in name other than the username (email, phone number,
     /// preferred_username): the primary key makes it unique in the pool.
@@ -68,13 +95,18 @@ row_struct! {
 }
 
 /// `SELECT <every user column> FROM users <filter>`, as one literal.
+macro_rules! user_columns {
+    () => {
+        concat!(
+            "pool_id, username, username_key, sub, status, enabled, created_at, updated_at, version, attributes, ",
+            "password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until"
+        )
+    };
+}
+
 macro_rules! select_user {
     ($filter:literal) => {
-        concat!(
-            "SELECT pool_id, username, username_key, sub, status, enabled, created_at, updated_at, version, attributes, ",
-            "password_hash, srp_salt, srp_verifier, password_changed_at, failed_attempts, locked_until FROM users ",
-            $filter
-        )
+        concat!("SELECT ", user_columns!(), " FROM users ", $filter)
     };
 }
 
@@ -571,6 +603,27 @@ impl Store {
         )
         .await?;
         Ok(n > 0)
+    }
+
+    /// What checking an access token needs, in one query: the user its
+    /// `sub` names, whether its sign-in (`origin_jti`) was revoked, and
+    /// whether the user has any MFA settings stored.
+    pub async fn user_for_access(&self, pool_id: &str, sub: &str, origin_jti: &str) -> Result<Option<AccessCheck>> {
+        fetch_optional(
+            self,
+            q(
+                concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    ", ",
+                    "(SELECT COUNT(*) FROM refresh_tokens r WHERE r.pool_id = $1 AND r.origin_jti = $3 AND r.revoked_at <> 0) AS revoked, ",
+                    "(SELECT COUNT(*) FROM user_mfa m WHERE m.pool_id = $1 AND m.username_key = users.username_key) AS mfa_rows ",
+                    "FROM users WHERE pool_id = $1 AND sub = $2"
+                ),
+                vec![Text(pool_id), Text(sub), Text(origin_jti)],
+            ),
+        )
+        .await
     }
 
     /// Whether the sign-in that `origin_jti` names has been revoked (its
