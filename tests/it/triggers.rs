@@ -38,6 +38,11 @@ impl Invoker for Functions {
                 "CustomMessage_ForgotPassword" => {
                     json!({"emailSubject": "Reset", "emailMessage": "Your reset code: {####} (custom)"})
                 }
+                "CustomMessage_AdminCreateUser" => json!({
+                    "emailSubject": "Welcome",
+                    "emailMessage": format!("Hi {}, sign in as {} with {}", event["request"]["userAttributes"]["given_name"].as_str().unwrap_or("?"), event["request"]["usernameParameter"].as_str().unwrap_or("?"), event["request"]["codeParameter"].as_str().unwrap_or("?")),
+                }),
+                "CustomMessage_Authentication" => json!({"smsMessage": "Sign-in code {####} (custom)"}),
                 "TokenGeneration_Authentication" | "TokenGeneration_RefreshTokens" => json!({"claimsOverrideDetails": {
                     "claimsToAddOrOverride": {"tier": "gold", "sub": "forged"},
                     "claimsToSuppress": ["email"],
@@ -203,6 +208,79 @@ async fn flows_call_their_triggers_and_apply_the_answers() {
     assert_eq!(first["callerContext"]["clientId"], client.as_str());
     assert_eq!(first["request"]["userAttributes"]["email"], "zoe@example.com");
     assert_eq!(first["request"]["validationData"]["invite"], "42");
+    server.stop().await;
+}
+
+/// The newest message to `destination` in the outbox.
+async fn last_message(admin: &cognate_testkit::Requester, destination: &str) -> Value {
+    let out = admin
+        .send(cognate_testkit::Req {
+            method: "GET".into(),
+            path: format!("/_cognate/outbox?destination={destination}&limit=1"),
+            ..Default::default()
+        })
+        .await
+        .json();
+    out["Messages"][0].clone()
+}
+
+#[tokio::test]
+async fn custom_message_rewrites_invitations_and_mfa_codes() {
+    let functions = Arc::new(Functions::default());
+    let server = TestServer::start_with_invoker(Backend::SqliteMemory, functions.clone()).await;
+    let admin = server.client("us-east-1");
+    let sms = json!({"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"});
+    let r = admin
+        .idp(
+            "CreateUserPool",
+            json!({"PoolName": "m", "LambdaConfig": {"CustomMessage": format!("{ARN}CustomMessage")}, "SmsConfiguration": sms}),
+        )
+        .await;
+    let pool = r.json()["UserPool"]["Id"].as_str().unwrap().to_string();
+    let r = admin
+        .idp(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": pool, "ClientName": "c", "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH"]}),
+        )
+        .await;
+    let client = r.json()["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
+
+    // The invitation: CustomMessage_AdminCreateUser, whose text names the
+    // username and the temporary password by their placeholders.
+    let r = admin
+        .idp("AdminCreateUser", json!({"UserPoolId": pool, "Username": "noa", "TemporaryPassword": "Temp-Passw0rd!", "DesiredDeliveryMediums": ["EMAIL"], "UserAttributes": [{"Name": "email", "Value": "noa@example.com"}, {"Name": "given_name", "Value": "Noa"}, {"Name": "phone_number", "Value": "+15551230199"}]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let m = last_message(&admin, "noa@example.com").await;
+    assert_eq!(
+        (m["Subject"].as_str(), m["Body"].as_str()),
+        (Some("Welcome"), Some("Hi Noa, sign in as noa with Temp-Passw0rd!"))
+    );
+
+    // An SMS MFA code: CustomMessage_Authentication.
+    let r = admin
+        .idp(
+            "SetUserPoolMfaConfig",
+            json!({"UserPoolId": pool, "MfaConfiguration": "ON", "SmsMfaConfiguration": {"SmsConfiguration": sms}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = admin
+        .idp(
+            "AdminSetUserPassword",
+            json!({"UserPoolId": pool, "Username": "noa", "Password": "Passw0rd!", "Permanent": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let ch = server.unsigned().idp("InitiateAuth", password_auth(&client, "noa", "Passw0rd!")).await.json();
+    assert_eq!(ch["ChallengeName"], "SMS_MFA", "{ch}");
+    let body = last_message(&admin, "+15551230199").await["Body"].as_str().unwrap().to_string();
+    assert!(body.starts_with("Sign-in code ") && body.ends_with(" (custom)") && !body.contains("{####}"), "{body}");
+    let events = functions.events.lock().unwrap().clone();
+    let sources: Vec<&str> = events.iter().filter_map(|e| e["triggerSource"].as_str()).collect();
+    assert_eq!(sources, ["CustomMessage_AdminCreateUser", "CustomMessage_Authentication"]);
+    assert_eq!(events[0]["request"]["usernameParameter"], "{username}");
+    assert_eq!(events[1]["request"]["usernameParameter"], Value::Null);
     server.stop().await;
 }
 

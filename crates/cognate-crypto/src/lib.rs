@@ -7,12 +7,15 @@
 //! * [`srp`]: Cognito's SRP-6a variant (server side, constant-time for the
 //!   server's secret), checked against shared test vectors.
 //! * [`jwt`]: RS256 tokens and JWKS, with keys parsed once and kept.
+//! * [`esdk`]: AWS Encryption SDK messages, for the codes handed to custom
+//!   sender functions.
 //! * [`ids`]: identifiers and generated secrets in Cognito's formats, drawn
 //!   from the operating system's CSPRNG.
 //!
 //! Nothing here does I/O beyond reading randomness, knows HTTP or SQL, or
 //! logs. Comparisons of secrets are constant-time.
 
+pub mod esdk;
 pub mod ids;
 pub mod jwt;
 pub mod seal;

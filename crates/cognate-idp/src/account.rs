@@ -146,9 +146,8 @@ impl Idp {
         };
         let channel = channel_of(attr).ok_or(Error::Internal)?;
         let destination = attrs.get(attr).cloned().unwrap_or_default();
-        let details = self
-            .send_code(c, user, channel, &destination, CODE_RESET, RESET_CODE_TTL_MS, "CustomMessage_ForgotPassword")
-            .await?;
+        let details =
+            self.send_code(c, user, channel, &destination, CODE_RESET, RESET_CODE_TTL_MS, "ForgotPassword").await?;
         Ok(details)
     }
 
@@ -185,7 +184,8 @@ impl Idp {
         &self,
         req: UpdateUserAttributesRequest,
     ) -> Result<UpdateUserAttributesResponse> {
-        let (c, mut user) = self.token_user(&req.access_token).await?;
+        let (mut c, mut user) = self.token_user(&req.access_token).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         let given = self.client_attributes(&c, &req.user_attributes)?;
         let schema = c.pool.schema_attributes.clone().unwrap_or_default();
         let mut attrs = attrs_of(&user)?;
@@ -244,7 +244,7 @@ impl Idp {
                     &destination,
                     &verify_purpose(&name),
                     VERIFY_CODE_TTL_MS,
-                    "CustomMessage_UpdateUserAttribute",
+                    "UpdateUserAttribute",
                 )
                 .await?,
             );
@@ -256,7 +256,8 @@ impl Idp {
         &self,
         req: GetUserAttributeVerificationCodeRequest,
     ) -> Result<GetUserAttributeVerificationCodeResponse> {
-        let (c, user) = self.token_user(&req.access_token).await?;
+        let (mut c, user) = self.token_user(&req.access_token).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         let channel = channel_of(&req.attribute_name)
             .ok_or_else(|| Error::InvalidParameter(format!("Attribute {} cannot be verified.", req.attribute_name)))?;
         let attrs = attrs_of(&user)?;
@@ -273,7 +274,7 @@ impl Idp {
                 &destination,
                 &verify_purpose(&req.attribute_name),
                 VERIFY_CODE_TTL_MS,
-                "CustomMessage_VerifyUserAttribute",
+                "VerifyUserAttribute",
             )
             .await?;
         Ok(GetUserAttributeVerificationCodeResponse { code_delivery_details: Some(details) })

@@ -2,7 +2,7 @@
 //! invitation, AdminGetUser, AdminSetUserPassword.
 
 use crate::directory::user_type;
-use crate::messages::{Channel, Message, render};
+use crate::messages::{Channel, Draft};
 use crate::triggers::{self, Trigger};
 use crate::users::{
     ClientCtx, aliases_for, attribute_list, attrs_of, check_required, check_value, new_user_row, resolve_username,
@@ -192,13 +192,9 @@ impl Idp {
                 ),
                 Channel::Sms => (String::new(), t.sms_message.clone().unwrap_or_else(|| default.into())),
             };
-            let message = Message {
-                channel,
-                destination: destination.clone(),
-                subject,
-                body: render(&body, temp, &user.username),
-            };
-            self.deliver(&user.pool_id, &user.username, &message).await?;
+            let draft =
+                Draft { channel, destination, code: temp, source: "AdminCreateUser", subject: &subject, body: &body };
+            self.send_message(c, user, draft).await?;
             sent = true;
         }
         if !sent {
@@ -385,7 +381,8 @@ impl Idp {
         req: AdminResetUserPasswordRequest,
     ) -> Result<AdminResetUserPasswordResponse> {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        let c = Self::admin_ctx(pool_row, pool);
+        let mut c = Self::admin_ctx(pool_row, pool);
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         self.send_reset_code(&c, &user).await?;
         user.status = status::RESET_REQUIRED.into();
         user.updated_at = self.now();

@@ -26,6 +26,7 @@ mod mfa;
 pub mod passwords;
 mod pools;
 mod schema;
+pub mod senders;
 pub mod smtp;
 pub mod tokens;
 pub mod triggers;

@@ -95,10 +95,24 @@ pub trait SmsSender: Send + Sync + std::fmt::Debug {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 }
 
+/// What a message to a user is for, and its text if no trigger changes it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Draft<'a> {
+    pub channel: Channel,
+    pub destination: &'a str,
+    /// What `{####}` stands for: a code, or a temporary password.
+    pub code: &'a str,
+    /// The trigger source without its prefix: `SignUp`, `AdminCreateUser`,
+    /// `Authentication`, ... (`CustomMessage_SignUp`, `CustomEmailSender_SignUp`).
+    pub source: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
 impl Idp {
     /// Sends a one-time code for `purpose` to `destination`: stores its MAC,
-    /// builds the pool's message (or the CustomMessage trigger's, for
-    /// `source`), delivers it, and says where it went as Cognito shows it.
+    /// sends the pool's message (see [`Idp::send_message`]), and says where
+    /// it went as Cognito shows it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn send_code(
         &self,
@@ -114,23 +128,38 @@ impl Idp {
         self.store_code(&user.pool_id, &user.username_key, purpose, &code, ttl_ms).await?;
         let t = c.pool.verification_message_template.clone().unwrap_or_default();
         let default_body = "Your verification code is {####}. ";
-        let (mut subject, mut body) = match channel {
+        let (subject, body) = match channel {
             Channel::Email => (
                 t.email_subject.unwrap_or_else(|| "Your verification code".into()),
                 t.email_message.unwrap_or_else(|| default_body.into()),
             ),
             Channel::Sms => (String::new(), t.sms_message.unwrap_or_else(|| default_body.into())),
         };
+        let draft = Draft { channel, destination, code: &code, source, subject: &subject, body: &body };
+        self.send_message(c, user, draft).await?;
+        Ok(delivery_details(channel, destination))
+    }
+
+    /// Sends a message as Cognito does: a pool with a custom sender for the
+    /// channel hands it the code, encrypted, and sends nothing itself;
+    /// otherwise the CustomMessage trigger may rewrite the text, and the
+    /// message is delivered.
+    pub(crate) async fn send_message(&self, c: &ClientCtx, user: &UserRow, d: Draft<'_>) -> Result<()> {
+        if self.custom_send(c, user, d.channel, d.source, d.code).await? {
+            return Ok(());
+        }
+        let (mut subject, mut body) = (d.subject.to_string(), d.body.to_string());
         let request = serde_json::json!({
             "userAttributes": crate::triggers::attributes_json(&crate::users::attrs_of(user)?),
             "codeParameter": "{####}",
             "linkParameter": "{##Click Here##}",
-            "usernameParameter": null,
+            "usernameParameter": if d.source == "AdminCreateUser" { Some("{username}") } else { None },
             "clientMetadata": {},
         });
-        if let Some(r) = self.run_trigger(c, Trigger::CustomMessage, source, &user.username, request).await? {
+        let source = format!("CustomMessage_{}", d.source);
+        if let Some(r) = self.run_trigger(c, Trigger::CustomMessage, &source, &user.username, request).await? {
             let text = |k: &str| r.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
-            match channel {
+            match d.channel {
                 Channel::Email => {
                     subject = text("emailSubject").unwrap_or(subject);
                     body = text("emailMessage").unwrap_or(body);
@@ -139,13 +168,12 @@ impl Idp {
             }
         }
         let message = Message {
-            channel,
-            destination: destination.to_string(),
+            channel: d.channel,
+            destination: d.destination.to_string(),
             subject,
-            body: render(&body, &code, &user.username),
+            body: render(&body, d.code, &user.username),
         };
-        self.deliver(&user.pool_id, &user.username, &message).await?;
-        Ok(delivery_details(channel, destination))
+        self.deliver(&user.pool_id, &user.username, &message).await
     }
 
     /// Delivers `m` for a user of `pool_id`: email through the SMTP relay

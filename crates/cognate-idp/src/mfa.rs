@@ -9,7 +9,7 @@
 //! the user's sign-in lockout. Between challenges the state travels sealed
 //! in the Session, bound to the pool, client and user.
 
-use crate::messages::{Channel, Message, delivery_details, new_code, render};
+use crate::messages::{Channel, Draft, delivery_details, new_code};
 use crate::users::{ClientCtx, attrs_of};
 use crate::{Error, Idp, Result};
 use cognate_crypto::totp;
@@ -301,13 +301,15 @@ impl Idp {
                         e.message.unwrap_or_else(|| "Your authentication code is {####}. ".into()),
                     )
                 };
-                let message = Message {
+                let draft = Draft {
                     channel,
-                    destination: destination.clone(),
-                    subject,
-                    body: render(&body, &code, &user.username),
+                    destination,
+                    code: &code,
+                    source: "Authentication",
+                    subject: &subject,
+                    body: &body,
                 };
-                self.deliver(&user.pool_id, &user.username, &message).await?;
+                self.send_message(c, user, draft).await?;
                 let d = delivery_details(channel, destination);
                 p.insert(
                     "CODE_DELIVERY_DELIVERY_MEDIUM".to_string(),

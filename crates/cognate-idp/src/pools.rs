@@ -114,7 +114,14 @@ fn apply(pool: &mut UserPoolType, s: Settings) -> Result<()> {
     pool.policies = Some(policies);
 
     pool.deletion_protection = Some(s.deletion_protection.unwrap_or(DeletionProtectionType::Inactive));
-    pool.lambda_config = Some(s.lambda_config.unwrap_or_default());
+    let lambda = s.lambda_config.unwrap_or_default();
+    if (lambda.custom_email_sender.is_some() || lambda.custom_sms_sender.is_some()) && lambda.kms_key_id.is_none() {
+        // The code is encrypted for the sender under this key.
+        return Err(Error::InvalidParameter(
+            "KMSKeyID is required when CustomEmailSender or CustomSMSSender is set.".into(),
+        ));
+    }
+    pool.lambda_config = Some(lambda);
     pool.auto_verified_attributes = s.auto_verified_attributes;
     pool.mfa_configuration = Some(s.mfa_configuration.unwrap_or(UserPoolMfaType::Off));
     pool.device_configuration = s.device_configuration;

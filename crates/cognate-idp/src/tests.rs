@@ -4,7 +4,7 @@ use crate::*;
 use cognate_store::{Location, Store};
 use cognate_wire::idp::*;
 
-async fn idp() -> (Idp, ManualClock) {
+pub(crate) async fn idp() -> (Idp, ManualClock) {
     let store = Store::open(&Location::SqliteMemory).await.unwrap();
     let clock = ManualClock::new(1_700_000_000_000);
     let idp = Idp::new(

@@ -56,6 +56,8 @@ pub enum Trigger {
     DefineAuthChallenge,
     CreateAuthChallenge,
     VerifyAuthChallengeResponse,
+    CustomEmailSender,
+    CustomSmsSender,
 }
 
 impl Trigger {
@@ -75,6 +77,8 @@ impl Trigger {
             Trigger::DefineAuthChallenge => l.define_auth_challenge.clone(),
             Trigger::CreateAuthChallenge => l.create_auth_challenge.clone(),
             Trigger::VerifyAuthChallengeResponse => l.verify_auth_challenge_response.clone(),
+            Trigger::CustomEmailSender => l.custom_email_sender.as_ref().map(|s| s.lambda_arn.clone()),
+            Trigger::CustomSmsSender => l.custom_sms_sender.as_ref().map(|s| s.lambda_arn.clone()),
         }
     }
 

@@ -222,7 +222,8 @@ impl Idp {
     }
 
     pub async fn sign_up(&self, req: SignUpRequest) -> Result<SignUpResponse> {
-        let c = self.public_client(&req.client_id).await?;
+        let mut c = self.public_client(&req.client_id).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
         let password = req.password.clone().ok_or_else(|| {
             Error::InvalidParameter(
@@ -285,7 +286,7 @@ impl Idp {
                 session: None,
             });
         }
-        let details = self.send_signup_code(&c, &user, &attrs, "CustomMessage_SignUp").await?;
+        let details = self.send_signup_code(&c, &user, &attrs, "SignUp").await?;
         Ok(SignUpResponse { user_confirmed: false, user_sub: sub, code_delivery_details: details, session: None })
     }
 
@@ -455,7 +456,8 @@ impl Idp {
         &self,
         req: ResendConfirmationCodeRequest,
     ) -> Result<ResendConfirmationCodeResponse> {
-        let c = self.public_client(&req.client_id).await?;
+        let mut c = self.public_client(&req.client_id).await?;
+        c.metadata = req.client_metadata.clone().unwrap_or_default();
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
         let Some(user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
             if c.prevents_existence_errors() {
@@ -472,7 +474,7 @@ impl Idp {
             return Err(Error::InvalidParameter("User is already confirmed.".into()));
         }
         let attrs = attrs_of(&user)?;
-        let details = self.send_signup_code(&c, &user, &attrs, "CustomMessage_ResendCode").await?;
+        let details = self.send_signup_code(&c, &user, &attrs, "ResendCode").await?;
         if details.is_none() {
             return Err(Error::InvalidParameter(
                 "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
