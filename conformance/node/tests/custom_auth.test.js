@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { AdminCreateUserCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { AdminCreateUserCommand, AdminSetUserPasswordCommand } from '@aws-sdk/client-cognito-identity-provider';
 
 import {
   AuthenticationDetails,
@@ -37,7 +37,15 @@ function handler(event) {
   switch (event.triggerSource) {
     case 'DefineAuthChallenge_Authentication': {
       const last = session[session.length - 1];
-      if (last && last.challengeName === 'CUSTOM_CHALLENGE' && last.challengeResult === true) {
+      // Password first (SRP inside CUSTOM_AUTH), then the one-time code.
+      if (session.length === 1 && last.challengeName === 'SRP_A') {
+        event.response.challengeName = 'PASSWORD_VERIFIER';
+        event.response.issueTokens = false;
+        event.response.failAuthentication = false;
+      } else if (last && last.challengeName === 'PASSWORD_VERIFIER' && last.challengeResult !== true) {
+        event.response.issueTokens = false;
+        event.response.failAuthentication = true;
+      } else if (last && last.challengeName === 'CUSTOM_CHALLENGE' && last.challengeResult === true) {
         event.response.issueTokens = true;
         event.response.failAuthentication = false;
       } else if (session.length >= 3) {
@@ -182,4 +190,55 @@ test('CUSTOM_AUTH: three wrong codes end the sign-in', async (t) => {
   await answer(user, '222222');
   const err = await rejection(answer(user, '333333'));
   assert.equal(err.code, 'NotAuthorizedException');
+});
+
+/** authenticateUser with CUSTOM_AUTH: SRP with the password, then challenges. */
+function passwordThenChallenge(user, username, password) {
+  user.setAuthenticationFlowType('CUSTOM_AUTH');
+  const details = new AuthenticationDetails({ Username: username, Password: password });
+  return new Promise((resolve, reject) => {
+    user.authenticateUser(details, {
+      onSuccess: (session) => resolve({ session }),
+      onFailure: reject,
+      customChallenge: (params) => resolve({ challenge: params }),
+    });
+  });
+}
+
+test('CUSTOM_AUTH with SRP: the password by SRP, then a one-time code', async (t) => {
+  const { app, username } = await passwordlessApp(t);
+  await admin.send(
+    new AdminSetUserPasswordCommand({
+      UserPoolId: app.poolId,
+      Username: username,
+      Password: 'Passw0rd!srp',
+      Permanent: true,
+    }),
+  );
+  const pool = userPool(server.endpoint, app.poolId, app.clientId);
+  const first = await passwordThenChallenge(cognitoUser(pool, username), username, 'Passw0rd!srp');
+  assert.equal(first.challenge.email, `${username}@example.com`, 'the code comes after the password');
+  // The same user object carries the Session on to the answer.
+  const user = cognitoUser(pool, username);
+  const again = await passwordThenChallenge(user, username, 'Passw0rd!srp');
+  assert.ok(again.challenge);
+  const done = await answer(user, mailbox.get(username));
+  assert.ok(done.session.isValid());
+  const define = received.filter(
+    (e) => e.triggerSource === 'DefineAuthChallenge_Authentication' && e.userName === username,
+  );
+  assert.deepEqual(
+    define.at(-1).request.session.map((s) => [s.challengeName, s.challengeResult]),
+    [
+      ['SRP_A', true],
+      ['PASSWORD_VERIFIER', true],
+      ['CUSTOM_CHALLENGE', true],
+    ],
+  );
+
+  // A wrong password fails at PASSWORD_VERIFIER: no code is sent.
+  mailbox.delete(username);
+  const err = await rejection(passwordThenChallenge(cognitoUser(pool, username), username, 'Wrong-passw0rd'));
+  assert.equal(err.code, 'NotAuthorizedException');
+  assert.equal(mailbox.get(username), undefined);
 });

@@ -199,13 +199,10 @@ impl Idp {
             return Err(Error::InvalidParameter(format!("{} flow not enabled for this client", flow.as_str())));
         }
         match flow {
-            AuthFlowType::CustomAuth => match self.start_custom_auth(c, &params, client_metadata).await? {
-                crate::custom_auth::Next::Challenge(challenge) => Ok(challenge),
-                crate::custom_auth::Next::Tokens(user) => {
-                    self.check_can_sign_in(c, &user)?;
-                    self.complete_sign_in(c, &user, "TokenGeneration_Authentication", None).await
-                }
-            },
+            AuthFlowType::CustomAuth => {
+                let next = self.start_custom_auth(c, &params, client_metadata).await?;
+                self.custom_auth_answer(c, next).await
+            }
             AuthFlowType::UserPasswordAuth => {
                 let username = param(&params, "USERNAME")?;
                 let password = param(&params, "PASSWORD")?;
@@ -249,6 +246,17 @@ impl Idp {
                     challenge_parameters: Some(BTreeMap::new()),
                     ..Default::default()
                 })
+            }
+        }
+    }
+
+    /// What a CUSTOM_AUTH round answers: its next challenge, or tokens.
+    async fn custom_auth_answer(&self, c: &ClientCtx, next: crate::custom_auth::Next) -> Result<InitiateAuthResponse> {
+        match next {
+            crate::custom_auth::Next::Challenge(challenge) => Ok(challenge),
+            crate::custom_auth::Next::Tokens(user) => {
+                self.check_can_sign_in(c, &user)?;
+                self.complete_sign_in(c, &user, "TokenGeneration_Authentication", None).await
             }
         }
     }
@@ -524,15 +532,15 @@ impl Idp {
     ) -> Result<RespondToAuthChallengeResponse> {
         match challenge {
             ChallengeNameType::CustomChallenge => {
-                return Ok(respond(match self.answer_custom(c, &r, session, client_metadata).await? {
-                    crate::custom_auth::Next::Challenge(next) => next,
-                    crate::custom_auth::Next::Tokens(user) => {
-                        self.check_can_sign_in(c, &user)?;
-                        self.complete_sign_in(c, &user, "TokenGeneration_Authentication", None).await?
-                    }
-                }));
+                let next = self.answer_custom(c, &r, session, client_metadata).await?;
+                return Ok(respond(self.custom_auth_answer(c, next).await?));
             }
-            ChallengeNameType::PasswordVerifier => {}
+            ChallengeNameType::PasswordVerifier => {
+                // Inside CUSTOM_AUTH, the loop goes on after the proof.
+                if let Some(next) = self.answer_custom_password_verifier(c, &r, session, client_metadata).await? {
+                    return Ok(respond(self.custom_auth_answer(c, next).await?));
+                }
+            }
             ChallengeNameType::NewPasswordRequired => return self.new_password(c, &r, session).await,
             ChallengeNameType::SmsMfa
             | ChallengeNameType::EmailOtp

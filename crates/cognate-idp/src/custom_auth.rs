@@ -8,10 +8,17 @@
 //! the Session, for VerifyAuthChallengeResponse). The client's ANSWER is
 //! checked by VerifyAuthChallengeResponse, its result appended, and the loop
 //! goes on. A sign-in may run at most [`MAX_CHALLENGES`] challenges.
+//!
+//! SRP inside CUSTOM_AUTH: a client that sends SRP_A with InitiateAuth starts
+//! with an `SRP_A` step in the session; when DefineAuthChallenge then asks for
+//! PASSWORD_VERIFIER, Cognate sends SRP's challenge (SALT, SRP_B,
+//! SECRET_BLOCK), checks the client's proof as USER_SRP_AUTH does, and appends
+//! a `PASSWORD_VERIFIER` step with its result.
 
 use crate::triggers::{Trigger, attributes_json, flag};
 use crate::users::{ClientCtx, attrs_of};
 use crate::{Error, Idp, Result};
+use cognate_crypto::srp;
 use cognate_store::UserRow;
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
@@ -44,6 +51,13 @@ struct CustomState {
     steps: Vec<Step>,
     private: Value,
     metadata: Option<String>,
+    /// The client's SRP_A, when it began with one.
+    #[serde(default)]
+    a: Option<String>,
+    /// SRP's secret exponent b and public B, while a PASSWORD_VERIFIER
+    /// challenge is out.
+    #[serde(default)]
+    srp: Option<(String, String)>,
 }
 
 fn incorrect() -> Error {
@@ -78,8 +92,9 @@ impl Idp {
             .get("USERNAME")
             .ok_or_else(|| Error::InvalidParameter("Missing required parameter USERNAME".into()))?;
         self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
-        if params.contains_key("SRP_A") {
-            return Err(Error::Unsupported("Cognate does not support SRP inside CUSTOM_AUTH yet.".into()));
+        let a = params.get("SRP_A").cloned();
+        if let Some(a) = &a {
+            srp::decode_hex_int(a).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
         }
         let user = match self.find_user(&c.pool_row, &c.pool, username).await? {
             Some(u) => u,
@@ -89,7 +104,75 @@ impl Idp {
         if user.locked_until > self.now() {
             return Err(Error::NotAuthorized("Password attempts exceeded".into()));
         }
-        self.define(c, user, Vec::new(), client_metadata).await
+        // A client that sent SRP_A has answered that step already.
+        let steps = match &a {
+            Some(_) => vec![Step { name: "SRP_A".into(), result: true, metadata: None }],
+            None => Vec::new(),
+        };
+        self.define(c, user, steps, a, client_metadata).await
+    }
+
+    /// Opens a CUSTOM_AUTH Session of this pool and client, unexpired.
+    fn open_custom(&self, c: &ClientCtx, session: Option<&str>) -> Result<CustomState> {
+        let state: CustomState = session
+            .and_then(|s| self.key.open(SESSION_CONTEXT, s).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(invalid_session)?;
+        if state.p != c.pool_row.id || state.c != c.row.id {
+            return Err(invalid_session());
+        }
+        if state.e <= self.now() {
+            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
+        }
+        Ok(state)
+    }
+
+    /// RespondToAuthChallenge with PASSWORD_VERIFIER inside CUSTOM_AUTH:
+    /// `None` when the Session is not a CUSTOM_AUTH one (then it is
+    /// USER_SRP_AUTH's).
+    pub(crate) async fn answer_custom_password_verifier(
+        &self,
+        c: &ClientCtx,
+        r: &BTreeMap<String, String>,
+        session: Option<&str>,
+        client_metadata: &BTreeMap<String, String>,
+    ) -> Result<Option<Next>> {
+        let opens = session.is_some_and(|s| self.key.open(SESSION_CONTEXT, s).is_ok());
+        if !opens {
+            return Ok(None);
+        }
+        let mut state = self.open_custom(c, session)?;
+        let (Some(a), Some((b, bb))) = (state.a.take(), state.srp.take()) else { return Err(invalid_session()) };
+        let get = |k: &str| {
+            r.get(k)
+                .map(String::as_str)
+                .ok_or_else(|| Error::InvalidParameter(format!("Missing required parameter {k}")))
+        };
+        let (block, signature, timestamp) =
+            (get("PASSWORD_CLAIM_SECRET_BLOCK")?, get("PASSWORD_CLAIM_SIGNATURE")?, get("TIMESTAMP")?);
+        if let Some(name) = r.get("USERNAME") {
+            self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
+        }
+        if srp::parse_timestamp(timestamp).is_none() {
+            return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
+        }
+        let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
+        if user.locked_until > self.now() {
+            return Err(Error::NotAuthorized("Password attempts exceeded".into()));
+        }
+        let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
+        let b = hex::decode(&b).ok().and_then(|b| srp::SecretExponent::from_bytes(&b).ok());
+        let big_b = hex::decode(&bb).ok();
+        let (Some(b), Some(big_b)) = (b, big_b) else { return Err(invalid_session()) };
+        let proven = srp::session_key(&a, &big_b, &b, &v).and_then(|key| {
+            srp::verify_claim(&key, srp::pool_name(&c.pool_row.id), &user.username, block, timestamp, signature)
+        });
+        if proven.is_err() {
+            self.record_failure(&user).await?;
+        }
+        let mut steps = state.steps;
+        steps.push(Step { name: "PASSWORD_VERIFIER".into(), result: proven.is_ok(), metadata: None });
+        self.define(c, user, steps, None, client_metadata).await.map(Some)
     }
 
     /// RespondToAuthChallenge with CUSTOM_CHALLENGE.
@@ -100,15 +183,10 @@ impl Idp {
         session: Option<&str>,
         client_metadata: &BTreeMap<String, String>,
     ) -> Result<Next> {
-        let state: CustomState = session
-            .and_then(|s| self.key.open(SESSION_CONTEXT, s).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(invalid_session)?;
-        if state.p != c.pool_row.id || state.c != c.row.id {
+        let state = self.open_custom(c, session)?;
+        if state.srp.is_some() {
+            // The challenge out is PASSWORD_VERIFIER, not this one.
             return Err(invalid_session());
-        }
-        if state.e <= self.now() {
-            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
         }
         if let Some(name) = r.get("USERNAME") {
             self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
@@ -144,15 +222,17 @@ impl Idp {
         }
         let mut steps = state.steps;
         steps.push(Step { name: "CUSTOM_CHALLENGE".into(), result: correct, metadata: state.metadata });
-        self.define(c, user, steps, client_metadata).await
+        self.define(c, user, steps, None, client_metadata).await
     }
 
     /// Asks DefineAuthChallenge what comes next, and makes the challenge.
+    /// `a` is the client's SRP_A, which only a sign-in's first round has.
     async fn define(
         &self,
         c: &ClientCtx,
         user: UserRow,
         steps: Vec<Step>,
+        a: Option<String>,
         client_metadata: &BTreeMap<String, String>,
     ) -> Result<Next> {
         if steps.len() >= MAX_CHALLENGES {
@@ -173,19 +253,59 @@ impl Idp {
             return Err(incorrect());
         }
         if flag(&decision, "issueTokens") {
-            if steps.is_empty() {
-                // Tokens for a sign-in that answered nothing would be a hole
-                // in the function; Cognate refuses them.
+            if steps.iter().all(|s| s.name == "SRP_A") {
+                // Tokens for a sign-in that answered nothing (SRP_A alone
+                // proves nothing) would be a hole in the function; Cognate
+                // refuses them.
                 return Err(incorrect());
             }
             self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
             return Ok(Next::Tokens(user));
         }
+        let expires = self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000;
         match decision.get("challengeName").and_then(Value::as_str) {
             Some("CUSTOM_CHALLENGE") => {}
+            Some("PASSWORD_VERIFIER") => {
+                let a = a.ok_or_else(|| {
+                    Error::InvalidParameter("PASSWORD_VERIFIER needs SRP_A in the InitiateAuth parameters.".into())
+                })?;
+                let (Some(salt), Some(v)) = (&user.srp_salt, &user.srp_verifier) else {
+                    return Err(Error::NotAuthorized(
+                        "SRP is not available for this user: sign in with USER_PASSWORD_AUTH once.".into(),
+                    ));
+                };
+                let v = hex::decode(v).map_err(|_| Error::Internal)?;
+                let challenge = srp::server_challenge(&v).map_err(|_| Error::Internal)?;
+                let state = CustomState {
+                    p: c.pool_row.id.clone(),
+                    c: c.row.id.clone(),
+                    u: user.username_key.clone(),
+                    e: expires,
+                    steps,
+                    private: json!({}),
+                    metadata: None,
+                    a: Some(a),
+                    srp: Some((hex::encode(challenge.b_secret.to_bytes()), hex::encode(&challenge.big_b))),
+                };
+                let sealed = self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?);
+                use base64::Engine as _;
+                let p = BTreeMap::from([
+                    ("SALT".to_string(), salt.clone()),
+                    ("SRP_B".to_string(), challenge.srp_b_hex()),
+                    ("SECRET_BLOCK".to_string(), base64::engine::general_purpose::STANDARD.encode(sealed.as_bytes())),
+                    ("USERNAME".to_string(), user.username.clone()),
+                    ("USER_ID_FOR_SRP".to_string(), user.username.clone()),
+                ]);
+                return Ok(Next::Challenge(InitiateAuthResponse {
+                    challenge_name: Some(ChallengeNameType::PasswordVerifier),
+                    challenge_parameters: Some(p),
+                    session: Some(sealed),
+                    ..Default::default()
+                }));
+            }
             Some(other) => {
                 return Err(Error::Unsupported(format!(
-                    "Cognate supports CUSTOM_CHALLENGE as the next challenge of CUSTOM_AUTH, not {other} (yet)."
+                    "Cognate supports CUSTOM_CHALLENGE and PASSWORD_VERIFIER as challenges of CUSTOM_AUTH, not {other} (yet)."
                 )));
             }
             None => {
@@ -215,10 +335,12 @@ impl Idp {
             p: c.pool_row.id.clone(),
             c: c.row.id.clone(),
             u: user.username_key.clone(),
-            e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
+            e: expires,
             steps,
             private: made.get("privateChallengeParameters").cloned().unwrap_or_else(|| json!({})),
             metadata: made.get("challengeMetadata").and_then(Value::as_str).map(str::to_string),
+            a: None,
+            srp: None,
         };
         Ok(Next::Challenge(InitiateAuthResponse {
             challenge_name: Some(ChallengeNameType::CustomChallenge),
