@@ -198,14 +198,34 @@ async fn webhooks_are_signed() {
         webhook_secret: Some(secret.into()),
         ..Default::default()
     };
-    let registry = Functions::start(&functions(config)).await.unwrap();
-    let server = TestServer::start_with_invoker(Backend::SqliteMemory, Arc::new(registry)).await;
-    let (_, client) = pool_with_trigger(&server).await;
+    let registry = Arc::new(Functions::start(&functions(config)).await.unwrap());
+    let server = TestServer::start_with_invoker(Backend::SqliteMemory, registry.clone()).await;
+    registry.audit_to(server.auditor());
+    let (pool, client) = pool_with_trigger(&server).await;
     let public = server.unsigned();
     let r = public.idp("SignUp", sign_up(&client, "welcome")).await;
     assert_eq!(r.json()["UserConfirmed"], true, "{}", r.text());
     let r = public.idp("SignUp", sign_up(&client, "refused")).await;
     assert_eq!(r.json()["message"], "PreSignUp failed with error Not on the list.", "{}", r.text());
+    // Each invocation is in the audit log, with its outcome.
+    let invocations: Vec<(String, String, String, String, String)> = server
+        .audit_log()
+        .await
+        .into_iter()
+        .filter(|r| r.operation.starts_with("Lambda:"))
+        .map(|r| (r.operation, r.caller, r.pool_id, r.target, r.outcome))
+        .collect();
+    let row = |outcome: &str| {
+        (
+            "Lambda:PreSignUp_SignUp".to_string(),
+            "cognate".to_string(),
+            pool.clone(),
+            ARN.to_string(),
+            outcome.to_string(),
+        )
+    };
+    assert_eq!(invocations.len(), 2, "{invocations:?}");
+    assert!(invocations.contains(&row("ok")) && invocations.contains(&row("UserLambdaValidationException")));
     server.stop().await;
 
     // A wrong secret is caught by the receiver.

@@ -128,6 +128,8 @@ pub struct Functions {
     timeout: Duration,
     /// The Runtime API listeners' addresses, by registry key.
     runtime_addrs: HashMap<String, std::net::SocketAddr>,
+    /// Where each invocation is recorded, once the server has started.
+    audit: std::sync::OnceLock<crate::audit::Auditor>,
 }
 
 /// SMS through an HTTP webhook: `POST {"userPoolId", "phoneNumber",
@@ -199,7 +201,12 @@ impl Functions {
     /// Builds the registry and starts a Runtime API listener (loopback or as
     /// configured) for each function served that way.
     pub async fn start(config: &HashMap<String, FunctionConfig>) -> Result<Functions, String> {
-        let mut out = Functions { targets: HashMap::new(), timeout: TIMEOUT, runtime_addrs: HashMap::new() };
+        let mut out = Functions {
+            targets: HashMap::new(),
+            timeout: TIMEOUT,
+            runtime_addrs: HashMap::new(),
+            audit: std::sync::OnceLock::new(),
+        };
         for (key, c) in config {
             let chosen = [c.runtime_api.is_some(), c.webhook.is_some(), c.invoke_endpoint.is_some()];
             if chosen.iter().filter(|x| **x).count() != 1 {
@@ -246,6 +253,13 @@ impl Functions {
     }
 
     /// Another time limit than Cognito's five seconds (tests of the limit).
+    /// Records every invocation in the server's audit log from now on:
+    /// operation `Lambda:<triggerSource>`, caller `cognate`, the function
+    /// as target, the pool and client of the event, and the outcome.
+    pub fn audit_to(&self, audit: crate::audit::Auditor) {
+        let _ = self.audit.set(audit);
+    }
+
     pub fn with_timeout(mut self, timeout: Duration) -> Functions {
         self.timeout = timeout;
         self
@@ -308,10 +322,29 @@ impl Invoker for Functions {
         event: Value,
     ) -> Pin<Box<dyn Future<Output = cognate_idp::Result<Value>> + Send + 'a>> {
         Box::pin(async move {
+            let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
             let source = event.get("triggerSource").and_then(Value::as_str).unwrap_or("unknown").to_string();
+            let (pool_id, client_id) = (text(event.get("userPoolId")), text(event.pointer("/callerContext/clientId")));
             let started = std::time::Instant::now();
             let result = self.run(function_arn, event).await;
-            count(&source, result.as_ref().map_or_else(|e| e.code(), |_| "ok"), started.elapsed());
+            let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");
+            count(&source, outcome, started.elapsed());
+            if let Some(audit) = self.audit.get() {
+                audit
+                    .record(cognate_store::AuditRow {
+                        id: cognate_crypto::ids::uuid_v4(),
+                        at: now_ms(),
+                        caller: "cognate".into(),
+                        operation: format!("Lambda:{source}"),
+                        pool_id,
+                        client_id: if client_id == "CLIENT_ID_NOT_APPLICABLE" { String::new() } else { client_id },
+                        target: function_arn.to_string(),
+                        outcome: outcome.to_string(),
+                        source: String::new(),
+                        request_id: String::new(),
+                    })
+                    .await;
+            }
             result
         })
     }

@@ -109,6 +109,11 @@ impl TestServer {
     }
 
     /// The audit records written so far (after waiting for queued ones).
+    /// The server's audit writer (for invokers that record invocations).
+    pub fn auditor(&self) -> cognate_server::audit::Auditor {
+        self.audit.clone()
+    }
+
     pub async fn audit_log(&self) -> Vec<cognate_store::AuditRow> {
         self.audit.flush().await;
         self.idp.store().list_audit(&Default::default(), 10_000).await.expect("read the audit log")

@@ -199,9 +199,11 @@ async fn serve(s: settings::Settings) -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
     let mut idp = open(&s, listener.local_addr().ok()).await?;
+    let mut functions = None;
     if !s.functions.is_empty() {
-        let functions = cognate_server::lambda::Functions::start(&s.functions).await?;
-        idp = idp.with_invoker(Arc::new(functions));
+        let registry = Arc::new(cognate_server::lambda::Functions::start(&s.functions).await?);
+        idp = idp.with_invoker(registry.clone());
+        functions = Some(registry);
     }
     if let Some((id, secret)) = &s.admin_key {
         idp.ensure_admin_key(id, secret).await.map_err(|e| format!("admin key from the environment: {e}"))?;
@@ -212,6 +214,9 @@ async fn serve(s: settings::Settings) -> Result<(), String> {
         );
     }
     let app = cognate_server::AppState::new(s.server.clone(), idp.clone());
+    if let Some(f) = &functions {
+        f.audit_to(app.audit.clone());
+    }
     let running = cognate_server::start(listener, app).map_err(|e| e.to_string())?;
     tracing::info!(address = %running.addr, database = idp.store().engine(), "cognate listening on http://{}", running.addr);
     running.until(shutdown_signal()).await.map_err(|e| e.to_string())?;
