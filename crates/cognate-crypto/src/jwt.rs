@@ -182,7 +182,10 @@ impl SigningKey {
         B64.encode_string(&header, &mut token);
         token.push('.');
         B64.encode_string(&payload, &mut token);
-        let signature = self.key.try_sign_with_rng(&mut OsRng, token.as_bytes()).map_err(|_| JwtError::Crypto)?;
+        let signature = crate::meter::measure(crate::meter::Kind::Rs256Sign, || {
+            self.key.try_sign_with_rng(&mut OsRng, token.as_bytes())
+        })
+        .map_err(|_| JwtError::Crypto)?;
         token.push('.');
         B64.encode_string(signature.to_bytes(), &mut token);
         Ok(token)
@@ -290,7 +293,8 @@ pub fn verify(token: &str, keys: &VerifyingKeys) -> Result<Map<String, Value>, J
     let signature = B64.decode(signature_b64).map_err(|_| JwtError::Malformed)?;
     let signature = pkcs1v15::Signature::try_from(signature.as_slice()).map_err(|_| JwtError::BadSignature)?;
     let signing_input = token.get(..header_b64.len() + 1 + payload_b64.len()).ok_or(JwtError::Malformed)?;
-    key.verify(signing_input.as_bytes(), &signature).map_err(|_| JwtError::BadSignature)?;
+    crate::meter::measure(crate::meter::Kind::Rs256Verify, || key.verify(signing_input.as_bytes(), &signature))
+        .map_err(|_| JwtError::BadSignature)?;
 
     decode_object(payload_b64)
 }

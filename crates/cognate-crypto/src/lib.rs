@@ -9,6 +9,7 @@
 //! * [`jwt`]: RS256 tokens and JWKS, with keys parsed once and kept.
 //! * [`esdk`]: AWS Encryption SDK messages, for the codes handed to custom
 //!   sender functions.
+//! * [`meter`]: CPU time spent in that cryptography, for the benchmark.
 //! * [`ids`]: identifiers and generated secrets in Cognito's formats, drawn
 //!   from the operating system's CSPRNG.
 //!
@@ -18,6 +19,7 @@
 pub mod esdk;
 pub mod ids;
 pub mod jwt;
+pub mod meter;
 pub mod seal;
 pub mod sigv4;
 pub mod srp;

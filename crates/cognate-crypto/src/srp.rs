@@ -404,7 +404,7 @@ impl fmt::Debug for Verifier {
 pub fn make_verifier(pool_name: &str, user_id: &str, password: &str) -> Verifier {
     let mut salt = [0u8; SALT_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut salt);
-    verifier_with_salt(pool_name, user_id, password, &salt)
+    crate::meter::measure(crate::meter::Kind::SrpVerifier, || verifier_with_salt(pool_name, user_id, password, &salt))
 }
 
 /// Deterministic verifier for a given salt (any big-endian bytes; stored normalised to
@@ -443,6 +443,10 @@ impl ServerChallenge {
 /// A fresh challenge: random 256-bit `b` and `B = (k·v + g^b) mod N`.
 /// Fails only if the stored verifier is not a valid group element.
 pub fn server_challenge(verifier: &[u8]) -> Result<ServerChallenge, SrpError> {
+    crate::meter::measure(crate::meter::Kind::SrpServer, || draw_challenge(verifier))
+}
+
+fn draw_challenge(verifier: &[u8]) -> Result<ServerChallenge, SrpError> {
     loop {
         let b = SecretExponent::random(SERVER_SECRET_BYTES);
         match challenge_for(verifier, b) {
@@ -480,6 +484,10 @@ pub fn session_key(
     b_secret: &SecretExponent,
     verifier: &[u8],
 ) -> Result<[u8; 16], SrpError> {
+    crate::meter::measure(crate::meter::Kind::SrpServer, || server_key(a_hex, big_b, b_secret, verifier))
+}
+
+fn server_key(a_hex: &str, big_b: &[u8], b_secret: &SecretExponent, verifier: &[u8]) -> Result<[u8; 16], SrpError> {
     let a_bytes = decode_hex_int(a_hex)?;
     let big_a = group_element(&a_bytes).ok_or(SrpError::InvalidA)?;
     let big_b = group_element(big_b).ok_or(SrpError::InvalidB)?;

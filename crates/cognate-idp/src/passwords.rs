@@ -7,6 +7,7 @@
 use crate::{Error, Result};
 use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
+use cognate_crypto::meter::{Kind, measure};
 use cognate_wire::idp::PasswordPolicyType;
 
 /// OWASP's argon2id setting: 19 MiB, two passes, one lane.
@@ -48,7 +49,7 @@ pub fn hash(password: &str) -> Result<String> {
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let params = owasp();
     let mut out = [0u8; 32];
-    argon2id(password.as_bytes(), &salt, params.clone(), &mut out)?;
+    measure(Kind::Argon2, || argon2id(password.as_bytes(), &salt, params.clone(), &mut out))?;
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
     Ok(format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
@@ -81,7 +82,7 @@ pub fn verify(password: &str, phc: &str) -> Result<bool> {
         .map_err(|_| unreadable("bad salt"))?;
     let expected = parsed.hash.ok_or_else(|| unreadable("no hash"))?;
     let mut out = vec![0u8; expected.len()];
-    argon2id(password.as_bytes(), salt, params, &mut out)?;
+    measure(Kind::Argon2, || argon2id(password.as_bytes(), salt, params, &mut out))?;
     Ok(cognate_crypto::ct_eq(&out, expected.as_bytes()))
 }
 

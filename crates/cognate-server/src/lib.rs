@@ -195,8 +195,35 @@ async fn ready(State(app): State<App>) -> Response {
 }
 
 async fn metrics_text(State(app): State<App>) -> Response {
-    let text = app.metrics.render() + &lambda::render_metrics();
+    let text = app.metrics.render() + &lambda::render_metrics() + &crypto_metrics();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// CPU time in the cryptography operations cannot avoid (see
+/// `cognate_crypto::meter`).
+fn crypto_metrics() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "# HELP cognate_crypto_calls_total Calls of unavoidable cryptography, by kind.\n\
+         # TYPE cognate_crypto_calls_total counter\n",
+    );
+    let totals = cognate_crypto::meter::snapshot();
+    for t in &totals {
+        let _ = writeln!(out, "cognate_crypto_calls_total{{kind=\"{}\"}} {}", t.kind.name(), t.calls);
+    }
+    out.push_str(
+        "# HELP cognate_crypto_cpu_seconds_total Thread CPU time in that cryptography, by kind.\n\
+         # TYPE cognate_crypto_cpu_seconds_total counter\n",
+    );
+    for t in &totals {
+        let _ = writeln!(
+            out,
+            "cognate_crypto_cpu_seconds_total{{kind=\"{}\"}} {}",
+            t.kind.name(),
+            t.cpu_nanos as f64 / 1e9
+        );
+    }
+    out
 }
 
 /// The outbox (admin only, SigV4 for `cognito-idp`): the messages Cognate

@@ -293,7 +293,7 @@ async fn operation(scenario: &str, c: &mut Conn, s: &Setup, u: &BenchUser) -> Re
                 let n = CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize;
                 format!("email ^= \"d{:05}\"", (n * 7919) % (s.dataset / 100))
             } else {
-                "email ^= \"user0000\"".to_string()
+                "username ^= \"user0000\"".to_string()
             };
             let r = c.ok("ListUsers", &json!({"UserPoolId": s.pool, "Filter": filter}), true).await?;
             match r["Users"].as_array() {
@@ -418,6 +418,12 @@ struct Row {
     crypto_us_per_op: f64,
     /// Crypto ÷ server CPU, where both are known.
     efficiency: Option<f64>,
+    /// The server's own count of its CPU time in that cryptography during
+    /// the scenario, per operation (a Cognate server publishes it).
+    in_server_crypto_us_per_op: Option<f64>,
+    /// In-server crypto ÷ server CPU: the share of the server's CPU that
+    /// went to the unavoidable cryptography, under the scenario's load.
+    in_server_efficiency: Option<f64>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
@@ -548,7 +554,7 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
         return Ok(());
     }
     println!(
-        "{:<18} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>14} {:>12} {:>10}",
+        "{:<18} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>14} {:>12} {:>10} {:>22} {:>14}",
         "scenario",
         "ops",
         "errors",
@@ -558,13 +564,17 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
         "max ms",
         "server µs/op",
         "crypto µs/op",
-        "efficiency"
+        "efficiency",
+        "in-server crypto µs/op",
+        "in-server eff."
     );
     for r in rows {
         let efficiency = r.efficiency.map_or("-".into(), |e| format!("{e:.2}"));
         let server = r.server_cpu_us_per_op.map_or("-".into(), |us| format!("{us:.0}"));
+        let in_server = r.in_server_crypto_us_per_op.map_or("-".into(), |us| format!("{us:.0}"));
+        let in_server_eff = r.in_server_efficiency.map_or("-".into(), |e| format!("{e:.2}"));
         println!(
-            "{:<18} {:>9} {:>6} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>14} {:>12.0} {:>10}",
+            "{:<18} {:>9} {:>6} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>14} {:>12.0} {:>10} {:>22} {:>14}",
             r.scenario,
             r.operations,
             r.errors,
@@ -574,7 +584,9 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
             r.max_ms,
             server,
             r.crypto_us_per_op,
-            efficiency
+            efficiency,
+            in_server,
+            in_server_eff
         );
     }
     if let Some(f) = facts.as_object() {
@@ -594,6 +606,7 @@ async fn run_scenario(
     floor: &[(&'static str, Duration)],
 ) -> Result<Row, String> {
     let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let crypto_before = crypto_cpu_s(addr, &setup.key).await;
     let cpu_before = pid.and_then(cpu_time);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -629,6 +642,10 @@ async fn run_scenario(
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
+    let in_server_crypto = match (crypto_before, crypto_cpu_s(addr, &setup.key).await) {
+        (Some(a), Some(b)) if !latencies.is_empty() => Some((b - a) * 1e6 / latencies.len() as f64),
+        _ => None,
+    };
     latencies.sort();
     let ops = latencies.len();
     let pct = |p: f64| {
@@ -647,7 +664,32 @@ async fn run_scenario(
         server_cpu_us_per_op: server_us,
         crypto_us_per_op: crypto_us,
         efficiency: efficiency(crypto_us, server_us),
+        in_server_crypto_us_per_op: in_server_crypto,
+        // Only where the scenario has unavoidable cryptography at all.
+        in_server_efficiency: in_server_crypto.filter(|_| crypto_us > 0.0).and_then(|c| efficiency(c, server_us)),
     })
+}
+
+/// The server's CPU seconds in unavoidable cryptography so far, from its
+/// `/metrics` (`cognate_crypto_cpu_seconds_total`); None for a server that
+/// does not publish it.
+async fn crypto_cpu_s(addr: &str, key: &(String, String)) -> Option<f64> {
+    let mut c = Conn::open(addr, key).await.ok()?;
+    let req = hyper::Request::builder()
+        .method("GET")
+        .uri("/metrics")
+        .header("host", addr)
+        .body(Full::new(Bytes::new()))
+        .ok()?;
+    let resp = c.send.send_request(req).await.ok()?;
+    let body = resp.into_body().collect().await.ok()?.to_bytes();
+    let text = std::str::from_utf8(&body).ok()?;
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("cognate_crypto_cpu_seconds_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
 }
 
 /// Unavoidable crypto time ÷ server CPU time, where there is crypto to
