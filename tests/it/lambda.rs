@@ -19,7 +19,7 @@ struct Incoming {
     body: Vec<u8>,
 }
 
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Incoming> {
+async fn read_request<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<Incoming> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let split = loop {
@@ -51,31 +51,105 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Incoming> {
     Some(Incoming { path, headers, body })
 }
 
+type Answer = Arc<dyn Fn(Incoming) -> (u16, Vec<(String, String)>, Value) + Send + Sync>;
+
 /// Serves `answer` to every request on a loopback port; returns the port.
 async fn serve(answer: impl Fn(Incoming) -> (u16, Vec<(String, String)>, Value) + Send + Sync + 'static) -> u16 {
+    serve_with(None, Arc::new(answer)).await
+}
+
+/// [`serve`], over TLS with the test certificate for localhost when given.
+async fn serve_with(tls: Option<tokio_rustls::TlsAcceptor>, answer: Answer) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let answer = Arc::new(answer);
     tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let answer = answer.clone();
+        while let Ok((stream, _)) = listener.accept().await {
+            let (answer, tls) = (answer.clone(), tls.clone());
             tokio::spawn(async move {
-                if let Some(req) = read_request(&mut stream).await {
-                    let (status, headers, body) = answer(req);
-                    let body = body.to_string();
-                    let mut head =
-                        format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
-                    for (k, v) in headers {
-                        head.push_str(&format!("{k}: {v}\r\n"));
+                match tls {
+                    None => respond(stream, answer).await,
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            respond(stream, answer).await;
+                        }
                     }
-                    head.push_str("\r\n");
-                    let _ = stream.write_all(head.as_bytes()).await;
-                    let _ = stream.write_all(body.as_bytes()).await;
                 }
             });
         }
     });
     port
+}
+
+async fn respond<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut stream: S, answer: Answer) {
+    if let Some(req) = read_request(&mut stream).await {
+        let (status, headers, body) = answer(req);
+        let body = body.to_string();
+        let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(body.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    }
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("it/fixtures/tls").join(name)
+}
+
+/// The test certificate for localhost, signed by the test CA.
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(fixture("server.pem")).unwrap().map(Result::unwrap).collect();
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+#[tokio::test]
+async fn https_webhooks_check_the_certificate() {
+    let answer: Answer = Arc::new(|req: Incoming| {
+        let mut event: Value = serde_json::from_slice(&req.body).unwrap();
+        event["response"] = json!({"autoConfirmUser": true});
+        (200, vec![], event)
+    });
+    let port = serve_with(Some(tls_acceptor()), answer).await;
+    let trusted = FunctionConfig {
+        webhook: Some(format!("https://localhost:{port}/hooks")),
+        ca_file: Some(fixture("ca.pem").to_string_lossy().into_owned()),
+        ..Default::default()
+    };
+    let server = TestServer::start_with_invoker(
+        Backend::SqliteMemory,
+        Arc::new(Functions::start(&functions(trusted)).await.unwrap()),
+    )
+    .await;
+    let (_, client) = pool_with_trigger(&server).await;
+    let r = server.unsigned().idp("SignUp", sign_up(&client, "secure")).await;
+    assert_eq!(r.json()["UserConfirmed"], true, "{}", r.text());
+    server.stop().await;
+
+    // Without the private CA, the certificate is not trusted: nothing is sent.
+    let untrusted = FunctionConfig { webhook: Some(format!("https://localhost:{port}/hooks")), ..Default::default() };
+    let server = TestServer::start_with_invoker(
+        Backend::SqliteMemory,
+        Arc::new(Functions::start(&functions(untrusted)).await.unwrap()),
+    )
+    .await;
+    let (_, client) = pool_with_trigger(&server).await;
+    let r = server.unsigned().idp("SignUp", sign_up(&client, "insecure")).await;
+    assert_eq!(r.error_type().as_deref(), Some("UnexpectedLambdaException"), "{}", r.text());
+    assert!(r.json()["message"].as_str().unwrap_or_default().contains("TLS"), "{}", r.text());
+    server.stop().await;
 }
 
 /// A pool whose PreSignUp is the function, and a client.

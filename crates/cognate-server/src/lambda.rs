@@ -50,12 +50,16 @@ const QUEUE: usize = 1024;
 pub struct FunctionConfig {
     /// Serve the Lambda Runtime API for this function on this address.
     pub runtime_api: Option<String>,
-    /// POST events to this http:// URL.
+    /// POST events to this http:// or https:// URL.
     pub webhook: Option<String>,
     /// Sign webhook requests with this secret.
     pub webhook_secret: Option<String>,
-    /// Call the Lambda Invoke API at this http:// endpoint.
+    /// Call the Lambda Invoke API at this endpoint
+    /// (`https://lambda.<region>.amazonaws.com` for AWS Lambda).
     pub invoke_endpoint: Option<String>,
+    /// PEM certificates to trust for an https endpoint besides the public
+    /// roots compiled in (a private CA).
+    pub ca_file: Option<String>,
     /// Region and credentials for the Invoke API (default: us-east-1 and
     /// the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of the environment).
     pub region: Option<String>,
@@ -100,25 +104,74 @@ enum Target {
     Invoke { endpoint: Url, region: String, key: (String, String) },
 }
 
-/// An http:// URL, split.
+/// An http:// or https:// URL, split.
 #[derive(Debug, Clone)]
 struct Url {
+    /// As the Host header (and SigV4) name it: `host[:port]`.
     authority: String,
+    /// Where to connect: `host:port`.
+    address: String,
     path: String,
+    /// For https: the host name the certificate must carry, and the roots.
+    tls: Option<(String, Arc<tokio_rustls::rustls::ClientConfig>)>,
 }
 
-fn parse_url(url: &str) -> Result<Url, String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        format!("{url}: only http:// URLs are supported (this build has no TLS); put a TLS proxy in front")
-    })?;
+fn parse_url(url: &str, ca_file: Option<&str>) -> Result<Url, String> {
+    let (rest, tls, default_port) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, true, 443)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (rest, false, 80)
+    } else {
+        return Err(format!("{url}: give an http:// or https:// URL"));
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    if authority.is_empty() {
+    // `host:port`, `host`, `[v6]:port` or `[v6]`.
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.parse::<u16>().is_ok() => h,
+        _ => authority,
+    };
+    if host.is_empty() {
         return Err(format!("{url}: no host"));
     }
-    Ok(Url { authority: authority.to_string(), path: path.to_string() })
+    let address =
+        if host.len() == authority.len() { format!("{authority}:{default_port}") } else { authority.to_string() };
+    let tls = if tls {
+        let name = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        Some((name, tls_config(ca_file)?))
+    } else if ca_file.is_some() {
+        return Err(format!("{url}: ca_file is for https:// URLs"));
+    } else {
+        None
+    };
+    Ok(Url { authority: authority.to_string(), address, path: path.to_string(), tls })
+}
+
+/// TLS as a client: rustls on ring, Mozilla's roots, and `ca_file`'s
+/// certificates if given.
+fn tls_config(ca_file: Option<&str>) -> Result<Arc<tokio_rustls::rustls::ClientConfig>, String> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, pem::PemObject as _};
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = ca_file {
+        let certs = CertificateDer::pem_file_iter(path).map_err(|e| format!("ca_file {path}: {e}"))?;
+        let mut added = 0;
+        for cert in certs {
+            roots.add(cert.map_err(|e| format!("ca_file {path}: {e}"))?).map_err(|e| format!("ca_file {path}: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!("ca_file {path}: no certificate in it"));
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// The registry: every configured function, by ARN or name.
@@ -143,7 +196,7 @@ pub struct SmsWebhook {
 
 impl SmsWebhook {
     pub fn new(url: &str, secret: Option<String>) -> Result<SmsWebhook, String> {
-        Ok(SmsWebhook { url: parse_url(url)?, secret })
+        Ok(SmsWebhook { url: parse_url(url, None)?, secret })
     }
 }
 
@@ -233,9 +286,9 @@ impl Functions {
                 out.runtime_addrs.insert(key.clone(), bound);
                 Target::Runtime(rt)
             } else if let Some(url) = &c.webhook {
-                Target::Webhook { url: parse_url(url)?, secret: c.webhook_secret.clone() }
+                Target::Webhook { url: parse_url(url, c.ca_file.as_deref())?, secret: c.webhook_secret.clone() }
             } else {
-                let endpoint = parse_url(c.invoke_endpoint.as_deref().unwrap_or_default())?;
+                let endpoint = parse_url(c.invoke_endpoint.as_deref().unwrap_or_default(), c.ca_file.as_deref())?;
                 let env = |k: &str| std::env::var(k).unwrap_or_default();
                 let key_pair = (
                     c.access_key_id.clone().unwrap_or_else(|| env("AWS_ACCESS_KEY_ID")),
@@ -438,24 +491,42 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// One POST over a fresh HTTP/1.1 connection: (status, whether
-/// X-Amz-Function-Error was set, body).
+/// One POST over a fresh HTTP/1.1 connection (TLS for https): (status,
+/// whether X-Amz-Function-Error was set, body).
 async fn http_post(
     url: &Url,
     path: &str,
     headers: Vec<(String, String)>,
     body: Bytes,
 ) -> Result<(u16, bool, Bytes), String> {
-    use http_body_util::{BodyExt as _, Full};
-    let stream = tokio::net::TcpStream::connect(&url.authority).await.map_err(|e| e.to_string())?;
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
+    let stream = tokio::net::TcpStream::connect(&url.address).await.map_err(|e| e.to_string())?;
     let mut builder = hyper::Request::builder().method("POST").uri(path).header("host", &url.authority);
     for (k, v) in &headers {
         builder = builder.header(k, v);
     }
-    let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let request = builder.body(http_body_util::Full::new(body)).map_err(|e| e.to_string())?;
+    match &url.tls {
+        None => exchange(stream, request).await,
+        Some((name, config)) => {
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(name.clone())
+                .map_err(|e| format!("{name}: {e}"))?;
+            let tls = tokio_rustls::TlsConnector::from(config.clone())
+                .connect(name, stream)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?;
+            exchange(tls, request).await
+        }
+    }
+}
+
+async fn exchange<S>(io: S, request: hyper::Request<http_body_util::Full<Bytes>>) -> Result<(u16, bool, Bytes), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use http_body_util::BodyExt as _;
+    let (mut send, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
     let resp = send.send_request(request).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
     let function_error = resp.headers().contains_key("x-amz-function-error");
@@ -541,9 +612,24 @@ mod tests {
         assert_eq!(function_name("arn:aws:lambda:us-east-1:123456789012:function:pre-sign-up"), "pre-sign-up");
         assert_eq!(function_name("arn:aws:lambda:us-east-1:123456789012:function:f:live"), "f");
         assert_eq!(function_name("plain"), "plain");
-        let u = parse_url("http://127.0.0.1:8080/hooks/cognito").unwrap();
-        assert_eq!((u.authority.as_str(), u.path.as_str()), ("127.0.0.1:8080", "/hooks/cognito"));
-        assert!(parse_url("https://example.com").is_err());
+        let u = parse_url("http://127.0.0.1:8080/hooks/cognito", None).unwrap();
+        assert_eq!(
+            (u.authority.as_str(), u.address.as_str(), u.path.as_str()),
+            ("127.0.0.1:8080", "127.0.0.1:8080", "/hooks/cognito")
+        );
+        assert!(u.tls.is_none());
+        let u = parse_url("https://lambda.eu-west-1.amazonaws.com", None).unwrap();
+        assert_eq!(
+            (u.authority.as_str(), u.address.as_str(), u.path.as_str()),
+            ("lambda.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com:443", "/")
+        );
+        assert_eq!(u.tls.as_ref().map(|t| t.0.as_str()), Some("lambda.eu-west-1.amazonaws.com"));
+        let u = parse_url("http://hooks.internal/x", None).unwrap();
+        assert_eq!(u.address, "hooks.internal:80");
+        assert!(parse_url("ftp://example.com", None).is_err());
+        assert!(parse_url("https://", None).is_err());
+        assert!(parse_url("http://example.com", Some("/ca.pem")).is_err());
+        assert!(parse_url("https://example.com", Some("/nonexistent/ca.pem")).is_err());
         assert_eq!(trigger_name(&serde_json::json!({"triggerSource": "PreSignUp_AdminCreateUser"})), "PreSignUp");
     }
 }
