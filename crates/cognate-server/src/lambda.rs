@@ -19,8 +19,8 @@
 //! UserLambdaValidationException ("<Trigger> failed with error <message>."),
 //! an answer that is not a JSON object InvalidLambdaResponseException, and a
 //! function that cannot be reached or answers too late
-//! UnexpectedLambdaException. Only plain `http://` is spoken (no TLS in this
-//! build).
+//! UnexpectedLambdaException. Endpoints are `http://` or `https://` (rustls,
+//! Mozilla's roots, plus a function's own `ca_file`).
 
 use axum::Router;
 use axum::body::Bytes;
