@@ -321,3 +321,55 @@ async fn signing_keys_rotate_with_overlap_and_retire() {
     assert_eq!(public.idp("GetUser", json!({"AccessToken": fresh["AccessToken"]})).await.status, 200);
     f.server.stop().await;
 }
+
+/// The documented lag: a node that checked a token's signature trusts it for
+/// a minute, so a key retired on another node stops its tokens there within
+/// that minute, not at once.
+#[tokio::test]
+async fn another_node_stops_a_retired_keys_tokens_within_a_minute() {
+    let dir = std::env::temp_dir().join(format!("cognate-it-nodes-{}", cognate_crypto::ids::uuid_v4()));
+    let db = dir.join("cognate.db");
+    let key = cognate_crypto::seal::MasterKey::generate();
+    let node = |key| TestServer::start_node(Backend::SqliteFile(db.clone()), key, "https://auth.example.com");
+    let server = node(key.clone()).await;
+    let admin = server.client("us-east-1");
+    let r = admin.idp("CreateUserPool", json!({"PoolName": "p", "AutoVerifiedAttributes": ["email"]})).await;
+    let pool = r.json()["UserPool"]["Id"].as_str().unwrap().to_string();
+    let r = admin
+        .idp(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": pool, "ClientName": "app", "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH"]}),
+        )
+        .await;
+    let client = r.json()["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
+    let f = Fixture { server, pool, client };
+    let other = node(key).await;
+    confirmed_user(&f, "two", "two@example.com").await;
+    let r = f.server.unsigned().idp("InitiateAuth", password_auth(&f.client, "two", "Passw0rd!")).await;
+    let old = r.json()["AuthenticationResult"]["AccessToken"].as_str().unwrap().to_string();
+    let on_other = other.unsigned();
+    let get_user = || on_other.idp("GetUser", json!({"AccessToken": old}));
+    assert_eq!(get_user().await.status, 200, "the other node checks and remembers the signature");
+
+    // Node one rotates, lets the new key take over, and retires the old one.
+    let old_kid = {
+        let keys = f.server.idp.pool_keys(&f.pool).await.unwrap();
+        keys.signing(f.server.idp.now_ms()).unwrap().kid().to_string()
+    };
+    f.server.idp.rotate_signing_key(&f.pool).await.unwrap();
+    f.server.clock.advance(cognate_idp::tokens::KEY_PUBLISH_AHEAD_MS + 1000);
+    f.server.idp.retire_signing_key(&f.pool, &old_kid).await.unwrap();
+    let r = f.server.unsigned().idp("GetUser", json!({"AccessToken": old})).await;
+    assert_eq!(r.json()["message"], "Invalid Access Token", "refused at once where it was retired");
+
+    // The other node, 30 s later: still within its minute.
+    other.clock.advance(30_000);
+    assert_eq!(get_user().await.status, 200);
+    // A minute after it checked: keys and signatures are read again.
+    other.clock.advance(31_000);
+    let r = get_user().await;
+    assert_eq!(r.json()["message"], "Invalid Access Token", "{}", r.text());
+    other.stop().await;
+    f.server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

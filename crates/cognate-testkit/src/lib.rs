@@ -62,7 +62,14 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, config: cognate_server::Config, master_key: MasterKey) -> TestServer {
-        Self::start_full(backend, config, master_key, |idp| idp).await
+        Self::start_full(backend, config, master_key, None, |idp| idp).await
+    }
+
+    /// One node of several sharing a database: the same master key and the
+    /// same public URL (the token issuer), as nodes behind one load balancer.
+    pub async fn start_node(backend: Backend, master_key: MasterKey, public_url: &str) -> TestServer {
+        Self::start_full(backend, cognate_server::Config::default(), master_key, Some(public_url.into()), |idp| idp)
+            .await
     }
 
     /// A server whose pools run their Lambda triggers through `invoker`.
@@ -73,13 +80,14 @@ impl TestServer {
     /// A server whose user-pool service `customize` set up (an invoker, an
     /// SMS sender ...).
     pub async fn start_with_idp(backend: Backend, customize: impl FnOnce(Idp) -> Idp) -> TestServer {
-        Self::start_full(backend, cognate_server::Config::default(), MasterKey::generate(), customize).await
+        Self::start_full(backend, cognate_server::Config::default(), MasterKey::generate(), None, customize).await
     }
 
     async fn start_full(
         backend: Backend,
         config: cognate_server::Config,
         master_key: MasterKey,
+        public_url: Option<String>,
         customize: impl FnOnce(Idp) -> Idp,
     ) -> TestServer {
         let mut pg_database = None;
@@ -99,7 +107,9 @@ impl TestServer {
         let clock = ManualClock::new(SystemClock.now_ms());
         let account = config.account_id.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-        let issuer = Issuer::PublicUrl(format!("http://{}", listener.local_addr().expect("local address")));
+        let issuer = Issuer::PublicUrl(
+            public_url.unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("local address"))),
+        );
         let idp = customize(Idp::new(store, master_key.clone(), Arc::new(clock.clone()), account, issuer));
         idp.ensure_admin_key(ACCESS_KEY_ID, SECRET_ACCESS_KEY).await.expect("admin key");
         let app = cognate_server::AppState::new(config, idp.clone());
