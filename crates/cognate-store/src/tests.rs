@@ -323,11 +323,22 @@ async fn users(store: &Store) {
     };
     store.insert_refresh_token(&rt).await.unwrap();
     assert!(matches!(store.insert_refresh_token(&rt).await, Err(StoreError::Conflict)));
-    assert!(!store.origin_revoked(pool, "o").await.unwrap());
+    // The access-token check: user, revocation of its sign-in, MFA presence.
+    let check = |origin: &'static str| {
+        let (store, sub) = (store.clone(), bob.sub.clone());
+        async move { store.user_for_access(pool, &sub, origin).await.unwrap().unwrap() }
+    };
+    let before = check("o").await;
+    assert_eq!((before.user.username.as_str(), before.revoked, before.has_mfa), ("bob", false, false));
+    assert!(store.user_for_access(pool, "no-such-sub", "o").await.unwrap().is_none());
+    let mfa = crate::MfaRow { pool_id: pool.into(), username_key: "bob".into(), ..Default::default() };
+    store.put_user_mfa(&mfa).await.unwrap();
+    assert!(check("o").await.has_mfa);
     assert!(store.revoke_refresh_token("h", 5).await.unwrap());
     assert!(!store.revoke_refresh_token("h", 6).await.unwrap(), "revoked once");
     assert_eq!(store.get_refresh_token("h").await.unwrap().unwrap().revoked_at, 5);
-    assert!(store.origin_revoked(pool, "o").await.unwrap());
+    assert!(check("o").await.revoked);
+    assert!(!check("another-sign-in").await.revoked);
 
     // Rotation: one use wins; revoking an origin takes its whole family.
     let a = RefreshTokenRow { token_hash: "a".into(), origin_jti: "fam".into(), revoked_at: 0, ..rt.clone() };

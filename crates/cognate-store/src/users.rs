@@ -626,22 +626,6 @@ impl Store {
         .await
     }
 
-    /// Whether the sign-in that `origin_jti` names has been revoked (its
-    /// refresh token revoked by RevokeToken or a global sign-out): its access
-    /// and ID tokens are then refused.
-    pub async fn origin_revoked(&self, pool_id: &str, origin_jti: &str) -> Result<bool> {
-        on_db!(self, pool => {
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS n FROM refresh_tokens WHERE pool_id = $1 AND origin_jti = $2 AND revoked_at <> 0",
-            )
-            .bind(pool_id)
-            .bind(origin_jti)
-            .fetch_one(pool)
-            .await?;
-            Ok(row.try_get::<i64, _>("n")? > 0)
-        })
-    }
-
     /// Marks a refresh token as replaced by rotation: true for exactly one
     /// of any number of concurrent uses.
     pub async fn mark_rotated(&self, token_hash: &str, now: i64) -> Result<bool> {
