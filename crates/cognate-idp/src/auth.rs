@@ -56,20 +56,82 @@ struct SrpState {
     u: String,
     /// USER_ID_FOR_SRP.
     n: String,
+    #[serde(flatten)]
+    srp: SrpHalf,
+    /// Expiry, ms.
+    e: i64,
+}
+
+/// The PASSWORD_VERIFIER challenge: the user's salt, B, the sealed state as
+/// the Session and (base64) the SECRET_BLOCK the client signs.
+pub(crate) fn password_verifier(
+    salt_hex: String,
+    challenge: &srp::ServerChallenge,
+    sealed: String,
+    user_id: &str,
+) -> InitiateAuthResponse {
+    use base64::Engine as _;
+    let p = BTreeMap::from([
+        ("SALT".to_string(), salt_hex),
+        ("SECRET_BLOCK".to_string(), base64::engine::general_purpose::STANDARD.encode(sealed.as_bytes())),
+        ("SRP_B".to_string(), challenge.srp_b_hex()),
+        ("USERNAME".to_string(), user_id.to_string()),
+        ("USER_ID_FOR_SRP".to_string(), user_id.to_string()),
+    ]);
+    InitiateAuthResponse {
+        challenge_name: Some(ChallengeNameType::PasswordVerifier),
+        challenge_parameters: Some(p),
+        session: Some(sealed),
+        ..Default::default()
+    }
+}
+
+/// The server's side of an SRP exchange, sealed between the challenge and
+/// the client's proof (USER_SRP_AUTH, device SRP, SRP inside CUSTOM_AUTH).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SrpHalf {
+    /// The client's A, hex as sent.
+    a: String,
     /// The server's secret b, and its public B, hex.
     b: String,
     bb: String,
-    /// The client's A, hex as sent.
-    a: String,
-    /// Expiry, ms.
-    e: i64,
+}
+
+impl SrpHalf {
+    pub(crate) fn new(a_hex: &str, challenge: &srp::ServerChallenge) -> SrpHalf {
+        SrpHalf {
+            a: a_hex.to_string(),
+            b: hex::encode(challenge.b_secret.to_bytes()),
+            bb: hex::encode(&challenge.big_b),
+        }
+    }
+
+    /// Whether the client's PASSWORD_CLAIM_SIGNATURE over `block` and
+    /// `timestamp` proves the password (or device secret) behind
+    /// `verifier`, for `group` and `user_id` (pool name and USER_ID_FOR_SRP,
+    /// or device group key and device key). A state that does not decode is
+    /// an invalid session.
+    pub(crate) fn proves(
+        &self,
+        verifier: &[u8],
+        group: &str,
+        user_id: &str,
+        (block, timestamp, signature): (&str, &str, &str),
+    ) -> Result<bool> {
+        let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
+        let b = hex::decode(&self.b).ok().and_then(|b| srp::SecretExponent::from_bytes(&b).ok());
+        let (Some(b), Ok(big_b)) = (b, hex::decode(&self.bb)) else { return Err(invalid_session()) };
+        let proven = srp::session_key(&self.a, &big_b, &b, verifier)
+            .and_then(|key| srp::verify_claim(&key, group, user_id, block, timestamp, signature));
+        Ok(proven.is_ok())
+    }
 }
 
 fn incorrect() -> Error {
     Error::NotAuthorized("Incorrect username or password.".into())
 }
 
-fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str> {
+pub(crate) fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str> {
     params
         .get(name)
         .map(String::as_str)
@@ -297,7 +359,7 @@ impl Idp {
 
     /// Refuses while the user is locked out; otherwise lets the caller check
     /// the credentials.
-    fn check_lock(&self, user: &UserRow) -> Result<()> {
+    pub(crate) fn check_lock(&self, user: &UserRow) -> Result<()> {
         if user.locked_until > self.now() {
             return Err(Error::NotAuthorized("Password attempts exceeded".into()));
         }
@@ -489,26 +551,11 @@ impl Idp {
             c: c.row.id.clone(),
             u: user_key,
             n: user_id.clone(),
-            b: hex::encode(challenge.b_secret.to_bytes()),
-            bb: hex::encode(&challenge.big_b),
-            a: a_hex.to_string(),
+            srp: SrpHalf::new(a_hex, &challenge),
             e: self.now() + validity_min * 60_000,
         };
         let sealed = self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?);
-        use base64::Engine as _;
-        let secret_block = base64::engine::general_purpose::STANDARD.encode(sealed.as_bytes());
-        let mut p = BTreeMap::new();
-        p.insert("SALT".to_string(), salt_hex);
-        p.insert("SECRET_BLOCK".to_string(), secret_block);
-        p.insert("SRP_B".to_string(), challenge.srp_b_hex());
-        p.insert("USERNAME".to_string(), user_id.clone());
-        p.insert("USER_ID_FOR_SRP".to_string(), user_id);
-        Ok(InitiateAuthResponse {
-            challenge_name: Some(ChallengeNameType::PasswordVerifier),
-            challenge_parameters: Some(p),
-            session: Some(sealed),
-            ..Default::default()
-        })
+        Ok(password_verifier(salt_hex, &challenge, sealed, &user_id))
     }
 
     pub async fn respond_to_auth_challenge(
@@ -615,13 +662,8 @@ impl Idp {
         let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(incorrect)?;
         self.check_lock(&user)?;
         let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
-        let b_bytes = hex::decode(&state.b).map_err(|_| invalid_session())?;
-        let b = srp::SecretExponent::from_bytes(&b_bytes).map_err(|_| invalid_session())?;
-        let big_b = hex::decode(&state.bb).map_err(|_| invalid_session())?;
         let pool_name = srp::pool_name(&c.pool_row.id);
-        let proven = srp::session_key(&state.a, &big_b, &b, &v)
-            .and_then(|key| srp::verify_claim(&key, pool_name, &state.n, block_b64, timestamp, signature));
-        if proven.is_err() {
+        if !state.srp.proves(&v, pool_name, &state.n, (block_b64, timestamp, signature))? {
             self.record_failure(&user).await?;
             self.auth_event(&c.pool, &user, EventType::SignIn, EventResponseType::Fail, Some(false)).await?;
             return Err(incorrect());

@@ -15,6 +15,7 @@
 //! SECRET_BLOCK), checks the client's proof as USER_SRP_AUTH does, and appends
 //! a `PASSWORD_VERIFIER` step with its result.
 
+use crate::auth::{SrpHalf, param, password_verifier};
 use crate::triggers::{Trigger, attributes_json, flag};
 use crate::users::{ClientCtx, attrs_of};
 use crate::{Error, Idp, Result};
@@ -51,13 +52,9 @@ struct CustomState {
     steps: Vec<Step>,
     private: Value,
     metadata: Option<String>,
-    /// The client's SRP_A, when it began with one.
+    /// SRP's state while a PASSWORD_VERIFIER challenge is out.
     #[serde(default)]
-    a: Option<String>,
-    /// SRP's secret exponent b and public B, while a PASSWORD_VERIFIER
-    /// challenge is out.
-    #[serde(default)]
-    srp: Option<(String, String)>,
+    srp: Option<SrpHalf>,
 }
 
 fn incorrect() -> Error {
@@ -101,9 +98,7 @@ impl Idp {
             None if c.prevents_existence_errors() => return Err(incorrect()),
             None => return Err(Error::UserNotFound("User does not exist.".into())),
         };
-        if user.locked_until > self.now() {
-            return Err(Error::NotAuthorized("Password attempts exceeded".into()));
-        }
+        self.check_lock(&user)?;
         // A client that sent SRP_A has answered that step already.
         let steps = match &a {
             Some(_) => vec![Step { name: "SRP_A".into(), result: true, metadata: None }],
@@ -112,12 +107,13 @@ impl Idp {
         self.define(c, user, steps, a, client_metadata).await
     }
 
-    /// Opens a CUSTOM_AUTH Session of this pool and client, unexpired.
-    fn open_custom(&self, c: &ClientCtx, session: Option<&str>) -> Result<CustomState> {
-        let state: CustomState = session
-            .and_then(|s| self.key.open(SESSION_CONTEXT, s).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(invalid_session)?;
+    /// A CUSTOM_AUTH Session's state, if it is one (not yet checked).
+    fn unseal_custom(&self, session: Option<&str>) -> Option<CustomState> {
+        session.and_then(|s| self.key.open(SESSION_CONTEXT, s).ok()).and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// A CUSTOM_AUTH state of this pool and client, unexpired.
+    fn check_custom(&self, c: &ClientCtx, state: CustomState) -> Result<CustomState> {
         if state.p != c.pool_row.id || state.c != c.row.id {
             return Err(invalid_session());
         }
@@ -137,41 +133,27 @@ impl Idp {
         session: Option<&str>,
         client_metadata: &BTreeMap<String, String>,
     ) -> Result<Option<Next>> {
-        let opens = session.is_some_and(|s| self.key.open(SESSION_CONTEXT, s).is_ok());
-        if !opens {
-            return Ok(None);
-        }
-        let mut state = self.open_custom(c, session)?;
-        let (Some(a), Some((b, bb))) = (state.a.take(), state.srp.take()) else { return Err(invalid_session()) };
-        let get = |k: &str| {
-            r.get(k)
-                .map(String::as_str)
-                .ok_or_else(|| Error::InvalidParameter(format!("Missing required parameter {k}")))
-        };
-        let (block, signature, timestamp) =
-            (get("PASSWORD_CLAIM_SECRET_BLOCK")?, get("PASSWORD_CLAIM_SIGNATURE")?, get("TIMESTAMP")?);
+        // A Session that is not CUSTOM_AUTH's is USER_SRP_AUTH's.
+        let Some(state) = self.unseal_custom(session) else { return Ok(None) };
+        let mut state = self.check_custom(c, state)?;
+        let Some(half) = state.srp.take() else { return Err(invalid_session()) };
+        let claim =
+            (param(r, "PASSWORD_CLAIM_SECRET_BLOCK")?, param(r, "TIMESTAMP")?, param(r, "PASSWORD_CLAIM_SIGNATURE")?);
         if let Some(name) = r.get("USERNAME") {
             self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
         }
-        if srp::parse_timestamp(timestamp).is_none() {
+        if srp::parse_timestamp(claim.1).is_none() {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
         let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
-        if user.locked_until > self.now() {
-            return Err(Error::NotAuthorized("Password attempts exceeded".into()));
-        }
+        self.check_lock(&user)?;
         let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
-        let b = hex::decode(&b).ok().and_then(|b| srp::SecretExponent::from_bytes(&b).ok());
-        let big_b = hex::decode(&bb).ok();
-        let (Some(b), Some(big_b)) = (b, big_b) else { return Err(invalid_session()) };
-        let proven = srp::session_key(&a, &big_b, &b, &v).and_then(|key| {
-            srp::verify_claim(&key, srp::pool_name(&c.pool_row.id), &user.username, block, timestamp, signature)
-        });
-        if proven.is_err() {
+        let proven = half.proves(&v, srp::pool_name(&c.pool_row.id), &user.username, claim)?;
+        if !proven {
             self.record_failure(&user).await?;
         }
         let mut steps = state.steps;
-        steps.push(Step { name: "PASSWORD_VERIFIER".into(), result: proven.is_ok(), metadata: None });
+        steps.push(Step { name: "PASSWORD_VERIFIER".into(), result: proven, metadata: None });
         self.define(c, user, steps, None, client_metadata).await.map(Some)
     }
 
@@ -183,7 +165,8 @@ impl Idp {
         session: Option<&str>,
         client_metadata: &BTreeMap<String, String>,
     ) -> Result<Next> {
-        let state = self.open_custom(c, session)?;
+        let state = self.unseal_custom(session).ok_or_else(invalid_session)?;
+        let state = self.check_custom(c, state)?;
         if state.srp.is_some() {
             // The challenge out is PASSWORD_VERIFIER, not this one.
             return Err(invalid_session());
@@ -284,24 +267,10 @@ impl Idp {
                     steps,
                     private: json!({}),
                     metadata: None,
-                    a: Some(a),
-                    srp: Some((hex::encode(challenge.b_secret.to_bytes()), hex::encode(&challenge.big_b))),
+                    srp: Some(SrpHalf::new(&a, &challenge)),
                 };
                 let sealed = self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?);
-                use base64::Engine as _;
-                let p = BTreeMap::from([
-                    ("SALT".to_string(), salt.clone()),
-                    ("SRP_B".to_string(), challenge.srp_b_hex()),
-                    ("SECRET_BLOCK".to_string(), base64::engine::general_purpose::STANDARD.encode(sealed.as_bytes())),
-                    ("USERNAME".to_string(), user.username.clone()),
-                    ("USER_ID_FOR_SRP".to_string(), user.username.clone()),
-                ]);
-                return Ok(Next::Challenge(InitiateAuthResponse {
-                    challenge_name: Some(ChallengeNameType::PasswordVerifier),
-                    challenge_parameters: Some(p),
-                    session: Some(sealed),
-                    ..Default::default()
-                }));
+                return Ok(Next::Challenge(password_verifier(salt.clone(), &challenge, sealed, &user.username)));
             }
             Some(other) => {
                 return Err(Error::Unsupported(format!(
@@ -339,7 +308,6 @@ impl Idp {
             steps,
             private: made.get("privateChallengeParameters").cloned().unwrap_or_else(|| json!({})),
             metadata: made.get("challengeMetadata").and_then(Value::as_str).map(str::to_string),
-            a: None,
             srp: None,
         };
         Ok(Next::Challenge(InitiateAuthResponse {

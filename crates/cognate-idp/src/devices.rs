@@ -6,6 +6,7 @@
 //! A remembered device skips MFA, as Cognito's do. The device's secret never
 //! reaches the server: only its SRP verifier, which proves nothing by itself.
 
+use crate::auth::SrpHalf;
 use crate::users::ClientCtx;
 use crate::{Error, Idp, Result, token};
 use cognate_crypto::srp;
@@ -39,9 +40,8 @@ struct DeviceSrpState {
     c: String,
     u: String,
     d: String,
-    b: String,
-    bb: String,
-    a: String,
+    #[serde(flatten)]
+    srp: SrpHalf,
     e: i64,
 }
 
@@ -138,9 +138,7 @@ impl Idp {
                 c: c.row.id.clone(),
                 u: user.username_key.clone(),
                 d: d.device_key.clone(),
-                b: hex::encode(ch.b_secret.to_bytes()),
-                bb: hex::encode(&ch.big_b),
-                a: a_hex.to_string(),
+                srp: SrpHalf::new(a_hex, &ch),
                 e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
             };
             use base64::Engine as _;
@@ -180,13 +178,8 @@ impl Idp {
         if srp::parse_timestamp(timestamp).is_none() {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
-        let b =
-            hex::decode(&state.b).ok().and_then(|b| srp::SecretExponent::from_bytes(&b).ok()).ok_or(Error::Internal)?;
-        let big_b = hex::decode(&state.bb).map_err(|_| Error::Internal)?;
         let signature = param("PASSWORD_CLAIM_SIGNATURE")?;
-        let proven = srp::session_key(&state.a, &big_b, &b, &verifier)
-            .and_then(|key| srp::verify_claim(&key, &d.group_key, &d.device_key, block_b64, timestamp, signature));
-        if proven.is_err() {
+        if !state.srp.proves(&verifier, &d.group_key, &d.device_key, (block_b64, timestamp, signature))? {
             self.record_failure(&user).await?;
             return Err(Error::NotAuthorized("Incorrect username or password.".into()));
         }
