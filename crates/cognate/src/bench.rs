@@ -12,6 +12,7 @@ use cognate_crypto::{jwt, sigv4, srp};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
@@ -118,6 +119,20 @@ impl Conn {
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
         Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
+    /// An unsigned GET: (status, body).
+    async fn get(&mut self, path: &str) -> Result<(u16, Bytes), String> {
+        let request = hyper::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("host", &self.host)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let resp = self.send.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok((status, bytes))
     }
 
     async fn ok(&mut self, op: &str, body: &Value, signed: bool) -> Result<Value, String> {
@@ -524,18 +539,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 async fn wait_ready(addr: &str, key: &(String, String)) -> Result<(), String> {
     let started = Instant::now();
     loop {
-        if let Ok(mut c) = Conn::open(addr, key).await {
-            let req = hyper::Request::builder()
-                .method("GET")
-                .uri("/ready")
-                .header("host", addr)
-                .body(Full::new(Bytes::new()))
-                .map_err(|e| e.to_string())?;
-            if let Ok(resp) = c.send.send_request(req).await
-                && resp.status() == 200
-            {
-                return Ok(());
-            }
+        if let Ok(mut c) = Conn::open(addr, key).await
+            && let Ok((200, _)) = c.get("/ready").await
+        {
+            return Ok(());
         }
         if started.elapsed() > Duration::from_secs(60) {
             return Err("the server did not become ready".to_string());
@@ -606,7 +613,7 @@ async fn run_scenario(
     floor: &[(&'static str, Duration)],
 ) -> Result<Row, String> {
     let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let crypto_before = crypto_cpu_s(addr, &setup.key).await;
+    let meter_before = crypto_meter(addr, &setup.key).await;
     let cpu_before = pid.and_then(cpu_time);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -642,8 +649,10 @@ async fn run_scenario(
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
-    let in_server_crypto = match (crypto_before, crypto_cpu_s(addr, &setup.key).await) {
-        (Some(a), Some(b)) if !latencies.is_empty() => Some((b - a) * 1e6 / latencies.len() as f64),
+    let in_server_crypto = match (meter_before, crypto_meter(addr, &setup.key).await) {
+        (Some(a), Some(b)) if !latencies.is_empty() && !unavoidable_calls(scenario).is_empty() => {
+            Some(in_server_crypto_us(scenario, &a, &b, latencies.len()))
+        }
         _ => None,
     };
     latencies.sort();
@@ -665,35 +674,92 @@ async fn run_scenario(
         crypto_us_per_op: crypto_us,
         efficiency: efficiency(crypto_us, server_us),
         in_server_crypto_us_per_op: in_server_crypto,
-        // Only where the scenario has unavoidable cryptography at all.
-        in_server_efficiency: in_server_crypto.filter(|_| crypto_us > 0.0).and_then(|c| efficiency(c, server_us)),
+        in_server_efficiency: in_server_crypto.and_then(|c| efficiency(c, server_us)),
     })
 }
 
-/// The server's CPU seconds in unavoidable cryptography so far, from its
-/// `/metrics` (`cognate_crypto_cpu_seconds_total`); None for a server that
-/// does not publish it.
-async fn crypto_cpu_s(addr: &str, key: &(String, String)) -> Option<f64> {
-    let mut c = Conn::open(addr, key).await.ok()?;
-    let req = hyper::Request::builder()
-        .method("GET")
-        .uri("/metrics")
-        .header("host", addr)
-        .body(Full::new(Bytes::new()))
-        .ok()?;
-    let resp = c.send.send_request(req).await.ok()?;
-    let body = resp.into_body().collect().await.ok()?.to_bytes();
-    let text = std::str::from_utf8(&body).ok()?;
-    let values: Vec<f64> = text
-        .lines()
-        .filter(|l| l.starts_with("cognate_crypto_cpu_seconds_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-        .collect();
-    (!values.is_empty()).then(|| values.iter().sum())
+/// The cryptography each scenario's operation cannot avoid, as the
+/// server's meter names it: (kind, calls per operation). SRP's server side
+/// is two calls (the challenge, then the session key).
+fn unavoidable_calls(scenario: &str) -> &'static [(&'static str, f64)] {
+    match scenario {
+        "password-sign-in" => &[("argon2id", 1.0), ("rs256_sign", 2.0)],
+        "srp-sign-in" => &[("srp_server", 2.0), ("rs256_sign", 2.0)],
+        "refresh" => &[("rs256_sign", 2.0)],
+        "sign-up" | "admin-create-user" => &[("argon2id", 1.0), ("srp_verifier", 1.0)],
+        _ => &[],
+    }
+}
+
+/// The server's meter so far, from its `/metrics`: (calls, CPU seconds) by
+/// kind; None for a server that does not publish it.
+async fn crypto_meter(addr: &str, key: &(String, String)) -> Option<HashMap<String, (f64, f64)>> {
+    let (status, body) = Conn::open(addr, key).await.ok()?.get("/metrics").await.ok()?;
+    let text = std::str::from_utf8(&body).ok().filter(|_| status == 200)?;
+    let mut meter: HashMap<String, (f64, f64)> = HashMap::new();
+    for line in text.lines().filter(|l| l.starts_with("cognate_crypto_")) {
+        let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        let Some((name, labels)) = series.split_once("{kind=\"") else { continue };
+        let (kind, value) = (labels.trim_end_matches("\"}").to_string(), value.parse::<f64>().ok()?);
+        match name {
+            "cognate_crypto_calls_total" => meter.entry(kind).or_default().0 = value,
+            "cognate_crypto_cpu_seconds_total" => meter.entry(kind).or_default().1 = value,
+            _ => {}
+        }
+    }
+    (!meter.is_empty()).then_some(meter)
+}
+
+/// The server's CPU µs per operation in the cryptography the scenario
+/// cannot avoid, between two meter readings. Only the expected calls count:
+/// a kind called more often than the operation needs contributes the
+/// expected share of its time, so extra cryptography is overhead.
+fn in_server_crypto_us(
+    scenario: &str,
+    before: &HashMap<String, (f64, f64)>,
+    after: &HashMap<String, (f64, f64)>,
+    ops: usize,
+) -> f64 {
+    let ops = ops as f64;
+    unavoidable_calls(scenario)
+        .iter()
+        .map(|(kind, per_op)| {
+            let (c0, s0) = before.get(*kind).copied().unwrap_or_default();
+            let (c1, s1) = after.get(*kind).copied().unwrap_or_default();
+            let (calls, secs) = (c1 - c0, s1 - s0);
+            if calls <= 0.0 { 0.0 } else { secs * (per_op * ops / calls).min(1.0) }
+        })
+        .sum::<f64>()
+        * 1e6
+        / ops
 }
 
 /// Unavoidable crypto time ÷ server CPU time, where there is crypto to
 /// compare and the server's CPU time is known.
 fn efficiency(crypto_us: f64, server_us: Option<f64>) -> Option<f64> {
     server_us.filter(|&us| us > 0.0 && crypto_us > 0.0).map(|us| crypto_us / us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meter(entries: &[(&str, f64, f64)]) -> HashMap<String, (f64, f64)> {
+        entries.iter().map(|(k, calls, secs)| (k.to_string(), (*calls, *secs))).collect()
+    }
+
+    #[test]
+    fn in_server_crypto_counts_only_the_calls_an_operation_needs() {
+        let before = meter(&[("rs256_sign", 10.0, 1.0), ("argon2id", 5.0, 2.0)]);
+        // 10 refreshes, 2 signatures each, 4 ms a signature: 8 ms per refresh.
+        let after = meter(&[("rs256_sign", 30.0, 1.08), ("argon2id", 5.0, 2.0)]);
+        assert!((in_server_crypto_us("refresh", &before, &after, 10) - 8_000.0).abs() < 1e-6);
+        // A server that signed three times per refresh: the third is overhead.
+        let after = meter(&[("rs256_sign", 40.0, 1.12), ("argon2id", 5.0, 2.0)]);
+        assert!((in_server_crypto_us("refresh", &before, &after, 10) - 8_000.0).abs() < 1e-6);
+        // Cryptography of another kind is not the operation's.
+        let after = meter(&[("rs256_sign", 30.0, 1.08), ("argon2id", 15.0, 2.5)]);
+        assert!((in_server_crypto_us("refresh", &before, &after, 10) - 8_000.0).abs() < 1e-6);
+        assert_eq!(unavoidable_calls("get-user"), &[] as &[(&str, f64)]);
+    }
 }
