@@ -5,8 +5,8 @@ The suite drives a Cognate server with clients nobody on the team wrote
 
 Server: by default the session starts ``$COGNATE_BIN`` (default
 ``<repo>/target/debug/cognate``) as
-``cognate serve --ephemeral --listen 127.0.0.1:<free port>`` and stops it at
-the end. If ``COGNATE_ENDPOINT`` is set, that server is used instead and
+``cognate serve --data-dir <temporary directory> --listen 127.0.0.1:<free port>``
+(a SQLite file, the default engine) and stops it at the end. If ``COGNATE_ENDPOINT`` is set, that server is used instead and
 nothing is started. Server output goes to ``conformance/logs/``.
 """
 
@@ -17,9 +17,11 @@ import json
 import os
 import pathlib
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -88,11 +90,12 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def _storage_args():
-    """In-memory SQLite by default; COGNATE_CONFORMANCE_DATABASE_URL runs the
-    suite against that (empty) PostgreSQL database instead."""
+def _storage_args(data_dir: pathlib.Path):
+    """A SQLite file in `data_dir` by default (the engine `cognate serve`
+    runs out of the box); COGNATE_CONFORMANCE_DATABASE_URL runs the suite
+    against that (empty) PostgreSQL database instead."""
     url = os.environ.get("COGNATE_CONFORMANCE_DATABASE_URL")
-    return ["--database-url", url] if url else ["--ephemeral"]
+    return ["--database-url", url] if url else ["--data-dir", str(data_dir)]
 
 
 # The log of the server this session started (empty with COGNATE_ENDPOINT).
@@ -151,9 +154,19 @@ def endpoint():
     env["COGNATE_MASTER_KEY"] = secrets.token_hex(32)
     url = f"http://127.0.0.1:{port}"
 
+    data_dir = pathlib.Path(tempfile.mkdtemp(prefix="cognate-conformance-"))
+
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(binary), "serve", *_storage_args(), "--listen", f"127.0.0.1:{port}", "--config", str(config_path)],
+            [
+                str(binary),
+                "serve",
+                *_storage_args(data_dir),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--config",
+                str(config_path),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -182,6 +195,7 @@ def endpoint():
             yield url
         finally:
             _stop(proc)
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------

@@ -6,10 +6,11 @@
 //
 // Server: `startServer()` runs $COGNATE_BIN (default
 // <repo>/target/debug/cognate) as
-//   cognate serve --ephemeral --listen 127.0.0.1:<free port>
-// (or `--database-url $COGNATE_CONFORMANCE_DATABASE_URL` instead of
-// `--ephemeral` when that is set) in its own process group, waits for
-// GET /ready, and `stop()` kills the group. If COGNATE_ENDPOINT is set, that
+//   cognate serve --data-dir <fresh temporary directory> --listen 127.0.0.1:<free port>
+// (a SQLite file, the engine `cognate serve` runs by default; or
+// `--database-url $COGNATE_CONFORMANCE_DATABASE_URL` instead when that is
+// set) in its own process group, waits for GET /ready, and `stop()` kills
+// the group and removes the directory. If COGNATE_ENDPOINT is set, that
 // server is used and nothing is started. Server output goes to
 // conformance/node/logs/.
 //
@@ -20,6 +21,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -90,9 +92,9 @@ function tail(file, limit = 4000) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function storageArgs() {
+function storageArgs(dataDir) {
   const url = process.env.COGNATE_CONFORMANCE_DATABASE_URL;
-  return url ? ['--database-url', url] : ['--ephemeral'];
+  return url ? ['--database-url', url] : ['--data-dir', dataDir];
 }
 
 function timestamp() {
@@ -126,8 +128,9 @@ export async function startServer({ extraArgs = [] } = {}) {
   const logPath = path.join(logDir, `cognate-${timestamp()}-${port}.log`);
   const logFd = fs.openSync(logPath, 'w');
   const endpoint = `http://127.0.0.1:${port}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cognate-conformance-'));
 
-  const child = spawn(binary, ['serve', ...storageArgs(), '--listen', `127.0.0.1:${port}`, ...extraArgs], {
+  const child = spawn(binary, ['serve', ...storageArgs(dataDir), '--listen', `127.0.0.1:${port}`, ...extraArgs], {
     env: {
       ...process.env,
       COGNATE_ADMIN_ACCESS_KEY_ID: ACCESS_KEY_ID,
@@ -172,11 +175,13 @@ export async function startServer({ extraArgs = [] } = {}) {
       killGroup('SIGKILL');
       await exitedPromise;
     }
+    fs.rmSync(dataDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (exited) {
+      fs.rmSync(dataDir, { recursive: true, force: true });
       throw new Error(
         `cognate exited (${JSON.stringify(exited)}) before becoming ready; log ${logPath}:\n${tail(logPath)}`,
       );

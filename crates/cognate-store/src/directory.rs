@@ -132,6 +132,9 @@ impl FromRow for Keyed {
     fn from_pg(row: &PgRow) -> Result<Self> {
         Ok(Keyed { user: UserListing::from_pg(row)?, sort: row.try_get("sort_value")? })
     }
+    fn from_rusqlite(row: &rusqlite::Row<'_>) -> Result<Self> {
+        Ok(Keyed { user: UserListing::from_rusqlite(row)?, sort: row.get("sort_value")? })
+    }
 }
 
 row_struct! {

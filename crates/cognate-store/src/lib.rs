@@ -19,6 +19,7 @@
 //!   execution; an expression keeps the prepared statement.
 
 mod migrations;
+mod point;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -47,6 +48,8 @@ enum Db {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    /// Single-row reads on the calling thread, for a SQLite file.
+    readers: Option<std::sync::Arc<point::Readers>>,
 }
 
 #[derive(Debug)]
@@ -103,6 +106,8 @@ macro_rules! on_db {
 trait FromRow: Sized {
     fn from_sqlite(row: &SqliteRow) -> Result<Self>;
     fn from_pg(row: &PgRow) -> Result<Self>;
+    /// A row of a point read (see [`point`]).
+    fn from_rusqlite(row: &rusqlite::Row<'_>) -> Result<Self>;
 }
 
 macro_rules! row_struct {
@@ -116,6 +121,11 @@ macro_rules! row_struct {
             }
             fn from_pg(row: &PgRow) -> Result<Self> {
                 Ok($name { $($field: row.try_get(stringify!($field))?),* })
+            }
+            fn from_rusqlite(row: &rusqlite::Row<'_>) -> Result<Self> {
+                let mut _at = 0;
+                $(let $field = row.get($crate::point::column(row, _at, stringify!($field))?)?; _at += 1;)*
+                Ok($name { $($field),* })
             }
         }
     };
@@ -207,7 +217,11 @@ async fn fetch_all<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Vec<T>> {
     })
 }
 
+/// At most one row: a point read, on the calling thread for a SQLite file.
 async fn fetch_optional<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Option<T>> {
+    if let Some(readers) = &store.readers {
+        return readers.fetch_optional(&q);
+    }
     Ok(fetch_all::<T>(store, q).await?.into_iter().next())
 }
 
@@ -276,6 +290,7 @@ use Arg::{Int, OptText, Text};
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub async fn open(location: &Location) -> Result<Store> {
+        let mut readers = None;
         let db = match location {
             Location::SqliteFile(path) => {
                 if let Some(dir) = path.parent() {
@@ -290,6 +305,7 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
                 let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+                readers = Some(std::sync::Arc::new(point::Readers::new(path)));
                 Db::Sqlite(pool)
             }
             Location::SqliteMemory => {
@@ -315,7 +331,7 @@ impl Store {
                 Db::Postgres(pool)
             }
         };
-        let store = Store { db };
+        let store = Store { db, readers };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -333,6 +349,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers.close();
+        }
         on_db!(self, pool => pool.close().await)
     }
 

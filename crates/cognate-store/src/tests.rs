@@ -148,6 +148,30 @@ async fn sqlite_file() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The access-token check is asked on every call: SQLite answers it from
+/// three index probes, never a scan of a sign-in's rotated tokens.
+#[tokio::test]
+async fn the_access_check_probes_indexes_only() {
+    let store = Store::open(&Location::SqliteMemory).await.unwrap();
+    let Db::Sqlite(pool) = &store.db else { unreachable!("SQLite") };
+    let sql = format!("EXPLAIN QUERY PLAN {}", users::USER_FOR_ACCESS);
+    let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind("p")
+        .bind("s")
+        .bind("o")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String, _>("detail").unwrap())
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("USING INDEX users_by_sub"), "{plan}");
+    assert!(plan.contains("USING INDEX refresh_tokens_revoked"), "{plan}");
+    assert!(plan.contains("sqlite_autoindex_user_mfa"), "{plan}");
+    assert!(!plan.contains("SCAN"), "{plan}");
+}
+
 #[tokio::test]
 async fn sqlite_memory() {
     let store = Store::open(&Location::SqliteMemory).await.unwrap();

@@ -54,6 +54,13 @@ impl FromRow for AccessCheck {
             has_mfa: row.try_get::<i64, _>("mfa_rows")? > 0,
         })
     }
+    fn from_rusqlite(row: &rusqlite::Row<'_>) -> Result<Self> {
+        Ok(AccessCheck {
+            user: UserRow::from_rusqlite(row)?,
+            revoked: row.get::<_, i64>(crate::point::column(row, 16, "revoked")?)? > 0,
+            has_mfa: row.get::<_, i64>(crate::point::column(row, 17, "mfa_rows")?)? > 0,
+        })
+    }
 }
 
 row_struct! {
@@ -414,6 +421,24 @@ impl Store {
     }
 }
 
+/// Whether a sign-in is revoked is asked on every access-token check; a
+/// sign-in's refresh tokens are one row per rotation, so the check probes
+/// an index of the revoked rows only (few) instead of reading the family.
+/// The user of an access token, whether its sign-in is revoked (any
+/// revoked row of the family: the partial index `refresh_tokens_revoked`
+/// holds only those) and whether the user has MFA settings.
+pub(crate) const USER_FOR_ACCESS: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", ",
+    "(SELECT COUNT(*) FROM refresh_tokens r WHERE r.pool_id = $1 AND r.origin_jti = $3 AND r.revoked_at <> 0) AS revoked, ",
+    "(SELECT COUNT(*) FROM user_mfa m WHERE m.pool_id = $1 AND m.username_key = users.username_key) AS mfa_rows ",
+    "FROM users WHERE pool_id = $1 AND sub = $2"
+);
+
+pub(crate) const MIGRATION_5: &[&str] =
+    &["CREATE INDEX refresh_tokens_revoked ON refresh_tokens (pool_id, origin_jti) WHERE revoked_at <> 0"];
+
 pub(crate) const MIGRATION_2: &[&str] = &[
     "CREATE TABLE users (
         pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
@@ -609,21 +634,7 @@ impl Store {
     /// `sub` names, whether its sign-in (`origin_jti`) was revoked, and
     /// whether the user has any MFA settings stored.
     pub async fn user_for_access(&self, pool_id: &str, sub: &str, origin_jti: &str) -> Result<Option<AccessCheck>> {
-        fetch_optional(
-            self,
-            q(
-                concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    ", ",
-                    "(SELECT COUNT(*) FROM refresh_tokens r WHERE r.pool_id = $1 AND r.origin_jti = $3 AND r.revoked_at <> 0) AS revoked, ",
-                    "(SELECT COUNT(*) FROM user_mfa m WHERE m.pool_id = $1 AND m.username_key = users.username_key) AS mfa_rows ",
-                    "FROM users WHERE pool_id = $1 AND sub = $2"
-                ),
-                vec![Text(pool_id), Text(sub), Text(origin_jti)],
-            ),
-        )
-        .await
+        fetch_optional(self, q(USER_FOR_ACCESS, vec![Text(pool_id), Text(sub), Text(origin_jti)])).await
     }
 
     /// Marks a refresh token as replaced by rotation: true for exactly one

@@ -2,8 +2,10 @@
 //! requester that speaks HTTP/1.1 to it and signs with SigV4 (or deliberately
 //! does not), for requests an SDK would never send.
 //!
-//! Every server gets its own database: in-memory SQLite by default, or a
-//! throw-away PostgreSQL database when [`Backend::Postgres`] is asked for.
+//! Every server gets its own database: a SQLite file in a fresh temporary
+//! directory (the engine `cognate serve` runs by default), in-memory SQLite,
+//! or a throw-away PostgreSQL database when [`Backend::Postgres`] is asked
+//! for.
 //! The clock is a [`ManualClock`] starting at the real time, so a test can
 //! move it (signature skew, expiry) without sleeping. `stop` shuts the server
 //! down and drops its PostgreSQL database.
@@ -23,17 +25,19 @@ pub const SECRET_ACCESS_KEY: &str = "testkit/secret/access/key/0000000000000";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     SqliteMemory,
+    /// A SQLite file in a new temporary directory, removed by `stop`.
+    SqliteTemp,
     SqliteFile(std::path::PathBuf),
     /// A fresh database on the server named by `COGNATE_TEST_POSTGRES_URL`.
     Postgres,
 }
 
 impl Backend {
-    /// The backends this run can test: SQLite always, PostgreSQL when
+    /// The backends this run can test: a SQLite file always, PostgreSQL when
     /// `COGNATE_TEST_POSTGRES_URL` is set. With `COGNATE_REQUIRE_POSTGRES=1`
     /// (CI) a missing URL is an error, not a silent skip.
     pub fn all() -> Vec<Backend> {
-        let mut v = vec![Backend::SqliteMemory];
+        let mut v = vec![Backend::SqliteTemp];
         if std::env::var("COGNATE_TEST_POSTGRES_URL").is_ok() {
             v.push(Backend::Postgres);
         } else if std::env::var("COGNATE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
@@ -52,6 +56,7 @@ pub struct TestServer {
     pub master_key: MasterKey,
     running: Option<cognate_server::Running>,
     pg_database: Option<(String, String)>,
+    temp_dir: Option<std::path::PathBuf>,
 }
 
 static NEXT_DB: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -91,8 +96,19 @@ impl TestServer {
         customize: impl FnOnce(Idp) -> Idp,
     ) -> TestServer {
         let mut pg_database = None;
+        let mut temp_dir = None;
         let location = match &backend {
             Backend::SqliteMemory => Location::SqliteMemory,
+            Backend::SqliteTemp => {
+                let n = NEXT_DB.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let dir = std::env::temp_dir().join(format!(
+                    "cognate-it-{}-{n}-{}",
+                    std::process::id(),
+                    cognate_crypto::ids::uuid_v4()
+                ));
+                temp_dir = Some(dir.clone());
+                Location::SqliteFile(dir.join("cognate.db"))
+            }
             Backend::SqliteFile(p) => Location::SqliteFile(p.clone()),
             Backend::Postgres => {
                 let server = std::env::var("COGNATE_TEST_POSTGRES_URL").expect("COGNATE_TEST_POSTGRES_URL");
@@ -115,7 +131,7 @@ impl TestServer {
         let app = cognate_server::AppState::new(config, idp.clone());
         let audit = app.audit.clone();
         let running = cognate_server::start(listener, app).expect("start server");
-        TestServer { addr: running.addr, clock, idp, audit, master_key, running: Some(running), pg_database }
+        TestServer { addr: running.addr, clock, idp, audit, master_key, running: Some(running), pg_database, temp_dir }
     }
 
     /// The audit records written so far (after waiting for queued ones).
@@ -156,6 +172,9 @@ impl TestServer {
         self.idp.store().close().await;
         if let Some((server, name)) = self.pg_database.take() {
             cognate_store::scratch::drop_database(&server, &name).await.expect("drop test database");
+        }
+        if let Some(dir) = self.temp_dir.take() {
+            std::fs::remove_dir_all(&dir).expect("remove the test database directory");
         }
     }
 }
