@@ -187,9 +187,11 @@ impl Idp {
 
     /// The claims of a token whose signature this node checked within the
     /// last minute (the same lag other nodes have in seeing a key retired),
-    /// else checks it now and remembers it. Only the signature check is
-    /// skipped: expiry, revocation and the user are checked on every call.
-    fn verified_claims(&self, token: &str, keys: &PoolKeys) -> Option<Arc<Map<String, Value>>> {
+    /// else checks it now, with the keys of the pool its (unverified) issuer
+    /// names, and remembers it. Only the signature check is skipped: expiry,
+    /// revocation and the user are checked on every call. None when the
+    /// signature does not verify or the pool does not exist.
+    async fn verified_claims(&self, token: &str) -> Result<Option<Arc<Map<String, Value>>>> {
         use sha2::Digest as _;
         let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
         let now = self.now();
@@ -197,16 +199,22 @@ impl Idp {
             && let Some((claims, at)) = m.get(&digest)
             && now - at < VERIFIED_TTL_MS
         {
-            return Some(claims.clone());
+            return Ok(Some(claims.clone()));
         }
-        let claims = Arc::new(jwt::verify(token, &keys.verifying).ok()?);
+        let Some(pool_id) = unverified_pool_id(token) else { return Ok(None) };
+        let keys = match self.pool_keys(&pool_id).await {
+            Err(Error::ResourceNotFound(_)) => return Ok(None),
+            keys => keys?,
+        };
+        let Ok(claims) = jwt::verify(token, &keys.verifying) else { return Ok(None) };
+        let claims = Arc::new(claims);
         if let Ok(mut m) = self.verified.0.lock() {
             if m.len() >= VERIFIED_MAX {
                 m.clear();
             }
             m.insert(digest, (claims.clone(), now));
         }
-        Some(claims)
+        Ok(Some(claims))
     }
 
     /// Adds a new signing key to a pool. It is published in the JWKS at once
@@ -557,15 +565,10 @@ impl Idp {
     /// the user and the revocation are one query.
     pub(crate) async fn check_access(&self, token: &str) -> Result<Access> {
         let invalid = || Error::NotAuthorized("Invalid Access Token".into());
-        let pool_id = unverified_pool_id(token).ok_or_else(invalid)?;
-        let keys = match self.pool_keys(&pool_id).await {
-            Err(Error::ResourceNotFound(_)) => return Err(invalid()),
-            keys => keys?,
-        };
-        let claims = self.verified_claims(token, &keys).ok_or_else(invalid)?;
-        if claims.get("iss").and_then(Value::as_str) != Some(self.issuer_of(&pool_id).as_str())
-            || claims.get("token_use").and_then(Value::as_str) != Some("access")
-        {
+        let claims = self.verified_claims(token).await?.ok_or_else(invalid)?;
+        let iss = claims.get("iss").and_then(Value::as_str).ok_or_else(invalid)?;
+        let pool_id = pool_id_of_issuer(iss).ok_or_else(invalid)?;
+        if iss != self.issuer_of(pool_id) || claims.get("token_use").and_then(Value::as_str) != Some("access") {
             return Err(invalid());
         }
         let now = self.now() / 1000;
@@ -577,7 +580,7 @@ impl Idp {
         let origin = claims.get("origin_jti").and_then(Value::as_str).ok_or_else(invalid)?;
         let found = self
             .store
-            .user_for_access(&pool_id, sub, origin)
+            .user_for_access(pool_id, sub, origin)
             .await?
             .ok_or_else(|| Error::NotAuthorized("User does not exist.".into()))?;
         if found.revoked {
@@ -669,7 +672,11 @@ pub(crate) fn unverified_claim(token: &str, name: &str) -> Option<String> {
 }
 
 fn unverified_pool_id(token: &str) -> Option<String> {
-    let iss = unverified_claim(token, "iss")?;
+    pool_id_of_issuer(&unverified_claim(token, "iss")?).map(str::to_string)
+}
+
+/// The pool id an issuer URL ends with.
+fn pool_id_of_issuer(iss: &str) -> Option<&str> {
     let id = iss.rsplit('/').next()?;
-    (id.contains('_') && id.len() <= 55).then(|| id.to_string())
+    (id.contains('_') && id.len() <= 55).then_some(id)
 }

@@ -14,8 +14,10 @@ pub struct Metrics {
 
 #[derive(Debug, Default)]
 struct Inner {
-    requests: BTreeMap<(&'static str, String, String), u64>,
-    latency: BTreeMap<(&'static str, String), Histogram>,
+    /// (service, operation) → outcome → count: recording an outcome seen
+    /// before allocates nothing.
+    requests: BTreeMap<(&'static str, &'static str), BTreeMap<String, u64>>,
+    latency: BTreeMap<(&'static str, &'static str), Histogram>,
 }
 
 #[derive(Debug, Default)]
@@ -27,11 +29,17 @@ struct Histogram {
 
 impl Metrics {
     /// Records one request. `outcome` is "ok" or the error name.
-    pub fn record(&self, service: &'static str, operation: &str, outcome: &str, elapsed: Duration) {
+    pub fn record(&self, service: &'static str, operation: &'static str, outcome: &str, elapsed: Duration) {
         let ms = elapsed.as_secs_f64() * 1000.0;
         let Ok(mut m) = self.inner.lock() else { return };
-        *m.requests.entry((service, operation.to_string(), outcome.to_string())).or_default() += 1;
-        let h = m.latency.entry((service, operation.to_string())).or_default();
+        let outcomes = m.requests.entry((service, operation)).or_default();
+        match outcomes.get_mut(outcome) {
+            Some(n) => *n += 1,
+            None => {
+                outcomes.insert(outcome.to_string(), 1);
+            }
+        }
+        let h = m.latency.entry((service, operation)).or_default();
         for (i, le) in BUCKETS_MS.iter().enumerate() {
             if ms <= *le
                 && let Some(b) = h.buckets.get_mut(i)
@@ -49,11 +57,13 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP cognate_requests_total API requests by service, operation and outcome.\n");
         out.push_str("# TYPE cognate_requests_total counter\n");
-        for ((svc, op, outcome), n) in &m.requests {
-            let _ = writeln!(
-                out,
-                "cognate_requests_total{{service=\"{svc}\",operation=\"{op}\",outcome=\"{outcome}\"}} {n}"
-            );
+        for ((svc, op), outcomes) in &m.requests {
+            for (outcome, n) in outcomes {
+                let _ = writeln!(
+                    out,
+                    "cognate_requests_total{{service=\"{svc}\",operation=\"{op}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
         }
         out.push_str("# HELP cognate_request_duration_seconds API request latency.\n");
         out.push_str("# TYPE cognate_request_duration_seconds histogram\n");

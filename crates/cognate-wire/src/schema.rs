@@ -47,7 +47,78 @@ pub struct Member {
 pub struct Schema {
     pub shapes: &'static [Shape],
     pub patterns: &'static [&'static str],
-    pub regexes: OnceLock<Vec<OnceLock<Option<Regex>>>>,
+    pub regexes: OnceLock<Vec<OnceLock<Option<Pattern>>>>,
+}
+
+/// A compiled model pattern. Most of Cognito's patterns are one character
+/// class repeated (`[\p{L}\p{M}\p{S}\p{N}\p{P}]+` for usernames,
+/// `[A-Za-z0-9-_=.]+` for tokens); for those, an ASCII value is checked
+/// against a table of the class's ASCII members, built from the regex
+/// engine's own reading of the class, instead of running the regex over a
+/// thousand-character token.
+#[derive(Debug)]
+pub struct Pattern {
+    regex: Regex,
+    class: Option<RepeatedClass>,
+}
+
+#[derive(Debug)]
+struct RepeatedClass {
+    /// Indexed by byte; false for every non-ASCII byte.
+    ascii: [bool; 256],
+    min: usize,
+    max: Option<usize>,
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Option<Pattern> {
+        let regex = Regex::new(&format!("^(?:{pattern})$")).ok()?;
+        Some(Pattern { regex, class: RepeatedClass::of(pattern) })
+    }
+
+    /// Whether all of `s` matches.
+    pub fn is_match(&self, s: &str) -> bool {
+        match &self.class {
+            // All bytes in the table: ASCII and in the class. Otherwise an
+            // ASCII value has a byte outside the class; anything else goes
+            // to the regex.
+            Some(c) if s.bytes().all(|b| c.ascii[usize::from(b)]) => {
+                (c.min..=c.max.unwrap_or(usize::MAX)).contains(&s.len())
+            }
+            Some(_) if s.is_ascii() => false,
+            _ => self.regex.is_match(s),
+        }
+    }
+}
+
+impl RepeatedClass {
+    /// The class and bounds of a pattern that is exactly `[class]{min,max}`
+    /// (`+`, `*` included), as the regex crate parses it.
+    fn of(pattern: &str) -> Option<RepeatedClass> {
+        use regex_syntax::hir::{Class, HirKind};
+        let hir = regex_syntax::parse(pattern).ok()?;
+        let HirKind::Repetition(rep) = hir.kind() else { return None };
+        let contains: Box<dyn Fn(u8) -> bool> = match rep.sub.kind() {
+            HirKind::Class(Class::Unicode(c)) => {
+                let ranges = c.ranges().to_vec();
+                Box::new(move |b| ranges.iter().any(|r| (r.start()..=r.end()).contains(&char::from(b))))
+            }
+            HirKind::Class(Class::Bytes(c)) => {
+                let ranges = c.ranges().to_vec();
+                Box::new(move |b| ranges.iter().any(|r| (r.start()..=r.end()).contains(&b)))
+            }
+            _ => return None,
+        };
+        let mut ascii = [false; 256];
+        for (b, member) in (0u8..128).zip(ascii.iter_mut()) {
+            *member = contains(b);
+        }
+        Some(RepeatedClass {
+            ascii,
+            min: usize::try_from(rep.min).ok()?,
+            max: rep.max.map(usize::try_from).transpose().ok()?,
+        })
+    }
 }
 
 /// Why a request body does not fit its operation's input shape.
@@ -82,14 +153,10 @@ impl Schema {
     /// The compiled form of pattern `i`, or `None` when the model's (Java)
     /// pattern has no equivalent in Rust's regex syntax (see the test listing
     /// them); such a pattern is not enforced.
-    pub fn regex(&self, i: usize) -> Option<&Regex> {
+    pub fn regex(&self, i: usize) -> Option<&Pattern> {
         let all = self.regexes.get_or_init(|| self.patterns.iter().map(|_| OnceLock::new()).collect());
         let cell = all.get(i)?;
-        cell.get_or_init(|| {
-            let p = self.patterns.get(i)?;
-            Regex::new(&format!("^(?:{p})$")).ok()
-        })
-        .as_ref()
+        cell.get_or_init(|| Pattern::new(self.patterns.get(i)?)).as_ref()
     }
 
     pub fn shape_index(&self, name: &str) -> Option<usize> {
@@ -99,11 +166,11 @@ impl Schema {
     /// Checks `value` against shape `root` (an operation's input).
     pub fn validate(&self, root: usize, value: &Value) -> Result<(), Invalid> {
         let mut errors = Vec::new();
-        self.check(root, value, "", &mut errors)?;
+        self.check(root, value, &Path::Root, &mut errors)?;
         if errors.is_empty() { Ok(()) } else { Err(Invalid::Constraints(errors)) }
     }
 
-    fn check(&self, ix: usize, value: &Value, path: &str, errors: &mut Vec<String>) -> Result<(), Invalid> {
+    fn check(&self, ix: usize, value: &Value, path: &Path<'_>, errors: &mut Vec<String>) -> Result<(), Invalid> {
         let Some(shape) = self.shapes.get(ix) else { return Ok(()) };
         let shown = |v: &Value| -> String {
             if shape.sensitive {
@@ -124,7 +191,7 @@ impl Schema {
                     return Err(type_error(path, "a structure", value));
                 };
                 for m in *members {
-                    let child_path = join(path, m.name);
+                    let child_path = Path::Member(path, m.name);
                     match obj.get(m.name) {
                         None | Some(Value::Null) => {
                             if m.required {
@@ -142,7 +209,7 @@ impl Schema {
                     return Err(type_error(path, "a string", value));
                 };
                 // Java strings count UTF-16 code units, and so do AWS's bounds.
-                let len = s.encode_utf16().count() as i64;
+                let len = if s.is_ascii() { s.len() } else { s.encode_utf16().count() } as i64;
                 if !enum_values.is_empty() && !enum_values.contains(&s) {
                     fail(errors, format!("Member must satisfy enum value set: [{}]", enum_values.join(", ")));
                 }
@@ -228,7 +295,7 @@ impl Schema {
                     if item.is_null() {
                         continue;
                     }
-                    self.check(*member, item, &format!("{path}.{}.member", i + 1), errors)?;
+                    self.check(*member, item, &Path::Item(path, i), errors)?;
                 }
             }
             Kind::Map { key, value: v, min, max } => {
@@ -249,7 +316,7 @@ impl Schema {
                 for (k, item) in obj {
                     self.check(*key, &Value::String(k.clone()), path, errors)?;
                     if !item.is_null() {
-                        self.check(*v, item, &format!("{path}.{k}"), errors)?;
+                        self.check(*v, item, &Path::Key(path, k), errors)?;
                     }
                 }
             }
@@ -259,17 +326,37 @@ impl Schema {
     }
 }
 
-/// AWS writes member paths in lower camel case: `policies.passwordPolicy`.
-fn join(path: &str, member: &str) -> String {
-    let mut c = member.chars();
-    let camel = match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect::<String>(),
-        None => String::new(),
-    };
-    if path.is_empty() { camel } else { format!("{path}.{camel}") }
+/// Where a value sits in the request, written out only when an error names
+/// it. AWS writes member paths in lower camel case: `policies.passwordPolicy`;
+/// list items as `attributes.2.member`.
+enum Path<'a> {
+    Root,
+    Member(&'a Path<'a>, &'static str),
+    Item(&'a Path<'a>, usize),
+    Key(&'a Path<'a>, &'a str),
 }
 
-fn type_error(path: &str, expected: &str, got: &Value) -> Invalid {
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Member(parent, name) => {
+                if !matches!(parent, Path::Root) {
+                    write!(f, "{parent}.")?;
+                }
+                let mut c = name.chars();
+                if let Some(first) = c.next() {
+                    write!(f, "{}{}", first.to_lowercase(), c.as_str())?;
+                }
+                Ok(())
+            }
+            Path::Item(parent, i) => write!(f, "{parent}.{}.member", i + 1),
+            Path::Key(parent, k) => write!(f, "{parent}.{k}"),
+        }
+    }
+}
+
+fn type_error(path: &Path<'_>, expected: &str, got: &Value) -> Invalid {
     let found = match got {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -278,7 +365,7 @@ fn type_error(path: &str, expected: &str, got: &Value) -> Invalid {
         Value::Array(_) => "a list",
         Value::Object(_) => "a structure",
     };
-    let at = if path.is_empty() { "the request body".to_string() } else { format!("'{path}'") };
+    let at = if matches!(path, Path::Root) { "the request body".to_string() } else { format!("'{path}'") };
     Invalid::Type(format!("Expected {expected} at {at} but found {found}"))
 }
 
@@ -358,6 +445,38 @@ mod tests {
             }
         }
         assert_eq!(failing, vec!["^[0-9A-Za-z\\.\\-_]*(?<!\\.)$"]);
+    }
+
+    /// The ASCII table of a repeated-class pattern answers exactly as the
+    /// regex does, for every model pattern that has one.
+    #[test]
+    fn class_tables_agree_with_the_regex() {
+        let schemas =
+            [&idp::SCHEMA, &crate::identity::SCHEMA, &crate::sync::SCHEMA, &crate::sts::SCHEMA, &crate::avp::SCHEMA];
+        let mut with_table = 0;
+        for s in schemas {
+            for i in 0..s.patterns.len() {
+                let Some(p) = s.regex(i) else { continue };
+                let Some(class) = &p.class else { continue };
+                with_table += 1;
+                let lengths = [0, 1, 2, class.min, class.min + 1, class.max.unwrap_or(3), class.max.unwrap_or(3) + 1];
+                for b in 0u8..128 {
+                    for n in lengths {
+                        let text = char::from(b).to_string().repeat(n);
+                        assert_eq!(p.is_match(&text), p.regex.is_match(&text), "{:?} on {text:?}", s.patterns[i]);
+                        let mixed = format!("a{text}Z9");
+                        assert_eq!(p.is_match(&mixed), p.regex.is_match(&mixed), "{:?} on {mixed:?}", s.patterns[i]);
+                    }
+                }
+            }
+        }
+        // Usernames, tokens, passwords, client ids ... take the table.
+        assert!(with_table > 20, "{with_table}");
+        let token = &idp::SCHEMA;
+        let ix = token.patterns.iter().position(|p| *p == "[A-Za-z0-9-_=.]+").expect("the token pattern");
+        let p = token.regex(ix).expect("compiles");
+        assert!(p.class.is_some());
+        assert!(p.is_match("eyJraWQiOi.x-_=") && !p.is_match("a b") && !p.is_match("") && !p.is_match("ä"));
     }
 
     #[test]

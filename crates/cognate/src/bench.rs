@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Scenarios to run (see SCENARIOS below); all by default.
+    /// Scenarios to run (repeat the flag for several): http-floor,
+    /// password-sign-in, srp-sign-in, refresh, get-user, sign-up,
+    /// admin-create-user, admin-get-user, list-users; all by default.
     #[arg(long = "scenario")]
     scenarios: Vec<String>,
     /// Concurrent connections.
@@ -50,6 +52,7 @@ pub struct BenchArgs {
 
 /// Every scenario, in the order they run.
 const SCENARIOS: &[&str] = &[
+    "http-floor",
     "password-sign-in",
     "srp-sign-in",
     "refresh",
@@ -289,6 +292,11 @@ async fn operation(scenario: &str, c: &mut Conn, s: &Setup, u: &BenchUser) -> Re
             let body = json!({"ClientId": s.client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": u.refresh}});
             c.ok("InitiateAuth", &body, false).await.map(|_| ())
         }
+        // What any request costs: the HTTP server alone, for comparison.
+        "http-floor" => match c.get("/health").await? {
+            (200, _) => Ok(()),
+            (status, _) => Err(format!("GET /health answered {status}")),
+        },
         "get-user" => c.ok("GetUser", &json!({"AccessToken": u.access}), false).await.map(|_| ()),
         "sign-up" => {
             let body = json!({"ClientId": s.client, "Username": fresh_name("s"), "Password": PASSWORD});

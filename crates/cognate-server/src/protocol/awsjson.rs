@@ -31,11 +31,12 @@ pub async fn handle(app: App, parts: Parts, body: Bytes, request_id: String) -> 
     .await;
     match result {
         Ok(value) => {
-            let content_type = format!("application/x-amz-json-{}", service.info.json_version);
+            let content_type = match service.info.json_version {
+                "1.0" => "application/x-amz-json-1.0",
+                _ => "application/x-amz-json-1.1",
+            };
             let mut resp = value.to_string().into_response();
-            if let Ok(v) = HeaderValue::from_str(&content_type) {
-                resp.headers_mut().insert(header::CONTENT_TYPE, v);
-            }
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             resp
         }
         Err(e) => e.into_json(),
