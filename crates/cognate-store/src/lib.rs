@@ -47,9 +47,12 @@ enum Db {
 /// The handle every domain service holds. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// For a SQLite file: the one connection that writes (see `open`).
     db: Db,
     /// Single-row reads on the calling thread, for a SQLite file.
     readers: Option<std::sync::Arc<point::Readers>>,
+    /// Listings of a SQLite file, on read-only connections of their own.
+    lists: Option<SqlitePool>,
 }
 
 #[derive(Debug)]
@@ -211,6 +214,10 @@ macro_rules! bind_args {
 }
 
 async fn fetch_all<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Vec<T>> {
+    if let Some(pool) = &store.lists {
+        let rows = bind_args!(sqlx::query(q.sql), q.args).fetch_all(pool).await?;
+        return rows.iter().map(row_reader::<T, _>()).collect();
+    }
     on_db!(store, pool => {
         let rows = bind_args!(sqlx::query(q.sql), q.args).fetch_all(pool).await?;
         rows.iter().map(row_reader::<T, _>()).collect()
@@ -290,7 +297,7 @@ use Arg::{Int, OptText, Text};
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub async fn open(location: &Location) -> Result<Store> {
-        let mut readers = None;
+        let (mut readers, mut lists) = (None, None);
         let db = match location {
             Location::SqliteFile(path) => {
                 if let Some(dir) = path.parent() {
@@ -304,7 +311,20 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
-                let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+                // One connection writes: SQLite lets one writer in at a time
+                // and makes the others sleep and retry (1, 2, 5, ... 100 ms),
+                // which under concurrent sign-ins cost hundreds of
+                // milliseconds; queued here, writes wait only for each other.
+                let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+                // Reads never wait for the writer in WAL mode: listings on
+                // connections that refuse writes (query_only; not opened
+                // read-only, which WAL allows only while its files exist),
+                // point reads on the calling thread.
+                let list_pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(opts.create_if_missing(false).pragma("query_only", "ON"))
+                    .await?;
+                lists = Some(list_pool);
                 readers = Some(std::sync::Arc::new(point::Readers::new(path)));
                 Db::Sqlite(pool)
             }
@@ -331,7 +351,7 @@ impl Store {
                 Db::Postgres(pool)
             }
         };
-        let store = Store { db, readers };
+        let store = Store { db, readers, lists };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -351,6 +371,9 @@ impl Store {
     pub async fn close(&self) {
         if let Some(readers) = &self.readers {
             readers.close();
+        }
+        if let Some(lists) = &self.lists {
+            lists.close().await;
         }
         on_db!(self, pool => pool.close().await)
     }

@@ -1,7 +1,7 @@
 //! Multi-factor settings: a pool's MFA configuration, each user's factors
 //! (the TOTP secret sealed by the caller), and remembered devices.
 
-use crate::{Arg, Db, FromRow, Query, Result, Store, execute, fetch_all, fetch_optional, q};
+use crate::{Arg, FromRow, Query, Result, Store, execute, fetch_all, fetch_optional, q};
 use Arg::{Int, OptText, Text};
 use sqlx::Row as _;
 use sqlx::{postgres::PgRow, sqlite::SqliteRow};
@@ -66,14 +66,20 @@ fn upsert_mfa(m: &MfaRow) -> Query<'_> {
     )
 }
 
+row_struct! {
+    /// A pool's MFA configuration document.
+    pub struct PoolMfaRow {
+        pub config: String,
+    }
+}
+
 impl Store {
     // ---- pool MFA configuration ----
 
     pub async fn get_pool_mfa(&self, pool_id: &str) -> Result<Option<String>> {
-        on_db!(self, pool => {
-            let row = sqlx::query("SELECT config FROM pool_mfa WHERE pool_id = $1").bind(pool_id).fetch_optional(pool).await?;
-            Ok(row.map(|r| r.try_get::<String, _>("config")).transpose()?)
-        })
+        let row: Option<PoolMfaRow> =
+            fetch_optional(self, q("SELECT config FROM pool_mfa WHERE pool_id = $1", vec![Text(pool_id)])).await?;
+        Ok(row.map(|r| r.config))
     }
 
     pub async fn put_pool_mfa(&self, pool_id: &str, config: &str) -> Result<()> {

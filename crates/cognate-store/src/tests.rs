@@ -140,6 +140,16 @@ async fn sqlite_file() {
     let path = dir.join("cognate.db");
     let store = Store::open(&Location::SqliteFile(path.clone())).await.unwrap();
     suite(&store).await;
+    // Reads run on connections that refuse to write (one connection writes).
+    let write = || {
+        q(
+            "INSERT INTO pool_mfa (pool_id, config) VALUES ($1, $2) RETURNING config",
+            vec![Text("us-east-1_b"), Text("{}")],
+        )
+    };
+    assert!(fetch_all::<mfa::PoolMfaRow>(&store, write()).await.is_err());
+    assert!(fetch_optional::<mfa::PoolMfaRow>(&store, write()).await.is_err());
+    assert_eq!(store.get_pool_mfa("us-east-1_b").await.unwrap(), None);
     store.close().await;
     // Re-opening applies no migration twice and keeps the data.
     let again = Store::open(&Location::SqliteFile(path)).await.unwrap();

@@ -6,20 +6,25 @@
 //! its CPU time is read from `/proc/<pid>/stat` apart from the load
 //! generator's. Workers keep one HTTP/1.1 connection each. Users are made
 //! through the admin API (AdminCreateUser + AdminSetUserPassword), so set-up
-//! costs no confirmation round trips.
+//! costs no confirmation round trips. The MFA and trigger scenarios get pools
+//! of their own, made only when they run: TOTP users (each 30-second code is
+//! accepted once per user) and a PreTokenGeneration trigger served by a
+//! webhook in this process.
 
-use cognate_crypto::{jwt, sigv4, srp};
+use cognate_crypto::{jwt, sigv4, srp, totp};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Scenarios to run (repeat the flag for several): http-floor,
-    /// password-sign-in, srp-sign-in, refresh, get-user, sign-up,
-    /// admin-create-user, admin-get-user, list-users; all by default.
+    /// password-sign-in, srp-sign-in, mfa-sign-in, trigger-sign-in, refresh,
+    /// get-user, sign-up, admin-create-user, admin-get-user, list-users; all
+    /// by default.
     #[arg(long = "scenario")]
     scenarios: Vec<String>,
     /// Concurrent connections.
@@ -28,7 +33,8 @@ pub struct BenchArgs {
     /// Seconds per scenario.
     #[arg(long, default_value_t = 10)]
     duration: u64,
-    /// Users to sign in with (spread over the workers).
+    /// Users to sign in with (spread over the workers); as many again in
+    /// each of the MFA and trigger pools.
     #[arg(long, default_value_t = 32)]
     users: usize,
     /// Print the results as JSON instead of a table.
@@ -55,6 +61,8 @@ const SCENARIOS: &[&str] = &[
     "http-floor",
     "password-sign-in",
     "srp-sign-in",
+    "mfa-sign-in",
+    "trigger-sign-in",
     "refresh",
     "get-user",
     "sign-up",
@@ -62,6 +70,10 @@ const SCENARIOS: &[&str] = &[
     "admin-get-user",
     "list-users",
 ];
+
+/// The PreTokenGeneration function of the trigger pool: a webhook in this
+/// process that answers every event unchanged.
+const TRIGGER_ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:bench-pre-token";
 
 const KEY_ID: &str = "AKIABENCHMARK0000001";
 const KEY_SECRET: &str = "bench/secret/access/key/000000000000000";
@@ -161,9 +173,69 @@ struct Setup {
     /// Users loaded in bulk (`--dataset-users`), named `d0000000` ...
     dataset: usize,
     key: (String, String),
+    /// The MFA pool, when mfa-sign-in runs.
+    mfa: Option<MfaPool>,
+    /// The client and users of the pool with a PreTokenGeneration trigger,
+    /// when trigger-sign-in runs.
+    trigger: Option<(String, Vec<String>)>,
+}
+
+/// Users who sign in with a password and then a TOTP code.
+struct MfaPool {
+    client: String,
+    users: Vec<MfaUser>,
+}
+
+/// A TOTP user. A code is accepted once per user and 30-second step, so
+/// each sign-in claims the next step not used yet (`last_step`).
+struct MfaUser {
+    name: String,
+    secret: Vec<u8>,
+    last_step: AtomicI64,
+}
+
+/// Who one operation acts as.
+enum Actor<'a> {
+    User(&'a BenchUser),
+    /// A TOTP user and the step whose code it answers with.
+    Totp(&'a MfaUser, i64),
+    /// A user of the trigger pool.
+    Named(&'a str),
 }
 
 const FLOWS: [&str; 3] = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
+
+/// A pool (`extra` adds to CreateUserPool's input) and a client of it.
+async fn new_pool(c: &mut Conn, name: &str, extra: Value) -> Result<(String, String), String> {
+    let mut input = json!({"PoolName": name});
+    if let (Some(i), Some(e)) = (input.as_object_mut(), extra.as_object()) {
+        i.extend(e.clone());
+    }
+    let pool = c.ok("CreateUserPool", &input, true).await?["UserPool"]["Id"].as_str().ok_or("no pool id")?.to_string();
+    let client = c
+        .ok(
+            "CreateUserPoolClient",
+            &json!({"UserPoolId": pool, "ClientName": "bench", "ExplicitAuthFlows": FLOWS}),
+            true,
+        )
+        .await?["UserPoolClient"]["ClientId"]
+        .as_str()
+        .ok_or("no client id")?
+        .to_string();
+    Ok((pool, client))
+}
+
+/// A confirmed user with the bench password.
+async fn new_user(c: &mut Conn, pool: &str, name: &str) -> Result<(), String> {
+    c.ok("AdminCreateUser", &json!({"UserPoolId": pool, "Username": name, "MessageAction": "SUPPRESS"}), true).await?;
+    c.ok(
+        "AdminSetUserPassword",
+        &json!({"UserPoolId": pool, "Username": name, "Password": PASSWORD, "Permanent": true}),
+        true,
+    )
+    .await
+    .map(|_| ())
+}
 
 async fn setup(
     addr: &str,
@@ -174,35 +246,12 @@ async fn setup(
     let mut c = Conn::open(addr, key).await?;
     let (pool, client) = match existing {
         Some(ids) => ids,
-        None => {
-            let pool = c.ok("CreateUserPool", &json!({"PoolName": "bench"}), true).await?["UserPool"]["Id"]
-                .as_str()
-                .ok_or("no pool id")?
-                .to_string();
-            let client = c
-                .ok(
-                    "CreateUserPoolClient",
-                    &json!({"UserPoolId": pool, "ClientName": "bench", "ExplicitAuthFlows": FLOWS}),
-                    true,
-                )
-                .await?["UserPoolClient"]["ClientId"]
-                .as_str()
-                .ok_or("no client id")?
-                .to_string();
-            (pool, client)
-        }
+        None => new_pool(&mut c, "bench", json!({})).await?,
     };
     let mut out = Vec::with_capacity(users);
     for i in 0..users {
         let name = format!("user{i:06}");
-        c.ok("AdminCreateUser", &json!({"UserPoolId": pool, "Username": name, "MessageAction": "SUPPRESS"}), true)
-            .await?;
-        c.ok(
-            "AdminSetUserPassword",
-            &json!({"UserPoolId": pool, "Username": name, "Password": PASSWORD, "Permanent": true}),
-            true,
-        )
-        .await?;
+        new_user(&mut c, &pool, &name).await?;
         let r = c.ok("InitiateAuth", &password_auth(&client, &name), false).await?;
         let t = &r["AuthenticationResult"];
         out.push(BenchUser {
@@ -212,6 +261,81 @@ async fn setup(
         });
     }
     Ok((pool, client, out))
+}
+
+/// A pool with optional TOTP MFA and `users` users who turned it on
+/// (AssociateSoftwareToken, VerifySoftwareToken, SetUserMFAPreference).
+async fn setup_mfa(addr: &str, key: &(String, String), users: usize) -> Result<MfaPool, String> {
+    let mut c = Conn::open(addr, key).await?;
+    let (pool, client) = new_pool(&mut c, "bench-mfa", json!({})).await?;
+    let config =
+        json!({"UserPoolId": pool, "MfaConfiguration": "OPTIONAL", "SoftwareTokenMfaConfiguration": {"Enabled": true}});
+    c.ok("SetUserPoolMfaConfig", &config, true).await?;
+    let mut out = Vec::with_capacity(users);
+    for i in 0..users {
+        let name = format!("mfa{i:06}");
+        new_user(&mut c, &pool, &name).await?;
+        let r = c.ok("InitiateAuth", &password_auth(&client, &name), false).await?;
+        let access = r["AuthenticationResult"]["AccessToken"].as_str().ok_or("no access token")?.to_string();
+        let r = c.ok("AssociateSoftwareToken", &json!({"AccessToken": access}), false).await?;
+        let secret = r["SecretCode"].as_str().and_then(totp::base32_decode).ok_or("no TOTP secret")?;
+        let step = totp::step_of(unix_now());
+        let verify = json!({"AccessToken": access, "UserCode": totp::code_at(&secret, step)});
+        c.ok("VerifySoftwareToken", &verify, false).await?;
+        let preference =
+            json!({"AccessToken": access, "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}});
+        c.ok("SetUserMFAPreference", &preference, false).await?;
+        out.push(MfaUser { name, secret, last_step: AtomicI64::new(step) });
+    }
+    Ok(MfaPool { client, users: out })
+}
+
+/// A pool whose PreTokenGeneration trigger is [`TRIGGER_ARN`]: its client
+/// and users, each signed in once.
+async fn setup_trigger(addr: &str, key: &(String, String), users: usize) -> Result<(String, Vec<String>), String> {
+    let mut c = Conn::open(addr, key).await?;
+    let (pool, client) =
+        new_pool(&mut c, "bench-trigger", json!({"LambdaConfig": {"PreTokenGeneration": TRIGGER_ARN}})).await?;
+    let mut names = Vec::with_capacity(users);
+    for i in 0..users {
+        let name = format!("trigger{i:06}");
+        new_user(&mut c, &pool, &name).await?;
+        // Signed in once, as every set-up user is: the pool's first sign-in
+        // makes its signing key, which is set-up, not the scenario.
+        c.ok("InitiateAuth", &password_auth(&client, &name), false).await?;
+        names.push(name);
+    }
+    Ok((client, names))
+}
+
+/// The trigger pool's function: a webhook on loopback that answers each
+/// event unchanged (no claim changed). Returns its URL and its task.
+async fn start_webhook() -> Result<(String, tokio::task::JoinHandle<()>), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let echo = |body: Bytes| async move { ([("content-type", "application/json")], body) };
+    let app = axum::Router::new().route("/", axum::routing::post(echo));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((format!("http://{addr}/"), task))
+}
+
+/// A TOTP user and a step whose code it has not used and the server will
+/// take now (this step or the next), claimed so no other worker uses it.
+/// None when every user has used both: the next step frees them.
+fn claim_step(users: &[MfaUser], start: usize) -> Option<(&MfaUser, i64)> {
+    let now = totp::step_of(unix_now());
+    (0..users.len()).filter_map(|k| users.get((start + k) % users.len())).find_map(|u| {
+        let last = u.last_step.load(Ordering::Relaxed);
+        let step = (last + 1).max(now);
+        (step <= now + 1 && u.last_step.compare_exchange(last, step, Ordering::Relaxed, Ordering::Relaxed).is_ok())
+            .then_some((u, step))
+    })
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Creates the bench pool and client and loads `count` users straight into
@@ -284,8 +408,16 @@ fn password_auth(client: &str, user: &str) -> Value {
     json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {"USERNAME": user, "PASSWORD": PASSWORD}})
 }
 
-/// One operation of a scenario (SRP is its two calls).
-async fn operation(scenario: &str, c: &mut Conn, s: &Setup, u: &BenchUser) -> Result<(), String> {
+/// One operation of a scenario (SRP and MFA sign-ins are two calls each).
+async fn operation(scenario: &str, c: &mut Conn, s: &Setup, actor: Actor<'_>) -> Result<(), String> {
+    let u = match actor {
+        Actor::User(u) => u,
+        Actor::Totp(u, step) => return mfa_sign_in(c, s, u, step).await,
+        Actor::Named(name) => {
+            let (client, _) = s.trigger.as_ref().ok_or("no trigger pool")?;
+            return c.ok("InitiateAuth", &password_auth(client, name), false).await.map(|_| ());
+        }
+    };
     match scenario {
         "password-sign-in" => c.ok("InitiateAuth", &password_auth(&s.client, &u.name), false).await.map(|_| ()),
         "refresh" => {
@@ -355,6 +487,23 @@ async fn operation(scenario: &str, c: &mut Conn, s: &Setup, u: &BenchUser) -> Re
     }
 }
 
+/// USER_PASSWORD_AUTH, then the SOFTWARE_TOKEN_MFA challenge answered with
+/// the code of `step`.
+async fn mfa_sign_in(c: &mut Conn, s: &Setup, u: &MfaUser, step: i64) -> Result<(), String> {
+    let m = s.mfa.as_ref().ok_or("no MFA pool")?;
+    let r = c.ok("InitiateAuth", &password_auth(&m.client, &u.name), false).await?;
+    if r["ChallengeName"] != "SOFTWARE_TOKEN_MFA" {
+        return Err(format!("expected the SOFTWARE_TOKEN_MFA challenge: {r}"));
+    }
+    let body = json!({"ClientId": m.client, "ChallengeName": "SOFTWARE_TOKEN_MFA", "Session": r["Session"],
+        "ChallengeResponses": {"USERNAME": u.name, "SOFTWARE_TOKEN_MFA_CODE": totp::code_at(&u.secret, step)}});
+    let r = c.ok("RespondToAuthChallenge", &body, false).await?;
+    match r["AuthenticationResult"]["AccessToken"].is_string() {
+        true => Ok(()),
+        false => Err(format!("no tokens after the code: {r}")),
+    }
+}
+
 /// The server process's CPU time (user + system), from /proc.
 fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -413,6 +562,10 @@ fn crypto_floor() -> Result<Vec<(&'static str, Duration)>, String> {
     });
     Ok(vec![
         ("password-sign-in", argon + 2 * sign),
+        // The second factor's HMAC and the trigger's round trip add no
+        // cryptography a sign-in could not do without.
+        ("mfa-sign-in", argon + 2 * sign),
+        ("trigger-sign-in", argon + 2 * sign),
         ("srp-sign-in", srp_server + 2 * sign),
         ("refresh", 2 * sign),
         // A client reuses its access token for the token's hour, and a node
@@ -451,19 +604,32 @@ struct Row {
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     let scenarios: Vec<String> = if args.scenarios.is_empty() {
-        SCENARIOS.iter().map(|s| s.to_string()).collect()
+        // Another server's trigger functions are not ours to configure.
+        SCENARIOS
+            .iter()
+            .filter(|s| args.endpoint.is_none() || **s != "trigger-sign-in")
+            .map(|s| s.to_string())
+            .collect()
     } else {
         args.scenarios.clone()
     };
     if let Some(bad) = scenarios.iter().find(|s| !SCENARIOS.contains(&s.as_str())) {
         return Err(format!("unknown scenario {bad}; choose from {}", SCENARIOS.join(", ")));
     }
+    if args.endpoint.is_some() && scenarios.iter().any(|s| s == "trigger-sign-in") {
+        return Err("trigger-sign-in needs the server the bench starts (it configures the trigger's webhook)".into());
+    }
+    let runs = |name: &str| scenarios.iter().any(|s| s == name);
     let floor = tokio::task::spawn_blocking(crypto_floor).await.map_err(|e| e.to_string())??;
     let key = admin_key(args.endpoint.is_some());
     if let Some(endpoint) = &args.endpoint {
         let addr = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
         let (pool, client, users) = setup(&addr, &key, args.users.max(1), None).await?;
-        let setup = std::sync::Arc::new(Setup { pool, client, users, dataset: 0, key });
+        let mfa = match runs("mfa-sign-in") {
+            true => Some(setup_mfa(&addr, &key, args.users.max(1)).await?),
+            false => None,
+        };
+        let setup = std::sync::Arc::new(Setup { pool, client, users, dataset: 0, key, mfa, trigger: None });
         let mut rows = Vec::new();
         for scenario in &scenarios {
             rows.push(run_scenario(scenario, &addr, None, &setup, &args, &floor).await?);
@@ -477,6 +643,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         Some(url) => cognate_store::Location::Postgres(url.clone()),
         None => cognate_store::Location::SqliteFile(dir.join("cognate.db")),
     };
+    let mut webhook = None;
     let result = async {
         let mut facts = serde_json::Map::new();
         let existing = if args.dataset_users > 0 {
@@ -495,6 +662,15 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut command = tokio::process::Command::new(exe);
         command.args(["serve", "--listen", &addr, "--data-dir"]).arg(&dir);
+        if runs("trigger-sign-in") {
+            let (url, task) = start_webhook().await?;
+            webhook = Some(task);
+            let config = dir.join("bench.toml");
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let toml = format!("[functions.\"{TRIGGER_ARN}\"]\nwebhook = \"{url}\"\nwebhook_secret = \"bench\"\n");
+            std::fs::write(&config, toml).map_err(|e| e.to_string())?;
+            command.arg("--config").arg(config);
+        }
         if let Some(url) = &args.database_url {
             command.args(["--database-url", url]);
         }
@@ -512,8 +688,16 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             facts.insert("start_to_ready_ms".into(), json!(spawned.elapsed().as_millis() as u64));
             facts.insert("idle_rss_kib".into(), json!(rss_kib(pid)));
             let (pool, client, users) = setup(&addr, &key, args.users.max(1), existing).await?;
-            let setup =
-                std::sync::Arc::new(Setup { pool, client, users, dataset: args.dataset_users, key: key.clone() });
+            let mfa = match runs("mfa-sign-in") {
+                true => Some(setup_mfa(&addr, &key, args.users.max(1)).await?),
+                false => None,
+            };
+            let trigger = match runs("trigger-sign-in") {
+                true => Some(setup_trigger(&addr, &key, args.users.max(1)).await?),
+                false => None,
+            };
+            let (dataset, key) = (args.dataset_users, key.clone());
+            let setup = std::sync::Arc::new(Setup { pool, client, users, dataset, key, mfa, trigger });
             let mut rows = Vec::new();
             for scenario in &scenarios {
                 rows.push(run_scenario(scenario, &addr, Some(pid), &setup, &args, &floor).await?);
@@ -526,6 +710,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         Ok::<_, String>((measured?, facts))
     }
     .await;
+    if let Some(task) = webhook {
+        task.abort();
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let (mut rows, facts) = result?;
     // The floor again, now that the machine has warmed up: each scenario's
@@ -631,10 +818,28 @@ async fn run_scenario(
             let mut conn = Conn::open(&addr, &setup.key).await?;
             let (mut latencies, mut errors, mut i) = (Vec::new(), 0usize, w);
             while Instant::now() < deadline {
-                let user = &setup.users[i % setup.users.len()];
+                let actor = match (scenario.as_str(), &setup.mfa, &setup.trigger) {
+                    ("mfa-sign-in", Some(mfa), _) => match claim_step(&mfa.users, i) {
+                        Some((user, step)) => Actor::Totp(user, step),
+                        None => {
+                            // Every user has used this step's code and the
+                            // next: wait (untimed) for the next step.
+                            let into_step = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_millis() as u64 % 30_000);
+                            let wait = Duration::from_millis(30_000 - into_step + 20);
+                            tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
+                            continue;
+                        }
+                    },
+                    ("trigger-sign-in", _, Some((_, names))) => {
+                        Actor::Named(names.get(i % names.len().max(1)).ok_or("no trigger pool users")?)
+                    }
+                    _ => Actor::User(setup.users.get(i % setup.users.len()).ok_or("no users")?),
+                };
                 i += 1;
                 let t = Instant::now();
-                match operation(&scenario, &mut conn, &setup, user).await {
+                match operation(&scenario, &mut conn, &setup, actor).await {
                     Ok(()) => latencies.push(t.elapsed()),
                     Err(_) => {
                         errors += 1;
@@ -691,7 +896,7 @@ async fn run_scenario(
 /// is two calls (the challenge, then the session key).
 fn unavoidable_calls(scenario: &str) -> &'static [(&'static str, f64)] {
     match scenario {
-        "password-sign-in" => &[("argon2id", 1.0), ("rs256_sign", 2.0)],
+        "password-sign-in" | "mfa-sign-in" | "trigger-sign-in" => &[("argon2id", 1.0), ("rs256_sign", 2.0)],
         "srp-sign-in" => &[("srp_server", 2.0), ("rs256_sign", 2.0)],
         "refresh" => &[("rs256_sign", 2.0)],
         "sign-up" | "admin-create-user" => &[("argon2id", 1.0), ("srp_verifier", 1.0)],
