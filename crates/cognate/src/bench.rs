@@ -321,16 +321,19 @@ async fn start_webhook() -> Result<(String, tokio::task::JoinHandle<()>), String
     Ok((format!("http://{addr}/"), task))
 }
 
-/// A TOTP user and a step whose code it has not used and the server will
-/// take now (this step or the next), claimed so no other worker uses it.
-/// None when every user has used both: the next step frees them.
-fn claim_step(users: &[MfaUser], start: usize) -> Option<(&MfaUser, i64)> {
+/// One of worker `worker`'s TOTP users (of `workers`, each user belongs to
+/// one worker) and a step whose code it has not used and the server takes
+/// now (this step or the next). A user's steps must reach the server in
+/// increasing order, so no two requests of one user are ever in flight.
+/// None when the worker's users have used both: the next step frees them.
+fn claim_step(users: &[MfaUser], worker: usize, workers: usize) -> Option<(&MfaUser, i64)> {
     let now = totp::step_of(unix_now());
-    (0..users.len()).filter_map(|k| users.get((start + k) % users.len())).find_map(|u| {
-        let last = u.last_step.load(Ordering::Relaxed);
-        let step = (last + 1).max(now);
-        (step <= now + 1 && u.last_step.compare_exchange(last, step, Ordering::Relaxed, Ordering::Relaxed).is_ok())
-            .then_some((u, step))
+    users.iter().skip(worker).step_by(workers.max(1)).find_map(|u| {
+        let step = (u.last_step.load(Ordering::Relaxed) + 1).max(now);
+        (step <= now + 1).then(|| {
+            u.last_step.store(step, Ordering::Relaxed);
+            (u, step)
+        })
     })
 }
 
@@ -600,6 +603,8 @@ struct Row {
     /// In-server crypto ÷ server CPU: the share of the server's CPU that
     /// went to the unavoidable cryptography, under the scenario's load.
     in_server_efficiency: Option<f64>,
+    /// The first error a worker saw, when there were errors.
+    first_error: Option<String>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
@@ -678,7 +683,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         let mut child = command
             .env("COGNATE_ADMIN_ACCESS_KEY_ID", KEY_ID)
             .env("COGNATE_ADMIN_SECRET_ACCESS_KEY", KEY_SECRET)
-            .env("COGNATE_LOG", "warn")
+            // Warnings only unless COGNATE_LOG says otherwise: at "info" the
+            // server writes a line per request (see docs/performance.md).
+            .env("COGNATE_LOG", std::env::var("COGNATE_LOG").unwrap_or_else(|_| "warn".into()))
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start the server: {e}"))?;
@@ -791,6 +798,11 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
             in_server_eff
         );
     }
+    for r in rows {
+        if let Some(e) = &r.first_error {
+            println!("{}: {} errors, the first: {e}", r.scenario, r.errors);
+        }
+    }
     if let Some(f) = facts.as_object() {
         for (k, v) in f {
             println!("{k}: {v}");
@@ -812,18 +824,20 @@ async fn run_scenario(
     let cpu_before = pid.and_then(cpu_time);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for w in 0..args.concurrency.max(1) {
+    let workers = args.concurrency.max(1);
+    for w in 0..workers {
         let (setup, addr, scenario) = (setup.clone(), addr.to_string(), scenario.to_string());
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(&addr, &setup.key).await?;
             let (mut latencies, mut errors, mut i) = (Vec::new(), 0usize, w);
+            let mut first_error = None;
             while Instant::now() < deadline {
                 let actor = match (scenario.as_str(), &setup.mfa, &setup.trigger) {
-                    ("mfa-sign-in", Some(mfa), _) => match claim_step(&mfa.users, i) {
+                    ("mfa-sign-in", Some(mfa), _) => match claim_step(&mfa.users, w, workers) {
                         Some((user, step)) => Actor::Totp(user, step),
                         None => {
-                            // Every user has used this step's code and the
-                            // next: wait (untimed) for the next step.
+                            // This worker's users have used this step's code
+                            // and the next: wait (untimed) for the next step.
                             let into_step = std::time::SystemTime::now()
                                 .duration_since(std::time::UNIX_EPOCH)
                                 .map_or(0, |d| d.as_millis() as u64 % 30_000);
@@ -841,21 +855,23 @@ async fn run_scenario(
                 let t = Instant::now();
                 match operation(&scenario, &mut conn, &setup, actor).await {
                     Ok(()) => latencies.push(t.elapsed()),
-                    Err(_) => {
+                    Err(e) => {
                         errors += 1;
+                        first_error.get_or_insert(e);
                         conn = Conn::open(&addr, &setup.key).await?;
                     }
                 }
             }
-            Ok::<_, String>((latencies, errors))
+            Ok::<_, String>((latencies, errors, first_error))
         }));
     }
     let mut latencies = Vec::new();
-    let mut errors = 0;
+    let (mut errors, mut first_error) = (0, None);
     for t in tasks {
-        let (l, e) = t.await.map_err(|e| e.to_string())??;
+        let (l, e, first) = t.await.map_err(|e| e.to_string())??;
         latencies.extend(l);
         errors += e;
+        first_error = first_error.or(first);
     }
     let wall = started.elapsed();
     let cpu = match (cpu_before, pid.and_then(cpu_time)) {
@@ -888,6 +904,7 @@ async fn run_scenario(
         efficiency: efficiency(crypto_us, server_us),
         in_server_crypto_us_per_op: in_server_crypto,
         in_server_efficiency: in_server_crypto.and_then(|c| efficiency(c, server_us)),
+        first_error,
     })
 }
 
