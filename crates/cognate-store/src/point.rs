@@ -13,7 +13,8 @@
 //! thread that must not wait. In WAL mode a reader never waits for a writer
 //! and sees every transaction committed before it started; a point read by
 //! key takes microseconds, so running it on an async worker is cheaper than
-//! any hand-off. An in-memory database has no file to share and keeps the
+//! any hand-off. (A reader waits, up to the busy timeout, only while another
+//! process holds the whole file: a VACUUM, a restore.) An in-memory database has no file to share and keeps the
 //! sqlx path.
 
 use crate::{Arg, FromRow, Query, Result, StoreError};
