@@ -51,7 +51,7 @@ pub struct Store {
     db: Db,
     /// Single-row reads on the calling thread, for a SQLite file.
     readers: Option<std::sync::Arc<point::Readers>>,
-    /// Listings of a SQLite file, on read-only connections of their own.
+    /// Listings of a SQLite file, on `query_only` connections of their own.
     lists: Option<SqlitePool>,
 }
 
