@@ -115,11 +115,7 @@ impl Idp {
         r: &BTreeMap<String, String>,
         session: Option<&str>,
     ) -> Result<std::result::Result<(UserRow, DeviceRow), InitiateAuthResponse>> {
-        let param = |k: &str| {
-            r.get(k)
-                .map(String::as_str)
-                .ok_or_else(|| Error::InvalidParameter(format!("Missing required parameter {k}")))
-        };
+        let param = |k: &str| crate::auth::param(r, k);
         if let Some(name) = r.get("USERNAME") {
             self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
         }

@@ -177,7 +177,7 @@ struct Setup {
     mfa: Option<MfaPool>,
     /// The client and users of the pool with a PreTokenGeneration trigger,
     /// when trigger-sign-in runs.
-    trigger: Option<(String, Vec<String>)>,
+    trigger: Option<(String, Vec<BenchUser>)>,
 }
 
 /// Users who sign in with a password and then a TOTP code.
@@ -199,8 +199,6 @@ enum Actor<'a> {
     User(&'a BenchUser),
     /// A TOTP user and the step whose code it answers with.
     Totp(&'a MfaUser, i64),
-    /// A user of the trigger pool.
-    Named(&'a str),
 }
 
 const FLOWS: [&str; 3] = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
@@ -271,41 +269,30 @@ async fn setup_mfa(addr: &str, key: &(String, String), users: usize) -> Result<M
     let config =
         json!({"UserPoolId": pool, "MfaConfiguration": "OPTIONAL", "SoftwareTokenMfaConfiguration": {"Enabled": true}});
     c.ok("SetUserPoolMfaConfig", &config, true).await?;
+    let (_, client, signed_in) = setup(addr, key, users, Some((pool, client))).await?;
     let mut out = Vec::with_capacity(users);
-    for i in 0..users {
-        let name = format!("mfa{i:06}");
-        new_user(&mut c, &pool, &name).await?;
-        let r = c.ok("InitiateAuth", &password_auth(&client, &name), false).await?;
-        let access = r["AuthenticationResult"]["AccessToken"].as_str().ok_or("no access token")?.to_string();
-        let r = c.ok("AssociateSoftwareToken", &json!({"AccessToken": access}), false).await?;
+    for u in signed_in {
+        let r = c.ok("AssociateSoftwareToken", &json!({"AccessToken": u.access}), false).await?;
         let secret = r["SecretCode"].as_str().and_then(totp::base32_decode).ok_or("no TOTP secret")?;
         let step = totp::step_of(unix_now());
-        let verify = json!({"AccessToken": access, "UserCode": totp::code_at(&secret, step)});
+        let verify = json!({"AccessToken": u.access, "UserCode": totp::code_at(&secret, step)});
         c.ok("VerifySoftwareToken", &verify, false).await?;
         let preference =
-            json!({"AccessToken": access, "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}});
+            json!({"AccessToken": u.access, "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}});
         c.ok("SetUserMFAPreference", &preference, false).await?;
-        out.push(MfaUser { name, secret, last_step: AtomicI64::new(step) });
+        out.push(MfaUser { name: u.name, secret, last_step: AtomicI64::new(step) });
     }
     Ok(MfaPool { client, users: out })
 }
 
 /// A pool whose PreTokenGeneration trigger is [`TRIGGER_ARN`]: its client
-/// and users, each signed in once.
-async fn setup_trigger(addr: &str, key: &(String, String), users: usize) -> Result<(String, Vec<String>), String> {
+/// and users, each signed in once (the pool's first sign-in makes its
+/// signing key, which is set-up, not the scenario).
+async fn setup_trigger(addr: &str, key: &(String, String), users: usize) -> Result<(String, Vec<BenchUser>), String> {
     let mut c = Conn::open(addr, key).await?;
-    let (pool, client) =
-        new_pool(&mut c, "bench-trigger", json!({"LambdaConfig": {"PreTokenGeneration": TRIGGER_ARN}})).await?;
-    let mut names = Vec::with_capacity(users);
-    for i in 0..users {
-        let name = format!("trigger{i:06}");
-        new_user(&mut c, &pool, &name).await?;
-        // Signed in once, as every set-up user is: the pool's first sign-in
-        // makes its signing key, which is set-up, not the scenario.
-        c.ok("InitiateAuth", &password_auth(&client, &name), false).await?;
-        names.push(name);
-    }
-    Ok((client, names))
+    let ids = new_pool(&mut c, "bench-trigger", json!({"LambdaConfig": {"PreTokenGeneration": TRIGGER_ARN}})).await?;
+    let (_, client, users) = setup(addr, key, users, Some(ids)).await?;
+    Ok((client, users))
 }
 
 /// The trigger pool's function: a webhook on loopback that answers each
@@ -416,13 +403,13 @@ async fn operation(scenario: &str, c: &mut Conn, s: &Setup, actor: Actor<'_>) ->
     let u = match actor {
         Actor::User(u) => u,
         Actor::Totp(u, step) => return mfa_sign_in(c, s, u, step).await,
-        Actor::Named(name) => {
-            let (client, _) = s.trigger.as_ref().ok_or("no trigger pool")?;
-            return c.ok("InitiateAuth", &password_auth(client, name), false).await.map(|_| ());
-        }
     };
     match scenario {
         "password-sign-in" => c.ok("InitiateAuth", &password_auth(&s.client, &u.name), false).await.map(|_| ()),
+        "trigger-sign-in" => {
+            let (client, _) = s.trigger.as_ref().ok_or("no trigger pool")?;
+            c.ok("InitiateAuth", &password_auth(client, &u.name), false).await.map(|_| ())
+        }
         "refresh" => {
             let body = json!({"ClientId": s.client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": u.refresh}});
             c.ok("InitiateAuth", &body, false).await.map(|_| ())
@@ -846,8 +833,8 @@ async fn run_scenario(
                             continue;
                         }
                     },
-                    ("trigger-sign-in", _, Some((_, names))) => {
-                        Actor::Named(names.get(i % names.len().max(1)).ok_or("no trigger pool users")?)
+                    ("trigger-sign-in", _, Some((_, users))) => {
+                        Actor::User(users.get(i % users.len().max(1)).ok_or("no trigger pool users")?)
                     }
                     _ => Actor::User(setup.users.get(i % setup.users.len()).ok_or("no users")?),
                 };
