@@ -111,9 +111,9 @@ impl SrpHalf {
     /// `verifier`, for `group` and `user_id` (pool name and USER_ID_FOR_SRP,
     /// or device group key and device key). A state that does not decode is
     /// an invalid session.
-    pub(crate) fn proves(
+    pub(crate) async fn proves(
         &self,
-        verifier: &[u8],
+        verifier: Vec<u8>,
         group: &str,
         user_id: &str,
         (block, timestamp, signature): (&str, &str, &str),
@@ -121,10 +121,22 @@ impl SrpHalf {
         let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
         let b = hex::decode(&self.b).ok().and_then(|b| srp::SecretExponent::from_bytes(&b).ok());
         let (Some(b), Ok(big_b)) = (b, hex::decode(&self.bb)) else { return Err(invalid_session()) };
-        let proven = srp::session_key(&self.a, &big_b, &b, verifier)
-            .and_then(|key| srp::verify_claim(&key, group, user_id, block, timestamp, signature));
-        Ok(proven.is_ok())
+        let a = self.a.clone();
+        let [group, user_id, block, timestamp, signature] =
+            [group, user_id, block, timestamp, signature].map(str::to_string);
+        passwords::on_crypto_threads(move || {
+            srp::session_key(&a, &big_b, &b, &verifier)
+                .and_then(|key| srp::verify_claim(&key, &group, &user_id, &block, &timestamp, &signature))
+                .is_ok()
+        })
+        .await
     }
+}
+
+/// The server's half of an SRP exchange (its secret b and public B) for
+/// `verifier`, computed on the crypto threads.
+pub(crate) async fn server_challenge(verifier: Vec<u8>) -> Result<srp::ServerChallenge> {
+    passwords::on_crypto_threads(move || srp::server_challenge(&verifier)).await?.map_err(|_| Error::Internal)
 }
 
 fn incorrect() -> Error {
@@ -539,12 +551,14 @@ impl Idp {
                 // A stable, plausible challenge for a user who does not exist.
                 let seed = self.key.mac("srp-decoy", format!("{}:{username}", c.pool_row.id).as_bytes());
                 let salt = hex::decode(&seed[..32]).map_err(|_| Error::Internal)?;
-                let fake = srp::verifier_with_salt(&pool_name, username, &seed, &salt);
+                let (name, user) = (pool_name.clone(), username.to_string());
+                let fake =
+                    passwords::on_crypto_threads(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await?;
                 (String::new(), username.to_string(), fake.salt_hex(), fake.verifier)
             }
             None => return Err(self.unknown_user(c).await),
         };
-        let challenge = srp::server_challenge(&verifier).map_err(|_| Error::Internal)?;
+        let challenge = server_challenge(verifier).await?;
         let validity_min = i64::from(c.client.auth_session_validity.unwrap_or(3));
         let state = SrpState {
             p: c.pool_row.id.clone(),
@@ -663,7 +677,7 @@ impl Idp {
         self.check_lock(&user)?;
         let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
         let pool_name = srp::pool_name(&c.pool_row.id);
-        if !state.srp.proves(&v, pool_name, &state.n, (block_b64, timestamp, signature))? {
+        if !state.srp.proves(v, pool_name, &state.n, (block_b64, timestamp, signature)).await? {
             self.record_failure(&user).await?;
             self.auth_event(&c.pool, &user, EventType::SignIn, EventResponseType::Fail, Some(false)).await?;
             return Err(incorrect());
@@ -853,7 +867,7 @@ pub(crate) const DUMMY_HASH: &str =
 
 /// Argon2 off the async threads: it is deliberately slow.
 pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool> {
-    passwords::on_hashing_threads(move || passwords::verify(&password, &hash)).await?
+    passwords::on_crypto_threads(move || passwords::verify(&password, &hash)).await?
 }
 
 /// Hashes a password and makes its SRP verifier, off the async threads.
@@ -862,7 +876,7 @@ pub(crate) async fn password_material(
     pool_id: String,
     username: String,
 ) -> Result<(String, srp::Verifier)> {
-    passwords::on_hashing_threads(move || {
+    passwords::on_crypto_threads(move || {
         let hash = passwords::hash(&password)?;
         let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
         Ok((hash, verifier))

@@ -148,7 +148,7 @@ impl Idp {
         let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
         self.check_lock(&user)?;
         let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
-        let proven = half.proves(&v, srp::pool_name(&c.pool_row.id), &user.username, claim)?;
+        let proven = half.proves(v, srp::pool_name(&c.pool_row.id), &user.username, claim).await?;
         if !proven {
             self.record_failure(&user).await?;
         }
@@ -258,7 +258,7 @@ impl Idp {
                     ));
                 };
                 let v = hex::decode(v).map_err(|_| Error::Internal)?;
-                let challenge = srp::server_challenge(&v).map_err(|_| Error::Internal)?;
+                let challenge = crate::auth::server_challenge(v).await?;
                 let state = CustomState {
                     p: c.pool_row.id.clone(),
                     c: c.row.id.clone(),

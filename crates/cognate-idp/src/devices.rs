@@ -128,7 +128,7 @@ impl Idp {
         if challenge == ChallengeNameType::DeviceSrpAuth {
             let a_hex = param("SRP_A")?;
             srp::decode_hex_int(a_hex).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
-            let ch = srp::server_challenge(&verifier).map_err(|_| Error::Internal)?;
+            let ch = crate::auth::server_challenge(verifier).await?;
             let state = DeviceSrpState {
                 p: c.pool_row.id.clone(),
                 c: c.row.id.clone(),
@@ -175,7 +175,7 @@ impl Idp {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
         let signature = param("PASSWORD_CLAIM_SIGNATURE")?;
-        if !state.srp.proves(&verifier, &d.group_key, &d.device_key, (block_b64, timestamp, signature))? {
+        if !state.srp.proves(verifier, &d.group_key, &d.device_key, (block_b64, timestamp, signature)).await? {
             self.record_failure(&user).await?;
             return Err(Error::NotAuthorized("Incorrect username or password.".into()));
         }

@@ -343,16 +343,18 @@ impl Idp {
         let groups = self.pre_token_generation(c, user, &attrs, source, groups, (&mut id, &mut access)).await?;
         insert_group_claims(&groups, &mut id, &mut access);
 
-        let signing = keys.signing(now_ms).ok_or(Error::Internal)?;
-        let sign = |claims: &Map<String, Value>| {
-            signing.sign(claims).map_err(|e| {
-                tracing::error!(error = %e, "token signing failed");
-                Error::Internal
-            })
-        };
+        let (access_token, id_token) = crate::passwords::on_crypto_threads(move || {
+            let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
+            Ok::<_, cognate_crypto::jwt::JwtError>((signing.sign(&access)?, signing.sign(&id)?))
+        })
+        .await?
+        .map_err(|e| {
+            tracing::error!(error = %e, "token signing failed");
+            Error::Internal
+        })?;
         let mut result = AuthenticationResultType {
-            access_token: Some(sign(&access)?),
-            id_token: Some(sign(&id)?),
+            access_token: Some(access_token),
+            id_token: Some(id_token),
             expires_in: Some(access_life as i32),
             token_type: Some("Bearer".into()),
             refresh_token: None,
