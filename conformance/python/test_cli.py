@@ -116,6 +116,8 @@ def test_bad_settings_are_refused(tmp_path):
     assert r.returncode == 2 and "exclude each other" in r.stderr
     r = subprocess.run([str(BIN), "serve", "--account-id", "12"], env=_env(), capture_output=True, text=True)
     assert r.returncode == 2 and "12 digits" in r.stderr
+    r = subprocess.run([str(BIN), "serve", "--ephemeral", "--io-threads", "0"], env=_env(), capture_output=True, text=True)
+    assert r.returncode == 2 and "io_threads must be between 1 and 1024" in r.stderr
 
 
 def test_bench_runs_every_scenario_without_errors():
@@ -124,7 +126,9 @@ def test_bench_runs_every_scenario_without_errors():
     import json as _json
 
     r = subprocess.run(
-        [str(BIN), "bench", "--duration", "1", "--users", "2", "--concurrency", "2", "--dataset-users", "500", "--json"],
+        # Two request threads: the default is one, so this runs the other case.
+        [str(BIN), "bench", "--duration", "1", "--users", "2", "--concurrency", "2", "--dataset-users", "500",
+         "--io-threads", "2", "--json"],
         env=_env(), capture_output=True, text=True, timeout=300,
     )
     assert r.returncode == 0, r.stderr
@@ -144,7 +148,7 @@ def test_bench_runs_every_scenario_without_errors():
         if crypto:
             # (No upper bound: /proc counts CPU in 10 ms ticks, coarse for a 1 s run.)
             assert s["in_server_crypto_us_per_op"] > 0 and s["in_server_efficiency"] > 0, s
-    assert report["dataset_users"] == 500 and report["start_to_ready_ms"] > 0
+    assert report["dataset_users"] == 500 and report["start_to_ready_ms"] > 0 and report["io_threads"] == 2
     assert report["idle_rss_kib"] > 0 and report["rss_after_kib"] >= report["idle_rss_kib"] // 2
 
 

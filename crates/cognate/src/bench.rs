@@ -594,7 +594,9 @@ struct Row {
     first_error: Option<String>,
 }
 
-pub async fn run(args: BenchArgs) -> Result<(), String> {
+/// `io_threads`: the request threads of the server the bench starts (the
+/// global `--io-threads` setting).
+pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
     let scenarios: Vec<String> = if args.scenarios.is_empty() {
         // Another server's trigger functions are not ours to configure.
         SCENARIOS
@@ -654,6 +656,8 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut command = tokio::process::Command::new(exe);
         command.args(["serve", "--listen", &addr, "--data-dir"]).arg(&dir);
+        command.args(["--io-threads", &io_threads.to_string()]);
+        facts.insert("io_threads".into(), json!(io_threads));
         if runs("trigger-sign-in") {
             let (url, task) = start_webhook().await?;
             webhook = Some(task);

@@ -143,7 +143,13 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&settings);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The server's request threads are a setting; the other commands (the
+    // bench's load generator among them) use one per core.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, Command::Serve) {
+        builder.worker_threads(settings.io_threads);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cognate: cannot start the runtime: {e}");
@@ -155,7 +161,7 @@ fn main() -> ExitCode {
             Command::Serve => serve(settings).await,
             Command::Keys { action } => keys(settings, action).await,
             Command::SigningKeys { action } => signing_keys(settings, action).await,
-            Command::Bench(args) => bench::run(args).await,
+            Command::Bench(args) => bench::run(args, settings.io_threads).await,
             Command::Outbox { pool, destination, limit, json } => {
                 outbox(settings, pool.as_deref(), destination.as_deref(), limit, json).await
             }

@@ -54,6 +54,12 @@ pub struct Raw {
     /// Log as JSON lines.
     #[arg(long, global = true, env = "COGNATE_LOG_JSON")]
     log_json: bool,
+    /// Threads that serve requests [default: 1]. The slow cryptography runs
+    /// on threads of its own, one per core, whatever this is; one thread
+    /// serves tens of thousands of light calls a second, and more threads
+    /// cost CPU per call in hand-offs between them.
+    #[arg(long, global = true, env = "COGNATE_IO_THREADS")]
+    io_threads: Option<usize>,
     /// The master key as 64 hex digits (otherwise read or created in the data directory).
     #[arg(long, hide = true, env = "COGNATE_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
@@ -77,6 +83,7 @@ struct File {
     account_id: Option<String>,
     log: Option<String>,
     log_json: Option<bool>,
+    io_threads: Option<usize>,
     body_limit: Option<usize>,
     public_url: Option<String>,
     cognito_issuer: Option<bool>,
@@ -98,6 +105,7 @@ pub struct Settings {
     pub admin_key: Option<(String, String)>,
     pub log_filter: String,
     pub log_json: bool,
+    pub io_threads: usize,
     public_url: Option<String>,
     cognito_issuer: bool,
     pub smtp: Option<cognate_idp::smtp::SmtpConfig>,
@@ -144,6 +152,10 @@ impl Raw {
             (None, None) => None,
             _ => return Err("COGNATE_ADMIN_ACCESS_KEY_ID and COGNATE_ADMIN_SECRET_ACCESS_KEY go together".into()),
         };
+        let io_threads = self.io_threads.or(file.io_threads).unwrap_or(1);
+        if !(1..=1024).contains(&io_threads) {
+            return Err(format!("io_threads must be between 1 and 1024, not {io_threads}"));
+        }
         let listen = self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:9229".into());
         let public_url = self.public_url.or(file.public_url);
         if let Some(url) = &public_url
@@ -178,6 +190,7 @@ impl Raw {
             admin_key,
             log_filter: self.log.or(file.log).unwrap_or_else(|| "info".into()),
             log_json: self.log_json || file.log_json.unwrap_or(false),
+            io_threads,
             server: cognate_server::Config {
                 default_region,
                 account_id,
