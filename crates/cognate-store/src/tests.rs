@@ -182,6 +182,21 @@ async fn the_access_check_probes_indexes_only() {
     assert!(!plan.contains("SCAN"), "{plan}");
 }
 
+/// The SQLite library is built as `.cargo/config.toml` asks: without the
+/// page-cache group that makes every connection's page fetches take one
+/// process-wide mutex (point reads on the request thread waited on the writer
+/// for milliseconds), and without allocator statistics.
+#[test]
+fn sqlite_is_built_without_shared_cache_mutexes() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: Vec<String> =
+        stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap();
+    assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+}
+
 #[tokio::test]
 async fn sqlite_memory() {
     let store = Store::open(&Location::SqliteMemory).await.unwrap();
