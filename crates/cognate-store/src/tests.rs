@@ -184,8 +184,8 @@ async fn the_access_check_probes_indexes_only() {
 
 /// The SQLite library is built as `.cargo/config.toml` asks: without the
 /// page-cache group that makes every connection's page fetches take one
-/// process-wide mutex (point reads on the request thread waited on the writer
-/// for milliseconds), and without allocator statistics.
+/// process-wide mutex (point reads on the request thread blocked on it while
+/// the writer held it), and without allocator statistics.
 #[test]
 fn sqlite_is_built_without_shared_cache_mutexes() {
     let conn = rusqlite::Connection::open_in_memory().unwrap();
