@@ -94,8 +94,7 @@ impl Idp {
     }
 
     pub async fn forgot_password(&self, req: ForgotPasswordRequest) -> Result<ForgotPasswordResponse> {
-        let mut c = self.public_client(&req.client_id).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
         let found = match self.find_user(&c.pool_row, &c.pool, &req.username).await? {
             Some(user) => Some(user),
@@ -184,8 +183,8 @@ impl Idp {
         &self,
         req: UpdateUserAttributesRequest,
     ) -> Result<UpdateUserAttributesResponse> {
-        let (mut c, mut user) = self.token_user(&req.access_token).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let (c, mut user) = self.token_user(&req.access_token).await?;
+        let c = c.with_metadata(&req.client_metadata);
         let given = self.client_attributes(&c, &req.user_attributes)?;
         let schema = c.pool.schema_attributes.clone().unwrap_or_default();
         let mut attrs = attrs_of(&user)?;
@@ -256,8 +255,8 @@ impl Idp {
         &self,
         req: GetUserAttributeVerificationCodeRequest,
     ) -> Result<GetUserAttributeVerificationCodeResponse> {
-        let (mut c, user) = self.token_user(&req.access_token).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let (c, user) = self.token_user(&req.access_token).await?;
+        let c = c.with_metadata(&req.client_metadata);
         let channel = channel_of(&req.attribute_name)
             .ok_or_else(|| Error::InvalidParameter(format!("Attribute {} cannot be verified.", req.attribute_name)))?;
         let attrs = attrs_of(&user)?;

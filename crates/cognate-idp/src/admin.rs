@@ -381,8 +381,7 @@ impl Idp {
         req: AdminResetUserPasswordRequest,
     ) -> Result<AdminResetUserPasswordResponse> {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        let mut c = Self::admin_ctx(pool_row, pool);
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let c = Self::admin_ctx(pool_row, pool).with_metadata(&req.client_metadata);
         self.send_reset_code(&c, &user).await?;
         user.status = status::RESET_REQUIRED.into();
         user.updated_at = self.now();

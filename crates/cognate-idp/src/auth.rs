@@ -179,8 +179,7 @@ fn allows(c: &ClientCtx, flow: AuthFlowType) -> bool {
 
 impl Idp {
     pub async fn initiate_auth(&self, req: InitiateAuthRequest) -> Result<InitiateAuthResponse> {
-        let mut c = self.public_client(&req.client_id).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let params = req.auth_parameters.clone().unwrap_or_default();
         if matches!(req.auth_flow, AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth) {
             return Err(Error::InvalidParameter(format!(
@@ -194,8 +193,7 @@ impl Idp {
     /// AdminInitiateAuth: the same flows, plus the admin password flows, for
     /// a client of the named pool (the call itself is SigV4-authorised).
     pub async fn admin_initiate_auth(&self, req: AdminInitiateAuthRequest) -> Result<AdminInitiateAuthResponse> {
-        let mut c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let c = self.admin_client(&req.user_pool_id, &req.client_id).await?.with_metadata(&req.client_metadata);
         let params = req.auth_parameters.clone().unwrap_or_default();
         let r = match req.auth_flow {
             AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth => {
@@ -227,8 +225,7 @@ impl Idp {
         &self,
         req: AdminRespondToAuthChallengeRequest,
     ) -> Result<AdminRespondToAuthChallengeResponse> {
-        let mut c = self.admin_client(&req.user_pool_id, &req.client_id).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let c = self.admin_client(&req.user_pool_id, &req.client_id).await?.with_metadata(&req.client_metadata);
         let responses = req.challenge_responses.clone().unwrap_or_default();
         let meta = req.client_metadata.clone().unwrap_or_default();
         let r = self.answer_challenge(&c, req.challenge_name, responses, req.session.as_deref(), &meta).await?;
@@ -576,8 +573,7 @@ impl Idp {
         &self,
         req: RespondToAuthChallengeRequest,
     ) -> Result<RespondToAuthChallengeResponse> {
-        let mut c = self.public_client(&req.client_id).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let r = req.challenge_responses.clone().unwrap_or_default();
         let meta = req.client_metadata.clone().unwrap_or_default();
         self.answer_challenge(&c, req.challenge_name, r, req.session.as_deref(), &meta).await

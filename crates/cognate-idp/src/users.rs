@@ -40,6 +40,12 @@ pub(crate) struct ClientCtx {
 }
 
 impl ClientCtx {
+    /// The context with the call's ClientMetadata (absent: none).
+    pub fn with_metadata(mut self, metadata: &Option<BTreeMap<String, String>>) -> ClientCtx {
+        self.metadata = metadata.clone().unwrap_or_default();
+        self
+    }
+
     pub fn prevents_existence_errors(&self) -> bool {
         self.client.prevent_user_existence_errors == Some(PreventUserExistenceErrorTypes::Enabled)
     }
@@ -222,8 +228,7 @@ impl Idp {
     }
 
     pub async fn sign_up(&self, req: SignUpRequest) -> Result<SignUpResponse> {
-        let mut c = self.public_client(&req.client_id).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
         let password = req.password.clone().ok_or_else(|| {
             Error::InvalidParameter(
@@ -456,8 +461,7 @@ impl Idp {
         &self,
         req: ResendConfirmationCodeRequest,
     ) -> Result<ResendConfirmationCodeResponse> {
-        let mut c = self.public_client(&req.client_id).await?;
-        c.metadata = req.client_metadata.clone().unwrap_or_default();
+        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
         let Some(user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
             if c.prevents_existence_errors() {
