@@ -150,6 +150,9 @@ def test_bench_runs_every_scenario_without_errors():
             assert s["in_server_crypto_us_per_op"] > 0 and s["in_server_efficiency"] > 0, s
     assert report["dataset_users"] == 500 and report["start_to_ready_ms"] > 0 and report["io_threads"] == 2
     assert report["idle_rss_kib"] > 0 and report["rss_after_kib"] >= report["idle_rss_kib"] // 2
+    # Every scenario ran its argon2id, SRP and signatures on the crypto
+    # threads, none on a request thread (the meter counts the exceptions).
+    assert report["inline_crypto_calls"] == 0, report
 
 
 def test_audit_shows_admin_calls_and_sign_ins(tmp_path):

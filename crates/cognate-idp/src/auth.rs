@@ -124,7 +124,7 @@ impl SrpHalf {
         let a = self.a.clone();
         let [group, user_id, block, timestamp, signature] =
             [group, user_id, block, timestamp, signature].map(str::to_string);
-        passwords::on_crypto_threads(move || {
+        crate::crypto_threads::run(move || {
             srp::session_key(&a, &big_b, &b, &verifier)
                 .and_then(|key| srp::verify_claim(&key, &group, &user_id, &block, &timestamp, &signature))
                 .is_ok()
@@ -136,7 +136,7 @@ impl SrpHalf {
 /// The server's half of an SRP exchange (its secret b and public B) for
 /// `verifier`, computed on the crypto threads.
 pub(crate) async fn server_challenge(verifier: Vec<u8>) -> Result<srp::ServerChallenge> {
-    passwords::on_crypto_threads(move || srp::server_challenge(&verifier)).await?.map_err(|_| Error::Internal)
+    crate::crypto_threads::run(move || srp::server_challenge(&verifier)).await?.map_err(|_| Error::Internal)
 }
 
 fn incorrect() -> Error {
@@ -550,7 +550,7 @@ impl Idp {
                 let salt = hex::decode(&seed[..32]).map_err(|_| Error::Internal)?;
                 let (name, user) = (pool_name.clone(), username.to_string());
                 let fake =
-                    passwords::on_crypto_threads(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await?;
+                    crate::crypto_threads::run(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await?;
                 (String::new(), username.to_string(), fake.salt_hex(), fake.verifier)
             }
             None => return Err(self.unknown_user(c).await),
@@ -863,7 +863,7 @@ pub(crate) const DUMMY_HASH: &str =
 
 /// Argon2 off the async threads: it is deliberately slow.
 pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool> {
-    passwords::on_crypto_threads(move || passwords::verify(&password, &hash)).await?
+    crate::crypto_threads::run(move || passwords::verify(&password, &hash)).await?
 }
 
 /// Hashes a password and makes its SRP verifier, off the async threads.
@@ -872,7 +872,7 @@ pub(crate) async fn password_material(
     pool_id: String,
     username: String,
 ) -> Result<(String, srp::Verifier)> {
-    passwords::on_crypto_threads(move || {
+    crate::crypto_threads::run(move || {
         let hash = passwords::hash(&password)?;
         let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
         Ok((hash, verifier))

@@ -16,6 +16,7 @@ mod admin;
 mod auth;
 mod clients;
 mod clock;
+pub mod crypto_threads;
 mod custom_auth;
 mod devices;
 pub mod directory;

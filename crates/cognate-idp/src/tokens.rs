@@ -343,7 +343,7 @@ impl Idp {
         let groups = self.pre_token_generation(c, user, &attrs, source, groups, (&mut id, &mut access)).await?;
         insert_group_claims(&groups, &mut id, &mut access);
 
-        let (access_token, id_token) = crate::passwords::on_crypto_threads(move || {
+        let (access_token, id_token) = crate::crypto_threads::run(move || {
             let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
             Ok::<_, cognate_crypto::jwt::JwtError>((signing.sign(&access)?, signing.sign(&id)?))
         })

@@ -223,6 +223,13 @@ fn crypto_metrics() -> String {
             t.cpu_nanos as f64 / 1e9
         );
     }
+    out.push_str(
+        "# HELP cognate_crypto_inline_calls_total Of those calls, the ones made outside the crypto threads (only rs256_verify is meant to be there).\n\
+         # TYPE cognate_crypto_inline_calls_total counter\n",
+    );
+    for t in &totals {
+        let _ = writeln!(out, "cognate_crypto_inline_calls_total{{kind=\"{}\"}} {}", t.kind.name(), t.inline_calls);
+    }
     out
 }
 

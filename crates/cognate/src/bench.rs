@@ -701,6 +701,7 @@ pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
                 rows.push(run_scenario(scenario, &addr, Some(pid), &setup, &args, &floor).await?);
             }
             facts.insert("rss_after_kib".into(), json!(rss_kib(pid)));
+            facts.insert("inline_crypto_calls".into(), json!(inline_crypto_calls(&addr, &setup.key).await));
             Ok::<_, String>(rows)
         }
         .await;
@@ -912,23 +913,43 @@ fn unavoidable_calls(scenario: &str) -> &'static [(&'static str, f64)] {
     }
 }
 
+/// The server's `/metrics` text; None for a server that does not publish it.
+async fn metrics_text(addr: &str, key: &(String, String)) -> Option<String> {
+    let (status, body) = Conn::open(addr, key).await.ok()?.get("/metrics").await.ok()?;
+    String::from_utf8(body.to_vec()).ok().filter(|_| status == 200)
+}
+
+/// Each `name{kind="…"} value` series of a Prometheus text, by kind.
+fn by_kind(text: &str, name: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter_map(|line| {
+            let (kind, value) = line.strip_prefix(name)?.strip_prefix("{kind=\"")?.split_once("\"} ")?;
+            Some((kind.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
 /// The server's meter so far, from its `/metrics`: (calls, CPU seconds) by
 /// kind; None for a server that does not publish it.
 async fn crypto_meter(addr: &str, key: &(String, String)) -> Option<HashMap<String, (f64, f64)>> {
-    let (status, body) = Conn::open(addr, key).await.ok()?.get("/metrics").await.ok()?;
-    let text = std::str::from_utf8(&body).ok().filter(|_| status == 200)?;
-    let mut meter: HashMap<String, (f64, f64)> = HashMap::new();
-    for line in text.lines().filter(|l| l.starts_with("cognate_crypto_")) {
-        let Some((series, value)) = line.rsplit_once(' ') else { continue };
-        let Some((name, labels)) = series.split_once("{kind=\"") else { continue };
-        let (kind, value) = (labels.trim_end_matches("\"}").to_string(), value.parse::<f64>().ok()?);
-        match name {
-            "cognate_crypto_calls_total" => meter.entry(kind).or_default().0 = value,
-            "cognate_crypto_cpu_seconds_total" => meter.entry(kind).or_default().1 = value,
-            _ => {}
-        }
-    }
+    let text = metrics_text(addr, key).await?;
+    let cpu = by_kind(&text, "cognate_crypto_cpu_seconds_total");
+    let meter: HashMap<String, (f64, f64)> = by_kind(&text, "cognate_crypto_calls_total")
+        .into_iter()
+        .map(|(kind, calls)| {
+            let seconds = cpu.get(&kind).copied().unwrap_or(0.0);
+            (kind, (calls, seconds))
+        })
+        .collect();
     (!meter.is_empty()).then_some(meter)
+}
+
+/// Calls of the slow cryptography (everything but RS256 verification) the
+/// server made outside its crypto threads: 0 unless a request thread did it.
+async fn inline_crypto_calls(addr: &str, key: &(String, String)) -> Option<f64> {
+    let text = metrics_text(addr, key).await?;
+    let inline = by_kind(&text, "cognate_crypto_inline_calls_total");
+    (!inline.is_empty()).then(|| inline.iter().filter(|(kind, _)| *kind != "rs256_verify").map(|(_, n)| n).sum())
 }
 
 /// The server's CPU µs per operation in the cryptography the scenario
