@@ -141,7 +141,10 @@ mod users;
 pub use audit::{AuditFilter, AuditRow, AuthEventRow};
 pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserListing, UserPage, UserQuery};
 pub use mfa::{DeviceRow, MfaRow};
-pub use users::{AccessCheck, AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UserRow};
+pub use users::{
+    AccessCheck, AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UNKNOWN_NAME_TTL_MS, UnknownNameRow,
+    UserRow,
+};
 
 row_struct! {
     /// An admin access key; the secret is sealed by the caller.
@@ -294,6 +297,39 @@ fn q<'a>(sql: &'static str, args: Vec<Arg<'a>>) -> Query<'a> {
 
 use Arg::{Int, OptText, Text};
 
+/// Makes the database file (created empty if missing) and its WAL and
+/// shared-memory files readable and writable by the owner only: they hold
+/// password hashes and sealed secrets. SQLite creates the WAL and SHM files
+/// with the main file's permissions, so creating that one 0600 covers the
+/// others; files left 0644 by an older Cognate are tightened here.
+fn owner_only(path: &std::path::Path) -> Result<()> {
+    let fail = |p: &std::path::Path, e: std::io::Error| StoreError::Database(format!("{}: {e}", p.display()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| fail(path, e))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = std::path::PathBuf::from(name);
+            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(fail(&file, e)),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, fail);
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub async fn open(location: &Location) -> Result<Store> {
@@ -304,6 +340,7 @@ impl Store {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
                 }
+                owner_only(path)?;
                 let opts = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)

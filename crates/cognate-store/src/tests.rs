@@ -150,11 +150,35 @@ async fn sqlite_file() {
     assert!(fetch_all::<mfa::PoolMfaRow>(&store, write()).await.is_err());
     assert!(fetch_optional::<mfa::PoolMfaRow>(&store, write()).await.is_err());
     assert_eq!(store.get_pool_mfa("us-east-1_b").await.unwrap(), None);
+    // The file and its WAL and shared-memory files are the owner's alone.
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let file = dir.join(format!("cognate.db{suffix}"));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
     store.close().await;
     // Re-opening applies no migration twice and keeps the data.
     let again = Store::open(&Location::SqliteFile(path)).await.unwrap();
     assert!(again.get_pool("us-east-1_b").await.unwrap().is_some());
     again.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A database file an older Cognate left readable by all is tightened at
+/// open.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_file_left_world_readable_is_tightened() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_path("mode");
+    let path = dir.join("cognate.db");
+    Store::open(&Location::SqliteFile(path.clone())).await.unwrap().close().await;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::open(&Location::SqliteFile(path.clone())).await.unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    store.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -344,6 +368,28 @@ async fn users(store: &Store) {
     let bob = store.get_user(pool, "bob").await.unwrap().unwrap();
     assert_eq!((bob.failed_attempts, bob.locked_until), (0, 0));
     assert_eq!(store.record_failed_sign_in(pool, "nobody").await.unwrap(), 0);
+
+    // Names no user holds: counted by the database, per purpose; a new code
+    // resets the count; counters idle for a day go.
+    assert_eq!(store.unknown_name(pool, "ghost", "signin").await.unwrap(), None);
+    assert_eq!(store.record_unknown_failure(pool, "ghost", "signin", 1_000).await.unwrap(), 1);
+    assert_eq!(store.record_unknown_failure(pool, "ghost", "signin", 2_000).await.unwrap(), 2);
+    store.set_unknown_until(pool, "ghost", "signin", 50_000, false, 2_000).await.unwrap();
+    assert_eq!(
+        store.unknown_name(pool, "ghost", "signin").await.unwrap(),
+        Some(UnknownNameRow { failures: 2, until_at: 50_000 })
+    );
+    store.set_unknown_until(pool, "ghost", "reset", 9_000, true, 2_000).await.unwrap();
+    assert_eq!(store.record_unknown_failure(pool, "ghost", "reset", 3_000).await.unwrap(), 1);
+    store.set_unknown_until(pool, "ghost", "reset", 9_500, true, 3_000).await.unwrap();
+    assert_eq!(
+        store.unknown_name(pool, "ghost", "reset").await.unwrap(),
+        Some(UnknownNameRow { failures: 0, until_at: 9_500 })
+    );
+    let later = 3_000 + UNKNOWN_NAME_TTL_MS + 1;
+    assert_eq!(store.record_unknown_failure(pool, "other", "signin", later).await.unwrap(), 1);
+    assert_eq!(store.unknown_name(pool, "ghost", "signin").await.unwrap(), None);
+    assert_eq!(store.unknown_name(pool, "ghost", "reset").await.unwrap(), None);
 
     // Signing keys, oldest first; refresh tokens revoked once.
     for (kid, at) in [("k2", 2), ("k1", 1)] {

@@ -88,6 +88,19 @@ row_struct! {
 }
 
 row_struct! {
+    /// Tries under a name no user holds: `failures` counted, `until_at` the
+    /// end of a lockout (sign-in) or the expiry of the code that was never
+    /// sent (codes).
+    pub struct UnknownNameRow {
+        pub failures: i64,
+        pub until_at: i64,
+    }
+}
+
+/// How long an idle unknown-name counter is kept.
+pub const UNKNOWN_NAME_TTL_MS: i64 = 24 * 3600 * 1000;
+
+row_struct! {
     /// A message as it would have been delivered.
     pub struct OutboxRow {
         pub id: String,
@@ -377,6 +390,74 @@ impl Store {
         Ok(n > 0)
     }
 
+    // ---- names no user holds ----
+
+    /// The counters kept for `name_key` under `purpose`, if any.
+    pub async fn unknown_name(&self, pool_id: &str, name_key: &str, purpose: &str) -> Result<Option<UnknownNameRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT failures, until_at FROM unknown_name_attempts WHERE pool_id = $1 AND name_key = $2 AND purpose = $3",
+                vec![Text(pool_id), Text(name_key), Text(purpose)],
+            ),
+        )
+        .await
+    }
+
+    /// Counts one more failure under an unknown name and returns the new
+    /// count (the database does the arithmetic, so racing failures all
+    /// count). Also drops the pool's counters idle for a day, which bounds
+    /// the table by the rate of failures.
+    pub async fn record_unknown_failure(&self, pool_id: &str, name_key: &str, purpose: &str, now: i64) -> Result<i64> {
+        execute(
+            self,
+            q(
+                "DELETE FROM unknown_name_attempts WHERE pool_id = $1 AND updated_at < $2",
+                vec![Text(pool_id), Int(now - UNKNOWN_NAME_TTL_MS)],
+            ),
+        )
+        .await?;
+        on_db!(self, pool => {
+            let row = sqlx::query(
+                "INSERT INTO unknown_name_attempts (pool_id, name_key, purpose, failures, until_at, updated_at) \
+                 VALUES ($1, $2, $3, 1, 0, $4) ON CONFLICT (pool_id, name_key, purpose) DO UPDATE SET \
+                 failures = unknown_name_attempts.failures + 1, updated_at = excluded.updated_at RETURNING failures",
+            )
+            .bind(pool_id)
+            .bind(name_key)
+            .bind(purpose)
+            .bind(now)
+            .fetch_one(pool)
+            .await?;
+            Ok(row.try_get::<i64, _>("failures")?)
+        })
+    }
+
+    /// Sets `until_at` (a lockout's end, or a code's expiry) for an unknown
+    /// name, resetting the failures when `reset` (a new code).
+    pub async fn set_unknown_until(
+        &self,
+        pool_id: &str,
+        name_key: &str,
+        purpose: &str,
+        until: i64,
+        reset: bool,
+        now: i64,
+    ) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO unknown_name_attempts (pool_id, name_key, purpose, failures, until_at, updated_at) \
+                 VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT (pool_id, name_key, purpose) DO UPDATE SET \
+                 until_at = excluded.until_at, updated_at = excluded.updated_at, \
+                 failures = CASE WHEN $6 = 1 THEN 0 ELSE unknown_name_attempts.failures END",
+                vec![Text(pool_id), Text(name_key), Text(purpose), Int(until), Int(now), Int(i64::from(reset))],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
     // ---- outbox ----
 
     pub async fn insert_outbox(&self, m: &OutboxRow) -> Result<()> {
@@ -438,6 +519,22 @@ pub(crate) const USER_FOR_ACCESS: &str = concat!(
 
 pub(crate) const MIGRATION_5: &[&str] =
     &["CREATE INDEX refresh_tokens_revoked ON refresh_tokens (pool_id, origin_jti) WHERE revoked_at <> 0"];
+
+/// Failed tries under names no user holds (sign-in failures, codes never
+/// sent): kept like a real user's counters so that lockout and code limits
+/// answer alike for both. Rows idle for [`UNKNOWN_NAME_TTL_MS`] are removed.
+pub(crate) const MIGRATION_6: &[&str] = &[
+    "CREATE TABLE unknown_name_attempts (
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        name_key TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        failures BIGINT NOT NULL,
+        until_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, name_key, purpose)
+    )",
+    "CREATE INDEX unknown_name_attempts_idle ON unknown_name_attempts (pool_id, updated_at)",
+];
 
 pub(crate) const MIGRATION_2: &[&str] = &[
     "CREATE TABLE users (
