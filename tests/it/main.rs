@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod auth;
 mod directory;
+mod forgery;
 mod lambda;
 mod mfa;
 mod pools;

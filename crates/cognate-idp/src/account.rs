@@ -2,7 +2,7 @@
 //! token), password recovery, and token revocation.
 
 use crate::auth::{password_material, verify_password};
-use crate::messages::{self, Channel};
+use crate::messages::Channel;
 use crate::users::{ClientCtx, attrs_of, status};
 use crate::{Error, Idp, Result, passwords};
 use cognate_store::UserRow;
@@ -25,6 +25,28 @@ fn verify_purpose(attr: &str) -> String {
 /// Attributes as clients see them (no internal bookkeeping).
 pub(crate) fn visible(attrs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     attrs.iter().filter(|(k, _)| !k.starts_with(PENDING)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+const NO_RECOVERY: &str = "Cannot reset password for the user as there is no registered/verified email or phone_number";
+
+/// The attributes a reset code may go to, in the pool's order of recovery
+/// (AccountRecoverySetting), else email then phone.
+fn recovery_order(c: &ClientCtx) -> Vec<&'static str> {
+    c.pool
+        .account_recovery_setting
+        .as_ref()
+        .and_then(|s| s.recovery_mechanisms.clone())
+        .map(|mut m| {
+            m.sort_by_key(|o| o.priority);
+            m.into_iter()
+                .filter_map(|o| match o.name {
+                    RecoveryOptionNameType::VerifiedEmail => Some("email"),
+                    RecoveryOptionNameType::VerifiedPhoneNumber => Some("phone_number"),
+                    RecoveryOptionNameType::AdminOnly => None,
+                })
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["email", "phone_number"])
 }
 
 fn channel_of(attr: &str) -> Option<Channel> {
@@ -100,18 +122,43 @@ impl Idp {
             Some(user) => Some(user),
             None => self.migrate(&c, &req.username, None).await?,
         };
+        // A client that hides user existence answers an unknown or disabled
+        // user, or one without a verified destination, with a simulated
+        // delivery, as Cognito does.
+        let hides = c.prevents_existence_errors();
         let Some(user) = found else {
-            if c.prevents_existence_errors() {
-                let details = messages::delivery_details(Channel::Email, "x@x");
-                return Ok(ForgotPasswordResponse { code_delivery_details: Some(details) });
+            if hides {
+                return self.pretend_reset_code(&c, &req.username).await;
             }
             return Err(Error::UserNotFound("Username/client id combination not found.".into()));
         };
         if user.enabled == 0 {
+            if hides {
+                return self.pretend_reset_code(&c, &req.username).await;
+            }
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
-        let details = self.send_reset_code(&c, &user).await?;
+        if user.status == status::FORCE_CHANGE_PASSWORD {
+            return Err(Error::NotAuthorized("User password cannot be reset in the current state.".into()));
+        }
+        let details = match self.send_reset_code(&c, &user).await {
+            Err(Error::InvalidParameter(m)) if hides && m == NO_RECOVERY => {
+                return self.pretend_reset_code(&c, &req.username).await;
+            }
+            sent => sent?,
+        };
         self.auth_event(&c.pool, &user, EventType::ForgotPassword, EventResponseType::Pass, None).await?;
+        Ok(ForgotPasswordResponse { code_delivery_details: Some(details) })
+    }
+
+    /// ForgotPassword's simulated answer: the medium a verified user of this
+    /// pool would be sent a code to first, nothing delivered.
+    async fn pretend_reset_code(&self, c: &ClientCtx, name: &str) -> Result<ForgotPasswordResponse> {
+        let channel = recovery_order(c)
+            .first()
+            .and_then(|a| channel_of(a))
+            .ok_or_else(|| Error::InvalidParameter(NO_RECOVERY.into()))?;
+        let details = self.pretend_code(c, name, channel, CODE_RESET, RESET_CODE_TTL_MS).await?;
         Ok(ForgotPasswordResponse { code_delivery_details: Some(details) })
     }
 
@@ -120,28 +167,10 @@ impl Idp {
     pub(crate) async fn send_reset_code(&self, c: &ClientCtx, user: &UserRow) -> Result<CodeDeliveryDetailsType> {
         let attrs = attrs_of(user)?;
         let verified = |a: &str| attrs.get(&format!("{a}_verified")).map(String::as_str) == Some("true");
-        // The pool's recovery priorities, else verified email then phone.
-        let mut order: Vec<&str> = c
-            .pool
-            .account_recovery_setting
-            .as_ref()
-            .and_then(|s| s.recovery_mechanisms.clone())
-            .map(|mut m| {
-                m.sort_by_key(|o| o.priority);
-                m.into_iter()
-                    .filter_map(|o| match o.name {
-                        RecoveryOptionNameType::VerifiedEmail => Some("email"),
-                        RecoveryOptionNameType::VerifiedPhoneNumber => Some("phone_number"),
-                        RecoveryOptionNameType::AdminOnly => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_else(|| vec!["email", "phone_number"]);
+        let mut order = recovery_order(c);
         order.retain(|a| verified(a) && attrs.contains_key(*a));
         let Some(attr) = order.first().copied() else {
-            return Err(Error::InvalidParameter(
-                "Cannot reset password for the user as there is no registered/verified email or phone_number".into(),
-            ));
+            return Err(Error::InvalidParameter(NO_RECOVERY.into()));
         };
         let channel = channel_of(attr).ok_or(Error::Internal)?;
         let destination = attrs.get(attr).cloned().unwrap_or_default();
@@ -156,9 +185,10 @@ impl Idp {
     ) -> Result<ConfirmForgotPasswordResponse> {
         let c = self.public_client(&req.client_id).await?;
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
-        let mut user = self.user_for_code(&c, &req.username).await?;
+        // The policy first: it does not depend on who the user is.
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&req.password, &policy)?;
+        let mut user = self.user_for_code(&c, &req.username, CODE_RESET).await?;
         self.consume_code(&user, CODE_RESET, &req.confirmation_code).await?;
         if user.status == status::RESET_REQUIRED || user.status == status::FORCE_CHANGE_PASSWORD {
             user.status = status::CONFIRMED.into();

@@ -139,6 +139,20 @@ pub(crate) async fn server_challenge(verifier: Vec<u8>) -> Result<srp::ServerCha
     crate::crypto_threads::run(move || srp::server_challenge(&verifier)).await?.map_err(|_| Error::Internal)
 }
 
+/// The answer while sign-in is locked after repeated failures.
+pub(crate) fn locked_out() -> Error {
+    Error::NotAuthorized("Password attempts exceeded".into())
+}
+
+/// Until when the `n`th consecutive failure locks sign-in: 1, 2, 4 ... seconds
+/// after [`FREE_FAILURES`], at most [`MAX_LOCK_SECS`].
+pub(crate) fn lock_after(n: i64, now: i64) -> Option<i64> {
+    (n >= FREE_FAILURES).then(|| {
+        let secs = 1i64.checked_shl((n - FREE_FAILURES).min(20) as u32).unwrap_or(MAX_LOCK_SECS).min(MAX_LOCK_SECS);
+        now + secs * 1000
+    })
+}
+
 fn incorrect() -> Error {
     Error::NotAuthorized("Incorrect username or password.".into())
 }
@@ -370,16 +384,15 @@ impl Idp {
     /// the credentials.
     pub(crate) fn check_lock(&self, user: &UserRow) -> Result<()> {
         if user.locked_until > self.now() {
-            return Err(Error::NotAuthorized("Password attempts exceeded".into()));
+            return Err(locked_out());
         }
         Ok(())
     }
 
     pub(crate) async fn record_failure(&self, user: &UserRow) -> Result<()> {
         let n = self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
-        if n >= FREE_FAILURES {
-            let secs = 1i64.checked_shl((n - FREE_FAILURES).min(20) as u32).unwrap_or(MAX_LOCK_SECS).min(MAX_LOCK_SECS);
-            self.store.lock_sign_in(&user.pool_id, &user.username_key, self.now() + secs * 1000).await?;
+        if let Some(until) = lock_after(n, self.now()) {
+            self.store.lock_sign_in(&user.pool_id, &user.username_key, until).await?;
         }
         Ok(())
     }
@@ -390,8 +403,14 @@ impl Idp {
             None => match self.migrate_user(c, username, password).await? {
                 Some(user) => user,
                 None => {
+                    if c.prevents_existence_errors() {
+                        self.check_unknown_lock(c, username).await?;
+                    }
                     // Spend the time a real check takes, so timing tells nothing.
                     let _ = verify_password(password.to_string(), DUMMY_HASH.to_string()).await;
+                    if c.prevents_existence_errors() {
+                        self.record_unknown_failure(c, username).await?;
+                    }
                     return Err(self.unknown_user(c).await);
                 }
             },
@@ -531,7 +550,6 @@ impl Idp {
     async fn srp_challenge(&self, c: &ClientCtx, username: &str, a_hex: &str) -> Result<InitiateAuthResponse> {
         // Reject a bad A now rather than after the round trip.
         srp::decode_hex_int(a_hex).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
-        let pool_name = srp::pool_name(&c.pool_row.id).to_string();
         let (user_key, user_id, salt_hex, verifier) = match self.find_user(&c.pool_row, &c.pool, username).await? {
             Some(user) => {
                 self.check_lock(&user)?;
@@ -545,12 +563,8 @@ impl Idp {
                 (user.username_key.clone(), user.username.clone(), salt.clone(), v)
             }
             None if c.prevents_existence_errors() => {
-                // A stable, plausible challenge for a user who does not exist.
-                let seed = self.key.mac("srp-decoy", format!("{}:{username}", c.pool_row.id).as_bytes());
-                let salt = hex::decode(&seed[..32]).map_err(|_| Error::Internal)?;
-                let (name, user) = (pool_name.clone(), username.to_string());
-                let fake =
-                    crate::crypto_threads::run(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await?;
+                self.check_unknown_lock(c, username).await?;
+                let fake = self.decoy_verifier(c, username).await?;
                 (String::new(), username.to_string(), fake.salt_hex(), fake.verifier)
             }
             None => return Err(self.unknown_user(c).await),
@@ -567,6 +581,15 @@ impl Idp {
         };
         let sealed = self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?);
         Ok(password_verifier(salt_hex, &challenge, sealed, &user_id))
+    }
+
+    /// A stable, plausible SRP verifier for a user who does not exist: the
+    /// same name always gets the same salt, and no password proves it.
+    async fn decoy_verifier(&self, c: &ClientCtx, username: &str) -> Result<srp::Verifier> {
+        let seed = self.key.mac("srp-decoy", format!("{}:{username}", c.pool_row.id).as_bytes());
+        let salt = hex::decode(&seed[..32]).map_err(|_| Error::Internal)?;
+        let (name, user) = (srp::pool_name(&c.pool_row.id).to_string(), username.to_string());
+        crate::crypto_threads::run(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await
     }
 
     pub async fn respond_to_auth_challenge(
@@ -666,13 +689,19 @@ impl Idp {
         if srp::parse_timestamp(timestamp).is_none() {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
+        let pool_name = srp::pool_name(&c.pool_row.id);
         if state.u.is_empty() {
+            // The decoy of an unknown name: the same work and the same
+            // counting as a wrong password of a real user.
+            self.check_unknown_lock(c, &state.n).await?;
+            let decoy = self.decoy_verifier(c, &state.n).await?.verifier;
+            let _ = state.srp.proves(decoy, pool_name, &state.n, (block_b64, timestamp, signature)).await?;
+            self.record_unknown_failure(c, &state.n).await?;
             return Err(incorrect());
         }
         let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(incorrect)?;
         self.check_lock(&user)?;
         let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
-        let pool_name = srp::pool_name(&c.pool_row.id);
         if !state.srp.proves(v, pool_name, &state.n, (block_b64, timestamp, signature)).await? {
             self.record_failure(&user).await?;
             self.auth_event(&c.pool, &user, EventType::SignIn, EventResponseType::Fail, Some(false)).await?;

@@ -31,6 +31,7 @@ pub mod senders;
 pub mod smtp;
 pub mod tokens;
 pub mod triggers;
+mod unknown;
 pub mod users;
 
 pub use clock::{Clock, ManualClock, SystemClock};

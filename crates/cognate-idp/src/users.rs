@@ -6,7 +6,7 @@
 //! unique in the pool, so two sign-ups racing for one email are settled by the
 //! database.
 
-use crate::messages::{self, Channel};
+use crate::messages::Channel;
 use crate::triggers::{self, Trigger};
 use crate::{Error, Idp, Result, passwords};
 use cognate_store::{AliasRow, ClientRow, CodeRow, PoolRow, StoreError, UserRow};
@@ -230,6 +230,9 @@ impl Idp {
     pub async fn sign_up(&self, req: SignUpRequest) -> Result<SignUpResponse> {
         let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        if admin_creates_users_only(&c.pool) {
+            return Err(Error::NotAuthorized("SignUp is not permitted for this user pool".into()));
+        }
         let password = req.password.clone().ok_or_else(|| {
             Error::InvalidParameter(
                 "A password is required to sign up; passwordless sign-up is not supported yet.".into(),
@@ -345,44 +348,37 @@ impl Idp {
     /// Checks and consumes a one-time code with Cognito's errors: wrong
     /// (counted; burnt after [`CODE_MAX_ATTEMPTS`]), expired, or used.
     pub(crate) async fn consume_code(&self, user: &UserRow, purpose: &str, code: &str) -> Result<()> {
-        let mismatch = || Error::CodeMismatch("Invalid verification code provided, please try again.".into());
         let Some(row) = self.store.get_code(&user.pool_id, &user.username_key, purpose).await? else {
-            return Err(mismatch());
+            return Err(code_mismatch());
         };
-        if row.attempts >= CODE_MAX_ATTEMPTS {
-            return Err(Error::LimitExceeded("Attempt limit exceeded, please try after some time.".into()));
-        }
-        if row.expires_at <= self.now() {
-            return Err(Error::ExpiredCode("Invalid code provided, please request a code again.".into()));
-        }
+        code_usable(row.attempts, row.expires_at, self.now())?;
         let mac = self.code_mac(&user.pool_id, &user.username_key, purpose, code.trim());
         if !cognate_crypto::ct_eq(mac.as_bytes(), row.code_mac.as_bytes()) {
             self.store.bump_code_attempts(&user.pool_id, &user.username_key, purpose).await?;
-            return Err(mismatch());
+            return Err(code_mismatch());
         }
         // Single use: of two racing callers with the right code, one wins.
         if !self.store.take_code(&user.pool_id, &user.username_key, purpose, &mac).await? {
-            return Err(mismatch());
+            return Err(code_mismatch());
         }
         Ok(())
     }
 
-    /// The user a code is confirmed for; an unknown one is, when the client
-    /// hides user existence, indistinguishable from a wrong code.
-    pub(crate) async fn user_for_code(&self, c: &ClientCtx, username: &str) -> Result<UserRow> {
-        self.find_user(&c.pool_row, &c.pool, username).await?.ok_or_else(|| {
-            if c.prevents_existence_errors() {
-                Error::CodeMismatch("Invalid verification code provided, please try again.".into())
-            } else {
-                Error::UserNotFound("Username/client id combination not found.".into())
-            }
-        })
+    /// The user a code of `purpose` is confirmed for; an unknown one is,
+    /// when the client hides user existence, answered as a wrong code of a
+    /// real user would be (see `unknown.rs`).
+    pub(crate) async fn user_for_code(&self, c: &ClientCtx, username: &str, purpose: &str) -> Result<UserRow> {
+        match self.find_user(&c.pool_row, &c.pool, username).await? {
+            Some(user) => Ok(user),
+            None if c.prevents_existence_errors() => Err(self.unknown_code(c, username, purpose).await),
+            None => Err(Error::UserNotFound("Username/client id combination not found.".into())),
+        }
     }
 
     pub async fn confirm_sign_up(&self, req: ConfirmSignUpRequest) -> Result<ConfirmSignUpResponse> {
         let c = self.public_client(&req.client_id).await?;
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
-        let mut user = self.user_for_code(&c, &req.username).await?;
+        let mut user = self.user_for_code(&c, &req.username, CODE_SIGNUP).await?;
         if user.status != status::UNCONFIRMED {
             return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
         }
@@ -463,14 +459,24 @@ impl Idp {
     ) -> Result<ResendConfirmationCodeResponse> {
         let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let not_sent = || {
+            Error::InvalidParameter(
+                "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
+            )
+        };
         let Some(user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
             if c.prevents_existence_errors() {
-                // A plausible answer that reveals nothing about the username.
-                let channel = if looks_like_phone(&req.username) { Channel::Sms } else { Channel::Email };
-                let shown = if looks_like_email(&req.username) { req.username.clone() } else { "x@x".into() };
-                return Ok(ResendConfirmationCodeResponse {
-                    code_delivery_details: Some(messages::delivery_details(channel, &shown)),
-                });
+                // The answer a real user in this pool would get.
+                let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
+                let channel = if auto.contains(&VerifiedAttributeType::Email) {
+                    Channel::Email
+                } else if auto.contains(&VerifiedAttributeType::PhoneNumber) {
+                    Channel::Sms
+                } else {
+                    return Err(not_sent());
+                };
+                let details = self.pretend_code(&c, &req.username, channel, CODE_SIGNUP, SIGNUP_CODE_TTL_MS).await?;
+                return Ok(ResendConfirmationCodeResponse { code_delivery_details: Some(details) });
             }
             return Err(Error::UserNotFound("Username/client id combination not found.".into()));
         };
@@ -480,12 +486,32 @@ impl Idp {
         let attrs = attrs_of(&user)?;
         let details = self.send_signup_code(&c, &user, &attrs, "ResendCode").await?;
         if details.is_none() {
-            return Err(Error::InvalidParameter(
-                "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
-            ));
+            return Err(not_sent());
         }
         Ok(ResendConfirmationCodeResponse { code_delivery_details: details })
     }
+}
+
+/// AdminCreateUserConfig.AllowAdminCreateUserOnly: users may not create
+/// themselves (SignUp, and later the hosted sign-up page and federation).
+pub(crate) fn admin_creates_users_only(pool: &UserPoolType) -> bool {
+    pool.admin_create_user_config.as_ref().and_then(|a| a.allow_admin_create_user_only) == Some(true)
+}
+
+pub(crate) fn code_mismatch() -> Error {
+    Error::CodeMismatch("Invalid verification code provided, please try again.".into())
+}
+
+/// Whether a code with `attempts` wrong tries, expiring at `expires_at`,
+/// may still be tried.
+pub(crate) fn code_usable(attempts: i64, expires_at: i64, now: i64) -> Result<()> {
+    if attempts >= CODE_MAX_ATTEMPTS {
+        return Err(Error::LimitExceeded("Attempt limit exceeded, please try after some time.".into()));
+    }
+    if expires_at <= now {
+        return Err(Error::ExpiredCode("Invalid code provided, please request a code again.".into()));
+    }
+    Ok(())
 }
 
 /// Checks one attribute value against its schema definition.
