@@ -152,7 +152,8 @@ async fn totp_is_real_and_single_use() {
                 respond(&f.client, &again, json!({"USERNAME": "tia", "SOFTWARE_TOKEN_MFA_CODE": good})),
             )
             .await;
-        assert_eq!(r.error_type().as_deref(), Some("CodeMismatchException"), "a used code is refused");
+        assert_eq!(r.error_type().as_deref(), Some("ExpiredCodeException"), "a used code is refused");
+        assert_eq!(r.json()["message"], "Your software token has already been used once.");
         f.server.clock.advance(30_000);
         let r = public
             .idp(

@@ -171,10 +171,7 @@ async fn secret_hash_and_email_usernames() {
         v
     };
     let r = public.idp("SignUp", up("Ann@Example.com", None)).await;
-    assert_eq!(
-        r.json()["message"],
-        format!("Client {client} is configured with secret but SECRET_HASH was not received")
-    );
+    assert_eq!(r.json()["message"], format!("Client {client} is configured for secret but secret was not received"));
     let r = public.idp("SignUp", up("Ann@Example.com", Some(hash("someone else")))).await;
     assert_eq!(r.json()["message"], format!("Unable to verify secret hash for client {client}"));
     let r = public.idp("SignUp", up("not-an-email", Some(hash("not-an-email")))).await;

@@ -68,7 +68,7 @@ impl Idp {
     /// Sets a new password (hash and SRP verifier) on `user` and saves it.
     pub(crate) async fn set_password(&self, c: &ClientCtx, user: &mut UserRow, password: &str) -> Result<()> {
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
-        passwords::check_policy(password, &policy)?;
+        passwords::check_policy(password, &policy, passwords::Wording::DidNotConform)?;
         // PasswordHistorySize: the current password and the ones before it.
         let remembered = i64::from(policy.password_history_size.unwrap_or(0));
         let old_hash = user.password_hash.clone();
@@ -187,7 +187,7 @@ impl Idp {
         self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
         // The policy first: it does not depend on who the user is.
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
-        passwords::check_policy(&req.password, &policy)?;
+        passwords::check_policy(&req.password, &policy, passwords::Wording::DoesNotConform)?;
         let mut user = self.user_for_code(&c, &req.username, CODE_RESET).await?;
         self.consume_code(&user, CODE_RESET, &req.confirmation_code).await?;
         if user.status == status::RESET_REQUIRED || user.status == status::FORCE_CHANGE_PASSWORD {

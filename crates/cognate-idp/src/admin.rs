@@ -5,8 +5,8 @@ use crate::directory::user_type;
 use crate::messages::{Channel, Draft};
 use crate::triggers::{self, Trigger};
 use crate::users::{
-    ClientCtx, aliases_for, attribute_list, attrs_of, check_required, check_value, new_user_row, resolve_username,
-    set_password_fields, status,
+    ClientCtx, aliases_for, attribute_list, attribute_value, attrs_of, check_required, check_value, new_user_row,
+    resolve_username, set_password_fields, status,
 };
 use crate::{Error, Idp, Result, passwords};
 use cognate_store::{PoolRow, StoreError, UserRow};
@@ -59,7 +59,7 @@ impl Idp {
         let schema = pool.schema_attributes.clone().unwrap_or_default();
         let mut attrs = BTreeMap::new();
         for a in req.user_attributes.iter().flatten() {
-            let value = a.value.clone().unwrap_or_default();
+            let value = attribute_value(&a.name, a.value.as_deref());
             let def = schema.iter().find(|s| s.name.as_deref() == Some(a.name.as_str()));
             let verified_flag = a.name == "email_verified" || a.name == "phone_number_verified";
             match def {
@@ -79,7 +79,7 @@ impl Idp {
         check_required(&pool, &attrs)?;
         let temp = match &req.temporary_password {
             Some(p) => {
-                passwords::check_policy(p, &policy)?;
+                passwords::check_policy(p, &policy, passwords::Wording::Temporary)?;
                 p.clone()
             }
             None => temporary_password(&policy),
@@ -115,8 +115,14 @@ impl Idp {
             // holds it to the new user (alias pools only: in a pool that
             // signs in by email, the email is the username).
             let alias_pool = pool.username_attributes.as_ref().is_none_or(Vec::is_empty);
-            if req.force_alias_creation != Some(true) || !alias_pool {
-                return Err(Error::AliasExists("An account with the email or phone number already exists.".into()));
+            if !alias_pool || req.force_alias_creation != Some(true) {
+                let kind = self.taken_alias(&user, &aliases).await?;
+                if !alias_pool {
+                    // The email or phone number is the username here.
+                    let word = crate::users::alias_word(kind.as_deref());
+                    return Err(Error::UsernameExists(format!("An account with the given {word} already exists.")));
+                }
+                return Err(crate::users::alias_taken(kind.as_deref()));
             }
             for a in &aliases {
                 self.store.delete_alias(&a.pool_id, &a.kind, &a.value_key).await?;
@@ -229,7 +235,7 @@ impl Idp {
     ) -> Result<AdminSetUserPasswordResponse> {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
-        passwords::check_policy(&req.password, &policy)?;
+        passwords::check_policy(&req.password, &policy, passwords::Wording::DidNotConform)?;
         let material =
             crate::auth::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone()).await?;
         set_password_fields(&mut user, material, self.now());
@@ -317,8 +323,11 @@ impl Idp {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         let schema = pool.schema_attributes.clone().unwrap_or_default();
         let mut attrs = attrs_of(&user)?;
-        let given: BTreeMap<String, String> =
-            req.user_attributes.iter().map(|a| (a.name.clone(), a.value.clone().unwrap_or_default())).collect();
+        let given: BTreeMap<String, String> = req
+            .user_attributes
+            .iter()
+            .map(|a| (a.name.clone(), attribute_value(&a.name, a.value.as_deref())))
+            .collect();
         for (name, value) in &given {
             if name == "sub" {
                 return Err(Error::InvalidParameter("Cannot modify the non-mutable attribute sub".into()));
@@ -381,6 +390,9 @@ impl Idp {
         req: AdminResetUserPasswordRequest,
     ) -> Result<AdminResetUserPasswordResponse> {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
+        if user.enabled == 0 {
+            return Err(Error::NotAuthorized("User is disabled".into()));
+        }
         let c = Self::admin_ctx(pool_row, pool).with_metadata(&req.client_metadata);
         self.send_reset_code(&c, &user).await?;
         user.status = status::RESET_REQUIRED.into();

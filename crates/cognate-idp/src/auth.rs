@@ -153,6 +153,12 @@ pub(crate) fn lock_after(n: i64, now: i64) -> Option<i64> {
     })
 }
 
+/// A flow of the other operation: admin flows in InitiateAuth, the public
+/// password flow in AdminInitiateAuth.
+fn method_not_supported() -> Error {
+    Error::InvalidParameter("Initiate Auth method not supported.".into())
+}
+
 fn incorrect() -> Error {
     Error::NotAuthorized("Incorrect username or password.".into())
 }
@@ -196,10 +202,7 @@ impl Idp {
         let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let params = req.auth_parameters.clone().unwrap_or_default();
         if matches!(req.auth_flow, AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth) {
-            return Err(Error::InvalidParameter(format!(
-                "Initiate Auth method not supported: {}",
-                req.auth_flow.as_str()
-            )));
+            return Err(method_not_supported());
         }
         self.start_auth(&c, req.auth_flow, params, &req.client_metadata.clone().unwrap_or_default()).await
     }
@@ -224,6 +227,8 @@ impl Idp {
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
                 self.signed_in(&c, &user, device).await?
             }
+            // The password flow of public clients has its admin twin here.
+            AuthFlowType::UserPasswordAuth => return Err(method_not_supported()),
             flow => self.start_auth(&c, flow, params, &req.client_metadata.clone().unwrap_or_default()).await?,
         };
         Ok(AdminInitiateAuthResponse {
@@ -855,7 +860,7 @@ impl Idp {
         attrs.extend(self.client_attributes(c, &given)?);
         crate::users::check_required(&c.pool, &attrs)?;
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
-        passwords::check_policy(password, &policy)?;
+        passwords::check_policy(password, &policy, passwords::Wording::DoesNotConform)?;
         user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
         let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);

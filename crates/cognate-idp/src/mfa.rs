@@ -417,10 +417,15 @@ impl Idp {
             ChallengeNameType::SoftwareTokenMfa => {
                 let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
                 let ok = match &m {
-                    Some(m) => self.accept_totp(&user, m, code("SOFTWARE_TOKEN_MFA_CODE")?, false).await?,
-                    None => false,
+                    Some(m) => self.accept_totp(&user, m, code("SOFTWARE_TOKEN_MFA_CODE")?, false).await,
+                    None => Ok(false),
                 };
-                if !ok {
+                if let Err(used) = ok {
+                    // A replayed code counts toward the lockout like a wrong one.
+                    self.count_failure(&user).await?;
+                    return Err(used);
+                }
+                if ok == Ok(false) {
                     self.count_failure(&user).await?;
                     return Err(Error::CodeMismatch("Invalid code or auth state for the user.".into()));
                 }
@@ -453,7 +458,8 @@ impl Idp {
     }
 
     /// Checks a TOTP code against the user's verified secret, or against the
-    /// pending one when `pending`, and accepts its step once.
+    /// pending one when `pending`, and accepts its step once: a code whose
+    /// step was already accepted is ExpiredCodeException, as Cognito answers.
     async fn accept_totp(&self, user: &UserRow, m: &MfaRow, code: &str, pending: bool) -> Result<bool> {
         let sealed = if pending { m.totp_pending_sealed.as_deref() } else { m.totp_secret_sealed.as_deref() };
         let Some(sealed) = sealed else { return Ok(false) };
@@ -464,7 +470,10 @@ impl Idp {
         let Some(step) = totp::matching_step(&secret, code, self.now() / 1000, TOTP_WINDOW) else {
             return Ok(false);
         };
-        Ok(self.store.accept_totp_step(&user.pool_id, &user.username_key, step).await?)
+        if !self.store.accept_totp_step(&user.pool_id, &user.username_key, step).await? {
+            return Err(Error::ExpiredCode("Your software token has already been used once.".into()));
+        }
+        Ok(true)
     }
 
     // ---- software tokens ----

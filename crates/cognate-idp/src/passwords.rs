@@ -89,9 +89,34 @@ pub fn verify(password: &str, phc: &str) -> Result<bool> {
 /// The characters Cognito counts as symbols.
 const SYMBOLS: &str = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ";
 
-/// Checks `password` against the pool's policy with Cognito's messages.
-pub fn check_policy(password: &str, policy: &PasswordPolicyType) -> Result<()> {
-    let fail = |why: &str| Err(Error::InvalidPassword(format!("Password did not conform with policy: {why}")));
+/// How Cognito words a refused password: it depends on the operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wording {
+    /// SignUp (and, without a source saying otherwise, ChangePassword and
+    /// AdminSetUserPassword): "Password did not conform with policy: …".
+    DidNotConform,
+    /// AdminCreateUser's TemporaryPassword: "Password did not conform with
+    /// password policy: …".
+    Temporary,
+    /// ConfirmForgotPassword and NEW_PASSWORD_REQUIRED: "Password does not
+    /// conform to policy: …".
+    DoesNotConform,
+}
+
+impl Wording {
+    fn prefix(self) -> &'static str {
+        match self {
+            Wording::DidNotConform => "Password did not conform with policy",
+            Wording::Temporary => "Password did not conform with password policy",
+            Wording::DoesNotConform => "Password does not conform to policy",
+        }
+    }
+}
+
+/// Checks `password` against the pool's policy with Cognito's messages: the
+/// first rule broken, worded for the operation.
+pub fn check_policy(password: &str, policy: &PasswordPolicyType, wording: Wording) -> Result<()> {
+    let fail = |why: &str| Err(Error::InvalidPassword(format!("{}: {why}", wording.prefix())));
     let min = policy.minimum_length.unwrap_or(8).max(6) as usize;
     if password.chars().count() < min {
         return fail("Password not long enough");
@@ -128,7 +153,7 @@ mod tests {
 
     #[test]
     fn policy_messages() {
-        let msg = |p: &str| check_policy(p, &strict()).err().map(|e| e.message().to_string());
+        let msg = |p: &str| check_policy(p, &strict(), Wording::DidNotConform).err().map(|e| e.message().to_string());
         assert_eq!(msg("Aa1!"), Some("Password did not conform with policy: Password not long enough".into()));
         assert_eq!(
             msg("AAAAAA1!"),
@@ -147,7 +172,7 @@ mod tests {
             Some("Password did not conform with policy: Password must have symbol characters".into())
         );
         assert_eq!(msg("Passw0rd!"), None);
-        assert!(check_policy("password", &PasswordPolicyType::default()).is_ok());
+        assert!(check_policy("password", &PasswordPolicyType::default(), Wording::DidNotConform).is_ok());
     }
 
     #[test]

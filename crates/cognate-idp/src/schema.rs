@@ -86,7 +86,7 @@ pub fn initial(requested: &[SchemaAttributeType]) -> Result<Vec<SchemaAttributeT
 }
 
 /// A standard attribute may be made required, made immutable, or given
-/// tighter string bounds; its type and developer-only flag are fixed.
+/// other string or number bounds; its type and developer-only flag are fixed.
 fn adjust_standard(a: &mut SchemaAttributeType, r: &SchemaAttributeType) -> Result<()> {
     let name = a.name.clone().unwrap_or_default();
     if name == "sub" {
@@ -112,6 +112,16 @@ fn adjust_standard(a: &mut SchemaAttributeType, r: &SchemaAttributeType) -> Resu
         }
         if given.max_length.is_some() {
             current.max_length = given.max_length.clone();
+        }
+    }
+    // Number bounds (updated_at) are checked as a custom attribute's are.
+    if let (Some(given), Some(current)) = (&r.number_attribute_constraints, a.number_attribute_constraints.as_mut()) {
+        check_number_constraints(&name, given)?;
+        if given.min_value.is_some() {
+            current.min_value = given.min_value.clone();
+        }
+        if given.max_value.is_some() {
+            current.max_value = given.max_value.clone();
         }
     }
     Ok(())
@@ -170,7 +180,11 @@ pub fn add_custom(schema: &mut Vec<SchemaAttributeType>, custom: &[SchemaAttribu
         if exists {
             return Err(Error::InvalidParameter(format!("{full}: Existing attribute already has name {full}.")));
         }
-        let ty = c.attribute_data_type.unwrap_or(AttributeDataType::String);
+        let ty = c.attribute_data_type.ok_or_else(|| {
+            Error::InvalidParameter(
+                "Invalid AttributeDataType input, consider using the provided AttributeDataType enum.".into(),
+            )
+        })?;
         let mut a = SchemaAttributeType {
             name: Some(full.clone()),
             attribute_data_type: Some(ty),

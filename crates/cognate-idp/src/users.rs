@@ -164,7 +164,7 @@ impl Idp {
         }
         let Some(given) = secret_hash else {
             return Err(Error::NotAuthorized(format!(
-                "Client {} is configured with secret but SECRET_HASH was not received",
+                "Client {} is configured for secret but secret was not received",
                 c.row.id
             )));
         };
@@ -245,7 +245,7 @@ impl Idp {
         let username = resolve_username(&c.pool, &req.username, &sub, &mut attrs)?;
         check_required(&c.pool, &attrs)?;
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
-        passwords::check_policy(&password, &policy)?;
+        passwords::check_policy(&password, &policy, passwords::Wording::DidNotConform)?;
 
         // PreSignUp may reject, confirm the user, or mark email/phone verified.
         let mut confirmed = false;
@@ -390,11 +390,9 @@ impl Idp {
             let mut verified = attrs_of(&user)?;
             verified.insert("email_verified".into(), "true".into());
             verified.insert("phone_number_verified".into(), "true".into());
-            for a in aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &verified) {
-                let holder = self.store.get_user_by_alias(&a.pool_id, &a.kind, &a.value_key).await?;
-                if holder.is_some_and(|h| h.username_key != user.username_key) {
-                    return Err(Error::AliasExists("An account with the email already exists.".into()));
-                }
+            let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &verified);
+            if let Some(kind) = self.taken_alias(&user, &aliases).await? {
+                return Err(alias_taken(Some(&kind)));
             }
         }
         self.consume_code(&user, CODE_SIGNUP, &req.confirmation_code).await?;
@@ -448,9 +446,20 @@ impl Idp {
                     Err(e) => Err(e.into()),
                 }
             }
-            Err(StoreError::Conflict) => Err(Error::AliasExists("An account with the email already exists.".into())),
+            Err(StoreError::Conflict) => Err(alias_taken(self.taken_alias(user, aliases).await?.as_deref())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Which of `aliases` another user holds (the kind), if any.
+    pub(crate) async fn taken_alias(&self, user: &UserRow, aliases: &[AliasRow]) -> Result<Option<String>> {
+        for a in aliases {
+            let holder = self.store.get_user_by_alias(&a.pool_id, &a.kind, &a.value_key).await?;
+            if holder.is_some_and(|h| h.username_key != user.username_key) {
+                return Ok(Some(a.kind.clone()));
+            }
+        }
+        Ok(None)
     }
 
     pub async fn resend_confirmation_code(
@@ -496,6 +505,29 @@ impl Idp {
 /// themselves (SignUp, and later the hosted sign-up page and federation).
 pub(crate) fn admin_creates_users_only(pool: &UserPoolType) -> bool {
     pool.admin_create_user_config.as_ref().and_then(|a| a.allow_admin_create_user_only) == Some(true)
+}
+
+/// An attribute value as stored: `email_verified` and
+/// `phone_number_verified` given as `True` or `FALSE` (any case, as Cognito
+/// accepts them) are kept as `true` / `false`.
+pub(crate) fn attribute_value(name: &str, value: Option<&str>) -> String {
+    let value = value.unwrap_or_default();
+    let flag = name == "email_verified" || name == "phone_number_verified";
+    if flag && (value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false")) {
+        value.to_ascii_lowercase()
+    } else {
+        value.to_string()
+    }
+}
+
+/// AliasExistsException, worded as Cognito words it for the alias's kind.
+pub(crate) fn alias_taken(kind: Option<&str>) -> Error {
+    Error::AliasExists(format!("An account with the given {} already exists.", alias_word(kind)))
+}
+
+/// How Cognito names an alias in its messages: `email` or `phone_number`.
+pub(crate) fn alias_word(kind: Option<&str>) -> &'static str {
+    if kind == Some("phone_number") { "phone_number" } else { "email" }
 }
 
 pub(crate) fn code_mismatch() -> Error {
