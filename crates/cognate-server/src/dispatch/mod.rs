@@ -158,6 +158,8 @@ pub fn compatibility_markdown() -> String {
             let _ = writeln!(out, "| {} | {status} | {auth} |", o.name);
         }
     }
+    out.push('\n');
+    out.push_str(include_str!("../../../../docs/compatibility-notes.md"));
     out
 }
 
