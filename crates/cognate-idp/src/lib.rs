@@ -11,31 +11,17 @@
 //! JSON of their wire type, already normalised with Cognito's defaults, so
 //! every field the model has round-trips without a column of its own.
 
-mod account;
-mod admin;
-mod auth;
-mod clients;
-mod clock;
-pub mod crypto_threads;
-mod custom_auth;
-mod devices;
-pub mod directory;
-mod error;
-pub mod keys;
-pub mod messages;
-mod mfa;
-pub mod passwords;
-mod pools;
-mod schema;
-pub mod senders;
-pub mod smtp;
-pub mod tokens;
-pub mod triggers;
-mod unknown;
-pub mod users;
+mod base;
+mod flows;
+mod model;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, Result};
+// The paths other crates use.
+pub use base::{crypto_threads, passwords};
+pub use flows::directory;
+pub use model::{keys, messages, senders, smtp, tokens, triggers, users};
+
+pub use base::clock::{Clock, ManualClock, SystemClock};
+pub use base::error::{Error, Result};
 
 use cognate_crypto::seal::MasterKey;
 use cognate_store::Store;
@@ -60,11 +46,11 @@ pub struct Idp {
     clock: Arc<dyn Clock>,
     account_id: String,
     issuer: Issuer,
-    keys: tokens::KeyCache,
-    verified: tokens::VerifiedCache,
-    invoker: Arc<dyn triggers::Invoker>,
-    smtp: Option<smtp::SmtpConfig>,
-    sms: Option<Arc<dyn messages::SmsSender>>,
+    keys: model::tokens::KeyCache,
+    verified: model::tokens::VerifiedCache,
+    invoker: Arc<dyn model::triggers::Invoker>,
+    smtp: Option<model::smtp::SmtpConfig>,
+    sms: Option<Arc<dyn model::messages::SmsSender>>,
 }
 
 impl Idp {
@@ -75,28 +61,28 @@ impl Idp {
             clock,
             account_id,
             issuer,
-            keys: tokens::KeyCache::default(),
-            verified: tokens::VerifiedCache::default(),
-            invoker: Arc::new(triggers::NoInvoker),
+            keys: model::tokens::KeyCache::default(),
+            verified: model::tokens::VerifiedCache::default(),
+            invoker: Arc::new(model::triggers::NoInvoker),
             smtp: None,
             sms: None,
         }
     }
 
     /// Delivers email through this SMTP relay instead of the outbox.
-    pub fn with_smtp(mut self, smtp: smtp::SmtpConfig) -> Self {
+    pub fn with_smtp(mut self, smtp: model::smtp::SmtpConfig) -> Self {
         self.smtp = Some(smtp);
         self
     }
 
     /// Delivers SMS through `sender` instead of the outbox.
-    pub fn with_sms_sender(mut self, sender: Arc<dyn messages::SmsSender>) -> Self {
+    pub fn with_sms_sender(mut self, sender: Arc<dyn model::messages::SmsSender>) -> Self {
         self.sms = Some(sender);
         self
     }
 
     /// Runs the pools' Lambda triggers with `invoker`.
-    pub fn with_invoker(mut self, invoker: Arc<dyn triggers::Invoker>) -> Self {
+    pub fn with_invoker(mut self, invoker: Arc<dyn model::triggers::Invoker>) -> Self {
         self.invoker = invoker;
         self
     }
@@ -121,26 +107,6 @@ impl Idp {
     /// `arn:aws:cognito-idp:{region}:{account}:userpool/{id}`.
     pub fn pool_arn(&self, region: &str, pool_id: &str) -> String {
         format!("arn:aws:cognito-idp:{region}:{}:userpool/{pool_id}", self.account_id)
-    }
-}
-
-/// Opaque pagination tokens: the last key of the page, base64url.
-pub(crate) mod token {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-    pub fn encode(last_key: &str) -> String {
-        URL_SAFE_NO_PAD.encode(last_key.as_bytes())
-    }
-
-    pub fn decode(token: Option<&str>) -> crate::Result<Option<String>> {
-        let Some(t) = token else { return Ok(None) };
-        URL_SAFE_NO_PAD
-            .decode(t.as_bytes())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .map(Some)
-            .ok_or_else(|| crate::Error::InvalidParameter("Invalid pagination token.".into()))
     }
 }
 

@@ -209,7 +209,7 @@ async fn clients_secrets_and_token_validity() {
 #[tokio::test]
 async fn dummy_hash_is_a_real_argon2id_hash() {
     // The refusal path for unknown users must cost a real verification.
-    assert_eq!(crate::auth::verify_password("x".into(), crate::auth::DUMMY_HASH.into()).await, Ok(false));
+    assert_eq!(crate::flows::signin::verify_password("x".into(), crate::flows::signin::DUMMY_HASH.into()).await, Ok(false));
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@
 //! the user's sign-in lockout. Between challenges the state travels sealed
 //! in the Session, bound to the pool, client and user.
 
-use crate::messages::{Channel, Draft, delivery_details, new_code};
-use crate::users::{ClientCtx, attrs_of};
+use crate::model::messages::{Channel, Draft, delivery_details, new_code};
+use crate::model::users::{ClientCtx, attrs_of};
 use crate::{Error, Idp, Result};
 use cognate_crypto::totp;
 use cognate_store::{MfaRow, UserRow};

@@ -14,8 +14,8 @@
 //! The counters live in the store's `unknown_name_attempts`, keyed by the
 //! name as the pool folds usernames; idle ones are dropped after a day.
 
-use crate::messages::{self, Channel};
-use crate::users::{ClientCtx, username_key};
+use crate::model::messages::{self, Channel};
+use crate::model::users::{ClientCtx, username_key};
 use crate::{Error, Idp, Result};
 use cognate_wire::idp::CodeDeliveryDetailsType;
 
@@ -30,7 +30,7 @@ impl Idp {
         if let Some(row) = self.store.unknown_name(&c.pool_row.id, &key, SIGN_IN).await?
             && row.until_at > self.now()
         {
-            return Err(crate::auth::locked_out());
+            return Err(crate::flows::signin::locked_out());
         }
         Ok(())
     }
@@ -41,7 +41,7 @@ impl Idp {
         let key = username_key(&c.pool, name);
         let now = self.now();
         let n = self.store.record_unknown_failure(&c.pool_row.id, &key, SIGN_IN, now).await?;
-        if let Some(until) = crate::auth::lock_after(n, now) {
+        if let Some(until) = crate::flows::signin::lock_after(n, now) {
             self.store.set_unknown_until(&c.pool_row.id, &key, SIGN_IN, until, false, now).await?;
         }
         Ok(())
@@ -72,12 +72,12 @@ impl Idp {
             Ok(row) => row,
             Err(e) => return e.into(),
         };
-        let Some(row) = row else { return crate::users::code_mismatch() };
-        if let Err(e) = crate::users::code_usable(row.failures, row.until_at, self.now()) {
+        let Some(row) = row else { return crate::model::users::code_mismatch() };
+        if let Err(e) = crate::model::users::code_usable(row.failures, row.until_at, self.now()) {
             return e;
         }
         match self.store.record_unknown_failure(&c.pool_row.id, &key, purpose, self.now()).await {
-            Ok(_) => crate::users::code_mismatch(),
+            Ok(_) => crate::model::users::code_mismatch(),
             Err(e) => e.into(),
         }
     }

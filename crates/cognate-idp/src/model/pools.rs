@@ -1,6 +1,8 @@
 //! User pools: create, describe, update, delete, list, custom attributes, tags.
 
-use crate::{Error, Idp, Result, schema, token};
+use crate::{Error, Idp, Result};
+use crate::model::schema;
+use crate::base::page;
 use cognate_store::PoolRow;
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
@@ -310,11 +312,11 @@ impl Idp {
     /// Pools of one region, as an endpoint of that region lists them.
     pub async fn list_user_pools(&self, region: &str, req: ListUserPoolsRequest) -> Result<ListUserPoolsResponse> {
         let limit = i64::from(req.max_results.clamp(1, 60));
-        let after = token::decode(req.next_token.as_deref())?;
+        let after = page::decode(req.next_token.as_deref())?;
         let mut rows = self.store.list_pools(region, after.as_deref(), limit + 1).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_token = if more { rows.last().map(|r| token::encode(&r.id)) } else { None };
+        let next_token = if more { rows.last().map(|r| page::encode(&r.id)) } else { None };
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let pool: UserPoolType = serde_json::from_str(&row.config)?;

@@ -10,10 +10,16 @@
 //! with PreventUserExistenceErrors an unknown user fails exactly like a wrong
 //! password (SRP even returns a plausible challenge for them).
 
-use crate::tokens::Grant;
-use crate::triggers::{self, Trigger};
-use crate::users::{ClientCtx, attrs_of, status};
-use crate::{Error, Idp, Result, passwords};
+
+pub mod custom;
+pub mod devices;
+pub mod mfa;
+
+use crate::model::tokens::Grant;
+use crate::model::triggers::{self, Trigger};
+use crate::model::users::{ClientCtx, attrs_of, status};
+use crate::{Error, Idp, Result};
+use crate::base::passwords;
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::idp::*;
@@ -124,7 +130,7 @@ impl SrpHalf {
         let a = self.a.clone();
         let [group, user_id, block, timestamp, signature] =
             [group, user_id, block, timestamp, signature].map(str::to_string);
-        crate::crypto_threads::run(move || {
+        crate::base::crypto_threads::run(move || {
             srp::session_key(&a, &big_b, &b, &verifier)
                 .and_then(|key| srp::verify_claim(&key, &group, &user_id, &block, &timestamp, &signature))
                 .is_ok()
@@ -136,7 +142,7 @@ impl SrpHalf {
 /// The server's half of an SRP exchange (its secret b and public B) for
 /// `verifier`, computed on the crypto threads.
 pub(crate) async fn server_challenge(verifier: Vec<u8>) -> Result<srp::ServerChallenge> {
-    crate::crypto_threads::run(move || srp::server_challenge(&verifier)).await?.map_err(|_| Error::Internal)
+    crate::base::crypto_threads::run(move || srp::server_challenge(&verifier)).await?.map_err(|_| Error::Internal)
 }
 
 /// The answer while sign-in is locked after repeated failures.
@@ -341,10 +347,10 @@ impl Idp {
     }
 
     /// What a CUSTOM_AUTH round answers: its next challenge, or tokens.
-    async fn custom_auth_answer(&self, c: &ClientCtx, next: crate::custom_auth::Next) -> Result<InitiateAuthResponse> {
+    async fn custom_auth_answer(&self, c: &ClientCtx, next: crate::flows::signin::custom::Next) -> Result<InitiateAuthResponse> {
         match next {
-            crate::custom_auth::Next::Challenge(challenge) => Ok(challenge),
-            crate::custom_auth::Next::Tokens(user) => {
+            crate::flows::signin::custom::Next::Challenge(challenge) => Ok(challenge),
+            crate::flows::signin::custom::Next::Tokens(user) => {
                 self.check_can_sign_in(c, &user)?;
                 self.complete_sign_in(c, &user, "TokenGeneration_Authentication", None).await
             }
@@ -515,7 +521,7 @@ impl Idp {
         let user = match password {
             Some(p) => {
                 let material = password_material(p.to_string(), c.pool_row.id.clone(), stored_name.clone()).await?;
-                crate::users::new_user_row(
+                crate::model::users::new_user_row(
                     &c.pool,
                     &c.pool_row.id,
                     &stored_name,
@@ -530,7 +536,7 @@ impl Idp {
             None => UserRow {
                 pool_id: c.pool_row.id.clone(),
                 username: stored_name.clone(),
-                username_key: crate::users::username_key(&c.pool, &stored_name),
+                username_key: crate::model::users::username_key(&c.pool, &stored_name),
                 sub: sub.clone(),
                 status: final_status.to_string(),
                 enabled: 1,
@@ -543,8 +549,8 @@ impl Idp {
             },
         };
         let key = user.username_key.clone();
-        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases, &crate::directory::search_entries(&user, &attrs)).await {
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
+        match self.store.create_user(&user, &aliases, &crate::flows::directory::search_entries(&user, &attrs)).await {
             Ok(()) => Ok(Some(user)),
             // Migrated concurrently by another sign-in: use that user.
             Err(cognate_store::StoreError::Conflict) => Ok(self.store.get_user(&c.pool_row.id, &key).await?),
@@ -594,7 +600,7 @@ impl Idp {
         let seed = self.key.mac("srp-decoy", format!("{}:{username}", c.pool_row.id).as_bytes());
         let salt = hex::decode(&seed[..32]).map_err(|_| Error::Internal)?;
         let (name, user) = (srp::pool_name(&c.pool_row.id).to_string(), username.to_string());
-        crate::crypto_threads::run(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await
+        crate::base::crypto_threads::run(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await
     }
 
     pub async fn respond_to_auth_challenge(
@@ -742,7 +748,7 @@ impl Idp {
             return self.device_challenge(c, user, d);
         }
         if user.status == status::FORCE_CHANGE_PASSWORD {
-            let attrs = crate::account::visible(&attrs_of(user)?);
+            let attrs = crate::flows::account::visible(&attrs_of(user)?);
             let shown: BTreeMap<&String, &String> = attrs.iter().filter(|(k, _)| *k != "sub").collect();
             let required: Vec<String> = c
                 .pool
@@ -858,12 +864,12 @@ impl Idp {
             .collect();
         let mut attrs = attrs_of(&user)?;
         attrs.extend(self.client_attributes(c, &given)?);
-        crate::users::check_required(&c.pool, &attrs)?;
+        crate::model::users::check_required(&c.pool, &attrs)?;
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(password, &policy, passwords::Wording::DoesNotConform)?;
         user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
         self.write_user_with_aliases(&user, &aliases, false).await?;
         user.version += 1;
         user.status = status::CONFIRMED.into();
@@ -878,12 +884,12 @@ impl Idp {
     pub async fn get_user(&self, req: GetUserRequest) -> Result<GetUserResponse> {
         let access = self.check_access(&req.access_token).await?;
         let user = access.user;
-        let attrs = crate::account::visible(&crate::users::attrs_of(&user)?);
+        let attrs = crate::flows::account::visible(&crate::model::users::attrs_of(&user)?);
         let (list, preferred, options) =
-            if access.has_mfa { self.mfa_view(&user).await? } else { crate::mfa::no_mfa_view() };
+            if access.has_mfa { self.mfa_view(&user).await? } else { crate::flows::signin::mfa::no_mfa_view() };
         Ok(GetUserResponse {
             username: user.username,
-            user_attributes: crate::users::attribute_list(&attrs),
+            user_attributes: crate::model::users::attribute_list(&attrs),
             mfa_options: options,
             preferred_mfa_setting: preferred,
             user_mfa_setting_list: list,
@@ -897,7 +903,7 @@ pub(crate) const DUMMY_HASH: &str =
 
 /// Argon2 off the async threads: it is deliberately slow.
 pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool> {
-    crate::crypto_threads::run(move || passwords::verify(&password, &hash)).await?
+    crate::base::crypto_threads::run(move || passwords::verify(&password, &hash)).await?
 }
 
 /// Hashes a password and makes its SRP verifier, off the async threads.
@@ -906,7 +912,7 @@ pub(crate) async fn password_material(
     pool_id: String,
     username: String,
 ) -> Result<(String, srp::Verifier)> {
-    crate::crypto_threads::run(move || {
+    crate::base::crypto_threads::run(move || {
         let hash = passwords::hash(&password)?;
         let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
         Ok((hash, verifier))

@@ -1,8 +1,9 @@
 //! The user directory: ListUsers and its filter, groups and the group claims
 //! in tokens, and the authentication events AdminListUserAuthEvents reports.
 
-use crate::users::attribute_list;
-use crate::{Error, Idp, Result, token};
+use crate::model::users::attribute_list;
+use crate::{Error, Idp, Result};
+use crate::base::page;
 use cognate_store::{
     AuthEventRow, Cursor, GroupRow, Membership, SearchEntry, StoreError, UserListing, UserQuery, UserRow,
 };
@@ -105,7 +106,7 @@ fn user_query(pool: &UserPoolType, f: &Filter) -> Result<Option<UserQuery>> {
         })
     };
     Ok(match f.attribute.as_str() {
-        "username" => search("username", crate::users::username_key(pool, &f.value)),
+        "username" => search("username", crate::model::users::username_key(pool, &f.value)),
         "sub" => search("sub", f.value.clone()),
         "cognito:user_status" => {
             let wanted = f.value.to_ascii_uppercase();
@@ -132,7 +133,7 @@ fn has_attribute(pool: &UserPoolType, name: &str) -> bool {
 /// [`cognate_store::MAX_INDEXED_CHARS`] characters of a value).
 fn really_matches(f: &Filter, pool: &UserPoolType, user: &UserListing, attrs: &BTreeMap<String, String>) -> bool {
     let (have, want) = match f.attribute.as_str() {
-        "username" => (Some(user.username_key.clone()), crate::users::username_key(pool, &f.value)),
+        "username" => (Some(user.username_key.clone()), crate::model::users::username_key(pool, &f.value)),
         "sub" => (Some(user.sub.clone()), f.value.clone()),
         "cognito:user_status" | "status" => return true,
         a => (attrs.get(a).cloned(), f.value.clone()),
@@ -165,7 +166,7 @@ pub(crate) fn user_type(user: &impl Shown, attrs: &BTreeMap<String, String>) -> 
     let (username, status, enabled, created, updated) = user.shown();
     UserType {
         username: Some(username.to_string()),
-        attributes: Some(attribute_list(&crate::account::visible(attrs))),
+        attributes: Some(attribute_list(&crate::flows::account::visible(attrs))),
         user_create_date: Some(Timestamp::from_unix_millis(created)),
         user_last_modified_date: Some(Timestamp::from_unix_millis(updated)),
         enabled: Some(enabled != 0),
@@ -247,7 +248,7 @@ impl Idp {
             Some(f) => user_query(&pool, f)?,
             None => Some(UserQuery::All),
         };
-        let after = match token::decode(req.pagination_token.as_deref())? {
+        let after = match page::decode(req.pagination_token.as_deref())? {
             Some(t) => Some(
                 serde_json::from_str::<(String, String)>(&t)
                     .map(|(value, key)| Cursor { value, key })
@@ -262,7 +263,7 @@ impl Idp {
         let mut page = self.store.list_users(&pool_row.id, &query, after.as_ref(), limit + 1).await?.users;
         let next = if page.len() as i64 > limit {
             page.truncate(limit as usize);
-            page.last().map(|(_, c)| token::encode(&serde_json::json!([c.value, c.key]).to_string()))
+            page.last().map(|(_, c)| page::encode(&serde_json::json!([c.value, c.key]).to_string()))
         } else {
             None
         };
@@ -346,7 +347,7 @@ impl Idp {
 
     pub async fn list_groups(&self, req: ListGroupsRequest) -> Result<ListGroupsResponse> {
         let (pool_row, _) = self.load_pool(&req.user_pool_id).await?;
-        let after = token::decode(req.next_token.as_deref())?;
+        let after = page::decode(req.next_token.as_deref())?;
         let limit = page_size(req.limit, 60);
         let mut rows = self.store.list_groups(&pool_row.id, after.as_deref(), limit + 1).await?;
         let next = next_token(&mut rows, limit, |g| &g.name);
@@ -386,7 +387,7 @@ impl Idp {
     ) -> Result<AdminListGroupsForUserResponse> {
         let (pool_row, pool) = self.load_pool(&req.user_pool_id).await?;
         let user = self.existing_user(&pool_row, &pool, &req.username).await?;
-        let after = token::decode(req.next_token.as_deref())?;
+        let after = page::decode(req.next_token.as_deref())?;
         let limit = page_size(req.limit, 60);
         let mut rows = self.store.groups_of_user(&pool_row.id, &user.username_key, after.as_deref(), limit + 1).await?;
         let next = next_token(&mut rows, limit, |g| &g.name);
@@ -396,7 +397,7 @@ impl Idp {
     pub async fn list_users_in_group(&self, req: ListUsersInGroupRequest) -> Result<ListUsersInGroupResponse> {
         let (pool_row, _) = self.load_pool(&req.user_pool_id).await?;
         self.group(&pool_row.id, &req.group_name).await?;
-        let after = token::decode(req.next_token.as_deref())?;
+        let after = page::decode(req.next_token.as_deref())?;
         let limit = page_size(req.limit, 60);
         let mut rows = self.store.users_in_group(&pool_row.id, &req.group_name, after.as_deref(), limit + 1).await?;
         let next = next_token(&mut rows, limit, |u| &u.username_key);
@@ -469,7 +470,7 @@ impl Idp {
             ));
         }
         let user = self.existing_user(&pool_row, &pool, &req.username).await?;
-        let before = match token::decode(req.next_token.as_deref())? {
+        let before = match page::decode(req.next_token.as_deref())? {
             Some(t) => Some(
                 serde_json::from_str::<(i64, String)>(&t)
                     .map_err(|_| Error::InvalidParameter("Invalid pagination token.".into()))?,
@@ -488,7 +489,7 @@ impl Idp {
             .await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
-            rows.last().map(|r| token::encode(&serde_json::json!([r.created_at, r.id]).to_string()))
+            rows.last().map(|r| page::encode(&serde_json::json!([r.created_at, r.id]).to_string()))
         } else {
             None
         };
@@ -523,7 +524,7 @@ fn next_token<T>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> &String) -> 
         return None;
     }
     rows.truncate(limit as usize);
-    rows.last().map(|r| token::encode(key(r)))
+    rows.last().map(|r| page::encode(key(r)))
 }
 
 #[cfg(test)]

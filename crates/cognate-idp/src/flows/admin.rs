@@ -1,14 +1,15 @@
 //! Admin user operations (SigV4-authorised): AdminCreateUser with its
 //! invitation, AdminGetUser, AdminSetUserPassword.
 
-use crate::directory::user_type;
-use crate::messages::{Channel, Draft};
-use crate::triggers::{self, Trigger};
-use crate::users::{
+use crate::flows::directory::user_type;
+use crate::model::messages::{Channel, Draft};
+use crate::model::triggers::{self, Trigger};
+use crate::model::users::{
     ClientCtx, aliases_for, attribute_list, attribute_value, attrs_of, check_required, check_value, new_user_row,
     resolve_username, set_password_fields, status,
 };
-use crate::{Error, Idp, Result, passwords};
+use crate::{Error, Idp, Result};
+use crate::base::passwords;
 use cognate_store::{PoolRow, StoreError, UserRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
@@ -86,13 +87,13 @@ impl Idp {
         };
         let request = serde_json::json!({
             "userAttributes": triggers::attributes_json(&attrs),
-            "validationData": crate::users::name_values(req.validation_data.as_deref()),
+            "validationData": crate::model::users::name_values(req.validation_data.as_deref()),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
         self.run_trigger(&c, Trigger::PreSignUp, "PreSignUp_AdminCreateUser", &username, request).await?;
 
         attrs.insert("sub".into(), sub.clone());
-        let material = crate::auth::password_material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
+        let material = crate::flows::signin::password_material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
         let user = new_user_row(
             &pool,
             &pool_row.id,
@@ -105,7 +106,7 @@ impl Idp {
         )?;
         let key = user.username_key.clone();
         let aliases = aliases_for(&pool_row.id, &pool, &key, &attrs);
-        let search = crate::directory::search_entries(&user, &attrs);
+        let search = crate::flows::directory::search_entries(&user, &attrs);
         let mut created = self.store.create_user(&user, &aliases, &search).await;
         if matches!(created, Err(StoreError::Conflict)) {
             if self.store.get_user(&pool_row.id, &key).await?.is_some() {
@@ -119,10 +120,10 @@ impl Idp {
                 let kind = self.taken_alias(&user, &aliases).await?;
                 if !alias_pool {
                     // The email or phone number is the username here.
-                    let word = crate::users::alias_word(kind.as_deref());
+                    let word = crate::model::users::alias_word(kind.as_deref());
                     return Err(Error::UsernameExists(format!("An account with the given {word} already exists.")));
                 }
-                return Err(crate::users::alias_taken(kind.as_deref()));
+                return Err(crate::model::users::alias_taken(kind.as_deref()));
             }
             for a in &aliases {
                 self.store.delete_alias(&a.pool_id, &a.kind, &a.value_key).await?;
@@ -156,7 +157,7 @@ impl Idp {
         }
         let temp = req.temporary_password.clone().unwrap_or_else(|| temporary_password(policy));
         let material =
-            crate::auth::password_material(temp.clone(), user.pool_id.clone(), user.username.clone()).await?;
+            crate::flows::signin::password_material(temp.clone(), user.pool_id.clone(), user.username.clone()).await?;
         set_password_fields(&mut user, material, self.now());
         if !self.store.update_user(&user, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
@@ -214,7 +215,7 @@ impl Idp {
 
     pub async fn admin_get_user(&self, req: AdminGetUserRequest) -> Result<AdminGetUserResponse> {
         let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        let attrs = crate::account::visible(&attrs_of(&user)?);
+        let attrs = crate::flows::account::visible(&attrs_of(&user)?);
         let (list, preferred, options) = self.mfa_view(&user).await?;
         Ok(AdminGetUserResponse {
             username: user.username.clone(),
@@ -237,7 +238,7 @@ impl Idp {
         let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&req.password, &policy, passwords::Wording::DidNotConform)?;
         let material =
-            crate::auth::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone()).await?;
+            crate::flows::signin::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone()).await?;
         set_password_fields(&mut user, material, self.now());
         user.status =
             if req.permanent == Some(true) { status::CONFIRMED } else { status::FORCE_CHANGE_PASSWORD }.into();
@@ -419,7 +420,7 @@ impl Idp {
             let user = UserRow {
                 pool_id: pool_row.id.clone(),
                 username: name.clone(),
-                username_key: crate::users::username_key(&pool, name),
+                username_key: crate::model::users::username_key(&pool, name),
                 sub,
                 status: status::CONFIRMED.to_string(),
                 enabled: 1,
@@ -431,7 +432,7 @@ impl Idp {
                 password_changed_at: now,
                 ..Default::default()
             };
-            let search = crate::directory::search_entries(&user, &attrs);
+            let search = crate::flows::directory::search_entries(&user, &attrs);
             batch.push((user, search));
         }
         self.store.create_users(&batch).await.map_err(|e| match e {

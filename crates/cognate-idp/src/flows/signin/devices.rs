@@ -6,9 +6,10 @@
 //! A remembered device skips MFA, as Cognito's do. The device's secret never
 //! reaches the server: only its SRP verifier, which proves nothing by itself.
 
-use crate::auth::SrpHalf;
-use crate::users::ClientCtx;
-use crate::{Error, Idp, Result, token};
+use crate::flows::signin::SrpHalf;
+use crate::model::users::ClientCtx;
+use crate::{Error, Idp, Result};
+use crate::base::page;
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::Timestamp;
@@ -115,7 +116,7 @@ impl Idp {
         r: &BTreeMap<String, String>,
         session: Option<&str>,
     ) -> Result<std::result::Result<(UserRow, DeviceRow), InitiateAuthResponse>> {
-        let param = |k: &str| crate::auth::param(r, k);
+        let param = |k: &str| crate::flows::signin::param(r, k);
         if let Some(name) = r.get("USERNAME") {
             self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
         }
@@ -128,7 +129,7 @@ impl Idp {
         if challenge == ChallengeNameType::DeviceSrpAuth {
             let a_hex = param("SRP_A")?;
             srp::decode_hex_int(a_hex).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
-            let ch = crate::auth::server_challenge(verifier).await?;
+            let ch = crate::flows::signin::server_challenge(verifier).await?;
             let state = DeviceSrpState {
                 p: c.pool_row.id.clone(),
                 c: c.row.id.clone(),
@@ -223,7 +224,7 @@ impl Idp {
     async fn device_token(&self, access_token: &str) -> Result<(ClientCtx, UserRow, Option<String>)> {
         let (client_id, user) = self.check_access_token(access_token).await?;
         let c = self.public_client(&client_id).await?;
-        let device = crate::tokens::unverified_claim(access_token, "device_key");
+        let device = crate::model::tokens::unverified_claim(access_token, "device_key");
         Ok((c, user, device))
     }
 
@@ -238,7 +239,7 @@ impl Idp {
         limit: Option<i32>,
         token: Option<&str>,
     ) -> Result<(Vec<DeviceType>, Option<String>)> {
-        let after = token::decode(token)?.unwrap_or_default();
+        let after = page::decode(token)?.unwrap_or_default();
         let limit = match limit {
             Some(n) if n > 0 => i64::from(n).min(60),
             _ => 60,
@@ -247,7 +248,7 @@ impl Idp {
             self.store.list_devices(&user.pool_id, &user.username_key, remembered_only, &after, limit + 1).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
-            rows.last().map(|d| token::encode(&d.device_key))
+            rows.last().map(|d| page::encode(&d.device_key))
         } else {
             None
         };

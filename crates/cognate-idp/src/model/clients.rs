@@ -4,7 +4,8 @@
 //! apart, sealed under the master key, so that a configuration document never
 //! carries a secret. A client has at most two secrets at once (rotation).
 
-use crate::{Error, Idp, Result, token};
+use crate::{Error, Idp, Result};
+use crate::base::page;
 use cognate_store::{ClientRow, ClientSecretRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
@@ -315,11 +316,11 @@ impl Idp {
     pub async fn list_user_pool_clients(&self, req: ListUserPoolClientsRequest) -> Result<ListUserPoolClientsResponse> {
         self.load_pool(&req.user_pool_id).await?;
         let limit = i64::from(req.max_results.unwrap_or(60).clamp(1, 60));
-        let after = token::decode(req.next_token.as_deref())?;
+        let after = page::decode(req.next_token.as_deref())?;
         let mut rows = self.store.list_clients(&req.user_pool_id, after.as_deref(), limit + 1).await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_token = if more { rows.last().map(|r| token::encode(&r.id)) } else { None };
+        let next_token = if more { rows.last().map(|r| page::encode(&r.id)) } else { None };
         let clients = rows
             .into_iter()
             .map(|r| UserPoolClientDescription {

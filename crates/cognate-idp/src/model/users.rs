@@ -6,9 +6,10 @@
 //! unique in the pool, so two sign-ups racing for one email are settled by the
 //! database.
 
-use crate::messages::Channel;
-use crate::triggers::{self, Trigger};
-use crate::{Error, Idp, Result, passwords};
+use crate::model::messages::Channel;
+use crate::model::triggers::{self, Trigger};
+use crate::{Error, Idp, Result};
+use crate::base::passwords;
 use cognate_store::{AliasRow, ClientRow, CodeRow, PoolRow, StoreError, UserRow};
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
@@ -266,12 +267,12 @@ impl Idp {
 
         attrs.insert("sub".into(), sub.clone());
         let material =
-            crate::auth::password_material(password.clone(), c.pool_row.id.clone(), username.clone()).await?;
+            crate::flows::signin::password_material(password.clone(), c.pool_row.id.clone(), username.clone()).await?;
         let initial = if confirmed { status::CONFIRMED } else { status::UNCONFIRMED };
         let user = new_user_row(&c.pool, &c.pool_row.id, &username, &sub, initial, &attrs, material, self.now())?;
         let key = user.username_key.clone();
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases, &crate::directory::search_entries(&user, &attrs)).await {
+        match self.store.create_user(&user, &aliases, &crate::flows::directory::search_entries(&user, &attrs)).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 let what = if by_username.is_empty() {
@@ -427,7 +428,7 @@ impl Idp {
         aliases: &[AliasRow],
         force: bool,
     ) -> Result<()> {
-        let search = crate::directory::search_entries(user, &attrs_of(user)?);
+        let search = crate::flows::directory::search_entries(user, &attrs_of(user)?);
         match self.store.update_user(user, Some((aliases, &search))).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into())),

@@ -7,8 +7,8 @@
 //! and is only ever shown to admins. With an SMTP relay configured, email goes
 //! there instead (and not to the outbox); SMS still goes to the outbox.
 
-use crate::triggers::Trigger;
-use crate::users::ClientCtx;
+use crate::model::triggers::Trigger;
+use crate::model::users::ClientCtx;
 use crate::{Idp, Result};
 use cognate_store::{OutboxRow, UserRow};
 use cognate_wire::idp::{CodeDeliveryDetailsType, DeliveryMediumType};
@@ -150,7 +150,7 @@ impl Idp {
         }
         let (mut subject, mut body) = (d.subject.to_string(), d.body.to_string());
         let request = serde_json::json!({
-            "userAttributes": crate::triggers::attributes_json(&crate::users::attrs_of(user)?),
+            "userAttributes": crate::model::triggers::attributes_json(&crate::model::users::attrs_of(user)?),
             "codeParameter": "{####}",
             "linkParameter": "{##Click Here##}",
             "usernameParameter": if d.source == "AdminCreateUser" { Some("{username}") } else { None },
@@ -180,7 +180,7 @@ impl Idp {
     /// when one is configured, everything else to the outbox.
     pub(crate) async fn deliver(&self, pool_id: &str, username: &str, m: &Message) -> Result<()> {
         if let (Channel::Email, Some(smtp)) = (m.channel, &self.smtp) {
-            crate::smtp::send(smtp, &m.destination, &m.subject, &m.body).await?;
+            crate::model::smtp::send(smtp, &m.destination, &m.subject, &m.body).await?;
             tracing::info!(pool_id, channel = m.channel.as_str(), "message delivered by SMTP");
             return Ok(());
         }

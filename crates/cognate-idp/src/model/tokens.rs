@@ -6,8 +6,8 @@
 //! cost of signing). Several nodes may create a key at the same moment; all
 //! then sign with the oldest, and every key verifies.
 
-use crate::directory::GroupClaims;
-use crate::users::{ClientCtx, attrs_of, status};
+use crate::flows::directory::GroupClaims;
+use crate::model::users::{ClientCtx, attrs_of, status};
 use crate::{Error, Idp, Issuer, Result};
 use cognate_crypto::jwt::{self, SigningKey, VerifyingKeys};
 use cognate_store::{PoolRow, RefreshTokenRow, SigningKeyRow, UserRow};
@@ -343,7 +343,7 @@ impl Idp {
         let groups = self.pre_token_generation(c, user, &attrs, source, groups, (&mut id, &mut access)).await?;
         insert_group_claims(&groups, &mut id, &mut access);
 
-        let (access_token, id_token) = crate::crypto_threads::run(move || {
+        let (access_token, id_token) = crate::base::crypto_threads::run(move || {
             let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
             Ok::<_, cognate_crypto::jwt::JwtError>((signing.sign(&access)?, signing.sign(&id)?))
         })
@@ -393,7 +393,7 @@ impl Idp {
         (id, access): (&mut Map<String, Value>, &mut Map<String, Value>),
     ) -> Result<GroupClaims> {
         let request = json!({
-            "userAttributes": crate::triggers::attributes_json(attrs),
+            "userAttributes": crate::model::triggers::attributes_json(attrs),
             "groupConfiguration": {
                 "groupsToOverride": groups.groups,
                 "iamRolesToOverride": groups.roles,
@@ -403,7 +403,7 @@ impl Idp {
             "clientMetadata": {},
         });
         let Some(r) =
-            self.run_trigger(c, crate::triggers::Trigger::PreTokenGeneration, source, &user.username, request).await?
+            self.run_trigger(c, crate::model::triggers::Trigger::PreTokenGeneration, source, &user.username, request).await?
         else {
             return Ok(groups);
         };

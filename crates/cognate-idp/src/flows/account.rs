@@ -1,10 +1,11 @@
 //! The signed-in user's own account (operations authorised by an access
 //! token), password recovery, and token revocation.
 
-use crate::auth::{password_material, verify_password};
-use crate::messages::Channel;
-use crate::users::{ClientCtx, attrs_of, status};
-use crate::{Error, Idp, Result, passwords};
+use crate::flows::signin::{password_material, verify_password};
+use crate::model::messages::Channel;
+use crate::model::users::{ClientCtx, attrs_of, status};
+use crate::{Error, Idp, Result};
+use crate::base::passwords;
 use cognate_store::UserRow;
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
@@ -82,7 +83,7 @@ impl Idp {
             }
         }
         let material = password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
-        crate::users::set_password_fields(user, material, self.now());
+        crate::model::users::set_password_fields(user, material, self.now());
         if !self.store.update_user(user, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
         }
@@ -195,12 +196,12 @@ impl Idp {
         }
         self.set_password(&c, &mut user, &req.password).await?;
         let request = serde_json::json!({
-            "userAttributes": crate::triggers::attributes_json(&attrs_of(&user)?),
+            "userAttributes": crate::model::triggers::attributes_json(&attrs_of(&user)?),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
         self.run_trigger(
             &c,
-            crate::triggers::Trigger::PostConfirmation,
+            crate::model::triggers::Trigger::PostConfirmation,
             "PostConfirmation_ConfirmForgotPassword",
             &user.username,
             request,
@@ -260,7 +261,7 @@ impl Idp {
         }
         user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
         self.write_user_with_aliases(&user, &aliases, false).await?;
         user.version += 1;
         let mut details = Vec::new();
@@ -322,7 +323,7 @@ impl Idp {
         attrs.insert(format!("{}_verified", req.attribute_name), "true".into());
         user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
         self.write_user_with_aliases(&user, &aliases, false).await?;
         Ok(VerifyUserAttributeResponse {})
     }
@@ -349,7 +350,7 @@ impl Idp {
         }
         user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = crate::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
         self.write_user_with_aliases(&user, &aliases, false).await?;
         Ok(DeleteUserAttributesResponse {})
     }

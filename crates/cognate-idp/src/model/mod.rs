@@ -1,0 +1,17 @@
+//! The model layer: the things a user pool is made of and the rules that
+//! keep them whole. Pools, clients and their secrets, the attribute schema,
+//! users (lookups, attributes, codes, lockout), tokens and keys, messages and
+//! their senders, triggers (the invoker interface). Imports only from `base`
+//! and from its own layer; never from `flows`.
+
+pub mod clients;
+pub mod keys;
+pub mod messages;
+pub mod pools;
+pub mod schema;
+pub mod senders;
+pub mod smtp;
+pub mod tokens;
+pub mod triggers;
+pub mod unknown;
+pub mod users;
