@@ -1,7 +1,9 @@
 //! Project tasks: `cargo xtask codegen` regenerates the wire layer from the
-//! vendored AWS models (see `codegen.rs`).
+//! vendored AWS models (see `codegen.rs`); `cargo xtask layers` checks the
+//! layer rule of cognate-idp on its module graph (see `layers.rs`).
 
 mod codegen;
+mod layers;
 
 use std::process::ExitCode;
 
@@ -18,8 +20,33 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("layers") => {
+            let src = codegen::workspace_root().join("crates/cognate-idp/src");
+            let g = match layers::graph(&src) {
+                Ok(g) => g,
+                Err(e) => {
+                    eprintln!("layers: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if args.get(1).map(String::as_str) == Some("--dot") {
+                print!("{}", layers::dot(&g));
+                return ExitCode::SUCCESS;
+            }
+            let v = layers::violations(&g);
+            for line in &v {
+                println!("{line}");
+            }
+            println!(
+                "layers: {} modules, {} edges, {} violations",
+                g.edges.len(),
+                g.edges.values().map(|e| e.len()).sum::<usize>(),
+                v.len()
+            );
+            if v.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
         _ => {
-            eprintln!("usage: cargo xtask codegen");
+            eprintln!("usage: cargo xtask codegen | cargo xtask layers [--dot]");
             ExitCode::FAILURE
         }
     }

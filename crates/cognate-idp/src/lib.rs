@@ -17,8 +17,8 @@ mod model;
 
 // The paths other crates use.
 pub use base::{crypto_threads, passwords};
-pub use flows::directory;
-pub use model::{keys, messages, senders, smtp, tokens, triggers, users};
+
+pub use model::{directory, keys, messages, senders, smtp, tokens, triggers, users};
 
 pub use base::clock::{Clock, ManualClock, SystemClock};
 pub use base::error::{Error, Result};

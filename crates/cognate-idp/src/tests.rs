@@ -209,7 +209,10 @@ async fn clients_secrets_and_token_validity() {
 #[tokio::test]
 async fn dummy_hash_is_a_real_argon2id_hash() {
     // The refusal path for unknown users must cost a real verification.
-    assert_eq!(crate::flows::signin::verify_password("x".into(), crate::flows::signin::DUMMY_HASH.into()).await, Ok(false));
+    assert_eq!(
+        crate::base::passwords::verify_password("x".into(), crate::base::passwords::DUMMY_HASH.into()).await,
+        Ok(false)
+    );
 }
 
 #[tokio::test]
@@ -243,4 +246,153 @@ async fn issuers_name_the_pool_in_either_form() {
         format!("http://cognate:9229/{id}/.well-known/jwks.json"),
         "keys stay served by Cognate"
     );
+}
+
+/// Names no user holds answer as real users do (see model/codes.rs and
+/// model/lockout.rs).
+mod unknown_names {
+    use crate::tests::idp;
+    use crate::{Error, Idp};
+    use cognate_wire::idp::*;
+
+    /// A pool whose client hides user existence and allows password
+    /// sign-in, with one user `jane` whose email is verified.
+    async fn pool_with_jane(idp: &Idp) -> (String, String) {
+        let pool = idp
+            .create_user_pool("us-east-1", CreateUserPoolRequest { pool_name: "p".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap()
+            .id
+            .unwrap();
+        let client = idp
+            .create_user_pool_client(CreateUserPoolClientRequest {
+                user_pool_id: pool.clone(),
+                client_name: "app".into(),
+                explicit_auth_flows: Some(vec![
+                    ExplicitAuthFlowsType::AllowUserPasswordAuth,
+                    ExplicitAuthFlowsType::AllowUserSrpAuth,
+                ]),
+                prevent_user_existence_errors: Some(PreventUserExistenceErrorTypes::Enabled),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .user_pool_client
+            .unwrap()
+            .client_id
+            .unwrap();
+        let attr = |n: &str, v: &str| AttributeType { name: n.into(), value: Some(v.into()) };
+        idp.admin_create_user(AdminCreateUserRequest {
+            user_pool_id: pool.clone(),
+            username: "jane".into(),
+            user_attributes: Some(vec![attr("email", "jane@example.com"), attr("email_verified", "true")]),
+            message_action: Some(MessageActionType::Suppress),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        idp.admin_set_user_password(AdminSetUserPasswordRequest {
+            user_pool_id: pool.clone(),
+            username: "jane".into(),
+            password: "Correct-horse-1".into(),
+            permanent: Some(true),
+        })
+        .await
+        .unwrap();
+        (pool, client)
+    }
+
+    fn outcome<T>(r: Result<T, Error>) -> String {
+        match r {
+            Ok(_) => "ok".into(),
+            Err(e) => format!("{}: {}", e.code(), e.message()),
+        }
+    }
+
+    #[tokio::test]
+    async fn lockout_answers_alike_for_users_and_unknown_names() {
+        let (idp, clock) = idp().await;
+        let (_, client) = pool_with_jane(&idp).await;
+        let sign_in = |name: &str| InitiateAuthRequest {
+            auth_flow: AuthFlowType::UserPasswordAuth,
+            client_id: client.clone(),
+            auth_parameters: Some(
+                [("USERNAME".to_string(), name.to_string()), ("PASSWORD".to_string(), "Wrong-pass-1".to_string())]
+                    .into(),
+            ),
+            analytics_metadata: None,
+            client_metadata: None,
+            session: None,
+            user_context_data: None,
+        };
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            let real = outcome(idp.initiate_auth(sign_in("jane")).await);
+            let unknown = outcome(idp.initiate_auth(sign_in("jake")).await);
+            assert_eq!(real, unknown);
+            seen.push(real);
+        }
+        assert!(seen.contains(&"NotAuthorizedException: Password attempts exceeded".to_string()), "{seen:?}");
+        // The lock lifts for both alike.
+        clock.advance(3_600_000);
+        assert_eq!(
+            outcome(idp.initiate_auth(sign_in("jane")).await),
+            outcome(idp.initiate_auth(sign_in("jake")).await)
+        );
+    }
+
+    #[tokio::test]
+    async fn codes_for_unknown_names_look_and_fail_like_real_ones() {
+        let (idp, clock) = idp().await;
+        let (_, client) = pool_with_jane(&idp).await;
+        let forgot = |name: &str| ForgotPasswordRequest {
+            client_id: client.clone(),
+            username: name.into(),
+            ..Default::default()
+        };
+        let real = idp.forgot_password(forgot("jane")).await.unwrap().code_delivery_details.unwrap();
+        let unknown = idp.forgot_password(forgot("jake")).await.unwrap().code_delivery_details.unwrap();
+        assert_eq!(real.destination.as_deref(), Some("j***@e***"));
+        let shown = unknown.destination.clone().unwrap();
+        assert!(shown.starts_with("j***@") && shown.ends_with("***") && shown.len() == 9, "{shown}");
+        assert_eq!((unknown.delivery_medium, unknown.attribute_name), (real.delivery_medium, real.attribute_name));
+        // The same name always shows the same destination.
+        let again = idp.forgot_password(forgot("jake")).await.unwrap().code_delivery_details.unwrap();
+        assert_eq!(again.destination, unknown.destination);
+
+        let confirm = |name: &str| ConfirmForgotPasswordRequest {
+            client_id: client.clone(),
+            username: name.into(),
+            confirmation_code: "000000".into(),
+            password: "Another-pass-1".into(),
+            ..Default::default()
+        };
+        // A weak password is refused before the name is looked at.
+        let mut weak = confirm("jake");
+        weak.password = "weak".into();
+        assert_eq!(
+            outcome(idp.confirm_forgot_password(weak).await).split(':').next(),
+            Some("InvalidPasswordException")
+        );
+        // Wrong codes count toward the same limit, then the same refusal.
+        for _ in 0..6 {
+            let mut real = outcome(idp.confirm_forgot_password(confirm("jane")).await);
+            let unknown = outcome(idp.confirm_forgot_password(confirm("jake")).await);
+            if real.starts_with("CodeMismatchException") && unknown.starts_with("CodeMismatchException") {
+                real = unknown.clone();
+            }
+            assert_eq!(real, unknown);
+        }
+        assert!(outcome(idp.confirm_forgot_password(confirm("jake")).await).starts_with("LimitExceededException"));
+        // A new code, then its expiry, answer alike too.
+        idp.forgot_password(forgot("jane")).await.unwrap();
+        idp.forgot_password(forgot("jake")).await.unwrap();
+        clock.advance(3_600_000 + 1);
+        assert_eq!(
+            outcome(idp.confirm_forgot_password(confirm("jane")).await),
+            outcome(idp.confirm_forgot_password(confirm("jake")).await)
+        );
+    }
 }

@@ -8,6 +8,7 @@ use crate::{Error, Result};
 use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 use cognate_crypto::meter::{Kind, measure};
+use cognate_crypto::srp;
 use cognate_wire::idp::PasswordPolicyType;
 
 /// OWASP's argon2id setting: 19 MiB, two passes, one lane.
@@ -134,6 +135,29 @@ pub fn check_policy(password: &str, policy: &PasswordPolicyType, wording: Wordin
         return fail("Password must have symbol characters");
     }
     Ok(())
+}
+
+/// A valid argon2id hash of a random password, for constant-time refusals.
+pub(crate) const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$0gYFsWvJL2HzSJlQdnYeBH9bq1pUQ0sL1fXe0zR3P0s";
+
+/// Argon2 off the async threads: it is deliberately slow.
+pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool> {
+    crate::base::crypto_threads::run(move || verify(&password, &hash)).await?
+}
+
+/// Hashes a password and makes its SRP verifier, off the async threads.
+pub(crate) async fn password_material(
+    password: String,
+    pool_id: String,
+    username: String,
+) -> Result<(String, srp::Verifier)> {
+    crate::base::crypto_threads::run(move || {
+        let hash = hash(&password)?;
+        let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
+        Ok((hash, verifier))
+    })
+    .await?
 }
 
 #[cfg(test)]

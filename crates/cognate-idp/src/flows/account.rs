@@ -1,31 +1,23 @@
 //! The signed-in user's own account (operations authorised by an access
 //! token), password recovery, and token revocation.
 
-use crate::flows::signin::{password_material, verify_password};
-use crate::model::messages::Channel;
-use crate::model::users::{ClientCtx, attrs_of, status};
-use crate::{Error, Idp, Result};
+use crate::base::context::ClientCtx;
 use crate::base::passwords;
+use crate::base::passwords::verify_password;
+use crate::model::attributes::{PENDING, attrs_of};
+use crate::model::channel::Channel;
+use crate::model::users::status;
+use crate::{Error, Idp, Result};
 use cognate_store::UserRow;
 use cognate_wire::idp::*;
-use std::collections::BTreeMap;
 
 /// How long a password-reset or attribute-verification code lives.
 pub const RESET_CODE_TTL_MS: i64 = 3600 * 1000;
 pub const VERIFY_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
 const CODE_RESET: &str = "reset";
 
-/// Where an attribute change waits for verification when the pool says
-/// changes need it first. Never shown to clients.
-const PENDING: &str = "cognate:pending:";
-
 fn verify_purpose(attr: &str) -> String {
     format!("verify:{attr}")
-}
-
-/// Attributes as clients see them (no internal bookkeeping).
-pub(crate) fn visible(attrs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    attrs.iter().filter(|(k, _)| !k.starts_with(PENDING)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 const NO_RECOVERY: &str = "Cannot reset password for the user as there is no registered/verified email or phone_number";
@@ -64,36 +56,6 @@ impl Idp {
         let (client_id, user) = self.check_access_token(access_token).await?;
         let c = self.public_client(&client_id).await?;
         Ok((c, user))
-    }
-
-    /// Sets a new password (hash and SRP verifier) on `user` and saves it.
-    pub(crate) async fn set_password(&self, c: &ClientCtx, user: &mut UserRow, password: &str) -> Result<()> {
-        let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
-        passwords::check_policy(password, &policy, passwords::Wording::DidNotConform)?;
-        // PasswordHistorySize: the current password and the ones before it.
-        let remembered = i64::from(policy.password_history_size.unwrap_or(0));
-        let old_hash = user.password_hash.clone();
-        if remembered > 0 {
-            let mut hashes: Vec<String> = old_hash.iter().cloned().collect();
-            hashes.extend(self.store.password_history(&user.pool_id, &user.username_key, remembered - 1).await?);
-            for h in hashes {
-                if verify_password(password.to_string(), h).await? {
-                    return Err(Error::PasswordHistoryPolicyViolation("Password has previously been used".into()));
-                }
-            }
-        }
-        let material = password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
-        crate::model::users::set_password_fields(user, material, self.now());
-        if !self.store.update_user(user, None).await? {
-            return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
-        }
-        user.version += 1;
-        if let (true, Some(old)) = (remembered > 1, old_hash) {
-            self.store
-                .push_password_history(&user.pool_id, &user.username_key, &old, self.now(), remembered - 1)
-                .await?;
-        }
-        Ok(())
     }
 
     pub async fn change_password(&self, req: ChangePasswordRequest) -> Result<ChangePasswordResponse> {

@@ -1,15 +1,17 @@
 //! Admin user operations (SigV4-authorised): AdminCreateUser with its
 //! invitation, AdminGetUser, AdminSetUserPassword.
 
-use crate::flows::directory::user_type;
-use crate::model::messages::{Channel, Draft};
+use crate::base::context::ClientCtx;
+use crate::base::passwords;
+use crate::model::attributes::{attribute_list, attribute_value, attrs_of};
+use crate::model::channel::Channel;
+use crate::model::directory::user_type;
+use crate::model::messages::Draft;
 use crate::model::triggers::{self, Trigger};
 use crate::model::users::{
-    ClientCtx, aliases_for, attribute_list, attribute_value, attrs_of, check_required, check_value, new_user_row,
-    resolve_username, set_password_fields, status,
+    aliases_for, check_required, check_value, new_user_row, resolve_username, set_password_fields, status,
 };
 use crate::{Error, Idp, Result};
-use crate::base::passwords;
 use cognate_store::{PoolRow, StoreError, UserRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
@@ -93,7 +95,8 @@ impl Idp {
         self.run_trigger(&c, Trigger::PreSignUp, "PreSignUp_AdminCreateUser", &username, request).await?;
 
         attrs.insert("sub".into(), sub.clone());
-        let material = crate::flows::signin::password_material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
+        let material =
+            crate::base::passwords::password_material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
         let user = new_user_row(
             &pool,
             &pool_row.id,
@@ -106,7 +109,7 @@ impl Idp {
         )?;
         let key = user.username_key.clone();
         let aliases = aliases_for(&pool_row.id, &pool, &key, &attrs);
-        let search = crate::flows::directory::search_entries(&user, &attrs);
+        let search = crate::model::users::search_entries(&user, &attrs);
         let mut created = self.store.create_user(&user, &aliases, &search).await;
         if matches!(created, Err(StoreError::Conflict)) {
             if self.store.get_user(&pool_row.id, &key).await?.is_some() {
@@ -157,7 +160,8 @@ impl Idp {
         }
         let temp = req.temporary_password.clone().unwrap_or_else(|| temporary_password(policy));
         let material =
-            crate::flows::signin::password_material(temp.clone(), user.pool_id.clone(), user.username.clone()).await?;
+            crate::base::passwords::password_material(temp.clone(), user.pool_id.clone(), user.username.clone())
+                .await?;
         set_password_fields(&mut user, material, self.now());
         if !self.store.update_user(&user, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
@@ -215,7 +219,7 @@ impl Idp {
 
     pub async fn admin_get_user(&self, req: AdminGetUserRequest) -> Result<AdminGetUserResponse> {
         let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        let attrs = crate::flows::account::visible(&attrs_of(&user)?);
+        let attrs = crate::model::attributes::visible(&attrs_of(&user)?);
         let (list, preferred, options) = self.mfa_view(&user).await?;
         Ok(AdminGetUserResponse {
             username: user.username.clone(),
@@ -238,7 +242,8 @@ impl Idp {
         let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&req.password, &policy, passwords::Wording::DidNotConform)?;
         let material =
-            crate::flows::signin::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone()).await?;
+            crate::base::passwords::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone())
+                .await?;
         set_password_fields(&mut user, material, self.now());
         user.status =
             if req.permanent == Some(true) { status::CONFIRMED } else { status::FORCE_CHANGE_PASSWORD }.into();
@@ -432,7 +437,7 @@ impl Idp {
                 password_changed_at: now,
                 ..Default::default()
             };
-            let search = crate::flows::directory::search_entries(&user, &attrs);
+            let search = crate::model::users::search_entries(&user, &attrs);
             batch.push((user, search));
         }
         self.store.create_users(&batch).await.map_err(|e| match e {

@@ -1,23 +1,15 @@
-//! The user directory: ListUsers and its filter, groups and the group claims
-//! in tokens, and the authentication events AdminListUserAuthEvents reports.
+//! The user directory: ListUsers and its filter, the group operations, and
+//! AdminListUserAuthEvents. (Search entries, group claims and the recording
+//! of auth events are the model's: `model/directory.rs`.)
 
-use crate::model::users::attribute_list;
-use crate::{Error, Idp, Result};
 use crate::base::page;
-use cognate_store::{
-    AuthEventRow, Cursor, GroupRow, Membership, SearchEntry, StoreError, UserListing, UserQuery, UserRow,
-};
+use crate::model::directory::{MAX_GROUPS_PER_POOL, MAX_GROUPS_PER_USER, threat_protection, user_type};
+use crate::model::users::SEARCHABLE;
+use crate::{Error, Idp, Result};
+use cognate_store::{Cursor, GroupRow, Membership, StoreError, UserListing, UserQuery, UserRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
-
-/// Cognito's quotas: groups per pool, groups a user can be in.
-pub const MAX_GROUPS_PER_POOL: i64 = 10_000;
-pub const MAX_GROUPS_PER_USER: i64 = 100;
-
-/// Standard attributes ListUsers can filter on (besides username,
-/// cognito:user_status, status and sub).
-const SEARCHABLE: &[&str] = &["email", "phone_number", "name", "given_name", "family_name", "preferred_username"];
 
 /// Every status a user can have, for `cognito:user_status ^= "..."`.
 const STATUSES: &[&str] = &[
@@ -30,19 +22,6 @@ const STATUSES: &[&str] = &[
     "FORCE_CHANGE_PASSWORD",
     "EXTERNAL_PROVIDER",
 ];
-
-/// What a user can be found by: the username (its lookup key), the sub, the
-/// searchable standard attributes and, as Cognate's extension, every custom
-/// attribute.
-pub(crate) fn search_entries(user: &UserRow, attrs: &BTreeMap<String, String>) -> Vec<SearchEntry> {
-    let mut out = vec![SearchEntry::new("username", &user.username_key), SearchEntry::new("sub", &user.sub)];
-    for (name, value) in attrs {
-        if SEARCHABLE.contains(&name.as_str()) || name.starts_with("custom:") {
-            out.push(SearchEntry::new(name.clone(), value));
-        }
-    }
-    out
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Filter {
@@ -145,36 +124,6 @@ fn really_matches(f: &Filter, pool: &UserPoolType, user: &UserListing, attrs: &B
     }
 }
 
-/// What a UserType shows, from a full row or a listing.
-pub(crate) trait Shown {
-    fn shown(&self) -> (&str, &str, i64, i64, i64);
-}
-
-impl Shown for UserRow {
-    fn shown(&self) -> (&str, &str, i64, i64, i64) {
-        (&self.username, &self.status, self.enabled, self.created_at, self.updated_at)
-    }
-}
-
-impl Shown for UserListing {
-    fn shown(&self) -> (&str, &str, i64, i64, i64) {
-        (&self.username, &self.status, self.enabled, self.created_at, self.updated_at)
-    }
-}
-
-pub(crate) fn user_type(user: &impl Shown, attrs: &BTreeMap<String, String>) -> UserType {
-    let (username, status, enabled, created, updated) = user.shown();
-    UserType {
-        username: Some(username.to_string()),
-        attributes: Some(attribute_list(&crate::flows::account::visible(attrs))),
-        user_create_date: Some(Timestamp::from_unix_millis(created)),
-        user_last_modified_date: Some(Timestamp::from_unix_millis(updated)),
-        enabled: Some(enabled != 0),
-        user_status: UserStatusType::parse(status),
-        mfa_options: None,
-    }
-}
-
 /// A page size: absent or 0 is the maximum, 60.
 fn page_size(limit: Option<i32>, max: i64) -> i64 {
     match limit {
@@ -197,39 +146,6 @@ fn group_type(g: &GroupRow) -> GroupType {
 
 fn group_not_found() -> Error {
     Error::ResourceNotFound("Group not found.".into())
-}
-
-/// The group claims of a user's tokens.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct GroupClaims {
-    /// Group names, by precedence (lowest first; groups without one last).
-    pub groups: Vec<String>,
-    /// The groups' roles in the same order, each once.
-    pub roles: Vec<String>,
-    /// The role of the group that takes precedence, when that is decided.
-    pub preferred_role: Option<String>,
-}
-
-pub(crate) fn group_claims(mut groups: Vec<GroupRow>) -> GroupClaims {
-    groups.sort_by(|a, b| {
-        let rank = |g: &GroupRow| g.precedence.unwrap_or(i64::MAX);
-        rank(a).cmp(&rank(b)).then_with(|| a.name.cmp(&b.name))
-    });
-    let mut roles: Vec<String> = Vec::new();
-    for r in groups.iter().filter_map(|g| g.role_arn.clone()) {
-        if !roles.contains(&r) {
-            roles.push(r);
-        }
-    }
-    // The best precedence among groups with a role; among the groups at that
-    // precedence, one role decides and two different roles leave it unset.
-    let with_role: Vec<&GroupRow> = groups.iter().filter(|g| g.role_arn.is_some()).collect();
-    let preferred_role = with_role.first().and_then(|best| {
-        let tied: Vec<&String> =
-            with_role.iter().filter(|g| g.precedence == best.precedence).filter_map(|g| g.role_arn.as_ref()).collect();
-        tied.iter().all(|r| *r == tied[0]).then(|| tied[0].clone())
-    });
-    GroupClaims { groups: groups.into_iter().map(|g| g.name).collect(), roles, preferred_role }
 }
 
 impl Idp {
@@ -406,12 +322,6 @@ impl Idp {
         Ok(ListUsersInGroupResponse { users: Some(users), next_token: next })
     }
 
-    /// The claims a user's groups put in their tokens.
-    pub(crate) async fn group_claims_of(&self, user: &UserRow) -> Result<GroupClaims> {
-        let groups = self.store.groups_of_user(&user.pool_id, &user.username_key, None, MAX_GROUPS_PER_USER).await?;
-        Ok(group_claims(groups))
-    }
-
     async fn existing_user(
         &self,
         pool_row: &cognate_store::PoolRow,
@@ -424,40 +334,6 @@ impl Idp {
     }
 
     // ---- authentication events ----
-
-    /// Records an authentication event when the pool has threat protection
-    /// (UserPoolAddOns AUDIT or ENFORCED), as Cognito does.
-    pub(crate) async fn auth_event(
-        &self,
-        pool: &UserPoolType,
-        user: &UserRow,
-        event: EventType,
-        response: EventResponseType,
-        password: Option<bool>,
-    ) -> Result<()> {
-        if !threat_protection(pool) {
-            return Ok(());
-        }
-        let challenges: Vec<ChallengeResponseType> = password
-            .map(|ok| ChallengeResponseType {
-                challenge_name: Some(ChallengeName::Password),
-                challenge_response: Some(if ok { ChallengeResponse::Success } else { ChallengeResponse::Failure }),
-            })
-            .into_iter()
-            .collect();
-        let row = AuthEventRow {
-            id: cognate_crypto::ids::uuid_v4(),
-            pool_id: user.pool_id.clone(),
-            username_key: user.username_key.clone(),
-            event_type: event.as_str().to_string(),
-            response: serde_json::to_value(response)?.as_str().unwrap_or_default().to_string(),
-            challenges: serde_json::to_string(&challenges)?,
-            ip: String::new(),
-            created_at: self.now(),
-        };
-        self.store.insert_auth_event(&row).await?;
-        Ok(())
-    }
 
     pub async fn admin_list_user_auth_events(
         &self,
@@ -513,10 +389,6 @@ impl Idp {
     }
 }
 
-fn threat_protection(pool: &UserPoolType) -> bool {
-    pool.user_pool_add_ons.as_ref().is_some_and(|a| a.advanced_security_mode != AdvancedSecurityModeType::Off)
-}
-
 /// Cuts a page fetched with one extra row to `limit` and, when there was
 /// more, returns the token that continues after the last row kept.
 fn next_token<T>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> &String) -> Option<String> {
@@ -563,32 +435,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    fn g(name: &str, precedence: Option<i64>, role: Option<&str>) -> GroupRow {
-        GroupRow {
-            pool_id: "p".into(),
-            name: name.into(),
-            precedence,
-            role_arn: role.map(str::to_string),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn group_claims_follow_precedence() {
-        let c =
-            group_claims(vec![g("none", None, Some("r3")), g("five", Some(5), Some("r5")), g("one", Some(1), None)]);
-        assert_eq!(c.groups, ["one", "five", "none"]);
-        assert_eq!(c.roles, ["r5", "r3"]);
-        assert_eq!(c.preferred_role.as_deref(), Some("r5"));
-        // Tied precedence with different roles: no preferred role.
-        let c = group_claims(vec![g("a", Some(2), Some("ra")), g("b", Some(2), Some("rb"))]);
-        assert_eq!(c.preferred_role, None);
-        // Tied with the same role: that role.
-        let c = group_claims(vec![g("a", Some(2), Some("r")), g("b", Some(2), Some("r")), g("c", Some(1), None)]);
-        assert_eq!(c.preferred_role.as_deref(), Some("r"));
-        assert_eq!(c.roles, ["r"]);
-        assert_eq!(group_claims(vec![]), GroupClaims::default());
     }
 }

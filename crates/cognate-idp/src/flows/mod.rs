@@ -8,3 +8,4 @@ pub mod account;
 pub mod admin;
 pub mod directory;
 pub mod signin;
+pub mod signup;

@@ -4,8 +4,8 @@
 //! apart, sealed under the master key, so that a configuration document never
 //! carries a secret. A client has at most two secrets at once (rotation).
 
-use crate::{Error, Idp, Result};
 use crate::base::page;
+use crate::{Error, Idp, Result};
 use cognate_store::{ClientRow, ClientSecretRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;

@@ -1,5 +1,6 @@
-//! Messages to users (verification and reset codes): templates, masking of
-//! destinations, and delivery.
+//! Messages to users (codes, invitations): templates, CustomMessage,
+//! masking of destinations, and delivery (outbox, SMTP, SMS sender, custom
+//! senders).
 //!
 //! Delivery goes to the outbox, a table readable by admins (`cognate outbox`
 //! and an admin-only endpoint), which is what development and tests need.
@@ -7,33 +8,12 @@
 //! and is only ever shown to admins. With an SMTP relay configured, email goes
 //! there instead (and not to the outbox); SMS still goes to the outbox.
 
+use crate::base::context::ClientCtx;
+use crate::model::channel::Channel;
 use crate::model::triggers::Trigger;
-use crate::model::users::ClientCtx;
 use crate::{Idp, Result};
 use cognate_store::{OutboxRow, UserRow};
 use cognate_wire::idp::{CodeDeliveryDetailsType, DeliveryMediumType};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "EMAIL",
-            Channel::Sms => "SMS",
-        }
-    }
-
-    pub fn attribute(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "phone_number",
-        }
-    }
-}
 
 /// A message ready to deliver.
 #[derive(Debug, Clone)]
@@ -110,36 +90,6 @@ pub(crate) struct Draft<'a> {
 }
 
 impl Idp {
-    /// Sends a one-time code for `purpose` to `destination`: stores its MAC,
-    /// sends the pool's message (see [`Idp::send_message`]), and says where
-    /// it went as Cognito shows it.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn send_code(
-        &self,
-        c: &ClientCtx,
-        user: &UserRow,
-        channel: Channel,
-        destination: &str,
-        purpose: &str,
-        ttl_ms: i64,
-        source: &str,
-    ) -> Result<CodeDeliveryDetailsType> {
-        let code = new_code();
-        self.store_code(&user.pool_id, &user.username_key, purpose, &code, ttl_ms).await?;
-        let t = c.pool.verification_message_template.clone().unwrap_or_default();
-        let default_body = "Your verification code is {####}. ";
-        let (subject, body) = match channel {
-            Channel::Email => (
-                t.email_subject.unwrap_or_else(|| "Your verification code".into()),
-                t.email_message.unwrap_or_else(|| default_body.into()),
-            ),
-            Channel::Sms => (String::new(), t.sms_message.unwrap_or_else(|| default_body.into())),
-        };
-        let draft = Draft { channel, destination, code: &code, source, subject: &subject, body: &body };
-        self.send_message(c, user, draft).await?;
-        Ok(delivery_details(channel, destination))
-    }
-
     /// Sends a message as Cognito does: a pool with a custom sender for the
     /// channel hands it the code, encrypted, and sends nothing itself;
     /// otherwise the CustomMessage trigger may rewrite the text, and the
@@ -150,7 +100,7 @@ impl Idp {
         }
         let (mut subject, mut body) = (d.subject.to_string(), d.body.to_string());
         let request = serde_json::json!({
-            "userAttributes": crate::model::triggers::attributes_json(&crate::model::users::attrs_of(user)?),
+            "userAttributes": crate::model::triggers::attributes_json(&crate::model::attributes::attrs_of(user)?),
             "codeParameter": "{####}",
             "linkParameter": "{##Click Here##}",
             "usernameParameter": if d.source == "AdminCreateUser" { Some("{username}") } else { None },

@@ -4,14 +4,20 @@
 //! their senders, triggers (the invoker interface). Imports only from `base`
 //! and from its own layer; never from `flows`.
 
+pub mod attributes;
+pub mod channel;
 pub mod clients;
+pub mod codes;
+pub mod devices;
+pub mod directory;
 pub mod keys;
+pub mod lockout;
 pub mod messages;
+pub mod mfa;
 pub mod pools;
 pub mod schema;
 pub mod senders;
 pub mod smtp;
 pub mod tokens;
 pub mod triggers;
-pub mod unknown;
 pub mod users;

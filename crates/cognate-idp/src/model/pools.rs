@@ -1,8 +1,9 @@
 //! User pools: create, describe, update, delete, list, custom attributes, tags.
 
-use crate::{Error, Idp, Result};
-use crate::model::schema;
 use crate::base::page;
+use crate::model::mfa::PoolMfa;
+use crate::model::schema;
+use crate::{Error, Idp, Result};
 use cognate_store::PoolRow;
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
@@ -413,6 +414,85 @@ impl Idp {
         let row = self.pool_for_arn(&req.resource_arn).await?;
         let tags = self.store.list_tags(&row.id).await?;
         Ok(ListTagsForResourceResponse { tags: Some(tags.into_iter().map(|t| (t.key, t.value)).collect()) })
+    }
+
+    pub async fn get_user_pool_mfa_config(
+        &self,
+        req: GetUserPoolMfaConfigRequest,
+    ) -> Result<GetUserPoolMfaConfigResponse> {
+        let (row, pool) = self.load_pool(&req.user_pool_id).await?;
+        let m = self.pool_mfa(&row.id, &pool).await?;
+        Ok(GetUserPoolMfaConfigResponse { mfa_configuration: Some(m.mode.unwrap_or(UserPoolMfaType::Off)), ..m.config })
+    }
+
+    pub async fn set_user_pool_mfa_config(
+        &self,
+        req: SetUserPoolMfaConfigRequest,
+    ) -> Result<SetUserPoolMfaConfigResponse> {
+        let (row, mut pool) = self.load_pool(&req.user_pool_id).await?;
+        let current = self.pool_mfa(&row.id, &pool).await?;
+        // Each part given replaces that part; parts omitted stay.
+        let mut config = current.config;
+        let configures_totp_or_email = req.software_token_mfa_configuration.as_ref().and_then(|t| t.enabled)
+            == Some(true)
+            || req.email_mfa_configuration.is_some();
+        if let Some(sms) = req.sms_mfa_configuration {
+            config.sms_mfa_configuration = Some(sms);
+        }
+        if let Some(t) = req.software_token_mfa_configuration {
+            config.software_token_mfa_configuration = Some(t);
+        }
+        if let Some(e) = req.email_mfa_configuration {
+            config.email_mfa_configuration = Some(e);
+        }
+        if req.web_authn_configuration.is_some() {
+            return Err(Error::InvalidParameter("Cognate does not support WebAuthn yet.".into()));
+        }
+        let mode = req.mfa_configuration.or(current.mode).unwrap_or(UserPoolMfaType::Off);
+        if mode == UserPoolMfaType::Off {
+            if configures_totp_or_email {
+                return Err(Error::InvalidParameter(
+                    "Invalid MFA configuration given, can't turn off MFA and configure an MFA together.".into(),
+                ));
+            }
+            config.software_token_mfa_configuration = None;
+            config.email_mfa_configuration = None;
+        }
+        if config.email_mfa_configuration.is_some() && pool.user_pool_tier == Some(UserPoolTierType::Lite) {
+            return Err(Error::FeatureUnavailableInTier(
+                "Email MFA is not available in the LITE feature plan of user pools.".into(),
+            ));
+        }
+        let resolved = PoolMfa { mode: Some(mode), config: config.clone() };
+        if let Some(sms) = &config.sms_mfa_configuration
+            && sms.sms_configuration.is_none()
+            && sms.sms_authentication_message.is_some()
+        {
+            return Err(Error::InvalidParameter("SMS configuration is required for SMS MFA.".into()));
+        }
+        if mode != UserPoolMfaType::Off && !(resolved.sms() || resolved.totp() || resolved.email()) {
+            return Err(Error::InvalidParameter(
+                "Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration."
+                    .into(),
+            ));
+        }
+        if pool.mfa_configuration.as_ref() != Some(&mode) {
+            pool.mfa_configuration = Some(mode);
+            let now = self.now();
+            if !self.store.update_pool(&row.id, row.version, &row.name, &serde_json::to_string(&pool)?, now).await? {
+                return Err(Error::ConcurrentModification(
+                    "The user pool was modified concurrently; try again.".into(),
+                ));
+            }
+        }
+        self.store.put_pool_mfa(&row.id, &serde_json::to_string(&config)?).await?;
+        Ok(SetUserPoolMfaConfigResponse {
+            mfa_configuration: Some(mode),
+            sms_mfa_configuration: config.sms_mfa_configuration,
+            software_token_mfa_configuration: config.software_token_mfa_configuration,
+            email_mfa_configuration: config.email_mfa_configuration,
+            web_authn_configuration: None,
+        })
     }
 }
 

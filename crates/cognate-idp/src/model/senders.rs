@@ -12,9 +12,9 @@
 //! the function's code runs unchanged. The encryption context is
 //! `{"userpool-id": <pool id>}`, as Cognito's.
 
-use crate::model::messages::Channel;
+use crate::base::context::ClientCtx;
+use crate::model::channel::Channel;
 use crate::model::triggers::Trigger;
-use crate::model::users::ClientCtx;
 use crate::{Error, Idp, Result};
 use cognate_crypto::esdk;
 use cognate_store::UserRow;
@@ -62,7 +62,7 @@ impl Idp {
             Error::UnexpectedLambda(format!("{prefix} is configured without a KMSKeyID to encrypt codes with."))
         })?;
         let encrypted = self.encrypt_code(&c.pool_row.id, key_arn, code)?;
-        let mut attributes = crate::model::triggers::attributes_json(&crate::model::users::attrs_of(user)?);
+        let mut attributes = crate::model::triggers::attributes_json(&crate::model::attributes::attrs_of(user)?);
         if let Some(m) = attributes.as_object_mut() {
             m.insert("cognito:user_status".into(), json!(user.status));
         }

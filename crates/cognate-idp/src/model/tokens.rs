@@ -6,8 +6,10 @@
 //! cost of signing). Several nodes may create a key at the same moment; all
 //! then sign with the oldest, and every key verifies.
 
-use crate::flows::directory::GroupClaims;
-use crate::model::users::{ClientCtx, attrs_of, status};
+use crate::base::context::ClientCtx;
+use crate::model::attributes::attrs_of;
+use crate::model::directory::GroupClaims;
+use crate::model::users::status;
 use crate::{Error, Idp, Issuer, Result};
 use cognate_crypto::jwt::{self, SigningKey, VerifyingKeys};
 use cognate_store::{PoolRow, RefreshTokenRow, SigningKeyRow, UserRow};
@@ -402,8 +404,9 @@ impl Idp {
             "scopes": ["aws.cognito.signin.user.admin"],
             "clientMetadata": {},
         });
-        let Some(r) =
-            self.run_trigger(c, crate::model::triggers::Trigger::PreTokenGeneration, source, &user.username, request).await?
+        let Some(r) = self
+            .run_trigger(c, crate::model::triggers::Trigger::PreTokenGeneration, source, &user.username, request)
+            .await?
         else {
             return Ok(groups);
         };

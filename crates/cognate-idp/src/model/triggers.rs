@@ -9,7 +9,7 @@
 //! the invoker's job; the default [`NoInvoker`] refuses with a clear
 //! UnexpectedLambdaException rather than pretending a configured function ran.
 
-use crate::model::users::ClientCtx;
+use crate::base::context::ClientCtx;
 use crate::{Error, Idp, Result};
 use cognate_wire::idp::LambdaConfigType;
 use serde_json::{Map, Value, json};
@@ -94,7 +94,7 @@ impl Trigger {
 
 /// The user attributes as a trigger sees them: a flat string map.
 pub(crate) fn attributes_json(attrs: &std::collections::BTreeMap<String, String>) -> Value {
-    Value::Object(crate::flows::account::visible(attrs).into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+    Value::Object(crate::model::attributes::visible(attrs).into_iter().map(|(k, v)| (k, Value::String(v))).collect())
 }
 
 impl Idp {

@@ -1,4 +1,6 @@
-//! Users: sign-up, confirmation, lookup by username or alias, attributes.
+//! Users: lookup by username or alias, usernames and aliases, attribute
+//! checks against the schema, writing a user with its aliases and search
+//! entries, setting a password (with its history).
 //!
 //! A user is found by its username key (case-folded when the pool's
 //! UsernameConfiguration says so) or by an alias. Aliases (email, phone,
@@ -6,20 +8,15 @@
 //! unique in the pool, so two sign-ups racing for one email are settled by the
 //! database.
 
-use crate::model::messages::Channel;
-use crate::model::triggers::{self, Trigger};
-use crate::{Error, Idp, Result};
+use crate::base::context::ClientCtx;
 use crate::base::passwords;
-use cognate_store::{AliasRow, ClientRow, CodeRow, PoolRow, StoreError, UserRow};
+use crate::base::passwords::{password_material, verify_password};
+use crate::model::attributes::attrs_of;
+use crate::{Error, Idp, Result};
+use cognate_store::SearchEntry;
+use cognate_store::{AliasRow, PoolRow, StoreError, UserRow};
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
-
-/// How long a sign-up confirmation code lives.
-pub const SIGNUP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
-/// Wrong tries of one code before it is burnt.
-pub const CODE_MAX_ATTEMPTS: i64 = 5;
-
-pub const CODE_SIGNUP: &str = "signup";
 
 /// Cognito's user statuses, as stored.
 pub mod status {
@@ -27,48 +24,6 @@ pub mod status {
     pub const CONFIRMED: &str = "CONFIRMED";
     pub const FORCE_CHANGE_PASSWORD: &str = "FORCE_CHANGE_PASSWORD";
     pub const RESET_REQUIRED: &str = "RESET_REQUIRED";
-}
-
-/// A public call's client and pool, resolved from the client id.
-#[derive(Debug, Clone)]
-pub(crate) struct ClientCtx {
-    pub pool_row: PoolRow,
-    pub pool: UserPoolType,
-    pub row: ClientRow,
-    pub client: UserPoolClientType,
-    /// The call's ClientMetadata, for the triggers it runs.
-    pub metadata: BTreeMap<String, String>,
-}
-
-impl ClientCtx {
-    /// The context with the call's ClientMetadata (absent: none).
-    pub fn with_metadata(mut self, metadata: &Option<BTreeMap<String, String>>) -> ClientCtx {
-        self.metadata = metadata.clone().unwrap_or_default();
-        self
-    }
-
-    pub fn prevents_existence_errors(&self) -> bool {
-        self.client.prevent_user_existence_errors == Some(PreventUserExistenceErrorTypes::Enabled)
-    }
-}
-
-pub(crate) fn attrs_of(user: &UserRow) -> Result<BTreeMap<String, String>> {
-    Ok(serde_json::from_str(&user.attributes)?)
-}
-
-/// Attributes as the wire lists them: `sub` first, then by name.
-pub(crate) fn attribute_list(attrs: &BTreeMap<String, String>) -> Vec<AttributeType> {
-    let mut out: Vec<AttributeType> = Vec::with_capacity(attrs.len());
-    if let Some(sub) = attrs.get("sub") {
-        out.push(AttributeType { name: "sub".into(), value: Some(sub.clone()) });
-    }
-    out.extend(
-        attrs
-            .iter()
-            .filter(|(k, _)| *k != "sub")
-            .map(|(k, v)| AttributeType { name: k.clone(), value: Some(v.clone()) }),
-    );
-    out
 }
 
 fn case_insensitive(pool: &UserPoolType) -> bool {
@@ -79,7 +34,7 @@ pub(crate) fn username_key(pool: &UserPoolType, username: &str) -> String {
     if case_insensitive(pool) { username.to_lowercase() } else { username.to_string() }
 }
 
-fn looks_like_email(s: &str) -> bool {
+pub(crate) fn looks_like_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else { return false };
     !local.is_empty()
         && domain.contains('.')
@@ -88,11 +43,11 @@ fn looks_like_email(s: &str) -> bool {
         && !s.contains(char::is_whitespace)
 }
 
-fn looks_like_phone(s: &str) -> bool {
+pub(crate) fn looks_like_phone(s: &str) -> bool {
     s.strip_prefix('+').is_some_and(|d| (2..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn username_attrs(pool: &UserPoolType) -> Vec<UsernameAttributeType> {
+pub(crate) fn username_attrs(pool: &UserPoolType) -> Vec<UsernameAttributeType> {
     pool.username_attributes.clone().unwrap_or_default()
 }
 
@@ -136,6 +91,24 @@ pub(crate) fn aliases_for(
         && by_alias.contains(&AliasAttributeType::PreferredUsername)
     {
         add("preferred_username", pu);
+    }
+    out
+}
+
+/// Standard attributes ListUsers can filter on (besides username,
+/// cognito:user_status, status and sub).
+pub(crate) const SEARCHABLE: &[&str] =
+    &["email", "phone_number", "name", "given_name", "family_name", "preferred_username"];
+
+/// What a user can be found by: the username (its lookup key), the sub, the
+/// searchable standard attributes and, as Cognate's extension, every custom
+/// attribute.
+pub(crate) fn search_entries(user: &UserRow, attrs: &BTreeMap<String, String>) -> Vec<SearchEntry> {
+    let mut out = vec![SearchEntry::new("username", &user.username_key), SearchEntry::new("sub", &user.sub)];
+    for (name, value) in attrs {
+        if SEARCHABLE.contains(&name.as_str()) || name.starts_with("custom:") {
+            out.push(SearchEntry::new(name.clone(), value));
+        }
     }
     out
 }
@@ -228,198 +201,6 @@ impl Idp {
         Ok(out)
     }
 
-    pub async fn sign_up(&self, req: SignUpRequest) -> Result<SignUpResponse> {
-        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
-        if admin_creates_users_only(&c.pool) {
-            return Err(Error::NotAuthorized("SignUp is not permitted for this user pool".into()));
-        }
-        let password = req.password.clone().ok_or_else(|| {
-            Error::InvalidParameter(
-                "A password is required to sign up; passwordless sign-up is not supported yet.".into(),
-            )
-        })?;
-        let mut attrs = self.client_attributes(&c, req.user_attributes.as_deref().unwrap_or_default())?;
-
-        let sub = cognate_crypto::ids::uuid_v4();
-        let by_username = username_attrs(&c.pool);
-        let username = resolve_username(&c.pool, &req.username, &sub, &mut attrs)?;
-        check_required(&c.pool, &attrs)?;
-        let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
-        passwords::check_policy(&password, &policy, passwords::Wording::DidNotConform)?;
-
-        // PreSignUp may reject, confirm the user, or mark email/phone verified.
-        let mut confirmed = false;
-        let request = serde_json::json!({
-            "userAttributes": triggers::attributes_json(&attrs),
-            "validationData": name_values(req.validation_data.as_deref()),
-            "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
-        });
-        if let Some(r) = self.run_trigger(&c, Trigger::PreSignUp, "PreSignUp_SignUp", &username, request).await? {
-            confirmed = triggers::flag(&r, "autoConfirmUser");
-            if triggers::flag(&r, "autoVerifyEmail") && attrs.contains_key("email") {
-                attrs.insert("email_verified".into(), "true".into());
-            }
-            if triggers::flag(&r, "autoVerifyPhone") && attrs.contains_key("phone_number") {
-                attrs.insert("phone_number_verified".into(), "true".into());
-            }
-        }
-
-        attrs.insert("sub".into(), sub.clone());
-        let material =
-            crate::flows::signin::password_material(password.clone(), c.pool_row.id.clone(), username.clone()).await?;
-        let initial = if confirmed { status::CONFIRMED } else { status::UNCONFIRMED };
-        let user = new_user_row(&c.pool, &c.pool_row.id, &username, &sub, initial, &attrs, material, self.now())?;
-        let key = user.username_key.clone();
-        let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases, &crate::flows::directory::search_entries(&user, &attrs)).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => {
-                let what = if by_username.is_empty() {
-                    "User already exists".to_string()
-                } else if attrs.contains_key("email") && looks_like_email(&req.username) {
-                    "An account with the given email already exists.".to_string()
-                } else {
-                    "An account with the given phone_number already exists.".to_string()
-                };
-                return Err(Error::UsernameExists(what));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        self.auth_event(&c.pool, &user, EventType::SignUp, EventResponseType::Pass, None).await?;
-        if confirmed {
-            return Ok(SignUpResponse {
-                user_confirmed: true,
-                user_sub: sub,
-                code_delivery_details: None,
-                session: None,
-            });
-        }
-        let details = self.send_signup_code(&c, &user, &attrs, "SignUp").await?;
-        Ok(SignUpResponse { user_confirmed: false, user_sub: sub, code_delivery_details: details, session: None })
-    }
-
-    /// Sends a confirmation code to the first auto-verified channel the user
-    /// has; `None` when the pool verifies nothing automatically.
-    async fn send_signup_code(
-        &self,
-        c: &ClientCtx,
-        user: &UserRow,
-        attrs: &BTreeMap<String, String>,
-        source: &str,
-    ) -> Result<Option<CodeDeliveryDetailsType>> {
-        let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
-        let channel = if auto.contains(&VerifiedAttributeType::Email) && attrs.contains_key("email") {
-            Channel::Email
-        } else if auto.contains(&VerifiedAttributeType::PhoneNumber) && attrs.contains_key("phone_number") {
-            Channel::Sms
-        } else {
-            return Ok(None);
-        };
-        let destination = attrs.get(channel.attribute()).cloned().unwrap_or_default();
-        let details = self.send_code(c, user, channel, &destination, CODE_SIGNUP, SIGNUP_CODE_TTL_MS, source).await?;
-        Ok(Some(details))
-    }
-
-    fn code_mac(&self, pool_id: &str, key: &str, purpose: &str, code: &str) -> String {
-        self.key.mac(&format!("code:{pool_id}:{key}:{purpose}"), code.as_bytes())
-    }
-
-    pub(crate) async fn store_code(
-        &self,
-        pool_id: &str,
-        key: &str,
-        purpose: &str,
-        code: &str,
-        ttl_ms: i64,
-    ) -> Result<()> {
-        let now = self.now();
-        let row = CodeRow {
-            pool_id: pool_id.into(),
-            username_key: key.into(),
-            purpose: purpose.into(),
-            code_mac: self.code_mac(pool_id, key, purpose, code),
-            expires_at: now + ttl_ms,
-            attempts: 0,
-            created_at: now,
-        };
-        Ok(self.store.put_code(&row).await?)
-    }
-
-    /// Checks and consumes a one-time code with Cognito's errors: wrong
-    /// (counted; burnt after [`CODE_MAX_ATTEMPTS`]), expired, or used.
-    pub(crate) async fn consume_code(&self, user: &UserRow, purpose: &str, code: &str) -> Result<()> {
-        let Some(row) = self.store.get_code(&user.pool_id, &user.username_key, purpose).await? else {
-            return Err(code_mismatch());
-        };
-        code_usable(row.attempts, row.expires_at, self.now())?;
-        let mac = self.code_mac(&user.pool_id, &user.username_key, purpose, code.trim());
-        if !cognate_crypto::ct_eq(mac.as_bytes(), row.code_mac.as_bytes()) {
-            self.store.bump_code_attempts(&user.pool_id, &user.username_key, purpose).await?;
-            return Err(code_mismatch());
-        }
-        // Single use: of two racing callers with the right code, one wins.
-        if !self.store.take_code(&user.pool_id, &user.username_key, purpose, &mac).await? {
-            return Err(code_mismatch());
-        }
-        Ok(())
-    }
-
-    /// The user a code of `purpose` is confirmed for; an unknown one is,
-    /// when the client hides user existence, answered as a wrong code of a
-    /// real user would be (see `unknown.rs`).
-    pub(crate) async fn user_for_code(&self, c: &ClientCtx, username: &str, purpose: &str) -> Result<UserRow> {
-        match self.find_user(&c.pool_row, &c.pool, username).await? {
-            Some(user) => Ok(user),
-            None if c.prevents_existence_errors() => Err(self.unknown_code(c, username, purpose).await),
-            None => Err(Error::UserNotFound("Username/client id combination not found.".into())),
-        }
-    }
-
-    pub async fn confirm_sign_up(&self, req: ConfirmSignUpRequest) -> Result<ConfirmSignUpResponse> {
-        let c = self.public_client(&req.client_id).await?;
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
-        let mut user = self.user_for_code(&c, &req.username, CODE_SIGNUP).await?;
-        if user.status != status::UNCONFIRMED {
-            return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
-        }
-        let force = req.force_alias_creation == Some(true);
-        if !force {
-            // Refuse before the code is spent, so a retry with
-            // ForceAliasCreation can still use it (the database still has the
-            // last word when the user is written).
-            let mut verified = attrs_of(&user)?;
-            verified.insert("email_verified".into(), "true".into());
-            verified.insert("phone_number_verified".into(), "true".into());
-            let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &verified);
-            if let Some(kind) = self.taken_alias(&user, &aliases).await? {
-                return Err(alias_taken(Some(&kind)));
-            }
-        }
-        self.consume_code(&user, CODE_SIGNUP, &req.confirmation_code).await?;
-
-        // The channel the code went to is now verified.
-        let mut attrs = attrs_of(&user)?;
-        let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
-        if auto.contains(&VerifiedAttributeType::Email) && attrs.contains_key("email") {
-            attrs.insert("email_verified".into(), "true".into());
-        } else if auto.contains(&VerifiedAttributeType::PhoneNumber) && attrs.contains_key("phone_number") {
-            attrs.insert("phone_number_verified".into(), "true".into());
-        }
-        user.status = status::CONFIRMED.into();
-        user.attributes = serde_json::to_string(&attrs)?;
-        user.updated_at = self.now();
-        let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, force).await?;
-        let request = serde_json::json!({
-            "userAttributes": triggers::attributes_json(&attrs),
-            "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
-        });
-        self.run_trigger(&c, Trigger::PostConfirmation, "PostConfirmation_ConfirmSignUp", &user.username, request)
-            .await?;
-        Ok(ConfirmSignUpResponse { session: None })
-    }
-
     /// Writes a user and its aliases; a taken alias is AliasExistsException
     /// unless `force`, which moves the alias to this user.
     pub(crate) async fn write_user_with_aliases(
@@ -428,7 +209,7 @@ impl Idp {
         aliases: &[AliasRow],
         force: bool,
     ) -> Result<()> {
-        let search = crate::flows::directory::search_entries(user, &attrs_of(user)?);
+        let search = crate::model::users::search_entries(user, &attrs_of(user)?);
         match self.store.update_user(user, Some((aliases, &search))).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into())),
@@ -463,42 +244,34 @@ impl Idp {
         Ok(None)
     }
 
-    pub async fn resend_confirmation_code(
-        &self,
-        req: ResendConfirmationCodeRequest,
-    ) -> Result<ResendConfirmationCodeResponse> {
-        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
-        let not_sent = || {
-            Error::InvalidParameter(
-                "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
-            )
-        };
-        let Some(user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
-            if c.prevents_existence_errors() {
-                // The answer a real user in this pool would get.
-                let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
-                let channel = if auto.contains(&VerifiedAttributeType::Email) {
-                    Channel::Email
-                } else if auto.contains(&VerifiedAttributeType::PhoneNumber) {
-                    Channel::Sms
-                } else {
-                    return Err(not_sent());
-                };
-                let details = self.pretend_code(&c, &req.username, channel, CODE_SIGNUP, SIGNUP_CODE_TTL_MS).await?;
-                return Ok(ResendConfirmationCodeResponse { code_delivery_details: Some(details) });
+    /// Sets a new password (hash and SRP verifier) on `user` and saves it.
+    pub(crate) async fn set_password(&self, c: &ClientCtx, user: &mut UserRow, password: &str) -> Result<()> {
+        let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
+        passwords::check_policy(password, &policy, passwords::Wording::DidNotConform)?;
+        // PasswordHistorySize: the current password and the ones before it.
+        let remembered = i64::from(policy.password_history_size.unwrap_or(0));
+        let old_hash = user.password_hash.clone();
+        if remembered > 0 {
+            let mut hashes: Vec<String> = old_hash.iter().cloned().collect();
+            hashes.extend(self.store.password_history(&user.pool_id, &user.username_key, remembered - 1).await?);
+            for h in hashes {
+                if verify_password(password.to_string(), h).await? {
+                    return Err(Error::PasswordHistoryPolicyViolation("Password has previously been used".into()));
+                }
             }
-            return Err(Error::UserNotFound("Username/client id combination not found.".into()));
-        };
-        if user.status != status::UNCONFIRMED {
-            return Err(Error::InvalidParameter("User is already confirmed.".into()));
         }
-        let attrs = attrs_of(&user)?;
-        let details = self.send_signup_code(&c, &user, &attrs, "ResendCode").await?;
-        if details.is_none() {
-            return Err(not_sent());
+        let material = password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
+        crate::model::users::set_password_fields(user, material, self.now());
+        if !self.store.update_user(user, None).await? {
+            return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
         }
-        Ok(ResendConfirmationCodeResponse { code_delivery_details: details })
+        user.version += 1;
+        if let (true, Some(old)) = (remembered > 1, old_hash) {
+            self.store
+                .push_password_history(&user.pool_id, &user.username_key, &old, self.now(), remembered - 1)
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -506,19 +279,6 @@ impl Idp {
 /// themselves (SignUp, and later the hosted sign-up page and federation).
 pub(crate) fn admin_creates_users_only(pool: &UserPoolType) -> bool {
     pool.admin_create_user_config.as_ref().and_then(|a| a.allow_admin_create_user_only) == Some(true)
-}
-
-/// An attribute value as stored: `email_verified` and
-/// `phone_number_verified` given as `True` or `FALSE` (any case, as Cognito
-/// accepts them) are kept as `true` / `false`.
-pub(crate) fn attribute_value(name: &str, value: Option<&str>) -> String {
-    let value = value.unwrap_or_default();
-    let flag = name == "email_verified" || name == "phone_number_verified";
-    if flag && (value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false")) {
-        value.to_ascii_lowercase()
-    } else {
-        value.to_string()
-    }
 }
 
 /// AliasExistsException, worded as Cognito words it for the alias's kind.
@@ -529,22 +289,6 @@ pub(crate) fn alias_taken(kind: Option<&str>) -> Error {
 /// How Cognito names an alias in its messages: `email` or `phone_number`.
 pub(crate) fn alias_word(kind: Option<&str>) -> &'static str {
     if kind == Some("phone_number") { "phone_number" } else { "email" }
-}
-
-pub(crate) fn code_mismatch() -> Error {
-    Error::CodeMismatch("Invalid verification code provided, please try again.".into())
-}
-
-/// Whether a code with `attempts` wrong tries, expiring at `expires_at`,
-/// may still be tried.
-pub(crate) fn code_usable(attempts: i64, expires_at: i64, now: i64) -> Result<()> {
-    if attempts >= CODE_MAX_ATTEMPTS {
-        return Err(Error::LimitExceeded("Attempt limit exceeded, please try after some time.".into()));
-    }
-    if expires_at <= now {
-        return Err(Error::ExpiredCode("Invalid code provided, please request a code again.".into()));
-    }
-    Ok(())
 }
 
 /// Checks one attribute value against its schema definition.

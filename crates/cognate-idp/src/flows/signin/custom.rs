@@ -15,9 +15,10 @@
 //! SECRET_BLOCK), checks the client's proof as USER_SRP_AUTH does, and appends
 //! a `PASSWORD_VERIFIER` step with its result.
 
-use crate::flows::signin::{SrpHalf, param, password_verifier};
+use crate::base::context::{ClientCtx, param};
+use crate::flows::signin::verifier::{SrpHalf, password_verifier};
+use crate::model::attributes::attrs_of;
 use crate::model::triggers::{Trigger, attributes_json, flag};
-use crate::model::users::{ClientCtx, attrs_of};
 use crate::{Error, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::UserRow;
@@ -258,7 +259,7 @@ impl Idp {
                     ));
                 };
                 let v = hex::decode(v).map_err(|_| Error::Internal)?;
-                let challenge = crate::flows::signin::server_challenge(v).await?;
+                let challenge = crate::flows::signin::verifier::server_challenge(v).await?;
                 let state = CustomState {
                     p: c.pool_row.id.clone(),
                     c: c.row.id.clone(),

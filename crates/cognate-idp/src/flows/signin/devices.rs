@@ -1,4 +1,4 @@
-//! Remembered devices: NewDeviceMetadata at sign-in, ConfirmDevice with the
+//! Remembered devices (flows): NewDeviceMetadata at sign-in, ConfirmDevice with the
 //! device's SRP verifier, the DEVICE_SRP_AUTH / DEVICE_PASSWORD_VERIFIER
 //! challenges (SRP with the device group key in place of the pool name and
 //! the device key in place of the username), and the device operations.
@@ -6,10 +6,10 @@
 //! A remembered device skips MFA, as Cognito's do. The device's secret never
 //! reaches the server: only its SRP verifier, which proves nothing by itself.
 
-use crate::flows::signin::SrpHalf;
-use crate::model::users::ClientCtx;
-use crate::{Error, Idp, Result};
+use crate::base::context::ClientCtx;
 use crate::base::page;
+use crate::flows::signin::verifier::SrpHalf;
+use crate::{Error, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::Timestamp;
@@ -66,12 +66,6 @@ pub(crate) fn device_type(d: &DeviceRow) -> DeviceType {
 }
 
 impl Idp {
-    /// A confirmed device of `user` named by `key`, if there is one.
-    pub(crate) async fn known_device(&self, user: &UserRow, key: Option<&str>) -> Result<Option<DeviceRow>> {
-        let Some(key) = key.filter(|k| !k.is_empty()) else { return Ok(None) };
-        Ok(self.store.get_device(&user.pool_id, &user.username_key, key).await?.filter(|d| d.confirmed != 0))
-    }
-
     /// A new device for a sign-in when the pool tracks devices: its keys go
     /// back as NewDeviceMetadata, and the client confirms it.
     pub(crate) async fn new_device(&self, c: &ClientCtx, user: &UserRow) -> Result<Option<DeviceRow>> {
@@ -116,7 +110,7 @@ impl Idp {
         r: &BTreeMap<String, String>,
         session: Option<&str>,
     ) -> Result<std::result::Result<(UserRow, DeviceRow), InitiateAuthResponse>> {
-        let param = |k: &str| crate::flows::signin::param(r, k);
+        let param = |k: &str| crate::base::context::param(r, k);
         if let Some(name) = r.get("USERNAME") {
             self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
         }
@@ -129,7 +123,7 @@ impl Idp {
         if challenge == ChallengeNameType::DeviceSrpAuth {
             let a_hex = param("SRP_A")?;
             srp::decode_hex_int(a_hex).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
-            let ch = crate::flows::signin::server_challenge(verifier).await?;
+            let ch = crate::flows::signin::verifier::server_challenge(verifier).await?;
             let state = DeviceSrpState {
                 p: c.pool_row.id.clone(),
                 c: c.row.id.clone(),

@@ -1,6 +1,7 @@
-//! Multi-factor authentication: the pool's MFA configuration, each user's
-//! factors (TOTP, SMS, email), the challenges that follow the first factor,
-//! and the software-token association.
+//! Multi-factor authentication as a flow: the challenges that follow the
+//! first factor, the software-token association, and the users' MFA
+//! preferences (the pool's configuration and the factors' view are
+//! `model/mfa.rs`).
 //!
 //! Every factor is checked for real: SMS and email codes are one-time codes
 //! stored as MACs (like every code, single use, expiring, attempt-limited);
@@ -9,8 +10,11 @@
 //! the user's sign-in lockout. Between challenges the state travels sealed
 //! in the Session, bound to the pool, client and user.
 
-use crate::model::messages::{Channel, Draft, delivery_details, new_code};
-use crate::model::users::{ClientCtx, attrs_of};
+use crate::base::context::ClientCtx;
+use crate::model::attributes::attrs_of;
+use crate::model::channel::Channel;
+use crate::model::messages::{Draft, delivery_details, new_code};
+use crate::model::mfa::{EMAIL, PoolMfa, SMS, TOTP, enabled};
 use crate::{Error, Idp, Result};
 use cognate_crypto::totp;
 use cognate_store::{MfaRow, UserRow};
@@ -25,43 +29,6 @@ const CODE_TTL_MS: i64 = 3 * 60_000;
 /// Steps either side of now a TOTP code may be from (clock skew).
 const TOTP_WINDOW: i64 = 1;
 const PURPOSE: &str = "mfa";
-
-pub(crate) const SMS: &str = "SMS_MFA";
-pub(crate) const TOTP: &str = "SOFTWARE_TOKEN_MFA";
-pub(crate) const EMAIL: &str = "EMAIL_OTP";
-
-/// What a pool allows, resolved from its MFA configuration.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PoolMfa {
-    pub mode: Option<UserPoolMfaType>,
-    pub config: GetUserPoolMfaConfigResponse,
-}
-
-impl PoolMfa {
-    fn on(&self) -> bool {
-        self.mode == Some(UserPoolMfaType::On)
-    }
-    fn sms(&self) -> bool {
-        self.config.sms_mfa_configuration.as_ref().is_some_and(|s| s.sms_configuration.is_some())
-    }
-    fn totp(&self) -> bool {
-        self.config.software_token_mfa_configuration.as_ref().and_then(|t| t.enabled) == Some(true)
-    }
-    fn email(&self) -> bool {
-        self.config.email_mfa_configuration.is_some()
-    }
-    pub(crate) fn has_totp_or_email(&self) -> bool {
-        self.totp() || self.email()
-    }
-    fn allows(&self, factor: &str) -> bool {
-        match factor {
-            SMS => self.sms(),
-            TOTP => self.totp(),
-            EMAIL => self.email(),
-            _ => false,
-        }
-    }
-}
 
 /// What the Session remembers between MFA steps: pool, client, user,
 /// expiry (ms), the challenge it answers, and for MFA_SETUP whether the
@@ -84,129 +51,11 @@ fn invalid_session() -> Error {
     Error::NotAuthorized("Invalid session for the user.".into())
 }
 
-fn enabled(m: Option<&MfaRow>) -> Vec<&'static str> {
-    let Some(m) = m else { return vec![] };
-    let mut out = Vec::new();
-    if m.sms_enabled != 0 {
-        out.push(SMS);
-    }
-    if m.totp_enabled != 0 {
-        out.push(TOTP);
-    }
-    if m.email_enabled != 0 {
-        out.push(EMAIL);
-    }
-    out
-}
-
 fn blank_mfa(user: &UserRow) -> MfaRow {
     MfaRow { pool_id: user.pool_id.clone(), username_key: user.username_key.clone(), ..Default::default() }
 }
 
-/// UserMFASettingList and PreferredMfaSetting, as GetUser shows them.
-pub(crate) fn user_settings(m: Option<&MfaRow>) -> (Option<Vec<String>>, Option<String>) {
-    let list: Vec<String> = enabled(m).into_iter().map(str::to_string).collect();
-    let preferred = m.map(|m| m.preferred.clone()).filter(|p| !p.is_empty());
-    ((!list.is_empty()).then_some(list), preferred)
-}
-
 impl Idp {
-    /// The pool's MFA configuration. Pools that never called
-    /// SetUserPoolMfaConfig have SMS MFA exactly when they have an SMS
-    /// configuration (as Cognito's older pools do).
-    pub(crate) async fn pool_mfa(&self, pool_id: &str, pool: &UserPoolType) -> Result<PoolMfa> {
-        let config = match self.store.get_pool_mfa(pool_id).await? {
-            Some(json) => serde_json::from_str(&json)?,
-            None => GetUserPoolMfaConfigResponse {
-                sms_mfa_configuration: pool.sms_configuration.clone().map(|sms| SmsMfaConfigType {
-                    sms_authentication_message: pool.sms_authentication_message.clone(),
-                    sms_configuration: Some(sms),
-                }),
-                ..Default::default()
-            },
-        };
-        Ok(PoolMfa { mode: pool.mfa_configuration, config })
-    }
-
-    pub async fn get_user_pool_mfa_config(
-        &self,
-        req: GetUserPoolMfaConfigRequest,
-    ) -> Result<GetUserPoolMfaConfigResponse> {
-        let (row, pool) = self.load_pool(&req.user_pool_id).await?;
-        let m = self.pool_mfa(&row.id, &pool).await?;
-        Ok(GetUserPoolMfaConfigResponse { mfa_configuration: Some(m.mode.unwrap_or(UserPoolMfaType::Off)), ..m.config })
-    }
-
-    pub async fn set_user_pool_mfa_config(
-        &self,
-        req: SetUserPoolMfaConfigRequest,
-    ) -> Result<SetUserPoolMfaConfigResponse> {
-        let (row, mut pool) = self.load_pool(&req.user_pool_id).await?;
-        let current = self.pool_mfa(&row.id, &pool).await?;
-        // Each part given replaces that part; parts omitted stay.
-        let mut config = current.config;
-        let configures_totp_or_email = req.software_token_mfa_configuration.as_ref().and_then(|t| t.enabled)
-            == Some(true)
-            || req.email_mfa_configuration.is_some();
-        if let Some(sms) = req.sms_mfa_configuration {
-            config.sms_mfa_configuration = Some(sms);
-        }
-        if let Some(t) = req.software_token_mfa_configuration {
-            config.software_token_mfa_configuration = Some(t);
-        }
-        if let Some(e) = req.email_mfa_configuration {
-            config.email_mfa_configuration = Some(e);
-        }
-        if req.web_authn_configuration.is_some() {
-            return Err(Error::InvalidParameter("Cognate does not support WebAuthn yet.".into()));
-        }
-        let mode = req.mfa_configuration.or(current.mode).unwrap_or(UserPoolMfaType::Off);
-        if mode == UserPoolMfaType::Off {
-            if configures_totp_or_email {
-                return Err(Error::InvalidParameter(
-                    "Invalid MFA configuration given, can't turn off MFA and configure an MFA together.".into(),
-                ));
-            }
-            config.software_token_mfa_configuration = None;
-            config.email_mfa_configuration = None;
-        }
-        if config.email_mfa_configuration.is_some() && pool.user_pool_tier == Some(UserPoolTierType::Lite) {
-            return Err(Error::FeatureUnavailableInTier(
-                "Email MFA is not available in the LITE feature plan of user pools.".into(),
-            ));
-        }
-        let resolved = PoolMfa { mode: Some(mode), config: config.clone() };
-        if let Some(sms) = &config.sms_mfa_configuration
-            && sms.sms_configuration.is_none()
-            && sms.sms_authentication_message.is_some()
-        {
-            return Err(Error::InvalidParameter("SMS configuration is required for SMS MFA.".into()));
-        }
-        if mode != UserPoolMfaType::Off && !(resolved.sms() || resolved.totp() || resolved.email()) {
-            return Err(Error::InvalidParameter(
-                "Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration."
-                    .into(),
-            ));
-        }
-        if pool.mfa_configuration.as_ref() != Some(&mode) {
-            pool.mfa_configuration = Some(mode);
-            let now = self.now();
-            if !self.store.update_pool(&row.id, row.version, &row.name, &serde_json::to_string(&pool)?, now).await? {
-                return Err(Error::ConcurrentModification(
-                    "The user pool was modified concurrently; try again.".into(),
-                ));
-            }
-        }
-        self.store.put_pool_mfa(&row.id, &serde_json::to_string(&config)?).await?;
-        Ok(SetUserPoolMfaConfigResponse {
-            mfa_configuration: Some(mode),
-            sms_mfa_configuration: config.sms_mfa_configuration,
-            software_token_mfa_configuration: config.software_token_mfa_configuration,
-            email_mfa_configuration: config.email_mfa_configuration,
-            web_authn_configuration: None,
-        })
-    }
-
     // ---- after the first factor ----
 
     /// The MFA challenge that must follow a successful first factor, or
@@ -664,32 +513,6 @@ impl Idp {
         self.apply_mfa_options(&user, &req.mfa_options).await?;
         Ok(AdminSetUserSettingsResponse {})
     }
-
-    /// (UserMFASettingList, PreferredMfaSetting, MFAOptions) of a user.
-    pub(crate) async fn mfa_view(&self, user: &UserRow) -> Result<MfaView> {
-        let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
-        Ok(mfa_view_of(m))
-    }
-}
-
-/// GetUser's and AdminGetUser's MFA members: UserMFASettingList,
-/// PreferredMfaSetting and MFAOptions.
-pub(crate) type MfaView = (Option<Vec<String>>, Option<String>, Option<Vec<MFAOptionType>>);
-
-/// The MFA members of a user with no MFA settings stored.
-pub(crate) fn no_mfa_view() -> MfaView {
-    mfa_view_of(None)
-}
-
-fn mfa_view_of(m: Option<MfaRow>) -> MfaView {
-    let (list, preferred) = user_settings(m.as_ref());
-    let options = m.filter(|m| m.sms_enabled != 0).map(|_| {
-        vec![MFAOptionType {
-            delivery_medium: Some(DeliveryMediumType::Sms),
-            attribute_name: Some("phone_number".into()),
-        }]
-    });
-    (list, preferred, options)
 }
 
 fn missing(key: &str) -> Error {

@@ -10,26 +10,25 @@
 //! with PreventUserExistenceErrors an unknown user fails exactly like a wrong
 //! password (SRP even returns a plausible challenge for them).
 
-
 pub mod custom;
 pub mod devices;
 pub mod mfa;
+pub mod verifier;
 
+use crate::base::context::{ClientCtx, param};
+use crate::base::passwords;
+use crate::base::passwords::{DUMMY_HASH, password_material, verify_password};
+use crate::flows::signin::verifier::{SrpHalf, password_verifier, server_challenge};
+use crate::model::attributes::attrs_of;
 use crate::model::tokens::Grant;
 use crate::model::triggers::{self, Trigger};
-use crate::model::users::{ClientCtx, attrs_of, status};
+use crate::model::users::status;
 use crate::{Error, Idp, Result};
-use crate::base::passwords;
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Consecutive failures before sign-in is locked for a while.
-const FREE_FAILURES: i64 = 5;
-/// The longest lock, in seconds.
-const MAX_LOCK_SECS: i64 = 900;
 
 const SESSION_CONTEXT: &str = "auth-session";
 const NEW_PASSWORD_CONTEXT: &str = "auth-session:new-password";
@@ -68,97 +67,6 @@ struct SrpState {
     e: i64,
 }
 
-/// The PASSWORD_VERIFIER challenge: the user's salt, B, the sealed state as
-/// the Session and (base64) the SECRET_BLOCK the client signs.
-pub(crate) fn password_verifier(
-    salt_hex: String,
-    challenge: &srp::ServerChallenge,
-    sealed: String,
-    user_id: &str,
-) -> InitiateAuthResponse {
-    use base64::Engine as _;
-    let p = BTreeMap::from([
-        ("SALT".to_string(), salt_hex),
-        ("SECRET_BLOCK".to_string(), base64::engine::general_purpose::STANDARD.encode(sealed.as_bytes())),
-        ("SRP_B".to_string(), challenge.srp_b_hex()),
-        ("USERNAME".to_string(), user_id.to_string()),
-        ("USER_ID_FOR_SRP".to_string(), user_id.to_string()),
-    ]);
-    InitiateAuthResponse {
-        challenge_name: Some(ChallengeNameType::PasswordVerifier),
-        challenge_parameters: Some(p),
-        session: Some(sealed),
-        ..Default::default()
-    }
-}
-
-/// The server's side of an SRP exchange, sealed between the challenge and
-/// the client's proof (USER_SRP_AUTH, device SRP, SRP inside CUSTOM_AUTH).
-#[derive(Serialize, Deserialize)]
-pub(crate) struct SrpHalf {
-    /// The client's A, hex as sent.
-    a: String,
-    /// The server's secret b, and its public B, hex.
-    b: String,
-    bb: String,
-}
-
-impl SrpHalf {
-    pub(crate) fn new(a_hex: &str, challenge: &srp::ServerChallenge) -> SrpHalf {
-        SrpHalf {
-            a: a_hex.to_string(),
-            b: hex::encode(challenge.b_secret.to_bytes()),
-            bb: hex::encode(&challenge.big_b),
-        }
-    }
-
-    /// Whether the client's PASSWORD_CLAIM_SIGNATURE over `block` and
-    /// `timestamp` proves the password (or device secret) behind
-    /// `verifier`, for `group` and `user_id` (pool name and USER_ID_FOR_SRP,
-    /// or device group key and device key). A state that does not decode is
-    /// an invalid session.
-    pub(crate) async fn proves(
-        &self,
-        verifier: Vec<u8>,
-        group: &str,
-        user_id: &str,
-        (block, timestamp, signature): (&str, &str, &str),
-    ) -> Result<bool> {
-        let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
-        let b = hex::decode(&self.b).ok().and_then(|b| srp::SecretExponent::from_bytes(&b).ok());
-        let (Some(b), Ok(big_b)) = (b, hex::decode(&self.bb)) else { return Err(invalid_session()) };
-        let a = self.a.clone();
-        let [group, user_id, block, timestamp, signature] =
-            [group, user_id, block, timestamp, signature].map(str::to_string);
-        crate::base::crypto_threads::run(move || {
-            srp::session_key(&a, &big_b, &b, &verifier)
-                .and_then(|key| srp::verify_claim(&key, &group, &user_id, &block, &timestamp, &signature))
-                .is_ok()
-        })
-        .await
-    }
-}
-
-/// The server's half of an SRP exchange (its secret b and public B) for
-/// `verifier`, computed on the crypto threads.
-pub(crate) async fn server_challenge(verifier: Vec<u8>) -> Result<srp::ServerChallenge> {
-    crate::base::crypto_threads::run(move || srp::server_challenge(&verifier)).await?.map_err(|_| Error::Internal)
-}
-
-/// The answer while sign-in is locked after repeated failures.
-pub(crate) fn locked_out() -> Error {
-    Error::NotAuthorized("Password attempts exceeded".into())
-}
-
-/// Until when the `n`th consecutive failure locks sign-in: 1, 2, 4 ... seconds
-/// after [`FREE_FAILURES`], at most [`MAX_LOCK_SECS`].
-pub(crate) fn lock_after(n: i64, now: i64) -> Option<i64> {
-    (n >= FREE_FAILURES).then(|| {
-        let secs = 1i64.checked_shl((n - FREE_FAILURES).min(20) as u32).unwrap_or(MAX_LOCK_SECS).min(MAX_LOCK_SECS);
-        now + secs * 1000
-    })
-}
-
 /// A flow of the other operation: admin flows in InitiateAuth, the public
 /// password flow in AdminInitiateAuth.
 fn method_not_supported() -> Error {
@@ -167,13 +75,6 @@ fn method_not_supported() -> Error {
 
 fn incorrect() -> Error {
     Error::NotAuthorized("Incorrect username or password.".into())
-}
-
-pub(crate) fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .ok_or_else(|| Error::InvalidParameter(format!("Missing required parameter {name}")))
 }
 
 /// The flows a client allows (Cognito's default when none are set).
@@ -347,7 +248,11 @@ impl Idp {
     }
 
     /// What a CUSTOM_AUTH round answers: its next challenge, or tokens.
-    async fn custom_auth_answer(&self, c: &ClientCtx, next: crate::flows::signin::custom::Next) -> Result<InitiateAuthResponse> {
+    async fn custom_auth_answer(
+        &self,
+        c: &ClientCtx,
+        next: crate::flows::signin::custom::Next,
+    ) -> Result<InitiateAuthResponse> {
         match next {
             crate::flows::signin::custom::Next::Challenge(challenge) => Ok(challenge),
             crate::flows::signin::custom::Next::Tokens(user) => {
@@ -389,23 +294,6 @@ impl Idp {
 
     async fn unknown_user(&self, c: &ClientCtx) -> Error {
         if c.prevents_existence_errors() { incorrect() } else { Error::UserNotFound("User does not exist.".into()) }
-    }
-
-    /// Refuses while the user is locked out; otherwise lets the caller check
-    /// the credentials.
-    pub(crate) fn check_lock(&self, user: &UserRow) -> Result<()> {
-        if user.locked_until > self.now() {
-            return Err(locked_out());
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn record_failure(&self, user: &UserRow) -> Result<()> {
-        let n = self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
-        if let Some(until) = lock_after(n, self.now()) {
-            self.store.lock_sign_in(&user.pool_id, &user.username_key, until).await?;
-        }
-        Ok(())
     }
 
     async fn password_sign_in(&self, c: &ClientCtx, username: &str, password: &str) -> Result<UserRow> {
@@ -550,7 +438,7 @@ impl Idp {
         };
         let key = user.username_key.clone();
         let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases, &crate::flows::directory::search_entries(&user, &attrs)).await {
+        match self.store.create_user(&user, &aliases, &crate::model::users::search_entries(&user, &attrs)).await {
             Ok(()) => Ok(Some(user)),
             // Migrated concurrently by another sign-in: use that user.
             Err(cognate_store::StoreError::Conflict) => Ok(self.store.get_user(&c.pool_row.id, &key).await?),
@@ -748,7 +636,7 @@ impl Idp {
             return self.device_challenge(c, user, d);
         }
         if user.status == status::FORCE_CHANGE_PASSWORD {
-            let attrs = crate::flows::account::visible(&attrs_of(user)?);
+            let attrs = crate::model::attributes::visible(&attrs_of(user)?);
             let shown: BTreeMap<&String, &String> = attrs.iter().filter(|(k, _)| *k != "sub").collect();
             let required: Vec<String> = c
                 .pool
@@ -884,38 +772,15 @@ impl Idp {
     pub async fn get_user(&self, req: GetUserRequest) -> Result<GetUserResponse> {
         let access = self.check_access(&req.access_token).await?;
         let user = access.user;
-        let attrs = crate::flows::account::visible(&crate::model::users::attrs_of(&user)?);
+        let attrs = crate::model::attributes::visible(&crate::model::attributes::attrs_of(&user)?);
         let (list, preferred, options) =
-            if access.has_mfa { self.mfa_view(&user).await? } else { crate::flows::signin::mfa::no_mfa_view() };
+            if access.has_mfa { self.mfa_view(&user).await? } else { crate::model::mfa::no_mfa_view() };
         Ok(GetUserResponse {
             username: user.username,
-            user_attributes: crate::model::users::attribute_list(&attrs),
+            user_attributes: crate::model::attributes::attribute_list(&attrs),
             mfa_options: options,
             preferred_mfa_setting: preferred,
             user_mfa_setting_list: list,
         })
     }
-}
-
-/// A valid argon2id hash of a random password, for constant-time refusals.
-pub(crate) const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$0gYFsWvJL2HzSJlQdnYeBH9bq1pUQ0sL1fXe0zR3P0s";
-
-/// Argon2 off the async threads: it is deliberately slow.
-pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool> {
-    crate::base::crypto_threads::run(move || passwords::verify(&password, &hash)).await?
-}
-
-/// Hashes a password and makes its SRP verifier, off the async threads.
-pub(crate) async fn password_material(
-    password: String,
-    pool_id: String,
-    username: String,
-) -> Result<(String, srp::Verifier)> {
-    crate::base::crypto_threads::run(move || {
-        let hash = passwords::hash(&password)?;
-        let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
-        Ok((hash, verifier))
-    })
-    .await?
 }
