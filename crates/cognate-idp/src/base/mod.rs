@@ -9,3 +9,4 @@ pub mod crypto_threads;
 pub mod error;
 pub mod page;
 pub mod passwords;
+pub mod sealed;

@@ -16,6 +16,7 @@
 //! a `PASSWORD_VERIFIER` step with its result.
 
 use crate::base::context::{ClientCtx, param};
+use crate::base::sealed::{self, Opened, invalid_session};
 use crate::flows::signin::verifier::{SrpHalf, password_verifier};
 use crate::model::attributes::attrs_of;
 use crate::model::triggers::{Trigger, attributes_json, flag};
@@ -27,7 +28,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const SESSION_CONTEXT: &str = "cognate/custom-auth/v1";
 /// Challenges one sign-in may answer before it is refused.
 pub const MAX_CHALLENGES: usize = 10;
 
@@ -42,14 +42,10 @@ struct Step {
     metadata: Option<String>,
 }
 
-/// What the Session carries: pool, client, user, expiry, the history, and
-/// the current challenge's private parameters and metadata.
+/// What the Session carries (sealed for the user): the history, and the
+/// current challenge's private parameters and metadata.
 #[derive(Serialize, Deserialize)]
 struct CustomState {
-    p: String,
-    c: String,
-    u: String,
-    e: i64,
     steps: Vec<Step>,
     private: Value,
     metadata: Option<String>,
@@ -60,10 +56,6 @@ struct CustomState {
 
 fn incorrect() -> Error {
     Error::NotAuthorized("Incorrect username or password.".into())
-}
-
-fn invalid_session() -> Error {
-    Error::NotAuthorized("Invalid session for the user.".into())
 }
 
 /// What CUSTOM_AUTH decided: tokens for the user, or a challenge to send.
@@ -108,20 +100,15 @@ impl Idp {
         self.define(c, user, steps, a, client_metadata).await
     }
 
-    /// A CUSTOM_AUTH Session's state, if it is one (not yet checked).
-    fn unseal_custom(&self, session: Option<&str>) -> Option<CustomState> {
-        session.and_then(|s| self.key.open(SESSION_CONTEXT, s).ok()).and_then(|b| serde_json::from_slice(&b).ok())
+    /// A CUSTOM_AUTH Session of this pool and client, unexpired: its user
+    /// (key) and state.
+    fn open_custom(&self, c: &ClientCtx, session: Option<&str>) -> Result<(String, CustomState)> {
+        let opened: Opened<CustomState> = sealed::open(&self.key, sealed::Step::Custom, c, session, self.now())?;
+        Ok((opened.user, opened.state))
     }
 
-    /// A CUSTOM_AUTH state of this pool and client, unexpired.
-    fn check_custom(&self, c: &ClientCtx, state: CustomState) -> Result<CustomState> {
-        if state.p != c.pool_row.id || state.c != c.row.id {
-            return Err(invalid_session());
-        }
-        if state.e <= self.now() {
-            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
-        }
-        Ok(state)
+    fn seal_custom(&self, c: &ClientCtx, user: &UserRow, state: CustomState) -> Result<String> {
+        sealed::seal(&self.key, sealed::Step::Custom, c, &user.username_key, self.now(), state)
     }
 
     /// RespondToAuthChallenge with PASSWORD_VERIFIER inside CUSTOM_AUTH:
@@ -135,8 +122,10 @@ impl Idp {
         client_metadata: &BTreeMap<String, String>,
     ) -> Result<Option<Next>> {
         // A Session that is not CUSTOM_AUTH's is USER_SRP_AUTH's.
-        let Some(state) = self.unseal_custom(session) else { return Ok(None) };
-        let mut state = self.check_custom(c, state)?;
+        if !sealed::is_step(&self.key, sealed::Step::Custom, session) {
+            return Ok(None);
+        }
+        let (user_key, mut state) = self.open_custom(c, session)?;
         let Some(half) = state.srp.take() else { return Err(invalid_session()) };
         let claim =
             (param(r, "PASSWORD_CLAIM_SECRET_BLOCK")?, param(r, "TIMESTAMP")?, param(r, "PASSWORD_CLAIM_SIGNATURE")?);
@@ -146,7 +135,7 @@ impl Idp {
         if srp::parse_timestamp(claim.1).is_none() {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
-        let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
+        let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(invalid_session)?;
         self.check_lock(&user)?;
         let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
         let proven = half.proves(v, srp::pool_name(&c.pool_row.id), &user.username, claim).await?;
@@ -166,8 +155,7 @@ impl Idp {
         session: Option<&str>,
         client_metadata: &BTreeMap<String, String>,
     ) -> Result<Next> {
-        let state = self.unseal_custom(session).ok_or_else(invalid_session)?;
-        let state = self.check_custom(c, state)?;
+        let (user_key, state) = self.open_custom(c, session)?;
         if state.srp.is_some() {
             // The challenge out is PASSWORD_VERIFIER, not this one.
             return Err(invalid_session());
@@ -177,7 +165,7 @@ impl Idp {
         }
         let answer =
             r.get("ANSWER").ok_or_else(|| Error::InvalidParameter("Missing required parameter ANSWER".into()))?;
-        let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
+        let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(invalid_session)?;
         let attrs = attrs_of(&user)?;
         let request = json!({
             "userAttributes": attributes_json(&attrs),
@@ -246,7 +234,6 @@ impl Idp {
             self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
             return Ok(Next::Tokens(user));
         }
-        let expires = self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000;
         match decision.get("challengeName").and_then(Value::as_str) {
             Some("CUSTOM_CHALLENGE") => {}
             Some("PASSWORD_VERIFIER") => {
@@ -260,18 +247,10 @@ impl Idp {
                 };
                 let v = hex::decode(v).map_err(|_| Error::Internal)?;
                 let challenge = crate::flows::signin::verifier::server_challenge(v).await?;
-                let state = CustomState {
-                    p: c.pool_row.id.clone(),
-                    c: c.row.id.clone(),
-                    u: user.username_key.clone(),
-                    e: expires,
-                    steps,
-                    private: json!({}),
-                    metadata: None,
-                    srp: Some(SrpHalf::new(&a, &challenge)),
-                };
-                let sealed = self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?);
-                return Ok(Next::Challenge(password_verifier(salt.clone(), &challenge, sealed, &user.username)));
+                let state =
+                    CustomState { steps, private: json!({}), metadata: None, srp: Some(SrpHalf::new(&a, &challenge)) };
+                let session = self.seal_custom(c, &user, state)?;
+                return Ok(Next::Challenge(password_verifier(salt.clone(), &challenge, session, &user.username)));
             }
             Some(other) => {
                 return Err(Error::Unsupported(format!(
@@ -302,10 +281,6 @@ impl Idp {
         };
         public.insert("USERNAME".into(), user.username.clone());
         let state = CustomState {
-            p: c.pool_row.id.clone(),
-            c: c.row.id.clone(),
-            u: user.username_key.clone(),
-            e: expires,
             steps,
             private: made.get("privateChallengeParameters").cloned().unwrap_or_else(|| json!({})),
             metadata: made.get("challengeMetadata").and_then(Value::as_str).map(str::to_string),
@@ -314,7 +289,7 @@ impl Idp {
         Ok(Next::Challenge(InitiateAuthResponse {
             challenge_name: Some(ChallengeNameType::CustomChallenge),
             challenge_parameters: Some(public),
-            session: Some(self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?)),
+            session: Some(self.seal_custom(c, &user, state)?),
             ..Default::default()
         }))
     }

@@ -8,6 +8,7 @@
 
 use crate::base::context::ClientCtx;
 use crate::base::page;
+use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::verifier::SrpHalf;
 use crate::{Error, Idp, Result};
 use cognate_crypto::srp;
@@ -16,8 +17,6 @@ use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-const SRP_CONTEXT: &str = "cognate/device-srp/v1";
 
 fn device_not_found() -> Error {
     Error::ResourceNotFound("Device does not exist.".into())
@@ -33,17 +32,13 @@ fn group_key() -> String {
 }
 
 /// What SECRET_BLOCK carries between DEVICE_SRP_AUTH and
-/// DEVICE_PASSWORD_VERIFIER: pool, client, user, device, the server's b and
-/// B, the client's A, expiry.
+/// DEVICE_PASSWORD_VERIFIER (sealed for the user): the device, the server's
+/// b and B, the client's A.
 #[derive(Serialize, Deserialize)]
 struct DeviceSrpState {
-    p: String,
-    c: String,
-    u: String,
     d: String,
     #[serde(flatten)]
     srp: SrpHalf,
-    e: i64,
 }
 
 pub(crate) fn device_type(d: &DeviceRow) -> DeviceType {
@@ -124,16 +119,9 @@ impl Idp {
             let a_hex = param("SRP_A")?;
             srp::decode_hex_int(a_hex).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
             let ch = crate::flows::signin::verifier::server_challenge(verifier).await?;
-            let state = DeviceSrpState {
-                p: c.pool_row.id.clone(),
-                c: c.row.id.clone(),
-                u: user.username_key.clone(),
-                d: d.device_key.clone(),
-                srp: SrpHalf::new(a_hex, &ch),
-                e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
-            };
+            let state = DeviceSrpState { d: d.device_key.clone(), srp: SrpHalf::new(a_hex, &ch) };
             use base64::Engine as _;
-            let sealed = self.key.seal(SRP_CONTEXT, &serde_json::to_vec(&state)?);
+            let sealed = sealed::seal(&self.key, Step::DeviceSrp, c, &user.username_key, self.now(), state)?;
             let mut p = BTreeMap::new();
             p.insert("SRP_B".to_string(), ch.srp_b_hex());
             p.insert("SALT".to_string(), d.salt.clone().unwrap_or_default());
@@ -152,18 +140,12 @@ impl Idp {
         // DEVICE_PASSWORD_VERIFIER.
         let block_b64 = param("PASSWORD_CLAIM_SECRET_BLOCK")?;
         use base64::Engine as _;
-        let state: DeviceSrpState = base64::engine::general_purpose::STANDARD
-            .decode(block_b64)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| self.key.open(SRP_CONTEXT, &s).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| Error::NotAuthorized("Invalid session for the user.".into()))?;
-        if state.p != c.pool_row.id || state.c != c.row.id || state.u != user.username_key || state.d != d.device_key {
-            return Err(Error::NotAuthorized("Invalid session for the user.".into()));
-        }
-        if state.e <= self.now() {
-            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
+        let block =
+            base64::engine::general_purpose::STANDARD.decode(block_b64).ok().and_then(|b| String::from_utf8(b).ok());
+        let opened: Opened<DeviceSrpState> = sealed::open(&self.key, Step::DeviceSrp, c, block.as_deref(), self.now())?;
+        let state = opened.state;
+        if opened.user != user.username_key || state.d != d.device_key {
+            return Err(invalid_session());
         }
         let timestamp = param("TIMESTAMP")?;
         if srp::parse_timestamp(timestamp).is_none() {

@@ -11,6 +11,7 @@
 //! in the Session, bound to the pool, client and user.
 
 use crate::base::context::ClientCtx;
+use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::model::attributes::attrs_of;
 use crate::model::channel::Channel;
 use crate::model::messages::{Draft, delivery_details, new_code};
@@ -22,7 +23,6 @@ use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const SESSION_CONTEXT: &str = "cognate/mfa-session/v1";
 const TOTP_CONTEXT: &str = "cognate/totp-secret/v1";
 /// SMS and email MFA codes live three minutes, as Cognito's.
 const CODE_TTL_MS: i64 = 3 * 60_000;
@@ -30,25 +30,17 @@ const CODE_TTL_MS: i64 = 3 * 60_000;
 const TOTP_WINDOW: i64 = 1;
 const PURPOSE: &str = "mfa";
 
-/// What the Session remembers between MFA steps: pool, client, user,
-/// expiry (ms), the challenge it answers, and for MFA_SETUP whether the
-/// new token was verified.
+/// What the Session remembers between MFA steps (sealed for the user): the
+/// challenge it answers, and for MFA_SETUP whether the new token was
+/// verified.
 #[derive(Serialize, Deserialize)]
 struct MfaState {
-    p: String,
-    c: String,
-    u: String,
-    e: i64,
     k: String,
     #[serde(default)]
     v: bool,
     /// The device the sign-in proved, if any.
     #[serde(default)]
     d: String,
-}
-
-fn invalid_session() -> Error {
-    Error::NotAuthorized("Invalid session for the user.".into())
 }
 
 fn blank_mfa(user: &UserRow) -> MfaRow {
@@ -194,16 +186,8 @@ impl Idp {
     }
 
     fn seal_state(&self, c: &ClientCtx, user: &UserRow, k: &str, verified: bool, device_key: &str) -> Result<String> {
-        let state = MfaState {
-            p: c.pool_row.id.clone(),
-            c: c.row.id.clone(),
-            u: user.username_key.clone(),
-            e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
-            k: k.to_string(),
-            v: verified,
-            d: device_key.to_string(),
-        };
-        Ok(self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?))
+        let state = MfaState { k: k.to_string(), v: verified, d: device_key.to_string() };
+        sealed::seal(&self.key, Step::Mfa, c, &user.username_key, self.now(), state)
     }
 
     /// Opens a challenge's Session: (the device it names, the user).
@@ -219,18 +203,12 @@ impl Idp {
 
     /// Opens a Session for `c` that awaits `expected`; returns the user.
     async fn open_session(&self, c: &ClientCtx, session: Option<&str>, expected: &str) -> Result<(MfaState, UserRow)> {
-        let state: MfaState = session
-            .and_then(|s| self.key.open(SESSION_CONTEXT, s).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(invalid_session)?;
-        if state.c != c.row.id || state.p != c.pool_row.id || state.k != expected {
+        let opened: Opened<MfaState> = sealed::open(&self.key, Step::Mfa, c, session, self.now())?;
+        if opened.state.k != expected {
             return Err(invalid_session());
         }
-        if state.e <= self.now() {
-            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
-        }
-        let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
-        Ok((state, user))
+        let user = self.store.get_user(&c.pool_row.id, &opened.user).await?.ok_or_else(invalid_session)?;
+        Ok((opened.state, user))
     }
 
     /// Answers SMS_MFA, EMAIL_OTP, SOFTWARE_TOKEN_MFA, SELECT_MFA_TYPE and
@@ -388,13 +366,8 @@ impl Idp {
                 Ok((c, user, None))
             }
             (None, Some(s)) => {
-                let state: MfaState = self
-                    .key
-                    .open(SESSION_CONTEXT, s)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice(&b).ok())
-                    .ok_or_else(invalid_session)?;
-                let c = self.public_client(&state.c).await?;
+                let client_id = sealed::client_of(&self.key, Step::Mfa, s)?;
+                let c = self.public_client(&client_id).await?;
                 let (state, user) = self.open_session(&c, Some(s), ChallengeNameType::MfaSetup.as_str()).await?;
                 Ok((c, user, Some(state)))
             }

@@ -18,6 +18,7 @@ pub mod verifier;
 use crate::base::context::{ClientCtx, param};
 use crate::base::passwords;
 use crate::base::passwords::{DUMMY_HASH, password_material, verify_password};
+use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::verifier::{SrpHalf, password_verifier, server_challenge};
 use crate::model::attributes::attrs_of;
 use crate::model::tokens::Grant;
@@ -30,18 +31,6 @@ use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const SESSION_CONTEXT: &str = "auth-session";
-const NEW_PASSWORD_CONTEXT: &str = "auth-session:new-password";
-
-/// What NEW_PASSWORD_REQUIRED remembers: pool, client, user, expiry (ms).
-#[derive(Serialize, Deserialize)]
-struct NewPasswordState {
-    p: String,
-    c: String,
-    u: String,
-    e: i64,
-}
-
 fn respond(r: InitiateAuthResponse) -> RespondToAuthChallengeResponse {
     RespondToAuthChallengeResponse {
         authentication_result: r.authentication_result,
@@ -52,19 +41,15 @@ fn respond(r: InitiateAuthResponse) -> RespondToAuthChallengeResponse {
     }
 }
 
-/// What the server remembers between InitiateAuth and RespondToAuthChallenge.
+/// What the server remembers between InitiateAuth and RespondToAuthChallenge
+/// (sealed for the user's key; an empty key is the decoy of an unknown name,
+/// which always fails).
 #[derive(Serialize, Deserialize)]
 struct SrpState {
-    /// Pool, client, username key (empty: an unknown user, always fails).
-    p: String,
-    c: String,
-    u: String,
     /// USER_ID_FOR_SRP.
     n: String,
     #[serde(flatten)]
     srp: SrpHalf,
-    /// Expiry, ms.
-    e: i64,
 }
 
 /// A flow of the other operation: admin flows in InitiateAuth, the public
@@ -469,16 +454,8 @@ impl Idp {
             None => return Err(self.unknown_user(c).await),
         };
         let challenge = server_challenge(verifier).await?;
-        let validity_min = i64::from(c.client.auth_session_validity.unwrap_or(3));
-        let state = SrpState {
-            p: c.pool_row.id.clone(),
-            c: c.row.id.clone(),
-            u: user_key,
-            n: user_id.clone(),
-            srp: SrpHalf::new(a_hex, &challenge),
-            e: self.now() + validity_min * 60_000,
-        };
-        let sealed = self.key.seal(SESSION_CONTEXT, &serde_json::to_vec(&state)?);
+        let state = SrpState { n: user_id.clone(), srp: SrpHalf::new(a_hex, &challenge) };
+        let sealed = sealed::seal(&self.key, Step::Srp, c, &user_key, self.now(), state)?;
         Ok(password_verifier(salt_hex, &challenge, sealed, &user_id))
     }
 
@@ -567,29 +544,15 @@ impl Idp {
         self.check_secret_hash(c, username, r.get("SECRET_HASH").map(String::as_str)).await?;
 
         use base64::Engine as _;
-        let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
-        let sealed = base64::engine::general_purpose::STANDARD
-            .decode(block_b64)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(invalid_session)?;
-        let state: SrpState = self
-            .key
-            .open(SESSION_CONTEXT, &sealed)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(invalid_session)?;
-        if state.c != c.row.id || state.p != c.pool_row.id {
-            return Err(invalid_session());
-        }
-        if state.e <= self.now() {
-            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
-        }
+        let block =
+            base64::engine::general_purpose::STANDARD.decode(block_b64).ok().and_then(|b| String::from_utf8(b).ok());
+        let opened: Opened<SrpState> = sealed::open(&self.key, Step::Srp, c, block.as_deref(), self.now())?;
+        let (user_key, state) = (opened.user, opened.state);
         if srp::parse_timestamp(timestamp).is_none() {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
         let pool_name = srp::pool_name(&c.pool_row.id);
-        if state.u.is_empty() {
+        if user_key.is_empty() {
             // The decoy of an unknown name: the same work and the same
             // counting as a wrong password of a real user.
             self.check_unknown_lock(c, &state.n).await?;
@@ -598,7 +561,7 @@ impl Idp {
             self.record_unknown_failure(c, &state.n).await?;
             return Err(incorrect());
         }
-        let user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(incorrect)?;
+        let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(incorrect)?;
         self.check_lock(&user)?;
         let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
         if !state.srp.proves(v, pool_name, &state.n, (block_b64, timestamp, signature)).await? {
@@ -648,13 +611,7 @@ impl Idp {
                 .filter(|n| n != "sub" && !attrs.contains_key(n))
                 .map(|n| format!("userAttributes.{n}"))
                 .collect();
-            let state = NewPasswordState {
-                p: c.pool_row.id.clone(),
-                c: c.row.id.clone(),
-                u: user.username_key.clone(),
-                e: self.now() + i64::from(c.client.auth_session_validity.unwrap_or(3)) * 60_000,
-            };
-            let session = self.key.seal(NEW_PASSWORD_CONTEXT, &serde_json::to_vec(&state)?);
+            let session = sealed::seal(&self.key, Step::NewPassword, c, &user.username_key, self.now(), ())?;
             let mut p = BTreeMap::new();
             p.insert("USER_ID_FOR_SRP".to_string(), user.username.clone());
             p.insert("requiredAttributes".to_string(), serde_json::to_string(&required)?);
@@ -726,21 +683,8 @@ impl Idp {
         let username = param(r, "USERNAME")?;
         let password = param(r, "NEW_PASSWORD")?;
         self.check_secret_hash(c, username, r.get("SECRET_HASH").map(String::as_str)).await?;
-        let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
-        let session = session.ok_or_else(invalid_session)?;
-        let state: NewPasswordState = self
-            .key
-            .open(NEW_PASSWORD_CONTEXT, session)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(invalid_session)?;
-        if state.c != c.row.id || state.p != c.pool_row.id {
-            return Err(invalid_session());
-        }
-        if state.e <= self.now() {
-            return Err(Error::NotAuthorized("Invalid session for the user, session is expired.".into()));
-        }
-        let mut user = self.store.get_user(&state.p, &state.u).await?.ok_or_else(invalid_session)?;
+        let opened: Opened<()> = sealed::open(&self.key, Step::NewPassword, c, session, self.now())?;
+        let mut user = self.store.get_user(&c.pool_row.id, &opened.user).await?.ok_or_else(invalid_session)?;
         if user.status != status::FORCE_CHANGE_PASSWORD {
             return Err(invalid_session());
         }

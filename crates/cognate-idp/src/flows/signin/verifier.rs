@@ -3,6 +3,7 @@
 //! PASSWORD_VERIFIER challenge, and the check of the client's proof. The
 //! same pieces serve USER_SRP_AUTH, SRP inside CUSTOM_AUTH and device SRP.
 
+use crate::base::sealed::invalid_session;
 use crate::{Error, Result};
 use cognate_crypto::srp;
 use cognate_wire::idp::*;
@@ -65,7 +66,6 @@ impl SrpHalf {
         user_id: &str,
         (block, timestamp, signature): (&str, &str, &str),
     ) -> Result<bool> {
-        let invalid_session = || Error::NotAuthorized("Invalid session for the user.".into());
         let b = hex::decode(&self.b).ok().and_then(|b| srp::SecretExponent::from_bytes(&b).ok());
         let (Some(b), Ok(big_b)) = (b, hex::decode(&self.bb)) else { return Err(invalid_session()) };
         let a = self.a.clone();
