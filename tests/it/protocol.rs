@@ -167,3 +167,59 @@ async fn graceful_shutdown_releases_the_port() {
     server.stop().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "nothing listens after stop");
 }
+
+/// A log that a test reads back: what the server wrote while the guard of
+/// `capture` is held (current-thread runtime: the server's tasks run here).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn an_internal_fault_is_logged_once_with_its_cause_and_answered_without_it() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = cognate_testkit::TestServer::start(cognate_testkit::Backend::SqliteTemp).await;
+    let admin = server.client("us-east-1");
+    let r = admin.idp("CreateUserPool", serde_json::json!({"PoolName": "p"})).await;
+    let pool = r.json()["UserPool"]["Id"].as_str().unwrap().to_string();
+    // The pool's stored document no longer reads.
+    let store = server.idp.store();
+    let row = store.get_pool(&pool).await.unwrap().unwrap();
+    assert!(store.update_pool(&pool, row.version, &row.name, "{not json", row.updated_at).await.unwrap());
+
+    let r = admin.idp("DescribeUserPool", serde_json::json!({"UserPoolId": pool})).await;
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert_eq!(r.error_type().as_deref(), Some("InternalErrorException"));
+    assert_eq!(r.json()["message"], "Internal server error.", "the cause stays in the log");
+    let request_id = r.header("x-amzn-requestid").unwrap().to_string();
+    let text = log.text();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(&request_id)).collect();
+    let cause: Vec<&&str> = lines.iter().filter(|l| l.contains("internal error")).collect();
+    assert_eq!(cause.len(), 1, "the cause is logged once: {lines:#?}");
+    assert!(cause[0].contains("Document") && cause[0].contains(&pool), "{}", cause[0]);
+    assert!(cause[0].contains("ERROR") && cause[0].contains("DescribeUserPool"), "{}", cause[0]);
+    assert!(lines.iter().any(|l| l.contains("ERROR") && l.contains("request failed")), "{lines:#?}");
+    server.stop().await;
+}

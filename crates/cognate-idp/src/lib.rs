@@ -21,7 +21,7 @@ pub use base::{crypto_threads, passwords};
 pub use model::{directory, keys, messages, senders, smtp, tokens, triggers, users};
 
 pub use base::clock::{Clock, ManualClock, SystemClock};
-pub use base::error::{Error, Result};
+pub use base::error::{Cause, Error, Fault, Result};
 
 use cognate_crypto::seal::MasterKey;
 use cognate_store::Store;

@@ -58,8 +58,16 @@ impl ApiError {
 }
 
 impl From<cognate_idp::Error> for ApiError {
+    /// The client sees the error's name and message; an internal fault's
+    /// cause is logged here, once, inside the request's span.
     fn from(e: cognate_idp::Error) -> Self {
-        let status = if e.is_internal() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+        let status = match e.cause() {
+            Some(cause) => {
+                tracing::error!(cause = %cause, "internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            None => StatusCode::BAD_REQUEST,
+        };
         ApiError::new(status, e.code(), e.message())
     }
 }

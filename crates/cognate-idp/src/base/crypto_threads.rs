@@ -5,7 +5,7 @@
 //! else (`/metrics`: `cognate_crypto_inline_calls_total`), so the benchmark's
 //! test can show the rule holds.
 
-use crate::{Error, Result};
+use crate::{Error, Fault, Result};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -53,6 +53,6 @@ pub async fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> R
         .send(Box::new(move || {
             let _ = tx.send(f());
         }))
-        .map_err(|_| Error::Internal)?;
-    rx.await.map_err(|_| Error::Internal)
+        .map_err(|_| Error::internal(Fault::Other, "the crypto threads are gone"))?;
+    rx.await.map_err(|_| Error::internal(Fault::Other, "a crypto thread dropped its work"))
 }

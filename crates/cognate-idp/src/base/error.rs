@@ -1,7 +1,46 @@
 //! The one error type of the user-pool domain. Each variant is a Cognito
 //! error; [`Error::code`] gives its name on the wire and [`Error::message`]
-//! the text a client sees. Causes that must not reach a client (a database
-//! failure) are logged where they happen and surface as `Internal`.
+//! the text a client sees. A fault of Cognate's own (a database failure, a
+//! stored value that does not open) is `Internal` with its [`Cause`]: the
+//! client sees only "Internal server error.", and the edge logs the cause
+//! once, inside the request's span (request id, operation, pool, client).
+//! `Display` shows the cause too, for logs and the command line.
+
+use std::sync::Arc;
+
+/// What went wrong inside Cognate: a kind to match on, and the detail for
+/// the log. Never sent to a client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    pub kind: Fault,
+    detail: Arc<str>,
+}
+
+/// The kinds of internal fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The database failed.
+    Store,
+    /// A stored document (a pool's, a client's, a user's attributes) does
+    /// not read.
+    Document,
+    /// A sealed secret does not open under this master key.
+    Unseal,
+    /// Anything else: a crypto routine, a thread, an impossible state.
+    Other,
+}
+
+impl Cause {
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.detail)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
@@ -32,8 +71,9 @@ pub enum Error {
     EnableSoftwareTokenMfa(String),
     SoftwareTokenMfaNotFound(String),
     FeatureUnavailableInTier(String),
-    /// Something failed inside Cognate; the message is generic on purpose.
-    Internal,
+    /// Something failed inside Cognate; the message is generic on purpose,
+    /// the cause is for the log.
+    Internal(Cause),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -68,7 +108,7 @@ impl Error {
             Error::EnableSoftwareTokenMfa(_) => "EnableSoftwareTokenMFAException",
             Error::SoftwareTokenMfaNotFound(_) => "SoftwareTokenMFANotFoundException",
             Error::FeatureUnavailableInTier(_) => "FeatureUnavailableInTierException",
-            Error::Internal => "InternalErrorException",
+            Error::Internal(_) => "InternalErrorException",
         }
     }
 
@@ -101,19 +141,35 @@ impl Error {
             | Error::EnableSoftwareTokenMfa(m)
             | Error::SoftwareTokenMfaNotFound(m)
             | Error::FeatureUnavailableInTier(m) => m,
-            Error::Internal => "Internal server error.",
+            Error::Internal(_) => "Internal server error.",
         }
     }
 
     /// Whether the fault is Cognate's (HTTP 500) rather than the caller's.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Error::Internal)
+        matches!(self, Error::Internal(_))
+    }
+
+    /// An internal fault of `kind`, with what the log should say.
+    pub fn internal(kind: Fault, detail: impl std::fmt::Display) -> Error {
+        Error::Internal(Cause { kind, detail: detail.to_string().into() })
+    }
+
+    /// The cause of an internal fault.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            Error::Internal(c) => Some(c),
+            _ => None,
+        }
     }
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code(), self.message())
+        match self {
+            Error::Internal(cause) => write!(f, "{}: {cause}", self.code()),
+            _ => write!(f, "{}: {}", self.code(), self.message()),
+        }
     }
 }
 
@@ -121,14 +177,12 @@ impl std::error::Error for Error {}
 
 impl From<cognate_store::StoreError> for Error {
     fn from(e: cognate_store::StoreError) -> Self {
-        tracing::error!(error = %e, "store failure");
-        Error::Internal
+        Error::internal(Fault::Store, e)
     }
 }
 
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
-        tracing::error!(error = %e, "stored document unreadable");
-        Error::Internal
+        Error::internal(Fault::Document, e)
     }
 }

@@ -4,7 +4,7 @@
 //! OWASP-recommended parameters, so they can be exported and verified by any
 //! argon2 implementation. Hashes are compared in constant time.
 
-use crate::{Error, Result};
+use crate::{Error, Fault, Result};
 use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 use cognate_crypto::meter::{Kind, measure};
@@ -36,10 +36,7 @@ fn argon2id(password: &[u8], salt: &[u8], params: Params, out: &mut [u8]) -> Res
             }
             hasher.hash_password_into_with_memory(password, salt, out, &mut m[..])
         })
-        .map_err(|e| {
-            tracing::error!(error = %e, "argon2 failed");
-            Error::Internal
-        })
+        .map_err(|e| Error::internal(Fault::Other, format!("argon2: {e}")))
 }
 
 /// A PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`.
@@ -66,10 +63,7 @@ pub fn hash(password: &str) -> Result<String> {
 /// parameters). An unreadable stored hash is an internal error, not a
 /// mismatch.
 pub fn verify(password: &str, phc: &str) -> Result<bool> {
-    let unreadable = |what: &str| {
-        tracing::error!(what, "stored password hash unreadable");
-        Error::Internal
-    };
+    let unreadable = |what: &str| Error::internal(Fault::Document, format!("stored password hash: {what}"));
     let parsed = PasswordHash::new(phc).map_err(|_| unreadable("not a PHC string"))?;
     if parsed.algorithm.as_str() != "argon2id" {
         return Err(unreadable("not argon2id"));
@@ -206,7 +200,7 @@ mod tests {
         assert!(verify("Passw0rd!", &h1).unwrap());
         assert!(!verify("Passw0rd?", &h1).unwrap());
         assert_ne!(h1, hash("Passw0rd!").unwrap(), "salted");
-        assert_eq!(verify("x", "not a hash"), Err(Error::Internal));
+        assert_eq!(verify("x", "not a hash").map_err(|e| e.cause().map(|c| c.kind)), Err(Some(Fault::Document)));
         // A hash made by the argon2 crate's own PHC encoder verifies here.
         use argon2::password_hash::{PasswordHasher as _, SaltString};
         let other = Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp())

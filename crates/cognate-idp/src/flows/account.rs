@@ -7,7 +7,7 @@ use crate::base::passwords::verify_password;
 use crate::model::attributes::{PENDING, attrs_of};
 use crate::model::channel::Channel;
 use crate::model::users::status;
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_store::UserRow;
 use cognate_wire::idp::*;
 
@@ -135,7 +135,8 @@ impl Idp {
         let Some(attr) = order.first().copied() else {
             return Err(Error::InvalidParameter(NO_RECOVERY.into()));
         };
-        let channel = channel_of(attr).ok_or(Error::Internal)?;
+        let channel =
+            channel_of(attr).ok_or_else(|| Error::internal(Fault::Other, format!("no channel for {attr}")))?;
         let destination = attrs.get(attr).cloned().unwrap_or_default();
         let details =
             self.send_code(c, user, channel, &destination, CODE_RESET, RESET_CODE_TTL_MS, "ForgotPassword").await?;

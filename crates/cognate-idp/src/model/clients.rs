@@ -5,7 +5,7 @@
 //! carries a secret. A client has at most two secrets at once (rotation).
 
 use crate::base::page;
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_store::{ClientRow, ClientSecretRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
@@ -200,11 +200,12 @@ impl Idp {
     pub async fn client_secrets(&self, client_id: &str) -> Result<Vec<(ClientSecretRow, String)>> {
         let mut out = Vec::new();
         for row in self.store.list_client_secrets(client_id).await? {
-            let plain = self.key.open(&secret_context(client_id), &row.secret_sealed).map_err(|e| {
-                tracing::error!(client_id, error = %e, "client secret does not open");
-                Error::Internal
-            })?;
-            let text = String::from_utf8(plain).map_err(|_| Error::Internal)?;
+            let plain = self
+                .key
+                .open(&secret_context(client_id), &row.secret_sealed)
+                .map_err(|e| Error::internal(Fault::Unseal, format!("a secret of client {client_id}: {e}")))?;
+            let text = String::from_utf8(plain)
+                .map_err(|_| Error::internal(Fault::Document, format!("a secret of client {client_id} is not text")))?;
             out.push((row, text));
         }
         Ok(out)

@@ -4,7 +4,7 @@
 //! secret is stored sealed under the master key (bound to its key id) and is
 //! opened only to check a signature.
 
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_store::{AdminKeyRow, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ impl Idp {
             }
             Ok(_) => {}
             // Sealed under another master key: the operator's key replaces it.
-            Err(Error::Internal) => {
+            Err(Error::Internal(cause)) if cause.kind == Fault::Unseal => {
                 tracing::warn!(access_key_id, "replacing an admin key that does not open under this master key")
             }
             Err(e) => return Err(e),
@@ -95,10 +95,12 @@ impl Idp {
     /// unknown key.
     pub async fn admin_secret(&self, access_key_id: &str) -> Result<Option<String>> {
         let Some(row) = self.store.get_admin_key(access_key_id).await? else { return Ok(None) };
-        let plain = self.key.open(&context(access_key_id), &row.secret_sealed).map_err(|e| {
-            tracing::error!(access_key_id, error = %e, "admin key does not open under the master key");
-            Error::Internal
-        })?;
-        String::from_utf8(plain).map(Some).map_err(|_| Error::Internal)
+        let plain = self
+            .key
+            .open(&context(access_key_id), &row.secret_sealed)
+            .map_err(|e| Error::internal(Fault::Unseal, format!("admin key {access_key_id}: {e}")))?;
+        String::from_utf8(plain)
+            .map(Some)
+            .map_err(|_| Error::internal(Fault::Document, format!("admin key {access_key_id} is not text")))
     }
 }

@@ -15,7 +15,7 @@
 use crate::base::context::ClientCtx;
 use crate::model::channel::Channel;
 use crate::model::triggers::Trigger;
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::esdk;
 use cognate_store::UserRow;
 use serde_json::{Value, json};
@@ -86,10 +86,8 @@ impl Idp {
         let context = [("userpool-id", pool_id)];
         let blob = self.wrap_data_key(key_arn, &context_map(&context), &data_key);
         let key = esdk::DataKey { provider_id: "aws-kms", provider_info: key_arn, encrypted: &blob };
-        let message = esdk::encrypt(code.as_bytes(), &data_key, &key, &context).map_err(|e| {
-            tracing::error!(error = %e, "custom sender message");
-            Error::Internal
-        })?;
+        let message = esdk::encrypt(code.as_bytes(), &data_key, &key, &context)
+            .map_err(|e| Error::internal(Fault::Other, format!("custom sender message: {e}")))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(message))
     }
 

@@ -10,7 +10,7 @@ use crate::base::context::ClientCtx;
 use crate::model::attributes::attrs_of;
 use crate::model::directory::GroupClaims;
 use crate::model::users::status;
-use crate::{Error, Idp, Issuer, Result};
+use crate::{Error, Fault, Idp, Issuer, Result};
 use cognate_crypto::jwt::{self, SigningKey, VerifyingKeys};
 use cognate_store::{PoolRow, RefreshTokenRow, SigningKeyRow, UserRow};
 use cognate_wire::idp::*;
@@ -137,14 +137,17 @@ impl Idp {
         }
         let mut all = Vec::with_capacity(rows.len());
         for r in &rows {
-            let der = self.key.open(&key_context(pool_id, &r.kid), &r.key_sealed).map_err(|e| {
-                tracing::error!(pool_id, kid = r.kid, error = %e, "signing key does not open");
-                Error::Internal
+            let der = self
+                .key
+                .open(&key_context(pool_id, &r.kid), &r.key_sealed)
+                .map_err(|e| Error::internal(Fault::Unseal, format!("signing key {} of pool {pool_id}: {e}", r.kid)))?;
+            let key = SigningKey::from_pkcs8_der(&r.kid, &der).map_err(|e| {
+                Error::internal(Fault::Document, format!("signing key {} of pool {pool_id}: {e}", r.kid))
             })?;
-            all.push((SigningKey::from_pkcs8_der(&r.kid, &der).map_err(|_| Error::Internal)?, r.created_at));
+            all.push((key, r.created_at));
         }
         let verifying = VerifyingKeys::from_signing_keys(&all.iter().map(|(k, _)| k).collect::<Vec<_>>())
-            .map_err(|_| Error::Internal)?;
+            .map_err(|e| Error::internal(Fault::Other, format!("verifying keys of pool {pool_id}: {e}")))?;
         let keys = Arc::new(PoolKeys { all, verifying, loaded_at: now });
         if let Ok(mut m) = self.keys.0.lock() {
             m.insert(pool_id.to_string(), keys.clone());
@@ -159,12 +162,9 @@ impl Idp {
             move || SigningKey::generate(&kid)
         })
         .await
-        .map_err(|_| Error::Internal)?
-        .map_err(|e| {
-            tracing::error!(error = %e, "signing key generation failed");
-            Error::Internal
-        })?;
-        let der = generated.to_pkcs8_der().map_err(|_| Error::Internal)?;
+        .map_err(|e| Error::internal(Fault::Other, format!("signing key generation: {e}")))?
+        .map_err(|e| Error::internal(Fault::Other, format!("signing key generation: {e}")))?;
+        let der = generated.to_pkcs8_der().map_err(|e| Error::internal(Fault::Other, format!("signing key: {e}")))?;
         // Keys order by creation time; keep it strictly increasing.
         let newest = self.store.list_signing_keys(pool_id).await?.last().map_or(i64::MIN, |k| k.created_at);
         let row = SigningKeyRow {
@@ -350,10 +350,7 @@ impl Idp {
             Ok::<_, cognate_crypto::jwt::JwtError>((signing.sign(&access)?, signing.sign(&id)?))
         })
         .await?
-        .map_err(|e| {
-            tracing::error!(error = %e, "token signing failed");
-            Error::Internal
-        })?;
+        .map_err(|e| Error::internal(Fault::Other, format!("token signing: {e}")))?;
         let mut result = AuthenticationResultType {
             access_token: Some(access_token),
             id_token: Some(id_token),

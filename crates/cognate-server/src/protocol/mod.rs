@@ -13,6 +13,7 @@ use axum::response::Response;
 use cognate_wire::OperationInfo;
 use serde_json::Value;
 use std::time::Instant;
+use tracing::Instrument as _;
 
 /// `POST /`: the JSON protocols carry `X-Amz-Target`; a form body without it
 /// is the query protocol.
@@ -65,6 +66,16 @@ pub(crate) async fn invoke(
     let audited = crate::audit::audited(op.name, !op.no_auth);
     let mut signer: Option<String> = None;
     let mut audit_input: Option<Value> = None;
+    // Every line logged while the request runs (an internal fault's cause,
+    // a trigger's failure) names it.
+    let span = tracing::info_span!(
+        "request",
+        request_id,
+        service = service.name,
+        operation = op.name,
+        pool = tracing::field::Empty,
+        client = tracing::field::Empty
+    );
     let result = async {
         let caller = if op.no_auth {
             None
@@ -74,12 +85,20 @@ pub(crate) async fn invoke(
         signer = caller.as_ref().map(|c| c.access_key_id.clone());
         let handler = (service.handler)(op.name).ok_or_else(|| ApiError::unsupported(service.name, op.name))?;
         let input = input()?;
+        let span = tracing::Span::current();
+        if let Some(pool) = input.get("UserPoolId").and_then(Value::as_str) {
+            span.record("pool", pool);
+        }
+        if let Some(client) = input.get("ClientId").and_then(Value::as_str) {
+            span.record("client", client);
+        }
         if audited {
             audit_input = Some(input.clone());
         }
         let region = caller.as_ref().map(|c| c.region.clone()).unwrap_or_else(|| app.config.default_region.clone());
         handler(Ctx { app: app.clone(), region, caller, request_id: request_id.to_string() }, input).await
     }
+    .instrument(span.clone())
     .await;
     let outcome = match &result {
         Ok(_) => "ok",
@@ -112,14 +131,13 @@ pub(crate) async fn invoke(
     }
     let elapsed = started.elapsed();
     app.metrics.record(service.name, op.name, outcome, elapsed);
-    tracing::info!(
-        request_id,
-        service = service.name,
-        operation = op.name,
-        outcome,
-        elapsed_us = elapsed.as_micros() as u64,
-        "request"
-    );
+    let _entered = span.enter();
+    let elapsed_us = elapsed.as_micros() as u64;
+    // No 500 without a line at error level, whatever produced it.
+    match &result {
+        Err(e) if e.status.is_server_error() => tracing::error!(outcome, elapsed_us, "request failed"),
+        _ => tracing::info!(outcome, elapsed_us, "request"),
+    }
     result
 }
 

@@ -20,7 +20,7 @@ use crate::base::sealed::{self, Opened, invalid_session};
 use crate::flows::signin::verifier::{SrpHalf, password_verifier};
 use crate::model::attributes::attrs_of;
 use crate::model::triggers::{Trigger, attributes_json, flag};
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::UserRow;
 use cognate_wire::idp::*;
@@ -137,7 +137,11 @@ impl Idp {
         }
         let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(invalid_session)?;
         self.check_lock(&user)?;
-        let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
+        let v = user
+            .srp_verifier
+            .as_deref()
+            .and_then(|v| hex::decode(v).ok())
+            .ok_or_else(|| Error::internal(Fault::Document, "a user's SRP verifier does not read"))?;
         let proven = half.proves(v, srp::pool_name(&c.pool_row.id), &user.username, claim).await?;
         if !proven {
             self.record_failure(&user).await?;
@@ -245,7 +249,7 @@ impl Idp {
                         "SRP is not available for this user: sign in with USER_PASSWORD_AUTH once.".into(),
                     ));
                 };
-                let v = hex::decode(v).map_err(|_| Error::Internal)?;
+                let v = hex::decode(v).map_err(|e| Error::internal(Fault::Document, format!("SRP verifier: {e}")))?;
                 let challenge = crate::flows::signin::verifier::server_challenge(v).await?;
                 let state =
                     CustomState { steps, private: json!({}), metadata: None, srp: Some(SrpHalf::new(&a, &challenge)) };

@@ -10,7 +10,7 @@ use crate::base::context::ClientCtx;
 use crate::base::page;
 use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::verifier::SrpHalf;
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::Timestamp;
@@ -114,7 +114,9 @@ impl Idp {
             return Err(device_not_found());
         }
         let d = self.known_device(&user, Some(&device_key)).await?.ok_or_else(device_not_found)?;
-        let verifier = d.verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
+        let verifier = d.verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or_else(|| {
+            Error::internal(Fault::Document, format!("device {} has no readable verifier", d.device_key))
+        })?;
         if challenge == ChallengeNameType::DeviceSrpAuth {
             let a_hex = param("SRP_A")?;
             srp::decode_hex_int(a_hex).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;

@@ -16,7 +16,7 @@ use crate::model::attributes::attrs_of;
 use crate::model::channel::Channel;
 use crate::model::messages::{Draft, delivery_details, new_code};
 use crate::model::mfa::{EMAIL, PoolMfa, SMS, TOTP, enabled};
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::totp;
 use cognate_store::{MfaRow, UserRow};
 use cognate_wire::idp::*;
@@ -290,9 +290,8 @@ impl Idp {
     async fn accept_totp(&self, user: &UserRow, m: &MfaRow, code: &str, pending: bool) -> Result<bool> {
         let sealed = if pending { m.totp_pending_sealed.as_deref() } else { m.totp_secret_sealed.as_deref() };
         let Some(sealed) = sealed else { return Ok(false) };
-        let secret = self.key.open(&totp_context(user), sealed).map_err(|_| {
-            tracing::error!("a TOTP secret does not open under the master key");
-            Error::Internal
+        let secret = self.key.open(&totp_context(user), sealed).map_err(|e| {
+            Error::internal(Fault::Unseal, format!("the TOTP secret of a user of {}: {e}", user.pool_id))
         })?;
         let Some(step) = totp::matching_step(&secret, code, self.now() / 1000, TOTP_WINDOW) else {
             return Ok(false);

@@ -24,7 +24,7 @@ use crate::model::attributes::attrs_of;
 use crate::model::tokens::Grant;
 use crate::model::triggers::{self, Trigger};
 use crate::model::users::status;
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::idp::*;
@@ -270,9 +270,6 @@ impl Idp {
         match user.status.as_str() {
             status::UNCONFIRMED => Err(Error::UserNotConfirmed("User is not confirmed.".into())),
             status::RESET_REQUIRED => Err(Error::PasswordResetRequired("Password reset required for the user".into())),
-            status::FORCE_CHANGE_PASSWORD => {
-                Err(Error::Unsupported("The NEW_PASSWORD_REQUIRED challenge is not supported by Cognate yet.".into()))
-            }
             _ => Ok(()),
         }
     }
@@ -443,7 +440,7 @@ impl Idp {
                         "SRP is not available for this user: sign in with USER_PASSWORD_AUTH once.".into(),
                     ));
                 };
-                let v = hex::decode(v).map_err(|_| Error::Internal)?;
+                let v = hex::decode(v).map_err(|e| Error::internal(Fault::Document, format!("SRP verifier: {e}")))?;
                 (user.username_key.clone(), user.username.clone(), salt.clone(), v)
             }
             None if c.prevents_existence_errors() => {
@@ -463,7 +460,7 @@ impl Idp {
     /// same name always gets the same salt, and no password proves it.
     async fn decoy_verifier(&self, c: &ClientCtx, username: &str) -> Result<srp::Verifier> {
         let seed = self.key.mac("srp-decoy", format!("{}:{username}", c.pool_row.id).as_bytes());
-        let salt = hex::decode(&seed[..32]).map_err(|_| Error::Internal)?;
+        let salt = hex::decode(&seed[..32]).map_err(|e| Error::internal(Fault::Other, format!("decoy salt: {e}")))?;
         let (name, user) = (srp::pool_name(&c.pool_row.id).to_string(), username.to_string());
         crate::base::crypto_threads::run(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await
     }
@@ -563,7 +560,11 @@ impl Idp {
         }
         let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(incorrect)?;
         self.check_lock(&user)?;
-        let v = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or(Error::Internal)?;
+        let v = user
+            .srp_verifier
+            .as_deref()
+            .and_then(|v| hex::decode(v).ok())
+            .ok_or_else(|| Error::internal(Fault::Document, "a user's SRP verifier does not read"))?;
         if !state.srp.proves(v, pool_name, &state.n, (block_b64, timestamp, signature)).await? {
             self.record_failure(&user).await?;
             self.auth_event(&c.pool, &user, EventType::SignIn, EventResponseType::Fail, Some(false)).await?;

@@ -4,7 +4,7 @@
 //! same pieces serve USER_SRP_AUTH, SRP inside CUSTOM_AUTH and device SRP.
 
 use crate::base::sealed::invalid_session;
-use crate::{Error, Result};
+use crate::{Error, Fault, Result};
 use cognate_crypto::srp;
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
@@ -83,5 +83,7 @@ impl SrpHalf {
 /// The server's half of an SRP exchange (its secret b and public B) for
 /// `verifier`, computed on the crypto threads.
 pub(crate) async fn server_challenge(verifier: Vec<u8>) -> Result<srp::ServerChallenge> {
-    crate::base::crypto_threads::run(move || srp::server_challenge(&verifier)).await?.map_err(|_| Error::Internal)
+    crate::base::crypto_threads::run(move || srp::server_challenge(&verifier))
+        .await?
+        .map_err(|e| Error::internal(Fault::Other, format!("SRP challenge: {e:?}")))
 }
