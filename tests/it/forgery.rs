@@ -208,3 +208,76 @@ async fn sealed_sessions_cannot_be_edited_or_carried_to_another_client() {
     assert!(r.json()["AuthenticationResult"]["AccessToken"].is_string());
     f.server.stop().await;
 }
+
+/// A client with a secret: every public step proves it, the answers to a
+/// challenge too (they cannot ride on the Session alone).
+#[tokio::test]
+async fn a_secret_client_proves_its_secret_in_every_step() {
+    let f = fixture(
+        Backend::SqliteTemp,
+        json!({"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"], "GenerateSecret": true}),
+    )
+    .await;
+    let (public, admin) = (f.server.unsigned(), f.server.client("us-east-1"));
+    let r = admin.idp("DescribeUserPoolClient", json!({"UserPoolId": f.pool, "ClientId": f.client})).await;
+    let secret = r.json()["UserPoolClient"]["ClientSecret"].as_str().unwrap().to_string();
+    let hash = |name: &str| {
+        base64::engine::general_purpose::STANDARD
+            .encode(cognate_crypto::hmac_sha256(secret.as_bytes(), format!("{name}{}", f.client).as_bytes()))
+    };
+    admin
+        .idp(
+            "AdminCreateUser",
+            json!({"UserPoolId": f.pool, "Username": "kim", "TemporaryPassword": "Temp0rary!", "MessageAction": "SUPPRESS"}),
+        )
+        .await;
+    let r = public
+        .idp(
+            "InitiateAuth",
+            json!({"ClientId": f.client, "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": "kim", "PASSWORD": "Temp0rary!", "SECRET_HASH": hash("kim")}}),
+        )
+        .await;
+    assert_eq!(r.json()["ChallengeName"], "NEW_PASSWORD_REQUIRED", "{}", r.text());
+    let session = r.json()["Session"].as_str().unwrap().to_string();
+    let answer = |responses: Value| json!({"ClientId": f.client, "ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": session, "ChallengeResponses": responses});
+    let r =
+        public.idp("RespondToAuthChallenge", answer(json!({"USERNAME": "kim", "NEW_PASSWORD": "Perman3nt!"}))).await;
+    assert_eq!(
+        r.json()["message"],
+        format!("Client {} is configured for secret but secret was not received", f.client)
+    );
+    let r = public
+        .idp(
+            "RespondToAuthChallenge",
+            answer(json!({"USERNAME": "kim", "NEW_PASSWORD": "Perman3nt!", "SECRET_HASH": hash("kit")})),
+        )
+        .await;
+    assert_eq!(r.json()["message"], format!("Unable to verify secret hash for client {}", f.client));
+    let r = public
+        .idp(
+            "RespondToAuthChallenge",
+            answer(json!({"USERNAME": "kim", "NEW_PASSWORD": "Perman3nt!", "SECRET_HASH": hash("kim")})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // A refresh proves it over the username or the sub.
+    let refresh = r.json()["AuthenticationResult"]["RefreshToken"].as_str().unwrap().to_string();
+    let sub =
+        part(r.json()["AuthenticationResult"]["IdToken"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_string();
+    for name in ["kim", sub.as_str()] {
+        let r = public
+            .idp(
+                "InitiateAuth",
+                json!({"ClientId": f.client, "AuthFlow": "REFRESH_TOKEN_AUTH",
+                "AuthParameters": {"REFRESH_TOKEN": refresh, "SECRET_HASH": hash(name)}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+    }
+    let r = public
+        .idp("InitiateAuth", json!({"ClientId": f.client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": refresh}}))
+        .await;
+    assert_eq!(r.error_type().as_deref(), Some("NotAuthorizedException"));
+    f.server.stop().await;
+}

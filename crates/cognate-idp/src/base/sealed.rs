@@ -128,13 +128,14 @@ mod tests {
     use cognate_store::{ClientRow, PoolRow};
 
     fn ctx(pool: &str, client: &str) -> ClientCtx {
-        ClientCtx {
+        crate::base::context::Client {
             pool_row: PoolRow { id: pool.into(), ..Default::default() },
             pool: Default::default(),
             row: ClientRow { id: client.into(), ..Default::default() },
             client: Default::default(),
             metadata: Default::default(),
         }
+        .issued()
     }
 
     #[test]

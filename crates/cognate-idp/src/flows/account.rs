@@ -54,7 +54,8 @@ impl Idp {
     /// The user and client behind an access token.
     async fn token_user(&self, access_token: &str) -> Result<(ClientCtx, UserRow)> {
         let (client_id, user) = self.check_access_token(access_token).await?;
-        let c = self.public_client(&client_id).await?;
+        // The client the verified token was issued to.
+        let c = self.resolve_client(&client_id).await?.issued();
         Ok((c, user))
     }
 
@@ -79,8 +80,8 @@ impl Idp {
     }
 
     pub async fn forgot_password(&self, req: ForgotPasswordRequest) -> Result<ForgotPasswordResponse> {
-        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
+        let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
         let found = match self.find_user(&c.pool_row, &c.pool, &req.username).await? {
             Some(user) => Some(user),
             None => self.migrate(&c, &req.username, None).await?,
@@ -147,8 +148,8 @@ impl Idp {
         &self,
         req: ConfirmForgotPasswordRequest,
     ) -> Result<ConfirmForgotPasswordResponse> {
-        let c = self.public_client(&req.client_id).await?;
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let client = self.resolve_client(&req.client_id).await?;
+        let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
         // The policy first: it does not depend on who the user is.
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&req.password, &policy, passwords::Wording::DoesNotConform)?;
@@ -335,11 +336,11 @@ impl Idp {
     /// Revokes a refresh token (and the tokens of its sign-in). An unknown
     /// token is not an error (RFC 7009).
     pub async fn revoke_token(&self, req: RevokeTokenRequest) -> Result<RevokeTokenResponse> {
-        let c = self.public_client(&req.client_id).await?;
-        if c.client.enable_token_revocation == Some(false) {
+        let client = self.resolve_client(&req.client_id).await?;
+        if client.client.enable_token_revocation == Some(false) {
             return Err(Error::Unsupported("Token revocation is not enabled for this app client.".into()));
         }
-        self.check_client_secret(&c, req.client_secret.as_deref()).await?;
+        let c = self.with_client_secret(client, req.client_secret.as_deref()).await?;
         if let Ok(row) = self.live_refresh_token(&c, &req.token).await {
             self.store.revoke_refresh_token(&row.token_hash, self.now()).await?;
         }

@@ -48,13 +48,7 @@ impl Idp {
     pub async fn admin_create_user(&self, req: AdminCreateUserRequest) -> Result<AdminCreateUserResponse> {
         let (pool_row, pool) = self.load_pool(&req.user_pool_id).await?;
         // Triggers see a client context; admin calls have none.
-        let c = ClientCtx {
-            pool_row: pool_row.clone(),
-            pool: pool.clone(),
-            row: Default::default(),
-            client: Default::default(),
-            metadata: req.client_metadata.clone().unwrap_or_default(),
-        };
+        let c = ClientCtx::admin(pool_row.clone(), pool.clone()).with_metadata(&req.client_metadata);
         let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         if req.message_action == Some(MessageActionType::Resend) {
             return self.resend_invitation(&c, &req, &policy).await;
@@ -255,12 +249,6 @@ impl Idp {
 }
 
 impl Idp {
-    /// The pool as a client context for flows that need one (triggers,
-    /// messages) when an admin acts without an app client.
-    fn admin_ctx(pool_row: PoolRow, pool: UserPoolType) -> ClientCtx {
-        ClientCtx { pool_row, pool, row: Default::default(), client: Default::default(), metadata: Default::default() }
-    }
-
     async fn save(&self, user: &UserRow) -> Result<()> {
         if !self.store.update_user(user, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
@@ -303,7 +291,7 @@ impl Idp {
             "userAttributes": triggers::attributes_json(&attrs_of(&user)?),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
-        let c = Self::admin_ctx(pool_row, pool);
+        let c = ClientCtx::admin(pool_row, pool);
         self.run_trigger(&c, Trigger::PostConfirmation, "PostConfirmation_ConfirmSignUp", &user.username, request)
             .await?;
         Ok(AdminConfirmSignUpResponse {})
@@ -399,7 +387,7 @@ impl Idp {
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled".into()));
         }
-        let c = Self::admin_ctx(pool_row, pool).with_metadata(&req.client_metadata);
+        let c = ClientCtx::admin(pool_row, pool).with_metadata(&req.client_metadata);
         self.send_reset_code(&c, &user).await?;
         user.status = status::RESET_REQUIRED.into();
         user.updated_at = self.now();

@@ -21,8 +21,8 @@ pub const CODE_SIGNUP: &str = "signup";
 
 impl Idp {
     pub async fn sign_up(&self, req: SignUpRequest) -> Result<SignUpResponse> {
-        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
+        let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
         if admin_creates_users_only(&c.pool) {
             return Err(Error::NotAuthorized("SignUp is not permitted for this user pool".into()));
         }
@@ -115,8 +115,8 @@ impl Idp {
     }
 
     pub async fn confirm_sign_up(&self, req: ConfirmSignUpRequest) -> Result<ConfirmSignUpResponse> {
-        let c = self.public_client(&req.client_id).await?;
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let client = self.resolve_client(&req.client_id).await?;
+        let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
         let mut user = self.user_for_code(&c, &req.username, CODE_SIGNUP).await?;
         if user.status != status::UNCONFIRMED {
             return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
@@ -162,8 +162,8 @@ impl Idp {
         &self,
         req: ResendConfirmationCodeRequest,
     ) -> Result<ResendConfirmationCodeResponse> {
-        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
-        self.check_secret_hash(&c, &req.username, req.secret_hash.as_deref()).await?;
+        let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
+        let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
         let not_sent = || {
             Error::InvalidParameter(
                 "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),

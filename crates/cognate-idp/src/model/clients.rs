@@ -4,6 +4,7 @@
 //! apart, sealed under the master key, so that a configuration document never
 //! carries a secret. A client has at most two secrets at once (rotation).
 
+use crate::base::context::{Client, ClientCtx};
 use crate::base::page;
 use crate::{Error, Fault, Idp, Result};
 use cognate_store::{ClientRow, ClientSecretRow};
@@ -395,5 +396,38 @@ impl Idp {
             return Err(Error::InvalidParameter("The last client secret of an app client cannot be deleted.".into()));
         }
         Ok(DeleteUserPoolClientSecretResponse {})
+    }
+
+    /// Resolves the client of a public call: nothing about the caller is
+    /// proven yet (see `base::context`).
+    pub(crate) async fn resolve_client(&self, client_id: &str) -> Result<Client> {
+        let not_found = || Error::ResourceNotFound(format!("User pool client {client_id} does not exist."));
+        let row = self.store.get_client_by_id(client_id).await?.ok_or_else(not_found)?;
+        let client: UserPoolClientType = serde_json::from_str(&row.config)?;
+        let (pool_row, pool) = self.load_pool(&row.pool_id).await?;
+        Ok(Client { pool_row, pool, row, client, metadata: Default::default() })
+    }
+
+    /// A public call proven with SECRET_HASH over one of `names`, when the
+    /// client has a secret.
+    pub(crate) async fn with_secret_hash(
+        &self,
+        client: Client,
+        names: &[&str],
+        given: Option<&str>,
+    ) -> Result<ClientCtx> {
+        let secrets = self.secret_values(&client.row.id).await?;
+        client.prove_secret_hash(&secrets, names, given)
+    }
+
+    /// A public call proven with the client secret, when the client has one.
+    pub(crate) async fn with_client_secret(&self, client: Client, given: Option<&str>) -> Result<ClientCtx> {
+        let secrets = self.secret_values(&client.row.id).await?;
+        client.prove_client_secret(&secrets, given)
+    }
+
+    /// The client's current secrets, in clear.
+    async fn secret_values(&self, client_id: &str) -> Result<Vec<String>> {
+        Ok(self.client_secrets(client_id).await?.into_iter().map(|(_, s)| s).collect())
     }
 }

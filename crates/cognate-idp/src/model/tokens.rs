@@ -6,7 +6,7 @@
 //! cost of signing). Several nodes may create a key at the same moment; all
 //! then sign with the oldest, and every key verifies.
 
-use crate::base::context::ClientCtx;
+use crate::base::context::{Client, ClientCtx};
 use crate::model::attributes::attrs_of;
 use crate::model::directory::GroupClaims;
 use crate::model::users::status;
@@ -480,7 +480,7 @@ impl Idp {
     }
 
     /// The refresh token's row if it is live for this client.
-    pub(crate) async fn live_refresh_token(&self, c: &ClientCtx, token: &str) -> Result<RefreshTokenRow> {
+    pub(crate) async fn live_refresh_token(&self, c: &Client, token: &str) -> Result<RefreshTokenRow> {
         let invalid = || Error::NotAuthorized("Invalid Refresh Token".into());
         let row = self.store.get_refresh_token(&sha256_hex(token)).await?.ok_or_else(invalid)?;
         if row.client_id != c.row.id || row.pool_id != c.pool_row.id {
@@ -507,8 +507,8 @@ impl Idp {
         &self,
         req: GetTokensFromRefreshTokenRequest,
     ) -> Result<GetTokensFromRefreshTokenResponse> {
-        let c = self.public_client(&req.client_id).await?;
-        self.check_client_secret(&c, req.client_secret.as_deref()).await?;
+        let client = self.resolve_client(&req.client_id).await?;
+        let c = self.with_client_secret(client, req.client_secret.as_deref()).await?;
         let row = self.live_refresh_token(&c, &req.refresh_token).await?;
         let user = self
             .store
@@ -537,20 +537,6 @@ impl Idp {
         };
         let result = self.issue_tokens(&c, &user, grant).await?;
         Ok(GetTokensFromRefreshTokenResponse { authentication_result: Some(result) })
-    }
-
-    /// A confidential client must present its secret (any current one).
-    pub(crate) async fn check_client_secret(&self, c: &ClientCtx, given: Option<&str>) -> Result<()> {
-        let secrets = self.client_secrets(&c.row.id).await?;
-        if secrets.is_empty() {
-            return Ok(());
-        }
-        let given = given.unwrap_or_default();
-        if secrets.iter().any(|(_, s)| cognate_crypto::ct_eq(s.as_bytes(), given.as_bytes())) {
-            Ok(())
-        } else {
-            Err(Error::NotAuthorized(format!("Unable to verify secret for client {}", c.row.id)))
-        }
     }
 
     /// Checks an access token presented to a public operation: signature

@@ -114,49 +114,6 @@ pub(crate) fn search_entries(user: &UserRow, attrs: &BTreeMap<String, String>) -
 }
 
 impl Idp {
-    /// Resolves the client of a public call and checks its SECRET_HASH.
-    pub(crate) async fn public_client(&self, client_id: &str) -> Result<ClientCtx> {
-        let not_found = || Error::ResourceNotFound(format!("User pool client {client_id} does not exist."));
-        let row = self.store.get_client_by_id(client_id).await?.ok_or_else(not_found)?;
-        let client: UserPoolClientType = serde_json::from_str(&row.config)?;
-        let (pool_row, pool) = self.load_pool(&row.pool_id).await?;
-        Ok(ClientCtx { pool_row, pool, row, client, metadata: BTreeMap::new() })
-    }
-
-    /// `SECRET_HASH = Base64(HMAC-SHA256(client secret, username + client id))`,
-    /// required exactly when the client has a secret; any current secret of
-    /// the client is accepted (rotation).
-    pub(crate) async fn check_secret_hash(
-        &self,
-        c: &ClientCtx,
-        username: &str,
-        secret_hash: Option<&str>,
-    ) -> Result<()> {
-        let secrets = self.client_secrets(&c.row.id).await?;
-        if secrets.is_empty() {
-            return Ok(());
-        }
-        let Some(given) = secret_hash else {
-            return Err(Error::NotAuthorized(format!(
-                "Client {} is configured for secret but secret was not received",
-                c.row.id
-            )));
-        };
-        use base64::Engine as _;
-        let given = base64::engine::general_purpose::STANDARD.decode(given.trim()).unwrap_or_default();
-        let msg = format!("{username}{}", c.row.id);
-        let mut ok = false;
-        for (_, secret) in &secrets {
-            let expected = cognate_crypto::hmac_sha256(secret.as_bytes(), msg.as_bytes());
-            ok |= cognate_crypto::ct_eq(&expected, &given);
-        }
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::NotAuthorized(format!("Unable to verify secret hash for client {}", c.row.id)))
-        }
-    }
-
     /// Finds a user by username, then by alias, as sign-in does.
     pub(crate) async fn find_user(
         &self,

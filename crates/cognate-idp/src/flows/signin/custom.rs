@@ -78,10 +78,7 @@ impl Idp {
                 "Custom auth lambda trigger is not configured for the user pool.".into(),
             ));
         }
-        let username = params
-            .get("USERNAME")
-            .ok_or_else(|| Error::InvalidParameter("Missing required parameter USERNAME".into()))?;
-        self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+        let username = param(params, "USERNAME")?;
         let a = params.get("SRP_A").cloned();
         if let Some(a) = &a {
             srp::decode_hex_int(a).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
@@ -129,9 +126,6 @@ impl Idp {
         let Some(half) = state.srp.take() else { return Err(invalid_session()) };
         let claim =
             (param(r, "PASSWORD_CLAIM_SECRET_BLOCK")?, param(r, "TIMESTAMP")?, param(r, "PASSWORD_CLAIM_SIGNATURE")?);
-        if let Some(name) = r.get("USERNAME") {
-            self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
-        }
         if srp::parse_timestamp(claim.1).is_none() {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
@@ -163,9 +157,6 @@ impl Idp {
         if state.srp.is_some() {
             // The challenge out is PASSWORD_VERIFIER, not this one.
             return Err(invalid_session());
-        }
-        if let Some(name) = r.get("USERNAME") {
-            self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
         }
         let answer =
             r.get("ANSWER").ok_or_else(|| Error::InvalidParameter("Missing required parameter ANSWER".into()))?;

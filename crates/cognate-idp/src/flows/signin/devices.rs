@@ -106,9 +106,6 @@ impl Idp {
         session: Option<&str>,
     ) -> Result<std::result::Result<(UserRow, DeviceRow), InitiateAuthResponse>> {
         let param = |k: &str| crate::base::context::param(r, k);
-        if let Some(name) = r.get("USERNAME") {
-            self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
-        }
         let (device_key, user) = self.open_challenge(c, session, challenge.as_str()).await?;
         if param("DEVICE_KEY")? != device_key {
             return Err(device_not_found());
@@ -201,7 +198,7 @@ impl Idp {
     /// The client, user and device key (if any) of an access token.
     async fn device_token(&self, access_token: &str) -> Result<(ClientCtx, UserRow, Option<String>)> {
         let (client_id, user) = self.check_access_token(access_token).await?;
-        let c = self.public_client(&client_id).await?;
+        let c = self.resolve_client(&client_id).await?.issued();
         let device = crate::model::tokens::unverified_claim(access_token, "device_key");
         Ok((c, user, device))
     }

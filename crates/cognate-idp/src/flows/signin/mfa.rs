@@ -222,9 +222,6 @@ impl Idp {
         session: Option<&str>,
     ) -> Result<std::result::Result<(UserRow, String), InitiateAuthResponse>> {
         let (state, user) = self.open_session(c, session, challenge.as_str()).await?;
-        if let Some(name) = r.get("USERNAME") {
-            self.check_secret_hash(c, name, r.get("SECRET_HASH").map(String::as_str)).await?;
-        }
         if user.locked_until > self.now() {
             return Err(Error::NotAuthorized("Password attempts exceeded".into()));
         }
@@ -361,12 +358,13 @@ impl Idp {
         match (access_token, session) {
             (Some(t), _) => {
                 let (client_id, user) = self.check_access_token(t).await?;
-                let c = self.public_client(&client_id).await?;
+                let c = self.resolve_client(&client_id).await?.issued();
                 Ok((c, user, None))
             }
             (None, Some(s)) => {
                 let client_id = sealed::client_of(&self.key, Step::Mfa, s)?;
-                let c = self.public_client(&client_id).await?;
+                // Opened and checked for this client just below.
+                let c = self.resolve_client(&client_id).await?.issued();
                 let (state, user) = self.open_session(&c, Some(s), ChallengeNameType::MfaSetup.as_str()).await?;
                 Ok((c, user, Some(state)))
             }

@@ -15,7 +15,7 @@ pub mod devices;
 pub mod mfa;
 pub mod verifier;
 
-use crate::base::context::{ClientCtx, param};
+use crate::base::context::{Client, ClientCtx, param};
 use crate::base::passwords;
 use crate::base::passwords::{DUMMY_HASH, password_material, verify_password};
 use crate::base::sealed::{self, Opened, Step, invalid_session};
@@ -63,7 +63,7 @@ fn incorrect() -> Error {
 }
 
 /// The flows a client allows (Cognito's default when none are set).
-fn allows(c: &ClientCtx, flow: AuthFlowType) -> bool {
+fn allows(c: &Client, flow: AuthFlowType) -> bool {
     let flows = c.client.explicit_auth_flows.clone().unwrap_or_else(|| {
         vec![
             ExplicitAuthFlowsType::AllowRefreshTokenAuth,
@@ -91,37 +91,38 @@ fn allows(c: &ClientCtx, flow: AuthFlowType) -> bool {
 
 impl Idp {
     pub async fn initiate_auth(&self, req: InitiateAuthRequest) -> Result<InitiateAuthResponse> {
-        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
+        let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let params = req.auth_parameters.clone().unwrap_or_default();
         if matches!(req.auth_flow, AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth) {
             return Err(method_not_supported());
         }
-        self.start_auth(&c, req.auth_flow, params, &req.client_metadata.clone().unwrap_or_default()).await
+        self.start_auth(client, req.auth_flow, params, &req.client_metadata.clone().unwrap_or_default()).await
     }
 
     /// AdminInitiateAuth: the same flows, plus the admin password flows, for
     /// a client of the named pool (the call itself is SigV4-authorised).
     pub async fn admin_initiate_auth(&self, req: AdminInitiateAuthRequest) -> Result<AdminInitiateAuthResponse> {
-        let c = self.admin_client(&req.user_pool_id, &req.client_id).await?.with_metadata(&req.client_metadata);
+        let client = self.admin_client(&req.user_pool_id, &req.client_id).await?.with_metadata(&req.client_metadata);
         let params = req.auth_parameters.clone().unwrap_or_default();
         let r = match req.auth_flow {
             AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth => {
-                let flows = c.client.explicit_auth_flows.clone().unwrap_or_default();
+                let flows = client.client.explicit_auth_flows.clone().unwrap_or_default();
                 if !flows.contains(&ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
                     && !flows.contains(&ExplicitAuthFlowsType::AdminNoSrpAuth)
                 {
                     return Err(Error::InvalidParameter("Auth flow not enabled for this client".into()));
                 }
                 let username = param(&params, "USERNAME")?;
+                let c =
+                    self.with_secret_hash(client, &[username], params.get("SECRET_HASH").map(String::as_str)).await?;
                 let password = param(&params, "PASSWORD")?;
-                self.check_secret_hash(&c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 let user = self.password_sign_in(&c, username, password).await?;
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
                 self.signed_in(&c, &user, device).await?
             }
             // The password flow of public clients has its admin twin here.
             AuthFlowType::UserPasswordAuth => return Err(method_not_supported()),
-            flow => self.start_auth(&c, flow, params, &req.client_metadata.clone().unwrap_or_default()).await?,
+            flow => self.start_auth(client, flow, params, &req.client_metadata.clone().unwrap_or_default()).await?,
         };
         Ok(AdminInitiateAuthResponse {
             authentication_result: r.authentication_result,
@@ -136,8 +137,9 @@ impl Idp {
         &self,
         req: AdminRespondToAuthChallengeRequest,
     ) -> Result<AdminRespondToAuthChallengeResponse> {
-        let c = self.admin_client(&req.user_pool_id, &req.client_id).await?.with_metadata(&req.client_metadata);
+        let client = self.admin_client(&req.user_pool_id, &req.client_id).await?.with_metadata(&req.client_metadata);
         let responses = req.challenge_responses.clone().unwrap_or_default();
+        let c = self.prove_answer(client, &responses).await?;
         let meta = req.client_metadata.clone().unwrap_or_default();
         let r = self.answer_challenge(&c, req.challenge_name, responses, req.session.as_deref(), &meta).await?;
         Ok(AdminRespondToAuthChallengeResponse {
@@ -150,18 +152,26 @@ impl Idp {
     }
 
     /// A client that must belong to `pool_id`.
-    async fn admin_client(&self, pool_id: &str, client_id: &str) -> Result<ClientCtx> {
+    async fn admin_client(&self, pool_id: &str, client_id: &str) -> Result<Client> {
         self.load_pool(pool_id).await?;
-        let c = self.public_client(client_id).await?;
+        let c = self.resolve_client(client_id).await?;
         if c.pool_row.id != pool_id {
             return Err(Error::ResourceNotFound(format!("User pool client {client_id} does not exist.")));
         }
         Ok(c)
     }
 
+    /// RespondToAuthChallenge's proof of the client: SECRET_HASH over the
+    /// USERNAME the answer names, when the client has a secret (the Session
+    /// or SECRET_BLOCK it carries is then checked by the step).
+    async fn prove_answer(&self, client: Client, r: &BTreeMap<String, String>) -> Result<ClientCtx> {
+        let name = r.get("USERNAME").map(String::as_str).unwrap_or_default();
+        self.with_secret_hash(client, &[name], r.get("SECRET_HASH").map(String::as_str)).await
+    }
+
     async fn start_auth(
         &self,
-        c: &ClientCtx,
+        client: Client,
         flow: AuthFlowType,
         params: BTreeMap<String, String>,
         client_metadata: &BTreeMap<String, String>,
@@ -177,42 +187,42 @@ impl Idp {
         if !supported {
             return Err(Error::Unsupported(format!("Cognate does not support the {} flow yet.", flow.as_str())));
         }
-        if !allows(c, flow) {
+        if !allows(&client, flow) {
             return Err(Error::InvalidParameter(format!("{} flow not enabled for this client", flow.as_str())));
         }
+        let given = params.get("SECRET_HASH").map(String::as_str);
         match flow {
             AuthFlowType::CustomAuth => {
-                let next = self.start_custom_auth(c, &params, client_metadata).await?;
-                self.custom_auth_answer(c, next).await
+                let username = param(&params, "USERNAME")?;
+                let c = self.with_secret_hash(client, &[username], given).await?;
+                let next = self.start_custom_auth(&c, &params, client_metadata).await?;
+                self.custom_auth_answer(&c, next).await
             }
             AuthFlowType::UserPasswordAuth => {
                 let username = param(&params, "USERNAME")?;
+                let c = self.with_secret_hash(client, &[username], given).await?;
                 let password = param(&params, "PASSWORD")?;
-                self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
-                let user = self.password_sign_in(c, username, password).await?;
+                let user = self.password_sign_in(&c, username, password).await?;
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
-                self.signed_in(c, &user, device).await
+                self.signed_in(&c, &user, device).await
             }
             AuthFlowType::UserSrpAuth => {
                 let username = param(&params, "USERNAME")?;
+                let c = self.with_secret_hash(client, &[username], given).await?;
                 let a = param(&params, "SRP_A")?;
-                self.check_secret_hash(c, username, params.get("SECRET_HASH").map(String::as_str)).await?;
-                self.srp_challenge(c, username, a).await
+                self.srp_challenge(&c, username, a).await
             }
             _ => {
                 let token = param(&params, "REFRESH_TOKEN")?;
-                let row = self.live_refresh_token(c, token).await?;
+                let row = self.live_refresh_token(&client, token).await?;
                 let user = self
                     .store
                     .get_user(&row.pool_id, &row.username_key)
                     .await?
                     .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
                 // The hash may be over the username the client knows, or the sub.
-                let given = params.get("SECRET_HASH").map(String::as_str);
                 let name = params.get("USERNAME").cloned().unwrap_or_else(|| user.username.clone());
-                if self.check_secret_hash(c, &name, given).await.is_err() {
-                    self.check_secret_hash(c, &user.sub, given).await?;
-                }
+                let c = &self.with_secret_hash(client, &[&name, &user.sub], given).await?;
                 self.check_can_sign_in(c, &user)?;
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
                 let grant = Grant {
@@ -469,8 +479,9 @@ impl Idp {
         &self,
         req: RespondToAuthChallengeRequest,
     ) -> Result<RespondToAuthChallengeResponse> {
-        let c = self.public_client(&req.client_id).await?.with_metadata(&req.client_metadata);
+        let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let r = req.challenge_responses.clone().unwrap_or_default();
+        let c = self.prove_answer(client, &r).await?;
         let meta = req.client_metadata.clone().unwrap_or_default();
         self.answer_challenge(&c, req.challenge_name, r, req.session.as_deref(), &meta).await
     }
@@ -537,8 +548,7 @@ impl Idp {
         let block_b64 = param(&r, "PASSWORD_CLAIM_SECRET_BLOCK")?;
         let signature = param(&r, "PASSWORD_CLAIM_SIGNATURE")?;
         let timestamp = param(&r, "TIMESTAMP")?;
-        let username = param(&r, "USERNAME")?;
-        self.check_secret_hash(c, username, r.get("SECRET_HASH").map(String::as_str)).await?;
+        param(&r, "USERNAME")?;
 
         use base64::Engine as _;
         let block =
@@ -681,9 +691,8 @@ impl Idp {
         r: &BTreeMap<String, String>,
         session: Option<&str>,
     ) -> Result<RespondToAuthChallengeResponse> {
-        let username = param(r, "USERNAME")?;
+        param(r, "USERNAME")?;
         let password = param(r, "NEW_PASSWORD")?;
-        self.check_secret_hash(c, username, r.get("SECRET_HASH").map(String::as_str)).await?;
         let opened: Opened<()> = sealed::open(&self.key, Step::NewPassword, c, session, self.now())?;
         let mut user = self.store.get_user(&c.pool_row.id, &opened.user).await?.ok_or_else(invalid_session)?;
         if user.status != status::FORCE_CHANGE_PASSWORD {
