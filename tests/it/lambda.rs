@@ -2,7 +2,7 @@
 //! a worker polling the Lambda Runtime API, a webhook receiver that checks
 //! the HMAC signature, and an Invoke API endpoint that checks SigV4.
 
-use cognate_server::lambda::{FunctionConfig, Functions};
+use cognate_outbound::lambda::{FunctionConfig, Functions};
 use cognate_testkit::{Backend, TestServer};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -274,7 +274,7 @@ async fn webhooks_are_signed() {
     };
     let registry = Arc::new(Functions::start(&functions(config)).await.unwrap());
     let server = TestServer::start_with_invoker(Backend::SqliteMemory, registry.clone()).await;
-    registry.audit_to(server.auditor());
+    registry.audit_to(Arc::new(server.auditor()));
     let (pool, client) = pool_with_trigger(&server).await;
     let public = server.unsigned();
     let r = public.idp("SignUp", sign_up(&client, "welcome")).await;
@@ -393,7 +393,7 @@ async fn sms_goes_to_the_sms_webhook() {
     })
     .await;
     let sms =
-        cognate_server::lambda::SmsWebhook::new(&format!("http://127.0.0.1:{port}/sms"), Some("sms-secret".into()))
+        cognate_outbound::lambda::SmsWebhook::new(&format!("http://127.0.0.1:{port}/sms"), Some("sms-secret".into()))
             .unwrap();
     let server = TestServer::start_with_idp(Backend::SqliteMemory, move |idp| idp.with_sms_sender(Arc::new(sms))).await;
     let admin = server.client("us-east-1");

@@ -18,7 +18,7 @@ mod model;
 // The paths other crates use.
 pub use base::{crypto_threads, passwords};
 
-pub use model::{directory, keys, messages, senders, smtp, tokens, triggers, users};
+pub use model::{directory, keys, messages, senders, tokens, triggers, users};
 
 pub use base::clock::{Clock, ManualClock, SystemClock};
 pub use base::error::{Cause, Error, Fault, Result};
@@ -49,7 +49,7 @@ pub struct Idp {
     keys: model::tokens::KeyCache,
     verified: model::tokens::VerifiedCache,
     invoker: Arc<dyn model::triggers::Invoker>,
-    smtp: Option<model::smtp::SmtpConfig>,
+    email: Option<Arc<dyn model::messages::EmailSender>>,
     sms: Option<Arc<dyn model::messages::SmsSender>>,
 }
 
@@ -64,14 +64,14 @@ impl Idp {
             keys: model::tokens::KeyCache::default(),
             verified: model::tokens::VerifiedCache::default(),
             invoker: Arc::new(model::triggers::NoInvoker),
-            smtp: None,
+            email: None,
             sms: None,
         }
     }
 
-    /// Delivers email through this SMTP relay instead of the outbox.
-    pub fn with_smtp(mut self, smtp: model::smtp::SmtpConfig) -> Self {
-        self.smtp = Some(smtp);
+    /// Delivers email through `sender` (an SMTP relay) instead of the outbox.
+    pub fn with_email_sender(mut self, sender: Arc<dyn model::messages::EmailSender>) -> Self {
+        self.email = Some(sender);
         self
     }
 

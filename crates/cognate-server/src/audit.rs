@@ -191,6 +191,16 @@ pub fn subject(input: &Value, signed: bool, access_key: Option<&str>, succeeded:
     Subject { caller, pool_id, client_id: client.unwrap_or_default(), target }
 }
 
+/// Trigger invocations are recorded here too (`cognate_outbound::lambda`).
+impl cognate_outbound::AuditSink for Auditor {
+    fn record(
+        &self,
+        row: cognate_store::AuditRow,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(Auditor::record(self, row))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,6 @@ pub mod audit;
 mod auth;
 pub mod dispatch;
 mod error;
-pub mod lambda;
 mod metrics;
 pub mod protocol;
 
@@ -195,7 +194,7 @@ async fn ready(State(app): State<App>) -> Response {
 }
 
 async fn metrics_text(State(app): State<App>) -> Response {
-    let text = app.metrics.render() + &lambda::render_metrics() + &crypto_metrics();
+    let text = app.metrics.render() + &cognate_outbound::lambda::render_metrics() + &crypto_metrics();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -193,7 +193,7 @@ async fn open(s: &settings::Settings, bound: Option<std::net::SocketAddr>) -> Re
     let key = s.master_key().map_err(|e| e.to_string())?;
     let mut idp = Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone(), s.issuer(bound));
     if let Some(smtp) = &s.smtp {
-        idp = idp.with_smtp(smtp.clone());
+        idp = idp.with_email_sender(Arc::new(cognate_outbound::smtp::Smtp(smtp.clone())));
     }
     if let Some(sms) = &s.sms_webhook {
         idp = idp.with_sms_sender(Arc::new(sms.clone()));
@@ -207,7 +207,7 @@ async fn serve(s: settings::Settings) -> Result<(), String> {
     let mut idp = open(&s, listener.local_addr().ok()).await?;
     let mut functions = None;
     if !s.functions.is_empty() {
-        let registry = Arc::new(cognate_server::lambda::Functions::start(&s.functions).await?);
+        let registry = Arc::new(cognate_outbound::lambda::Functions::start(&s.functions).await?);
         idp = idp.with_invoker(registry.clone());
         functions = Some(registry);
     }
@@ -221,7 +221,7 @@ async fn serve(s: settings::Settings) -> Result<(), String> {
     }
     let app = cognate_server::AppState::new(s.server.clone(), idp.clone());
     if let Some(f) = &functions {
-        f.audit_to(app.audit.clone());
+        f.audit_to(Arc::new(app.audit.clone()));
     }
     let running = cognate_server::start(listener, app).map_err(|e| e.to_string())?;
     tracing::info!(address = %running.addr, database = idp.store().engine(), "cognate listening on http://{}", running.addr);

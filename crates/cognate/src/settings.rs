@@ -36,9 +36,17 @@ pub struct Raw {
     /// Issue tokens with Cognito's own issuer (https://cognito-idp.{region}.amazonaws.com/{poolId}).
     #[arg(long, global = true, env = "COGNATE_COGNITO_ISSUER")]
     cognito_issuer: bool,
-    /// Deliver email through this SMTP relay (smtp://host[:port]) instead of the outbox.
+    /// Deliver email through this SMTP relay instead of the outbox:
+    /// smtp://host[:port] (no TLS), smtp+starttls://[user@]host[:port] or
+    /// smtps://[user@]host[:port]; the user's password from COGNATE_SMTP_PASSWORD.
     #[arg(long, global = true, env = "COGNATE_SMTP_URL")]
     smtp_url: Option<String>,
+    /// The SMTP user's password (never in the URL).
+    #[arg(long, hide = true, env = "COGNATE_SMTP_PASSWORD", hide_env_values = true)]
+    smtp_password: Option<String>,
+    /// Trust this CA (PEM) for the SMTP relay's certificate, besides Mozilla's roots.
+    #[arg(long, global = true, env = "COGNATE_SMTP_CA_FILE")]
+    smtp_ca_file: Option<String>,
     /// The sender address of email.
     #[arg(long, global = true, env = "COGNATE_EMAIL_FROM")]
     email_from: Option<String>,
@@ -88,11 +96,12 @@ struct File {
     public_url: Option<String>,
     cognito_issuer: Option<bool>,
     smtp_url: Option<String>,
+    smtp_ca_file: Option<String>,
     email_from: Option<String>,
     sms_webhook_url: Option<String>,
     /// Lambda functions the pools' triggers name, by ARN or function name.
     #[serde(default)]
-    functions: std::collections::HashMap<String, cognate_server::lambda::FunctionConfig>,
+    functions: std::collections::HashMap<String, cognate_outbound::lambda::FunctionConfig>,
 }
 
 #[derive(Debug)]
@@ -108,10 +117,10 @@ pub struct Settings {
     pub io_threads: usize,
     public_url: Option<String>,
     cognito_issuer: bool,
-    pub smtp: Option<cognate_idp::smtp::SmtpConfig>,
+    pub smtp: Option<cognate_outbound::smtp::SmtpConfig>,
     pub server: cognate_server::Config,
-    pub sms_webhook: Option<cognate_server::lambda::SmsWebhook>,
-    pub functions: std::collections::HashMap<String, cognate_server::lambda::FunctionConfig>,
+    pub sms_webhook: Option<cognate_outbound::lambda::SmsWebhook>,
+    pub functions: std::collections::HashMap<String, cognate_outbound::lambda::FunctionConfig>,
 }
 
 impl Raw {
@@ -168,12 +177,13 @@ impl Raw {
             Some(url) => {
                 let from =
                     self.email_from.or(file.email_from).unwrap_or_else(|| "no-reply@verificationemail.com".into());
-                Some(cognate_idp::smtp::SmtpConfig::from_url(&url, &from)?)
+                let ca_file = self.smtp_ca_file.or(file.smtp_ca_file);
+                Some(cognate_outbound::smtp::SmtpConfig::from_url(&url, &from, self.smtp_password, ca_file.as_deref())?)
             }
             None => None,
         };
         let sms_webhook = match self.sms_webhook_url.or(file.sms_webhook_url) {
-            Some(url) => Some(cognate_server::lambda::SmsWebhook::new(&url, self.sms_webhook_secret)?),
+            Some(url) => Some(cognate_outbound::lambda::SmsWebhook::new(&url, self.sms_webhook_secret)?),
             None => None,
         };
         Ok(Settings {

@@ -64,6 +64,17 @@ pub fn new_code() -> String {
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
 }
 
+/// Sends email (an SMTP relay); without one, email goes to the outbox. A
+/// relay that refuses is CodeDeliveryFailureException.
+pub trait EmailSender: Send + Sync + std::fmt::Debug {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        subject: &'a str,
+        body: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+}
+
 /// Sends text messages (an SMS gateway, a webhook); without one, SMS goes
 /// to the outbox.
 pub trait SmsSender: Send + Sync + std::fmt::Debug {
@@ -129,8 +140,8 @@ impl Idp {
     /// Delivers `m` for a user of `pool_id`: email through the SMTP relay
     /// when one is configured, everything else to the outbox.
     pub(crate) async fn deliver(&self, pool_id: &str, username: &str, m: &Message) -> Result<()> {
-        if let (Channel::Email, Some(smtp)) = (m.channel, &self.smtp) {
-            crate::model::smtp::send(smtp, &m.destination, &m.subject, &m.body).await?;
+        if let (Channel::Email, Some(email)) = (m.channel, &self.email) {
+            email.send(&m.destination, &m.subject, &m.body).await?;
             tracing::info!(pool_id, channel = m.channel.as_str(), "message delivered by SMTP");
             return Ok(());
         }

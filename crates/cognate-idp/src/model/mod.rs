@@ -17,7 +17,6 @@ pub mod mfa;
 pub mod pools;
 pub mod schema;
 pub mod senders;
-pub mod smtp;
 pub mod tokens;
 pub mod triggers;
 pub mod users;

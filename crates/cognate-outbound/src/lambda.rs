@@ -140,38 +140,13 @@ fn parse_url(url: &str, ca_file: Option<&str>) -> Result<Url, String> {
         if host.len() == authority.len() { format!("{authority}:{default_port}") } else { authority.to_string() };
     let tls = if tls {
         let name = host.trim_start_matches('[').trim_end_matches(']').to_string();
-        Some((name, tls_config(ca_file)?))
+        Some((name, crate::tls::client_config(ca_file)?))
     } else if ca_file.is_some() {
         return Err(format!("{url}: ca_file is for https:// URLs"));
     } else {
         None
     };
     Ok(Url { authority: authority.to_string(), address, path: path.to_string(), tls })
-}
-
-/// TLS as a client: rustls on ring, Mozilla's roots, and `ca_file`'s
-/// certificates if given.
-fn tls_config(ca_file: Option<&str>) -> Result<Arc<tokio_rustls::rustls::ClientConfig>, String> {
-    use tokio_rustls::rustls;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, pem::PemObject as _};
-    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    if let Some(path) = ca_file {
-        let certs = CertificateDer::pem_file_iter(path).map_err(|e| format!("ca_file {path}: {e}"))?;
-        let mut added = 0;
-        for cert in certs {
-            roots.add(cert.map_err(|e| format!("ca_file {path}: {e}"))?).map_err(|e| format!("ca_file {path}: {e}"))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(format!("ca_file {path}: no certificate in it"));
-        }
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 /// The registry: every configured function, by ARN or name.
@@ -182,7 +157,7 @@ pub struct Functions {
     /// The Runtime API listeners' addresses, by registry key.
     runtime_addrs: HashMap<String, std::net::SocketAddr>,
     /// Where each invocation is recorded, once the server has started.
-    audit: std::sync::OnceLock<crate::audit::Auditor>,
+    audit: std::sync::OnceLock<std::sync::Arc<dyn crate::AuditSink>>,
 }
 
 /// SMS through an HTTP webhook: `POST {"userPoolId", "phoneNumber",
@@ -309,7 +284,7 @@ impl Functions {
     /// Records every invocation in the server's audit log from now on:
     /// operation `Lambda:<triggerSource>`, caller `cognate`, the function
     /// as target, the pool and client of the event, and the outcome.
-    pub fn audit_to(&self, audit: crate::audit::Auditor) {
+    pub fn audit_to(&self, audit: std::sync::Arc<dyn crate::AuditSink>) {
         let _ = self.audit.set(audit);
     }
 
