@@ -396,3 +396,278 @@ mod unknown_names {
         );
     }
 }
+
+/// The sign-in flows on the domain itself: no HTTP, a manual clock. (The
+/// end-to-end scenarios, over the wire and with real clients, are in
+/// tests/it and conformance/.)
+mod signin_flows {
+    use crate::tests::idp;
+    use crate::{Error, Idp, ManualClock};
+    use cognate_crypto::{srp, totp};
+    use cognate_wire::idp::*;
+    use std::collections::BTreeMap;
+
+    const PASSWORD: &str = "Correct-horse-1";
+
+    fn params(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    fn initiate(client: &str, flow: AuthFlowType, p: &[(&str, &str)]) -> InitiateAuthRequest {
+        InitiateAuthRequest {
+            auth_flow: flow,
+            client_id: client.into(),
+            auth_parameters: params(p),
+            analytics_metadata: None,
+            client_metadata: None,
+            session: None,
+            user_context_data: None,
+        }
+    }
+
+    fn respond(
+        client: &str,
+        name: ChallengeNameType,
+        session: Option<String>,
+        p: &[(&str, &str)],
+    ) -> RespondToAuthChallengeRequest {
+        RespondToAuthChallengeRequest {
+            client_id: client.into(),
+            challenge_name: name,
+            session,
+            challenge_responses: params(p),
+            analytics_metadata: None,
+            client_metadata: None,
+            user_context_data: None,
+        }
+    }
+
+    /// A pool (MFA optional, TOTP on), a client allowing password, SRP and
+    /// refresh, and a confirmed user `ann`.
+    async fn setup(idp: &Idp) -> (String, String) {
+        let pool = idp
+            .create_user_pool("us-east-1", CreateUserPoolRequest { pool_name: "p".into(), ..Default::default() })
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap()
+            .id
+            .unwrap();
+        idp.set_user_pool_mfa_config(SetUserPoolMfaConfigRequest {
+            user_pool_id: pool.clone(),
+            mfa_configuration: Some(UserPoolMfaType::Optional),
+            software_token_mfa_configuration: Some(SoftwareTokenMfaConfigType { enabled: Some(true) }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let client = idp
+            .create_user_pool_client(CreateUserPoolClientRequest {
+                user_pool_id: pool.clone(),
+                client_name: "app".into(),
+                explicit_auth_flows: Some(vec![
+                    ExplicitAuthFlowsType::AllowUserPasswordAuth,
+                    ExplicitAuthFlowsType::AllowUserSrpAuth,
+                    ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+                ]),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .user_pool_client
+            .unwrap()
+            .client_id
+            .unwrap();
+        idp.admin_create_user(AdminCreateUserRequest {
+            user_pool_id: pool.clone(),
+            username: "ann".into(),
+            message_action: Some(MessageActionType::Suppress),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        idp.admin_set_user_password(AdminSetUserPasswordRequest {
+            user_pool_id: pool.clone(),
+            username: "ann".into(),
+            password: PASSWORD.into(),
+            permanent: Some(true),
+        })
+        .await
+        .unwrap();
+        (pool, client)
+    }
+
+    async fn tokens(idp: &Idp, client: &str) -> AuthenticationResultType {
+        let r = idp
+            .initiate_auth(initiate(
+                client,
+                AuthFlowType::UserPasswordAuth,
+                &[("USERNAME", "ann"), ("PASSWORD", PASSWORD)],
+            ))
+            .await
+            .unwrap();
+        r.authentication_result.expect("tokens")
+    }
+
+    fn code(e: Error) -> &'static str {
+        e.code()
+    }
+
+    #[tokio::test]
+    async fn password_sign_in_access_expiry_refresh_and_revocation() {
+        let (idp, clock): (Idp, ManualClock) = idp().await;
+        let (_, client) = setup(&idp).await;
+        let t = tokens(&idp, &client).await;
+        let access = t.access_token.clone().unwrap();
+        let me = idp.get_user(GetUserRequest { access_token: access.clone() }).await.unwrap();
+        assert_eq!(me.username, "ann");
+
+        // An hour later the access token is refused; the refresh token works.
+        clock.advance(3_600_000 + 1);
+        assert_eq!(
+            idp.get_user(GetUserRequest { access_token: access }).await.map_err(code).err(),
+            Some("NotAuthorizedException")
+        );
+        let refresh = t.refresh_token.clone().unwrap();
+        let again = idp
+            .initiate_auth(initiate(&client, AuthFlowType::RefreshTokenAuth, &[("REFRESH_TOKEN", &refresh)]))
+            .await
+            .unwrap()
+            .authentication_result
+            .unwrap();
+        let fresh = again.access_token.unwrap();
+        assert!(idp.get_user(GetUserRequest { access_token: fresh.clone() }).await.is_ok());
+
+        // GlobalSignOut revokes the sign-in: its access and refresh tokens.
+        idp.global_sign_out(GlobalSignOutRequest { access_token: fresh.clone() }).await.unwrap();
+        assert_eq!(
+            idp.get_user(GetUserRequest { access_token: fresh }).await.map_err(code).err(),
+            Some("NotAuthorizedException")
+        );
+        let r =
+            idp.initiate_auth(initiate(&client, AuthFlowType::RefreshTokenAuth, &[("REFRESH_TOKEN", &refresh)])).await;
+        assert_eq!(r.map_err(code).err(), Some("NotAuthorizedException"));
+    }
+
+    #[tokio::test]
+    async fn srp_sign_in_with_the_client_maths_and_an_expiring_secret_block() {
+        let (idp, clock) = idp().await;
+        let (pool, client) = setup(&idp).await;
+        let start =
+            |a_hex: &str| initiate(&client, AuthFlowType::UserSrpAuth, &[("USERNAME", "ann"), ("SRP_A", a_hex)]);
+        let answer = |p: &BTreeMap<String, String>, a: &srp::SecretExponent, big_a: &[u8], password: &str| {
+            let user_id = p["USER_ID_FOR_SRP"].clone();
+            let key =
+                srp::client::session_key(a, big_a, &p["SRP_B"], &p["SALT"], srp::pool_name(&pool), &user_id, password)
+                    .expect("client maths");
+            let timestamp = srp::format_timestamp(clock.now_ms() / 1000);
+            let block = p["SECRET_BLOCK"].clone();
+            let signature =
+                srp::client::claim_signature(&key, srp::pool_name(&pool), &user_id, &block, &timestamp).unwrap();
+            respond(
+                &client,
+                ChallengeNameType::PasswordVerifier,
+                None,
+                &[
+                    ("USERNAME", &user_id),
+                    ("PASSWORD_CLAIM_SECRET_BLOCK", &block),
+                    ("PASSWORD_CLAIM_SIGNATURE", &signature),
+                    ("TIMESTAMP", &timestamp),
+                ],
+            )
+        };
+        use crate::Clock as _;
+        let (a, big_a) = srp::client::generate_a();
+        let challenge = idp.initiate_auth(start(&hex::encode(&big_a))).await.unwrap();
+        let p = challenge.challenge_parameters.unwrap();
+        let done = idp.respond_to_auth_challenge(answer(&p, &a, &big_a, PASSWORD)).await.unwrap();
+        assert!(done.authentication_result.unwrap().id_token.is_some());
+
+        // A wrong password's proof fails; an answer after three minutes finds the block expired.
+        let (a, big_a) = srp::client::generate_a();
+        let p = idp.initiate_auth(start(&hex::encode(&big_a))).await.unwrap().challenge_parameters.unwrap();
+        let wrong = idp.respond_to_auth_challenge(answer(&p, &a, &big_a, "Not-the-password-1")).await;
+        assert_eq!(
+            wrong.map_err(|e| e.message().to_string()).err().as_deref(),
+            Some("Incorrect username or password.")
+        );
+        let (a, big_a) = srp::client::generate_a();
+        let p = idp.initiate_auth(start(&hex::encode(&big_a))).await.unwrap().challenge_parameters.unwrap();
+        clock.advance(3 * 60_000 + 1);
+        let late = idp.respond_to_auth_challenge(answer(&p, &a, &big_a, PASSWORD)).await;
+        assert_eq!(
+            late.map_err(|e| e.message().to_string()).err().as_deref(),
+            Some("Invalid session for the user, session is expired.")
+        );
+    }
+
+    #[tokio::test]
+    async fn totp_second_factor_once_per_step() {
+        let (idp, clock) = idp().await;
+        let (_, client) = setup(&idp).await;
+        let access = tokens(&idp, &client).await.access_token.unwrap();
+        let secret = idp
+            .associate_software_token(AssociateSoftwareTokenRequest {
+                access_token: Some(access.clone()),
+                session: None,
+            })
+            .await
+            .unwrap()
+            .secret_code
+            .unwrap();
+        let secret = totp::base32_decode(&secret).unwrap();
+        use crate::Clock as _;
+        let code_now = || totp::code_at(&secret, totp::step_of(clock.now_ms() / 1000));
+        idp.verify_software_token(VerifySoftwareTokenRequest {
+            access_token: Some(access.clone()),
+            session: None,
+            user_code: code_now(),
+            friendly_device_name: None,
+        })
+        .await
+        .unwrap();
+        idp.set_user_mfa_preference(SetUserMFAPreferenceRequest {
+            access_token: access,
+            software_token_mfa_settings: Some(SoftwareTokenMfaSettingsType {
+                enabled: Some(true),
+                preferred_mfa: Some(true),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+        let first =
+            |_: ()| initiate(&client, AuthFlowType::UserPasswordAuth, &[("USERNAME", "ann"), ("PASSWORD", PASSWORD)]);
+        // The code of the step used to verify is spent: the next step's code signs in.
+        clock.advance(30_000);
+        let challenge = idp.initiate_auth(first(())).await.unwrap();
+        assert_eq!(challenge.challenge_name, Some(ChallengeNameType::SoftwareTokenMfa));
+        let code = code_now();
+        let answer = |session: Option<String>, code: &str| {
+            respond(
+                &client,
+                ChallengeNameType::SoftwareTokenMfa,
+                session,
+                &[("USERNAME", "ann"), ("SOFTWARE_TOKEN_MFA_CODE", code)],
+            )
+        };
+        let done = idp.respond_to_auth_challenge(answer(challenge.session, &code)).await.unwrap();
+        assert!(done.authentication_result.is_some());
+        // The same code again, in the same step: used once.
+        let challenge = idp.initiate_auth(first(())).await.unwrap();
+        let again = idp.respond_to_auth_challenge(answer(challenge.session, &code)).await;
+        assert_eq!(
+            again.map_err(|e| (e.code(), e.message().to_string())).err(),
+            Some(("ExpiredCodeException", "Your software token has already been used once.".to_string()))
+        );
+        // A session answered after it expired.
+        let challenge = idp.initiate_auth(first(())).await.unwrap();
+        clock.advance(3 * 60_000 + 1);
+        let late = idp.respond_to_auth_challenge(answer(challenge.session, &code_now())).await;
+        assert_eq!(
+            late.map_err(|e| e.message().to_string()).err().as_deref(),
+            Some("Invalid session for the user, session is expired.")
+        );
+    }
+}
