@@ -289,7 +289,7 @@ impl Idp {
         user: &UserRow,
         grant: Grant<'_>,
     ) -> Result<AuthenticationResultType> {
-        let Grant { auth_time: auth_time_s, origin: origin_jti, refresh, source, device_key } = grant;
+        let Grant { auth_time: auth_time_s, origin: origin_jti, refresh, source, device_key, scopes } = grant;
         let keys = self.pool_keys(&c.pool_row.id).await?;
         let now_ms = self.now();
         let now = now_ms / 1000;
@@ -332,7 +332,7 @@ impl Idp {
         access.insert("origin_jti".into(), json!(origin));
         access.insert("event_id".into(), json!(event_id));
         access.insert("token_use".into(), json!("access"));
-        access.insert("scope".into(), json!("aws.cognito.signin.user.admin"));
+        access.insert("scope".into(), json!(scopes.join(" ")));
         access.insert("auth_time".into(), json!(auth_time_s));
         access.insert("exp".into(), json!(now + access_life));
         access.insert("iat".into(), json!(now));
@@ -398,7 +398,8 @@ impl Idp {
                 "iamRolesToOverride": groups.roles,
                 "preferredRole": groups.preferred_role,
             },
-            "scopes": ["aws.cognito.signin.user.admin"],
+            // The scopes granted, as the access token carries them so far.
+            "scopes": access.get("scope").and_then(Value::as_str).map(|s| s.split(' ').collect::<Vec<_>>()).unwrap_or_default(),
             "clientMetadata": {},
         });
         let Some(r) = self
@@ -534,6 +535,7 @@ impl Idp {
             refresh: rotate,
             source: "TokenGeneration_RefreshTokens",
             device_key: device.as_ref().map(|d| d.device_key.as_str()),
+            scopes: SIGN_IN_SCOPES,
         };
         let result = self.issue_tokens(&c, &user, grant).await?;
         Ok(GetTokensFromRefreshTokenResponse { authentication_result: Some(result) })
@@ -597,7 +599,9 @@ pub(crate) struct Access {
 /// 256 bits of randomness, base64url.
 /// What a set of tokens is issued for: when the user authenticated (s), the
 /// sign-in they continue (a refresh keeps its origin), whether a refresh
-/// token comes with them, the PreTokenGeneration source, and the device.
+/// token comes with them, the PreTokenGeneration source, the device, and the
+/// scopes granted (the access token's `scope`; the ID token's audience is
+/// always the client).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Grant<'a> {
     pub auth_time: i64,
@@ -605,7 +609,11 @@ pub(crate) struct Grant<'a> {
     pub refresh: bool,
     pub source: &'a str,
     pub device_key: Option<&'a str>,
+    pub scopes: &'a [&'a str],
 }
+
+/// The scope an API sign-in (InitiateAuth and its kin) grants.
+pub(crate) const SIGN_IN_SCOPES: &[&str] = &["aws.cognito.signin.user.admin"];
 
 /// `cognito:groups` in both tokens; the roles in the ID token only.
 fn insert_group_claims(g: &GroupClaims, id: &mut Map<String, Value>, access: &mut Map<String, Value>) {

@@ -21,7 +21,7 @@ use crate::base::passwords::{DUMMY_HASH, password_material, verify_password};
 use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::verifier::{SrpHalf, password_verifier, server_challenge};
 use crate::model::attributes::attrs_of;
-use crate::model::tokens::Grant;
+use crate::model::tokens::{Grant, SIGN_IN_SCOPES};
 use crate::model::triggers::{self, Trigger};
 use crate::model::users::status;
 use crate::{Error, Fault, Idp, Result};
@@ -231,6 +231,7 @@ impl Idp {
                     refresh: false,
                     source: "TokenGeneration_RefreshTokens",
                     device_key: device.as_ref().map(|d| d.device_key.as_str()),
+                    scopes: SIGN_IN_SCOPES,
                 };
                 let result = self.issue_tokens(c, &user, grant).await?;
                 Ok(InitiateAuthResponse {
@@ -667,6 +668,7 @@ impl Idp {
             refresh: true,
             source,
             device_key: device.as_ref().map(|d| d.device_key.as_str()),
+            scopes: SIGN_IN_SCOPES,
         };
         let mut result = self.issue_tokens(c, user, grant).await?;
         if let (Some(d), true) = (&device, is_new) {
