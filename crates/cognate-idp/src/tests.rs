@@ -17,6 +17,53 @@ pub(crate) async fn idp() -> (Idp, ManualClock) {
     (idp, clock)
 }
 
+/// A pool and a client allowing password, SRP and refresh sign-in, hiding
+/// user existence when `hide`: (pool id, client id).
+pub(crate) async fn pool_and_client(idp: &Idp, hide: bool) -> (String, String) {
+    let pool = idp.create_user_pool("us-east-1", create("p")).await.unwrap().user_pool.unwrap().id.unwrap();
+    let client = idp
+        .create_user_pool_client(CreateUserPoolClientRequest {
+            user_pool_id: pool.clone(),
+            client_name: "app".into(),
+            explicit_auth_flows: Some(vec![
+                ExplicitAuthFlowsType::AllowUserPasswordAuth,
+                ExplicitAuthFlowsType::AllowUserSrpAuth,
+                ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+            ]),
+            prevent_user_existence_errors: hide.then_some(PreventUserExistenceErrorTypes::Enabled),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    (pool, client)
+}
+
+/// A CONFIRMED user with a permanent `password` and `attributes`.
+pub(crate) async fn confirmed_user(idp: &Idp, pool: &str, name: &str, password: &str, attributes: &[(&str, &str)]) {
+    let attrs = attributes.iter().map(|(n, v)| AttributeType { name: n.to_string(), value: Some(v.to_string()) });
+    idp.admin_create_user(AdminCreateUserRequest {
+        user_pool_id: pool.into(),
+        username: name.into(),
+        user_attributes: Some(attrs.collect()),
+        message_action: Some(MessageActionType::Suppress),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    idp.admin_set_user_password(AdminSetUserPasswordRequest {
+        user_pool_id: pool.into(),
+        username: name.into(),
+        password: password.into(),
+        permanent: Some(true),
+    })
+    .await
+    .unwrap();
+}
+
 fn create(name: &str) -> CreateUserPoolRequest {
     CreateUserPoolRequest { pool_name: name.into(), ..Default::default() }
 }
@@ -258,49 +305,9 @@ mod unknown_names {
     /// A pool whose client hides user existence and allows password
     /// sign-in, with one user `jane` whose email is verified.
     async fn pool_with_jane(idp: &Idp) -> (String, String) {
-        let pool = idp
-            .create_user_pool("us-east-1", CreateUserPoolRequest { pool_name: "p".into(), ..Default::default() })
-            .await
-            .unwrap()
-            .user_pool
-            .unwrap()
-            .id
-            .unwrap();
-        let client = idp
-            .create_user_pool_client(CreateUserPoolClientRequest {
-                user_pool_id: pool.clone(),
-                client_name: "app".into(),
-                explicit_auth_flows: Some(vec![
-                    ExplicitAuthFlowsType::AllowUserPasswordAuth,
-                    ExplicitAuthFlowsType::AllowUserSrpAuth,
-                ]),
-                prevent_user_existence_errors: Some(PreventUserExistenceErrorTypes::Enabled),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap()
-            .client_id
-            .unwrap();
-        let attr = |n: &str, v: &str| AttributeType { name: n.into(), value: Some(v.into()) };
-        idp.admin_create_user(AdminCreateUserRequest {
-            user_pool_id: pool.clone(),
-            username: "jane".into(),
-            user_attributes: Some(vec![attr("email", "jane@example.com"), attr("email_verified", "true")]),
-            message_action: Some(MessageActionType::Suppress),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        idp.admin_set_user_password(AdminSetUserPasswordRequest {
-            user_pool_id: pool.clone(),
-            username: "jane".into(),
-            password: "Correct-horse-1".into(),
-            permanent: Some(true),
-        })
-        .await
-        .unwrap();
+        let (pool, client) = crate::tests::pool_and_client(idp, true).await;
+        let attributes = [("email", "jane@example.com"), ("email_verified", "true")];
+        crate::tests::confirmed_user(idp, &pool, "jane", "Correct-horse-1", &attributes).await;
         (pool, client)
     }
 
@@ -445,14 +452,7 @@ mod signin_flows {
     /// A pool (MFA optional, TOTP on), a client allowing password, SRP and
     /// refresh, and a confirmed user `ann`.
     async fn setup(idp: &Idp) -> (String, String) {
-        let pool = idp
-            .create_user_pool("us-east-1", CreateUserPoolRequest { pool_name: "p".into(), ..Default::default() })
-            .await
-            .unwrap()
-            .user_pool
-            .unwrap()
-            .id
-            .unwrap();
+        let (pool, client) = crate::tests::pool_and_client(idp, false).await;
         idp.set_user_pool_mfa_config(SetUserPoolMfaConfigRequest {
             user_pool_id: pool.clone(),
             mfa_configuration: Some(UserPoolMfaType::Optional),
@@ -461,39 +461,7 @@ mod signin_flows {
         })
         .await
         .unwrap();
-        let client = idp
-            .create_user_pool_client(CreateUserPoolClientRequest {
-                user_pool_id: pool.clone(),
-                client_name: "app".into(),
-                explicit_auth_flows: Some(vec![
-                    ExplicitAuthFlowsType::AllowUserPasswordAuth,
-                    ExplicitAuthFlowsType::AllowUserSrpAuth,
-                    ExplicitAuthFlowsType::AllowRefreshTokenAuth,
-                ]),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap()
-            .client_id
-            .unwrap();
-        idp.admin_create_user(AdminCreateUserRequest {
-            user_pool_id: pool.clone(),
-            username: "ann".into(),
-            message_action: Some(MessageActionType::Suppress),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        idp.admin_set_user_password(AdminSetUserPasswordRequest {
-            user_pool_id: pool.clone(),
-            username: "ann".into(),
-            password: PASSWORD.into(),
-            permanent: Some(true),
-        })
-        .await
-        .unwrap();
+        crate::tests::confirmed_user(idp, &pool, "ann", PASSWORD, &[]).await;
         (pool, client)
     }
 

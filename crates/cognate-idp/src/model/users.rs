@@ -12,7 +12,7 @@ use crate::base::context::ClientCtx;
 use crate::base::passwords;
 use crate::base::passwords::{password_material, verify_password};
 use crate::model::attributes::attrs_of;
-use crate::{Error, Idp, Result};
+use crate::{Error, Fault, Idp, Result};
 use cognate_store::SearchEntry;
 use cognate_store::{AliasRow, PoolRow, StoreError, UserRow};
 use cognate_wire::idp::*;
@@ -236,6 +236,18 @@ impl Idp {
 /// themselves (SignUp, and later the hosted sign-up page and federation).
 pub(crate) fn admin_creates_users_only(pool: &UserPoolType) -> bool {
     pool.admin_create_user_config.as_ref().and_then(|a| a.allow_admin_create_user_only) == Some(true)
+}
+
+/// A user's SRP salt (hex) and verifier; a user without them (created
+/// from a password hash alone) is refused SRP until a password sign-in.
+pub(crate) fn srp_material(user: &UserRow) -> Result<(String, Vec<u8>)> {
+    let (Some(salt), Some(v)) = (&user.srp_salt, &user.srp_verifier) else {
+        return Err(Error::NotAuthorized(
+            "SRP is not available for this user: sign in with USER_PASSWORD_AUTH once.".into(),
+        ));
+    };
+    let v = hex::decode(v).map_err(|e| Error::internal(Fault::Document, format!("SRP verifier: {e}")))?;
+    Ok((salt.clone(), v))
 }
 
 /// AliasExistsException, worded as Cognito words it for the alias's kind.

@@ -20,7 +20,8 @@ use crate::base::sealed::{self, Opened, invalid_session};
 use crate::flows::signin::verifier::{SrpHalf, password_verifier};
 use crate::model::attributes::attrs_of;
 use crate::model::triggers::{Trigger, attributes_json, flag};
-use crate::{Error, Fault, Idp, Result};
+use crate::model::users::srp_material;
+use crate::{Error, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::UserRow;
 use cognate_wire::idp::*;
@@ -131,11 +132,7 @@ impl Idp {
         }
         let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(invalid_session)?;
         self.check_lock(&user)?;
-        let v = user
-            .srp_verifier
-            .as_deref()
-            .and_then(|v| hex::decode(v).ok())
-            .ok_or_else(|| Error::internal(Fault::Document, "a user's SRP verifier does not read"))?;
+        let (_, v) = srp_material(&user)?;
         let proven = half.proves(v, srp::pool_name(&c.pool_row.id), &user.username, claim).await?;
         if !proven {
             self.record_failure(&user).await?;
@@ -235,17 +232,12 @@ impl Idp {
                 let a = a.ok_or_else(|| {
                     Error::InvalidParameter("PASSWORD_VERIFIER needs SRP_A in the InitiateAuth parameters.".into())
                 })?;
-                let (Some(salt), Some(v)) = (&user.srp_salt, &user.srp_verifier) else {
-                    return Err(Error::NotAuthorized(
-                        "SRP is not available for this user: sign in with USER_PASSWORD_AUTH once.".into(),
-                    ));
-                };
-                let v = hex::decode(v).map_err(|e| Error::internal(Fault::Document, format!("SRP verifier: {e}")))?;
+                let (salt, v) = srp_material(&user)?;
                 let challenge = crate::flows::signin::verifier::server_challenge(v).await?;
                 let state =
                     CustomState { steps, private: json!({}), metadata: None, srp: Some(SrpHalf::new(&a, &challenge)) };
                 let session = self.seal_custom(c, &user, state)?;
-                return Ok(Next::Challenge(password_verifier(salt.clone(), &challenge, session, &user.username)));
+                return Ok(Next::Challenge(password_verifier(salt, &challenge, session, &user.username)));
             }
             Some(other) => {
                 return Err(Error::Unsupported(format!(

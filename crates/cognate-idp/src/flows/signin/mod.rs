@@ -23,7 +23,7 @@ use crate::flows::signin::verifier::{SrpHalf, password_verifier, server_challeng
 use crate::model::attributes::attrs_of;
 use crate::model::tokens::{Grant, SIGN_IN_SCOPES};
 use crate::model::triggers::{self, Trigger};
-use crate::model::users::status;
+use crate::model::users::{srp_material, status};
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
@@ -446,13 +446,8 @@ impl Idp {
             Some(user) => {
                 self.check_lock(&user)?;
                 self.pre_authentication(c, &user).await?;
-                let (Some(salt), Some(v)) = (&user.srp_salt, &user.srp_verifier) else {
-                    return Err(Error::NotAuthorized(
-                        "SRP is not available for this user: sign in with USER_PASSWORD_AUTH once.".into(),
-                    ));
-                };
-                let v = hex::decode(v).map_err(|e| Error::internal(Fault::Document, format!("SRP verifier: {e}")))?;
-                (user.username_key.clone(), user.username.clone(), salt.clone(), v)
+                let (salt, v) = srp_material(&user)?;
+                (user.username_key.clone(), user.username.clone(), salt, v)
             }
             None if c.prevents_existence_errors() => {
                 self.check_unknown_lock(c, username).await?;
@@ -571,11 +566,7 @@ impl Idp {
         }
         let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(incorrect)?;
         self.check_lock(&user)?;
-        let v = user
-            .srp_verifier
-            .as_deref()
-            .and_then(|v| hex::decode(v).ok())
-            .ok_or_else(|| Error::internal(Fault::Document, "a user's SRP verifier does not read"))?;
+        let (_, v) = srp_material(&user)?;
         if !state.srp.proves(v, pool_name, &state.n, (block_b64, timestamp, signature)).await? {
             self.record_failure(&user).await?;
             self.auth_event(&c.pool, &user, EventType::SignIn, EventResponseType::Fail, Some(false)).await?;
