@@ -275,3 +275,30 @@ test('deleteUser deletes the account: it can no longer sign in and the name is f
   const again = await jsSignUp(pool, 'max', PASSWORD, { email: 'max@example.com' });
   assert.notEqual(again.userSub, sub);
 });
+
+test('PreventUserExistenceErrors: SRP sign-in, lockout and forgotPassword read the same for a real user and an unknown name', async (t) => {
+  const app = await createApp(admin, server.endpoint, { client: { PreventUserExistenceErrors: 'ENABLED' } });
+  t.after(app.cleanup);
+  const pool = userPool(server.endpoint, app.poolId, app.clientId);
+  await jsSignUp(pool, 'ida', PASSWORD, { email: 'ida@example.com' });
+  await jsConfirm(cognitoUser(pool, 'ida'), await readCode(server.endpoint, 'ida@example.com'));
+
+  // amazon-cognito-identity-js's SRP: the same error for both, attempt after attempt.
+  const seen = [];
+  for (let i = 0; i < 7; i++) {
+    const real = await rejection(jsAuthenticate(cognitoUser(pool, 'ida'), WRONG_PASSWORD));
+    const unknown = await rejection(jsAuthenticate(cognitoUser(pool, 'idaho'), WRONG_PASSWORD));
+    assert.deepEqual([unknown.code, unknown.message], [real.code, real.message]);
+    seen.push(real.message);
+  }
+  assert.ok(seen.includes('Password attempts exceeded'), seen.join(' | '));
+
+  // forgotPassword: a simulated delivery for the unknown name, in the same medium.
+  const real = await pub.send(new ForgotPasswordCommand({ ClientId: app.clientId, Username: 'ida' }));
+  const unknown = await pub.send(new ForgotPasswordCommand({ ClientId: app.clientId, Username: 'idaho' }));
+  assert.equal(real.CodeDeliveryDetails.Destination, 'i***@e***');
+  assert.match(unknown.CodeDeliveryDetails.Destination, /^i\*\*\*@.\*\*\*$/);
+  assert.equal(unknown.CodeDeliveryDetails.DeliveryMedium, real.CodeDeliveryDetails.DeliveryMedium);
+  const again = await promisedHandlers((h) => cognitoUser(pool, 'idaho').forgotPassword(h));
+  assert.equal(again.CodeDeliveryDetails.Destination, unknown.CodeDeliveryDetails.Destination);
+});
