@@ -17,6 +17,7 @@
 
 use crate::base::context::{ClientCtx, param};
 use crate::base::sealed::{self, Opened, invalid_session};
+use crate::flows::signin::outcome::Challenge;
 use crate::flows::signin::verifier::{SrpHalf, password_verifier};
 use crate::model::attributes::attrs_of;
 use crate::model::triggers::{Trigger, attributes_json, flag};
@@ -61,8 +62,8 @@ fn incorrect() -> Error {
 
 /// What CUSTOM_AUTH decided: tokens for the user, or a challenge to send.
 pub(crate) enum Next {
-    Tokens(UserRow),
-    Challenge(InitiateAuthResponse),
+    Tokens(Box<UserRow>),
+    Challenge(Challenge),
 }
 
 impl Idp {
@@ -224,7 +225,7 @@ impl Idp {
                 return Err(incorrect());
             }
             self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
-            return Ok(Next::Tokens(user));
+            return Ok(Next::Tokens(Box::new(user)));
         }
         match decision.get("challengeName").and_then(Value::as_str) {
             Some("CUSTOM_CHALLENGE") => {}
@@ -273,11 +274,10 @@ impl Idp {
             metadata: made.get("challengeMetadata").and_then(Value::as_str).map(str::to_string),
             srp: None,
         };
-        Ok(Next::Challenge(InitiateAuthResponse {
-            challenge_name: Some(ChallengeNameType::CustomChallenge),
-            challenge_parameters: Some(public),
+        Ok(Next::Challenge(Challenge {
+            name: ChallengeNameType::CustomChallenge,
+            parameters: public,
             session: Some(self.seal_custom(c, &user, state)?),
-            ..Default::default()
         }))
     }
 }

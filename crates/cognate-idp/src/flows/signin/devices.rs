@@ -9,6 +9,7 @@
 use crate::base::context::ClientCtx;
 use crate::base::page;
 use crate::base::sealed::{self, Opened, Step, invalid_session};
+use crate::flows::signin::outcome::Challenge;
 use crate::flows::signin::verifier::SrpHalf;
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
@@ -85,12 +86,7 @@ impl Idp {
     }
 
     /// DEVICE_SRP_AUTH: the client proves it holds the device's secret.
-    pub(crate) fn device_challenge(
-        &self,
-        c: &ClientCtx,
-        user: &UserRow,
-        d: &DeviceRow,
-    ) -> Result<InitiateAuthResponse> {
+    pub(crate) fn device_challenge(&self, c: &ClientCtx, user: &UserRow, d: &DeviceRow) -> Result<Challenge> {
         let mut p = BTreeMap::new();
         p.insert("DEVICE_KEY".to_string(), d.device_key.clone());
         self.challenge_for(c, user, ChallengeNameType::DeviceSrpAuth, p, false, &d.device_key)
@@ -104,7 +100,7 @@ impl Idp {
         challenge: ChallengeNameType,
         r: &BTreeMap<String, String>,
         session: Option<&str>,
-    ) -> Result<std::result::Result<(UserRow, DeviceRow), InitiateAuthResponse>> {
+    ) -> Result<std::result::Result<(UserRow, DeviceRow), Challenge>> {
         let param = |k: &str| crate::base::context::param(r, k);
         let (device_key, user) = self.open_challenge(c, session, challenge.as_str()).await?;
         if param("DEVICE_KEY")? != device_key {

@@ -12,6 +12,7 @@
 
 use crate::base::context::ClientCtx;
 use crate::base::sealed::{self, Opened, Step, invalid_session};
+use crate::flows::signin::outcome::Challenge;
 use crate::model::attributes::attrs_of;
 use crate::model::channel::Channel;
 use crate::model::messages::{Draft, delivery_details, new_code};
@@ -59,7 +60,7 @@ impl Idp {
         c: &ClientCtx,
         user: &UserRow,
         device_key: &str,
-    ) -> Result<Option<InitiateAuthResponse>> {
+    ) -> Result<Option<Challenge>> {
         // Most pools have MFA off: no query for them.
         if matches!(c.pool.mfa_configuration, None | Some(UserPoolMfaType::Off)) {
             return Ok(None);
@@ -115,7 +116,7 @@ impl Idp {
         factor: &str,
         attrs: &BTreeMap<String, String>,
         device_key: &str,
-    ) -> Result<InitiateAuthResponse> {
+    ) -> Result<Challenge> {
         let mut p = BTreeMap::new();
         let name = match factor {
             TOTP => ChallengeNameType::SoftwareTokenMfa,
@@ -174,15 +175,10 @@ impl Idp {
         mut params: BTreeMap<String, String>,
         verified: bool,
         device_key: &str,
-    ) -> Result<InitiateAuthResponse> {
+    ) -> Result<Challenge> {
         let session = self.seal_state(c, user, name.as_str(), verified, device_key)?;
         params.insert("USER_ID_FOR_SRP".to_string(), user.username.clone());
-        Ok(InitiateAuthResponse {
-            challenge_name: Some(name),
-            challenge_parameters: Some(params),
-            session: Some(session),
-            ..Default::default()
-        })
+        Ok(Challenge { name, parameters: params, session: Some(session) })
     }
 
     fn seal_state(&self, c: &ClientCtx, user: &UserRow, k: &str, verified: bool, device_key: &str) -> Result<String> {
@@ -220,7 +216,7 @@ impl Idp {
         challenge: ChallengeNameType,
         r: &BTreeMap<String, String>,
         session: Option<&str>,
-    ) -> Result<std::result::Result<(UserRow, String), InitiateAuthResponse>> {
+    ) -> Result<std::result::Result<(UserRow, String), Challenge>> {
         let (state, user) = self.open_session(c, session, challenge.as_str()).await?;
         if user.locked_until > self.now() {
             return Err(Error::NotAuthorized("Password attempts exceeded".into()));

@@ -13,12 +13,15 @@
 pub mod custom;
 pub mod devices;
 pub mod mfa;
+pub mod outcome;
 pub mod verifier;
 
 use crate::base::context::{Client, ClientCtx, param};
 use crate::base::passwords;
 use crate::base::passwords::{DUMMY_HASH, password_material, verify_password};
 use crate::base::sealed::{self, Opened, Step, invalid_session};
+use crate::flows::signin::custom::Next;
+use crate::flows::signin::outcome::{Challenge, Outcome, respond};
 use crate::flows::signin::verifier::{SrpHalf, password_verifier, server_challenge};
 use crate::model::attributes::attrs_of;
 use crate::model::tokens::{Grant, SIGN_IN_SCOPES};
@@ -30,16 +33,6 @@ use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-fn respond(r: InitiateAuthResponse) -> RespondToAuthChallengeResponse {
-    RespondToAuthChallengeResponse {
-        authentication_result: r.authentication_result,
-        challenge_name: r.challenge_name,
-        challenge_parameters: r.challenge_parameters,
-        session: r.session,
-        available_challenges: r.available_challenges,
-    }
-}
 
 /// What the server remembers between InitiateAuth and RespondToAuthChallenge
 /// (sealed for the user's key; an empty key is the decoy of an unknown name,
@@ -118,7 +111,8 @@ impl Idp {
                 let password = param(&params, "PASSWORD")?;
                 let user = self.password_sign_in(&c, username, password).await?;
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
-                self.signed_in(&c, &user, device).await?
+                let outcome = self.signed_in(&c, user, device).await?;
+                self.answer(&c, outcome).await?
             }
             // The password flow of public clients has its admin twin here.
             AuthFlowType::UserPasswordAuth => return Err(method_not_supported()),
@@ -141,7 +135,8 @@ impl Idp {
         let responses = req.challenge_responses.clone().unwrap_or_default();
         let c = self.prove_answer(client, &responses).await?;
         let meta = req.client_metadata.clone().unwrap_or_default();
-        let r = self.answer_challenge(&c, req.challenge_name, responses, req.session.as_deref(), &meta).await?;
+        let outcome = self.answer_challenge(&c, req.challenge_name, responses, req.session.as_deref(), &meta).await?;
+        let r = self.answer(&c, outcome).await?;
         Ok(AdminRespondToAuthChallengeResponse {
             authentication_result: r.authentication_result,
             challenge_name: r.challenge_name,
@@ -191,12 +186,14 @@ impl Idp {
             return Err(Error::InvalidParameter(format!("{} flow not enabled for this client", flow.as_str())));
         }
         let given = params.get("SECRET_HASH").map(String::as_str);
+        let outcome_of = |c: ClientCtx, outcome: Outcome| async move { self.answer(&c, outcome).await };
         match flow {
             AuthFlowType::CustomAuth => {
                 let username = param(&params, "USERNAME")?;
                 let c = self.with_secret_hash(client, &[username], given).await?;
                 let next = self.start_custom_auth(&c, &params, client_metadata).await?;
-                self.custom_auth_answer(&c, next).await
+                let outcome = self.custom_auth_answer(&c, next)?;
+                outcome_of(c, outcome).await
             }
             AuthFlowType::UserPasswordAuth => {
                 let username = param(&params, "USERNAME")?;
@@ -204,13 +201,15 @@ impl Idp {
                 let password = param(&params, "PASSWORD")?;
                 let user = self.password_sign_in(&c, username, password).await?;
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
-                self.signed_in(&c, &user, device).await
+                let outcome = self.signed_in(&c, user, device).await?;
+                outcome_of(c, outcome).await
             }
             AuthFlowType::UserSrpAuth => {
                 let username = param(&params, "USERNAME")?;
                 let c = self.with_secret_hash(client, &[username], given).await?;
                 let a = param(&params, "SRP_A")?;
-                self.srp_challenge(&c, username, a).await
+                let challenge = self.srp_challenge(&c, username, a).await?;
+                Ok(challenge.into())
             }
             _ => {
                 let token = param(&params, "REFRESH_TOKEN")?;
@@ -243,18 +242,24 @@ impl Idp {
         }
     }
 
-    /// What a CUSTOM_AUTH round answers: its next challenge, or tokens.
-    async fn custom_auth_answer(
-        &self,
-        c: &ClientCtx,
-        next: crate::flows::signin::custom::Next,
-    ) -> Result<InitiateAuthResponse> {
+    /// What a CUSTOM_AUTH round comes to: its next challenge, or signed in.
+    fn custom_auth_answer(&self, c: &ClientCtx, next: Next) -> Result<Outcome> {
         match next {
-            crate::flows::signin::custom::Next::Challenge(challenge) => Ok(challenge),
-            crate::flows::signin::custom::Next::Tokens(user) => {
+            Next::Challenge(challenge) => Ok(Outcome::Challenge(challenge)),
+            Next::Tokens(user) => {
                 self.check_can_sign_in(c, &user)?;
-                self.complete_sign_in(c, &user, "TokenGeneration_Authentication", None).await
+                Ok(Outcome::signed_in(*user, None, "TokenGeneration_Authentication"))
             }
+        }
+    }
+
+    /// The API's answer to a sign-in's outcome: the challenge, or tokens
+    /// (PostAuthentication first, NewDeviceMetadata when the pool tracks
+    /// devices).
+    async fn answer(&self, c: &ClientCtx, outcome: Outcome) -> Result<InitiateAuthResponse> {
+        match outcome {
+            Outcome::Challenge(challenge) => Ok(challenge.into()),
+            Outcome::SignedIn(s) => self.complete_sign_in(c, &s.user, s.source, s.device).await,
         }
     }
 
@@ -439,7 +444,7 @@ impl Idp {
         }
     }
 
-    async fn srp_challenge(&self, c: &ClientCtx, username: &str, a_hex: &str) -> Result<InitiateAuthResponse> {
+    async fn srp_challenge(&self, c: &ClientCtx, username: &str, a_hex: &str) -> Result<Challenge> {
         // Reject a bad A now rather than after the round trip.
         srp::decode_hex_int(a_hex).map_err(|_| Error::InvalidParameter("Invalid SRP_A value.".into()))?;
         let (user_key, user_id, salt_hex, verifier) = match self.find_user(&c.pool_row, &c.pool, username).await? {
@@ -479,7 +484,8 @@ impl Idp {
         let r = req.challenge_responses.clone().unwrap_or_default();
         let c = self.prove_answer(client, &r).await?;
         let meta = req.client_metadata.clone().unwrap_or_default();
-        self.answer_challenge(&c, req.challenge_name, r, req.session.as_deref(), &meta).await
+        let outcome = self.answer_challenge(&c, req.challenge_name, r, req.session.as_deref(), &meta).await?;
+        Ok(respond(self.answer(&c, outcome).await?))
     }
 
     async fn answer_challenge(
@@ -489,16 +495,17 @@ impl Idp {
         r: BTreeMap<String, String>,
         session: Option<&str>,
         client_metadata: &BTreeMap<String, String>,
-    ) -> Result<RespondToAuthChallengeResponse> {
+    ) -> Result<Outcome> {
+        let signed_in = |user, device| Outcome::signed_in(user, device, "TokenGeneration_Authentication");
         match challenge {
             ChallengeNameType::CustomChallenge => {
                 let next = self.answer_custom(c, &r, session, client_metadata).await?;
-                return Ok(respond(self.custom_auth_answer(c, next).await?));
+                return self.custom_auth_answer(c, next);
             }
             ChallengeNameType::PasswordVerifier => {
                 // Inside CUSTOM_AUTH, the loop goes on after the proof.
                 if let Some(next) = self.answer_custom_password_verifier(c, &r, session, client_metadata).await? {
-                    return Ok(respond(self.custom_auth_answer(c, next).await?));
+                    return self.custom_auth_answer(c, next);
                 }
             }
             ChallengeNameType::NewPasswordRequired => return self.new_password(c, &r, session).await,
@@ -507,18 +514,18 @@ impl Idp {
             | ChallengeNameType::SoftwareTokenMfa
             | ChallengeNameType::SelectMfaType
             | ChallengeNameType::MfaSetup => {
-                return Ok(respond(match self.answer_mfa(c, challenge, &r, session).await? {
+                return Ok(match self.answer_mfa(c, challenge, &r, session).await? {
                     Ok((user, device_key)) => {
                         let device = self.known_device(&user, Some(&device_key)).await?;
-                        self.complete_sign_in(c, &user, "TokenGeneration_Authentication", device).await?
+                        signed_in(user, device)
                     }
-                    Err(next) => next,
-                }));
+                    Err(next) => Outcome::Challenge(next),
+                });
             }
             ChallengeNameType::DeviceSrpAuth | ChallengeNameType::DevicePasswordVerifier => {
                 let (user, device) = match self.answer_device(c, challenge, &r, session).await? {
                     Ok(proven) => proven,
-                    Err(next) => return Ok(respond(next)),
+                    Err(next) => return Ok(Outcome::Challenge(next)),
                 };
                 self.check_can_sign_in(c, &user)?;
                 self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
@@ -528,11 +535,9 @@ impl Idp {
                     && c.pool.device_configuration.as_ref().and_then(|d| d.challenge_required_on_new_device)
                         == Some(true);
                 if !skips_mfa && let Some(challenge) = self.mfa_challenge(c, &user, &device.device_key).await? {
-                    return Ok(respond(challenge));
+                    return Ok(Outcome::Challenge(challenge));
                 }
-                return Ok(respond(
-                    self.complete_sign_in(c, &user, "TokenGeneration_Authentication", Some(device)).await?,
-                ));
+                return Ok(signed_in(user, Some(device)));
             }
             _ => {
                 return Err(Error::Unsupported(format!(
@@ -584,22 +589,18 @@ impl Idp {
             ),
             None => None,
         };
-        Ok(respond(self.signed_in(c, &user, device).await?))
+        self.signed_in(c, user, device).await
     }
 
-    /// The credentials are right: the device challenge for a known device,
+    /// The first factor is right: the device challenge for a known device,
     /// NEW_PASSWORD_REQUIRED for a user still on a temporary password, an
-    /// MFA challenge, or tokens.
-    async fn signed_in(
-        &self,
-        c: &ClientCtx,
-        user: &UserRow,
-        device: Option<DeviceRow>,
-    ) -> Result<InitiateAuthResponse> {
+    /// MFA challenge, or signed in.
+    async fn signed_in(&self, c: &ClientCtx, user: UserRow, device: Option<DeviceRow>) -> Result<Outcome> {
+        let user = &user;
         if let Some(d) = &device
             && user.status != status::FORCE_CHANGE_PASSWORD
         {
-            return self.device_challenge(c, user, d);
+            return Ok(Outcome::Challenge(self.device_challenge(c, user, d)?));
         }
         if user.status == status::FORCE_CHANGE_PASSWORD {
             let attrs = crate::model::attributes::visible(&attrs_of(user)?);
@@ -620,18 +621,14 @@ impl Idp {
             p.insert("requiredAttributes".to_string(), serde_json::to_string(&required)?);
             p.insert("userAttributes".to_string(), serde_json::to_string(&shown)?);
             self.auth_event(&c.pool, user, EventType::SignIn, EventResponseType::InProgress, Some(true)).await?;
-            return Ok(InitiateAuthResponse {
-                challenge_name: Some(ChallengeNameType::NewPasswordRequired),
-                challenge_parameters: Some(p),
-                session: Some(session),
-                ..Default::default()
-            });
+            let name = ChallengeNameType::NewPasswordRequired;
+            return Ok(Outcome::Challenge(Challenge { name, parameters: p, session: Some(session) }));
         }
         if let Some(challenge) = self.mfa_challenge(c, user, "").await? {
             self.auth_event(&c.pool, user, EventType::SignIn, EventResponseType::InProgress, Some(true)).await?;
-            return Ok(challenge);
+            return Ok(Outcome::Challenge(challenge));
         }
-        self.complete_sign_in(c, user, "TokenGeneration_Authentication", None).await
+        Ok(Outcome::signed_in(user.clone(), None, "TokenGeneration_Authentication"))
     }
 
     /// Every factor is proven: PostAuthentication, then tokens, for the
@@ -683,7 +680,7 @@ impl Idp {
         c: &ClientCtx,
         r: &BTreeMap<String, String>,
         session: Option<&str>,
-    ) -> Result<RespondToAuthChallengeResponse> {
+    ) -> Result<Outcome> {
         param(r, "USERNAME")?;
         let password = param(r, "NEW_PASSWORD")?;
         let opened: Opened<()> = sealed::open(&self.key, Step::NewPassword, c, session, self.now())?;
@@ -710,9 +707,9 @@ impl Idp {
         user.status = status::CONFIRMED.into();
         self.set_password(c, &mut user, password).await?;
         if let Some(challenge) = self.mfa_challenge(c, &user, "").await? {
-            return Ok(respond(challenge));
+            return Ok(Outcome::Challenge(challenge));
         }
-        Ok(respond(self.complete_sign_in(c, &user, "TokenGeneration_NewPasswordChallenge", None).await?))
+        Ok(Outcome::signed_in(user, None, "TokenGeneration_NewPasswordChallenge"))
     }
 
     /// GetUser: the signed-in user's attributes.

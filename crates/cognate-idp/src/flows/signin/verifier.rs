@@ -4,6 +4,7 @@
 //! same pieces serve USER_SRP_AUTH, SRP inside CUSTOM_AUTH and device SRP.
 
 use crate::base::sealed::invalid_session;
+use crate::flows::signin::outcome::Challenge;
 use crate::{Error, Fault, Result};
 use cognate_crypto::srp;
 use cognate_wire::idp::*;
@@ -17,7 +18,7 @@ pub(crate) fn password_verifier(
     challenge: &srp::ServerChallenge,
     sealed: String,
     user_id: &str,
-) -> InitiateAuthResponse {
+) -> Challenge {
     use base64::Engine as _;
     let p = BTreeMap::from([
         ("SALT".to_string(), salt_hex),
@@ -26,12 +27,7 @@ pub(crate) fn password_verifier(
         ("USERNAME".to_string(), user_id.to_string()),
         ("USER_ID_FOR_SRP".to_string(), user_id.to_string()),
     ]);
-    InitiateAuthResponse {
-        challenge_name: Some(ChallengeNameType::PasswordVerifier),
-        challenge_parameters: Some(p),
-        session: Some(sealed),
-        ..Default::default()
-    }
+    Challenge { name: ChallengeNameType::PasswordVerifier, parameters: p, session: Some(sealed) }
 }
 
 /// The server's side of an SRP exchange, sealed between the challenge and
