@@ -6,7 +6,7 @@ use crate::base::passwords;
 use crate::base::passwords::verify_password;
 use crate::model::attributes::{PENDING, attrs_of};
 use crate::model::channel::Channel;
-use crate::model::users::status;
+use crate::model::users::{set_status, status_of};
 use crate::{Error, Fault, Idp, Result};
 use cognate_store::UserRow;
 use cognate_wire::idp::*;
@@ -102,7 +102,7 @@ impl Idp {
             }
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
-        if user.status == status::FORCE_CHANGE_PASSWORD {
+        if status_of(&user) == UserStatusType::ForceChangePassword {
             return Err(Error::NotAuthorized("User password cannot be reset in the current state.".into()));
         }
         let details = match self.send_reset_code(&c, &user).await {
@@ -155,8 +155,9 @@ impl Idp {
         passwords::check_policy(&req.password, &policy, passwords::Wording::DoesNotConform)?;
         let mut user = self.user_for_code(&c, &req.username, CODE_RESET).await?;
         self.consume_code(&user, CODE_RESET, &req.confirmation_code).await?;
-        if user.status == status::RESET_REQUIRED || user.status == status::FORCE_CHANGE_PASSWORD {
-            user.status = status::CONFIRMED.into();
+        if status_of(&user) == UserStatusType::ResetRequired || status_of(&user) == UserStatusType::ForceChangePassword
+        {
+            set_status(&mut user, UserStatusType::Confirmed);
         }
         self.set_password(&c, &mut user, &req.password).await?;
         let request = serde_json::json!({

@@ -9,7 +9,8 @@ use crate::model::directory::user_type;
 use crate::model::messages::Draft;
 use crate::model::triggers::{self, Trigger};
 use crate::model::users::{
-    aliases_for, check_required, check_value, new_user_row, resolve_username, set_password_fields, status,
+    aliases_for, check_required, check_value, new_user_row, resolve_username, set_password_fields, set_status,
+    status_of,
 };
 use crate::{Error, Idp, Result};
 use cognate_store::{PoolRow, StoreError, UserRow};
@@ -96,7 +97,7 @@ impl Idp {
             &pool_row.id,
             &username,
             &sub,
-            status::FORCE_CHANGE_PASSWORD,
+            UserStatusType::ForceChangePassword,
             &attrs,
             material,
             self.now(),
@@ -147,7 +148,7 @@ impl Idp {
         policy: &PasswordPolicyType,
     ) -> Result<AdminCreateUserResponse> {
         let (_, _, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        if user.status != status::FORCE_CHANGE_PASSWORD {
+        if status_of(&user) != UserStatusType::ForceChangePassword {
             return Err(Error::UnsupportedUserState(
                 "Resend not possible. User status is not FORCE_CHANGE_PASSWORD.".into(),
             ));
@@ -221,7 +222,7 @@ impl Idp {
             user_create_date: Some(Timestamp::from_unix_millis(user.created_at)),
             user_last_modified_date: Some(Timestamp::from_unix_millis(user.updated_at)),
             enabled: Some(user.enabled != 0),
-            user_status: UserStatusType::parse(&user.status),
+            user_status: Some(status_of(&user)),
             mfa_options: options,
             preferred_mfa_setting: preferred,
             user_mfa_setting_list: list,
@@ -239,8 +240,9 @@ impl Idp {
             crate::base::passwords::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone())
                 .await?;
         set_password_fields(&mut user, material, self.now());
-        user.status =
-            if req.permanent == Some(true) { status::CONFIRMED } else { status::FORCE_CHANGE_PASSWORD }.into();
+        let status =
+            if req.permanent == Some(true) { UserStatusType::Confirmed } else { UserStatusType::ForceChangePassword };
+        set_status(&mut user, status);
         if !self.store.update_user(&user, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
         }
@@ -281,10 +283,10 @@ impl Idp {
 
     pub async fn admin_confirm_sign_up(&self, req: AdminConfirmSignUpRequest) -> Result<AdminConfirmSignUpResponse> {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        if user.status != status::UNCONFIRMED {
+        if status_of(&user) != UserStatusType::Unconfirmed {
             return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
         }
-        user.status = status::CONFIRMED.into();
+        set_status(&mut user, UserStatusType::Confirmed);
         user.updated_at = self.now();
         self.save(&user).await?;
         let request = serde_json::json!({
@@ -389,7 +391,7 @@ impl Idp {
         }
         let c = ClientCtx::admin(pool_row, pool).with_metadata(&req.client_metadata);
         self.send_reset_code(&c, &user).await?;
-        user.status = status::RESET_REQUIRED.into();
+        set_status(&mut user, UserStatusType::ResetRequired);
         user.updated_at = self.now();
         self.save(&user).await?;
         Ok(AdminResetUserPasswordResponse {})
@@ -415,7 +417,7 @@ impl Idp {
                 username: name.clone(),
                 username_key: crate::model::users::username_key(&pool, name),
                 sub,
-                status: status::CONFIRMED.to_string(),
+                status: UserStatusType::Confirmed.as_str().to_string(),
                 enabled: 1,
                 created_at: now,
                 updated_at: now,

@@ -61,7 +61,7 @@ impl Idp {
         let material =
             crate::base::passwords::password_material(password.clone(), c.pool_row.id.clone(), username.clone())
                 .await?;
-        let initial = if confirmed { status::CONFIRMED } else { status::UNCONFIRMED };
+        let initial = if confirmed { UserStatusType::Confirmed } else { UserStatusType::Unconfirmed };
         let user = new_user_row(&c.pool, &c.pool_row.id, &username, &sub, initial, &attrs, material, self.now())?;
         let key = user.username_key.clone();
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
@@ -118,7 +118,7 @@ impl Idp {
         let client = self.resolve_client(&req.client_id).await?;
         let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
         let mut user = self.user_for_code(&c, &req.username, CODE_SIGNUP).await?;
-        if user.status != status::UNCONFIRMED {
+        if status_of(&user) != UserStatusType::Unconfirmed {
             return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
         }
         let force = req.force_alias_creation == Some(true);
@@ -144,7 +144,7 @@ impl Idp {
         } else if auto.contains(&VerifiedAttributeType::PhoneNumber) && attrs.contains_key("phone_number") {
             attrs.insert("phone_number_verified".into(), "true".into());
         }
-        user.status = status::CONFIRMED.into();
+        set_status(&mut user, UserStatusType::Confirmed);
         user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
         let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
@@ -185,7 +185,7 @@ impl Idp {
             }
             return Err(Error::UserNotFound("Username/client id combination not found.".into()));
         };
-        if user.status != status::UNCONFIRMED {
+        if status_of(&user) != UserStatusType::Unconfirmed {
             return Err(Error::InvalidParameter("User is already confirmed.".into()));
         }
         let attrs = attrs_of(&user)?;

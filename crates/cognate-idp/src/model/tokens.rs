@@ -9,7 +9,7 @@
 use crate::base::context::{Client, ClientCtx};
 use crate::model::attributes::attrs_of;
 use crate::model::directory::GroupClaims;
-use crate::model::users::status;
+use crate::model::users::status_of;
 use crate::{Error, Fault, Idp, Issuer, Result};
 use cognate_crypto::jwt::{self, SigningKey, VerifyingKeys};
 use cognate_store::{PoolRow, RefreshTokenRow, SigningKeyRow, UserRow};
@@ -580,7 +580,7 @@ impl Idp {
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
-        if user.status == status::RESET_REQUIRED {
+        if status_of(&user) == UserStatusType::ResetRequired {
             return Err(Error::PasswordResetRequired("Password reset required for the user".into()));
         }
         let client_id = claims.get("client_id").and_then(Value::as_str).ok_or_else(invalid)?.to_string();

@@ -18,12 +18,14 @@ use cognate_store::{AliasRow, PoolRow, StoreError, UserRow};
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
 
-/// Cognito's user statuses, as stored.
-pub mod status {
-    pub const UNCONFIRMED: &str = "UNCONFIRMED";
-    pub const CONFIRMED: &str = "CONFIRMED";
-    pub const FORCE_CHANGE_PASSWORD: &str = "FORCE_CHANGE_PASSWORD";
-    pub const RESET_REQUIRED: &str = "RESET_REQUIRED";
+/// A user's status, read from its row (stored by its wire name; a name
+/// this build does not know reads as UNKNOWN, which no flow accepts).
+pub(crate) fn status_of(user: &UserRow) -> UserStatusType {
+    UserStatusType::parse(&user.status).unwrap_or(UserStatusType::Unknown)
+}
+
+pub(crate) fn set_status(user: &mut UserRow, status: UserStatusType) {
+    user.status = status.as_str().to_string();
 }
 
 fn case_insensitive(pool: &UserPoolType) -> bool {
@@ -385,7 +387,7 @@ pub(crate) fn new_user_row(
     pool_id: &str,
     username: &str,
     sub: &str,
-    status: &str,
+    status: UserStatusType,
     attrs: &BTreeMap<String, String>,
     password: (String, cognate_crypto::srp::Verifier),
     now: i64,
@@ -395,7 +397,7 @@ pub(crate) fn new_user_row(
         username: username.to_string(),
         username_key: username_key(pool, username),
         sub: sub.to_string(),
-        status: status.to_string(),
+        status: status.as_str().to_string(),
         enabled: 1,
         created_at: now,
         version: 1,

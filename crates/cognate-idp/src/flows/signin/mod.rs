@@ -26,7 +26,7 @@ use crate::flows::signin::verifier::{SrpHalf, password_verifier, server_challeng
 use crate::model::attributes::attrs_of;
 use crate::model::tokens::{Grant, SIGN_IN_SCOPES};
 use crate::model::triggers::{self, Trigger};
-use crate::model::users::{srp_material, status};
+use crate::model::users::{set_status, srp_material, status_of};
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
@@ -268,7 +268,7 @@ impl Idp {
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
-        if user.status == status::FORCE_CHANGE_PASSWORD {
+        if status_of(user) == UserStatusType::ForceChangePassword {
             let days = c
                 .pool
                 .policies
@@ -283,9 +283,11 @@ impl Idp {
             }
             return Ok(());
         }
-        match user.status.as_str() {
-            status::UNCONFIRMED => Err(Error::UserNotConfirmed("User is not confirmed.".into())),
-            status::RESET_REQUIRED => Err(Error::PasswordResetRequired("Password reset required for the user".into())),
+        match status_of(user) {
+            UserStatusType::Unconfirmed => Err(Error::UserNotConfirmed("User is not confirmed.".into())),
+            UserStatusType::ResetRequired => {
+                Err(Error::PasswordResetRequired("Password reset required for the user".into()))
+            }
             _ => Ok(()),
         }
     }
@@ -316,7 +318,7 @@ impl Idp {
         self.pre_authentication(c, &user).await?;
         let Some(hash) = user.password_hash.clone() else {
             // Migrated at ForgotPassword: no password until the reset.
-            if user.status == status::RESET_REQUIRED {
+            if status_of(&user) == UserStatusType::ResetRequired {
                 return Err(Error::PasswordResetRequired("Password reset required for the user".into()));
             }
             return Err(incorrect());
@@ -396,8 +398,8 @@ impl Idp {
         };
         attrs.insert("sub".into(), sub.clone());
         let final_status = match (r.get("finalUserStatus").and_then(serde_json::Value::as_str), password) {
-            (None | Some("CONFIRMED"), Some(_)) => status::CONFIRMED,
-            (Some("RESET_REQUIRED"), _) | (None, None) => status::RESET_REQUIRED,
+            (None | Some("CONFIRMED"), Some(_)) => UserStatusType::Confirmed,
+            (Some("RESET_REQUIRED"), _) | (None, None) => UserStatusType::ResetRequired,
             (Some(other), _) => {
                 return Err(Error::InvalidLambdaResponse(format!(
                     "Invalid lambda response: finalUserStatus {other} is not allowed."
@@ -424,7 +426,7 @@ impl Idp {
                 username: stored_name.clone(),
                 username_key: crate::model::users::username_key(&c.pool, &stored_name),
                 sub: sub.clone(),
-                status: final_status.to_string(),
+                status: final_status.as_str().to_string(),
                 enabled: 1,
                 created_at: self.now(),
                 updated_at: self.now(),
@@ -598,11 +600,11 @@ impl Idp {
     async fn signed_in(&self, c: &ClientCtx, user: UserRow, device: Option<DeviceRow>) -> Result<Outcome> {
         let user = &user;
         if let Some(d) = &device
-            && user.status != status::FORCE_CHANGE_PASSWORD
+            && status_of(user) != UserStatusType::ForceChangePassword
         {
             return Ok(Outcome::Challenge(self.device_challenge(c, user, d)?));
         }
-        if user.status == status::FORCE_CHANGE_PASSWORD {
+        if status_of(user) == UserStatusType::ForceChangePassword {
             let attrs = crate::model::attributes::visible(&attrs_of(user)?);
             let shown: BTreeMap<&String, &String> = attrs.iter().filter(|(k, _)| *k != "sub").collect();
             let required: Vec<String> = c
@@ -685,7 +687,7 @@ impl Idp {
         let password = param(r, "NEW_PASSWORD")?;
         let opened: Opened<()> = sealed::open(&self.key, Step::NewPassword, c, session, self.now())?;
         let mut user = self.store.get_user(&c.pool_row.id, &opened.user).await?.ok_or_else(invalid_session)?;
-        if user.status != status::FORCE_CHANGE_PASSWORD {
+        if status_of(&user) != UserStatusType::ForceChangePassword {
             return Err(invalid_session());
         }
         let given: Vec<AttributeType> = r
@@ -704,7 +706,7 @@ impl Idp {
         let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
         self.write_user_with_aliases(&user, &aliases, false).await?;
         user.version += 1;
-        user.status = status::CONFIRMED.into();
+        set_status(&mut user, UserStatusType::Confirmed);
         self.set_password(c, &mut user, password).await?;
         if let Some(challenge) = self.mfa_challenge(c, &user, "").await? {
             return Ok(Outcome::Challenge(challenge));
