@@ -12,7 +12,7 @@ use crate::model::directory::GroupClaims;
 use crate::model::users::status_of;
 use crate::{Error, Fault, Idp, Issuer, Result};
 use cognate_crypto::jwt::{self, SigningKey, VerifyingKeys};
-use cognate_store::{PoolRow, RefreshTokenRow, SigningKeyRow, UserRow};
+use cognate_store::{DeviceRow, PoolRow, RefreshTokenRow, SigningKeyRow, UserRow};
 use cognate_wire::idp::*;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -529,15 +529,7 @@ impl Idp {
             }
         }
         let device = self.known_device(&user, req.device_key.as_deref()).await?;
-        let grant = Grant {
-            auth_time: row.auth_time,
-            origin: Some(&row.origin_jti),
-            refresh: rotate,
-            source: "TokenGeneration_RefreshTokens",
-            device_key: device.as_ref().map(|d| d.device_key.as_str()),
-            scopes: SIGN_IN_SCOPES,
-        };
-        let result = self.issue_tokens(&c, &user, grant).await?;
+        let result = self.issue_tokens(&c, &user, Grant::of_refresh(&row, device.as_ref(), rotate)).await?;
         Ok(GetTokensFromRefreshTokenResponse { authentication_result: Some(result) })
     }
 
@@ -610,6 +602,21 @@ pub(crate) struct Grant<'a> {
     pub source: &'a str,
     pub device_key: Option<&'a str>,
     pub scopes: &'a [&'a str],
+}
+
+impl<'a> Grant<'a> {
+    /// New tokens from a refresh token: the sign-in's time and origin, the
+    /// device it names, a new refresh token only when `rotate`.
+    pub(crate) fn of_refresh(row: &'a RefreshTokenRow, device: Option<&'a DeviceRow>, rotate: bool) -> Grant<'a> {
+        Grant {
+            auth_time: row.auth_time,
+            origin: Some(&row.origin_jti),
+            refresh: rotate,
+            source: "TokenGeneration_RefreshTokens",
+            device_key: device.map(|d| d.device_key.as_str()),
+            scopes: SIGN_IN_SCOPES,
+        }
+    }
 }
 
 /// The scope an API sign-in (InitiateAuth and its kin) grants.

@@ -224,15 +224,7 @@ impl Idp {
                 let c = &self.with_secret_hash(client, &[&name, &user.sub], given).await?;
                 self.check_can_sign_in(c, &user)?;
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
-                let grant = Grant {
-                    auth_time: row.auth_time,
-                    origin: Some(&row.origin_jti),
-                    refresh: false,
-                    source: "TokenGeneration_RefreshTokens",
-                    device_key: device.as_ref().map(|d| d.device_key.as_str()),
-                    scopes: SIGN_IN_SCOPES,
-                };
-                let result = self.issue_tokens(c, &user, grant).await?;
+                let result = self.issue_tokens(c, &user, Grant::of_refresh(&row, device.as_ref(), false)).await?;
                 Ok(InitiateAuthResponse {
                     authentication_result: Some(result),
                     challenge_parameters: Some(BTreeMap::new()),
