@@ -274,7 +274,7 @@ async fn webhooks_are_signed() {
     };
     let registry = Arc::new(Functions::start(&functions(config)).await.unwrap());
     let server = TestServer::start_with_invoker(Backend::SqliteMemory, registry.clone()).await;
-    registry.audit_to(Arc::new(server.auditor()));
+    registry.audit_to(server.auditor());
     let (pool, client) = pool_with_trigger(&server).await;
     let public = server.unsigned();
     let r = public.idp("SignUp", sign_up(&client, "welcome")).await;

@@ -18,7 +18,7 @@ mod model;
 // The paths other crates use.
 pub use base::{crypto_threads, passwords};
 
-pub use model::{directory, keys, messages, senders, tokens, triggers, users};
+pub use model::{audit, directory, keys, messages, senders, tokens, triggers, users};
 
 pub use base::clock::{Clock, ManualClock, SystemClock};
 pub use base::error::{Cause, Error, Fault, Result};
@@ -87,8 +87,25 @@ impl Idp {
         self
     }
 
+    /// The store itself, for tests and the benchmark's dataset loader; the
+    /// server and the command line go through the methods here.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Whether the database answers (`/ready`).
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Which database engine holds the data (`sqlite` or `postgres`).
+    pub fn engine(&self) -> &'static str {
+        self.store.engine()
+    }
+
+    /// Closes the database, at shutdown.
+    pub async fn close(&self) {
+        self.store.close().await
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -157,7 +157,7 @@ pub struct Functions {
     /// The Runtime API listeners' addresses, by registry key.
     runtime_addrs: HashMap<String, std::net::SocketAddr>,
     /// Where each invocation is recorded, once the server has started.
-    audit: std::sync::OnceLock<std::sync::Arc<dyn crate::AuditSink>>,
+    audit: std::sync::OnceLock<cognate_idp::audit::Auditor>,
 }
 
 /// SMS through an HTTP webhook: `POST {"userPoolId", "phoneNumber",
@@ -284,7 +284,7 @@ impl Functions {
     /// Records every invocation in the server's audit log from now on:
     /// operation `Lambda:<triggerSource>`, caller `cognate`, the function
     /// as target, the pool and client of the event, and the outcome.
-    pub fn audit_to(&self, audit: std::sync::Arc<dyn crate::AuditSink>) {
+    pub fn audit_to(&self, audit: cognate_idp::audit::Auditor) {
         let _ = self.audit.set(audit);
     }
 

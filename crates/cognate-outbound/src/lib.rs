@@ -10,19 +10,11 @@
 //! Cognito's rules; the HTTP edge (`cognate-server`) knows none of it.
 //!
 //! What the adapters share: TLS as a client (rustls on ring, Mozilla's roots
-//! plus an operator's own CA), and where they record what they did (an
-//! [`AuditSink`], the server's audit log).
+//! plus an operator's own CA). Trigger invocations are recorded in the
+//! domain's audit log (`cognate_idp::audit::Auditor`).
 
 pub mod lambda;
 pub mod smtp;
 mod tls;
 
 pub use tls::client_config as tls_client_config;
-
-use std::future::Future;
-use std::pin::Pin;
-
-/// Where invocation records go: the server's audit writer.
-pub trait AuditSink: Send + Sync + std::fmt::Debug {
-    fn record(&self, row: cognate_store::AuditRow) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-}

@@ -1,18 +1,11 @@
-//! The audit log writer: every admin call and every authentication call is
-//! recorded with time, caller, operation, pool, target, outcome and source.
-//!
-//! Records are written by one background task in batches (one transaction
-//! per batch), so a burst of calls costs one database write per batch rather
-//! than one per call. The queue is bounded: when the database falls behind,
-//! callers wait for room rather than records being dropped. `flush` waits
-//! until everything queued before it is written; shutdown flushes.
+//! What the audit log records of a call: every admin call and every
+//! authentication call, with time, caller, operation, pool, target, outcome
+//! and source. The writer is the domain's (`cognate_idp::audit::Auditor`).
 //!
 //! Only names go in a record (access key ids, usernames, client ids, group
 //! names), never a password, code, token or secret.
 
-use cognate_store::{AuditRow, Store};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
 
 /// Public operations that are authentication events; every SigV4 operation is
 /// audited as well.
@@ -41,89 +34,6 @@ const AUDITED_PUBLIC: &[&str] = &[
     "ForgetDevice",
     "UpdateDeviceStatus",
 ];
-
-const QUEUE: usize = 4096;
-const BATCH: usize = 256;
-
-enum Item {
-    Row(Box<AuditRow>),
-    Flush(oneshot::Sender<()>),
-}
-
-#[derive(Debug, Clone)]
-pub struct Auditor {
-    tx: mpsc::Sender<Item>,
-}
-
-impl std::fmt::Debug for Item {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Item::Row(_) => "Row",
-            Item::Flush(_) => "Flush",
-        })
-    }
-}
-
-impl Auditor {
-    /// Starts the writer task on the current runtime.
-    pub fn start(store: Store) -> Auditor {
-        let (tx, mut rx) = mpsc::channel::<Item>(QUEUE);
-        tokio::spawn(async move {
-            let mut rows: Vec<AuditRow> = Vec::with_capacity(BATCH);
-            // Public calls name a client, not a pool: the writer fills the
-            // pool in, remembering what it looked up.
-            let mut pools: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-            let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
-            while let Some(first) = rx.recv().await {
-                let mut next = Some(first);
-                while let Some(item) = next.take() {
-                    match item {
-                        Item::Row(r) => rows.push(*r),
-                        Item::Flush(done) => waiting.push(done),
-                    }
-                    if rows.len() < BATCH {
-                        next = rx.try_recv().ok();
-                    }
-                }
-                for r in rows.iter_mut().filter(|r| r.pool_id.is_empty() && !r.client_id.is_empty()) {
-                    if !pools.contains_key(&r.client_id) {
-                        if pools.len() > 10_000 {
-                            pools.clear();
-                        }
-                        if let Ok(Some(c)) = store.get_client_by_id(&r.client_id).await {
-                            pools.insert(r.client_id.clone(), c.pool_id);
-                        }
-                    }
-                    r.pool_id = pools.get(&r.client_id).cloned().unwrap_or_default();
-                }
-                if !rows.is_empty() {
-                    if let Err(e) = store.insert_audit(&rows).await {
-                        tracing::error!(error = %e, records = rows.len(), "audit records could not be written");
-                    }
-                    rows.clear();
-                }
-                for done in waiting.drain(..) {
-                    let _ = done.send(());
-                }
-            }
-        });
-        Auditor { tx }
-    }
-
-    pub async fn record(&self, row: AuditRow) {
-        if self.tx.send(Item::Row(Box::new(row))).await.is_err() {
-            tracing::error!("audit writer has stopped; a record was lost");
-        }
-    }
-
-    /// Waits until every record queued before this call is written.
-    pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.tx.send(Item::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
-    }
-}
 
 /// Whether a call to `operation` is audited.
 pub fn audited(operation: &str, signed: bool) -> bool {
@@ -189,16 +99,6 @@ pub fn subject(input: &Value, signed: bool, access_key: Option<&str>, succeeded:
         (false, _, None, None) => "anonymous".to_string(),
     };
     Subject { caller, pool_id, client_id: client.unwrap_or_default(), target }
-}
-
-/// Trigger invocations are recorded here too (`cognate_outbound::lambda`).
-impl cognate_outbound::AuditSink for Auditor {
-    fn record(
-        &self,
-        row: cognate_store::AuditRow,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
-        Box::pin(Auditor::record(self, row))
-    }
 }
 
 #[cfg(test)]

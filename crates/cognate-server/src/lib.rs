@@ -57,7 +57,7 @@ impl Default for Config {
 pub struct AppState {
     pub config: Config,
     pub idp: Idp,
-    pub audit: audit::Auditor,
+    pub audit: cognate_idp::audit::Auditor,
     metrics: metrics::Metrics,
 }
 
@@ -66,7 +66,7 @@ pub type App = Arc<AppState>;
 impl AppState {
     /// Must be called inside a Tokio runtime: it starts the audit writer.
     pub fn new(config: Config, idp: Idp) -> App {
-        let audit = audit::Auditor::start(idp.store().clone());
+        let audit = idp.start_auditor();
         Arc::new(AppState { config, idp, audit, metrics: metrics::Metrics::default() })
     }
 }
@@ -179,7 +179,7 @@ async fn health() -> Response {
 }
 
 async fn ready(State(app): State<App>) -> Response {
-    match app.idp.store().ping().await {
+    match app.idp.ready().await {
         Ok(()) => json_ok(r#"{"status":"ready"}"#),
         Err(e) => {
             tracing::warn!(error = %e, "not ready: database unreachable");

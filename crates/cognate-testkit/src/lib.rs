@@ -52,7 +52,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub clock: ManualClock,
     pub idp: Idp,
-    audit: cognate_server::audit::Auditor,
+    audit: cognate_idp::audit::Auditor,
     pub master_key: MasterKey,
     running: Option<cognate_server::Running>,
     pg_database: Option<(String, String)>,
@@ -136,7 +136,7 @@ impl TestServer {
 
     /// The audit records written so far (after waiting for queued ones).
     /// The server's audit writer (for invokers that record invocations).
-    pub fn auditor(&self) -> cognate_server::audit::Auditor {
+    pub fn auditor(&self) -> cognate_idp::audit::Auditor {
         self.audit.clone()
     }
 

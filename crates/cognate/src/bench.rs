@@ -378,7 +378,7 @@ async fn load_dataset(
             eprintln!("loaded {start} users in {:.0} s", started.elapsed().as_secs_f64());
         }
     }
-    idp.store().close().await;
+    idp.close().await;
     Ok((pool, client, started.elapsed().as_secs_f64()))
 }
 

@@ -221,12 +221,12 @@ async fn serve(s: settings::Settings) -> Result<(), String> {
     }
     let app = cognate_server::AppState::new(s.server.clone(), idp.clone());
     if let Some(f) = &functions {
-        f.audit_to(Arc::new(app.audit.clone()));
+        f.audit_to(app.audit.clone());
     }
     let running = cognate_server::start(listener, app).map_err(|e| e.to_string())?;
-    tracing::info!(address = %running.addr, database = idp.store().engine(), "cognate listening on http://{}", running.addr);
+    tracing::info!(address = %running.addr, database = idp.engine(), "cognate listening on http://{}", running.addr);
     running.until(shutdown_signal()).await.map_err(|e| e.to_string())?;
-    idp.store().close().await;
+    idp.close().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -273,7 +273,7 @@ async fn keys(s: settings::Settings, action: KeysAction) -> Result<(), String> {
             }
         }
     }
-    idp.store().close().await;
+    idp.close().await;
     Ok(())
 }
 
@@ -301,7 +301,7 @@ async fn outbox(
             println!("{}\t{}\t{}\t{}\t{}\t{}", m.created_at, m.pool_id, m.channel, m.destination, m.subject, m.body);
         }
     }
-    idp.store().close().await;
+    idp.close().await;
     Ok(())
 }
 
@@ -329,9 +329,9 @@ async fn audit(s: settings::Settings, args: AuditArgs) -> Result<(), String> {
     let idp = open(&s, None).await?;
     if let Some(before) = &args.delete_before {
         let before = parse_since(before, idp.now_ms())?;
-        let n = idp.store().delete_audit_before(before).await.map_err(|e| e.to_string())?;
+        let n = idp.delete_audit_before(before).await.map_err(|e| e.to_string())?;
         println!("deleted {n} audit records");
-        idp.store().close().await;
+        idp.close().await;
         return Ok(());
     }
     let since = args.since.as_deref().map(|t| parse_since(t, idp.now_ms())).transpose()?;
@@ -346,7 +346,7 @@ async fn audit(s: settings::Settings, args: AuditArgs) -> Result<(), String> {
     };
     let page = if args.follow { 1000 } else { args.limit };
     loop {
-        let rows = idp.store().list_audit(&filter, page).await.map_err(|e| e.to_string())?;
+        let rows = idp.audit_records(&filter, page).await.map_err(|e| e.to_string())?;
         for r in &rows {
             if args.json {
                 let line = serde_json::json!({
@@ -372,7 +372,7 @@ async fn audit(s: settings::Settings, args: AuditArgs) -> Result<(), String> {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     }
-    idp.store().close().await;
+    idp.close().await;
     Ok(())
 }
 
@@ -390,6 +390,6 @@ async fn signing_keys(s: settings::Settings, action: SigningKeysAction) -> Resul
         SigningKeysAction::Rotate { pool } => idp.rotate_signing_key(&pool).await.map(|kid| println!("{kid}")),
         SigningKeysAction::Retire { pool, kid } => idp.retire_signing_key(&pool, &kid).await,
     };
-    idp.store().close().await;
+    idp.close().await;
     result.map_err(|e| e.to_string())
 }

@@ -5,6 +5,7 @@
 //! and from its own layer; never from `flows`.
 
 pub mod attributes;
+pub mod audit;
 pub mod channel;
 pub mod clients;
 pub mod codes;
