@@ -7,11 +7,13 @@ use crate::{Idp, Result};
 use cognate_store::{MfaRow, UserRow};
 use cognate_wire::idp::*;
 
-pub(crate) const SMS: &str = "SMS_MFA";
+/// The second factors, by the challenge that asks for each (whose names are
+/// also what UserMFASettingList and PreferredMfaSetting show).
+pub(crate) const SMS: ChallengeNameType = ChallengeNameType::SmsMfa;
 
-pub(crate) const TOTP: &str = "SOFTWARE_TOKEN_MFA";
+pub(crate) const TOTP: ChallengeNameType = ChallengeNameType::SoftwareTokenMfa;
 
-pub(crate) const EMAIL: &str = "EMAIL_OTP";
+pub(crate) const EMAIL: ChallengeNameType = ChallengeNameType::EmailOtp;
 
 /// What a pool allows, resolved from its MFA configuration.
 #[derive(Debug, Clone, Default)]
@@ -36,7 +38,7 @@ impl PoolMfa {
     pub(crate) fn has_totp_or_email(&self) -> bool {
         self.totp() || self.email()
     }
-    pub(crate) fn allows(&self, factor: &str) -> bool {
+    pub(crate) fn allows(&self, factor: ChallengeNameType) -> bool {
         match factor {
             SMS => self.sms(),
             TOTP => self.totp(),
@@ -46,7 +48,7 @@ impl PoolMfa {
     }
 }
 
-pub(crate) fn enabled(m: Option<&MfaRow>) -> Vec<&'static str> {
+pub(crate) fn enabled(m: Option<&MfaRow>) -> Vec<ChallengeNameType> {
     let Some(m) = m else { return vec![] };
     let mut out = Vec::new();
     if m.sms_enabled != 0 {
@@ -63,7 +65,7 @@ pub(crate) fn enabled(m: Option<&MfaRow>) -> Vec<&'static str> {
 
 /// UserMFASettingList and PreferredMfaSetting, as GetUser shows them.
 pub(crate) fn user_settings(m: Option<&MfaRow>) -> (Option<Vec<String>>, Option<String>) {
-    let list: Vec<String> = enabled(m).into_iter().map(str::to_string).collect();
+    let list: Vec<String> = enabled(m).into_iter().map(|f| f.as_str().to_string()).collect();
     let preferred = m.map(|m| m.preferred.clone()).filter(|p| !p.is_empty());
     ((!list.is_empty()).then_some(list), preferred)
 }

@@ -67,7 +67,7 @@ impl Idp {
         }
         let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
         let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
-        let factors: Vec<&str> = enabled(m.as_ref()).into_iter().filter(|f| pool.allows(f)).collect();
+        let factors: Vec<ChallengeNameType> = enabled(m.as_ref()).into_iter().filter(|f| pool.allows(*f)).collect();
         let attrs = attrs_of(user)?;
         let factor = match factors.as_slice() {
             [] if pool.on() => {
@@ -87,22 +87,24 @@ impl Idp {
                 }
             }
             [] => return Ok(None),
-            [one] => one,
-            several => match m.as_ref().map(|m| m.preferred.as_str()).filter(|p| several.contains(p)) {
-                Some(p) => factors.iter().find(|f| **f == p).copied().unwrap_or(TOTP),
-                None => {
-                    let choose = serde_json::to_string(several)?;
-                    let p = BTreeMap::from([("MFAS_CAN_CHOOSE".to_string(), choose)]);
-                    return Ok(Some(self.challenge_for(
-                        c,
-                        user,
-                        ChallengeNameType::SelectMfaType,
-                        p,
-                        false,
-                        device_key,
-                    )?));
+            [one] => *one,
+            several => {
+                match m.as_ref().and_then(|m| ChallengeNameType::parse(&m.preferred)).filter(|p| several.contains(p)) {
+                    Some(p) => p,
+                    None => {
+                        let choose = serde_json::to_string(several)?;
+                        let p = BTreeMap::from([("MFAS_CAN_CHOOSE".to_string(), choose)]);
+                        return Ok(Some(self.challenge_for(
+                            c,
+                            user,
+                            ChallengeNameType::SelectMfaType,
+                            p,
+                            false,
+                            device_key,
+                        )?));
+                    }
                 }
-            },
+            }
         };
         Ok(Some(self.factor_challenge(c, user, &pool, factor, &attrs, device_key).await?))
     }
@@ -113,7 +115,7 @@ impl Idp {
         c: &ClientCtx,
         user: &UserRow,
         pool: &PoolMfa,
-        factor: &str,
+        factor: ChallengeNameType,
         attrs: &BTreeMap<String, String>,
         device_key: &str,
     ) -> Result<Challenge> {
@@ -124,7 +126,10 @@ impl Idp {
                 let (channel, attr) =
                     if factor == SMS { (Channel::Sms, "phone_number") } else { (Channel::Email, "email") };
                 let destination = attrs.get(attr).ok_or_else(|| {
-                    Error::InvalidParameter(format!("User does not have delivery config set to turn on {factor}"))
+                    Error::InvalidParameter(format!(
+                        "User does not have delivery config set to turn on {}",
+                        factor.as_str()
+                    ))
                 })?;
                 let code = new_code();
                 self.store_code(&user.pool_id, &user.username_key, PURPOSE, &code, CODE_TTL_MS).await?;
@@ -160,7 +165,7 @@ impl Idp {
                 p.insert("CODE_DELIVERY_DESTINATION".to_string(), d.destination.unwrap_or_default());
                 if factor == SMS { ChallengeNameType::SmsMfa } else { ChallengeNameType::EmailOtp }
             }
-            other => return Err(Error::InvalidParameter(format!("{other} is not an MFA type."))),
+            other => return Err(Error::InvalidParameter(format!("{} is not an MFA type.", other.as_str()))),
         };
         self.challenge_for(c, user, name, p, false, device_key)
     }
@@ -254,11 +259,12 @@ impl Idp {
                 let answer = code("ANSWER")?;
                 let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
                 let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
-                if !enabled(m.as_ref()).contains(&answer) || !pool.allows(answer) {
+                let choosable = |f: &ChallengeNameType| enabled(m.as_ref()).contains(f) && pool.allows(*f);
+                let Some(factor) = ChallengeNameType::parse(answer).filter(choosable) else {
                     return Err(Error::InvalidParameter(format!("{answer} is not an MFA type this user can choose.")));
-                }
+                };
                 let attrs = attrs_of(&user)?;
-                return Ok(Err(self.factor_challenge(c, &user, &pool, answer, &attrs, &state.d).await?));
+                return Ok(Err(self.factor_challenge(c, &user, &pool, factor, &attrs, &state.d).await?));
             }
             ChallengeNameType::MfaSetup => {
                 if !state.v {
@@ -334,7 +340,7 @@ impl Idp {
         m.totp_secret_sealed = m.totp_pending_sealed.take();
         m.totp_enabled = 1;
         if state.is_some() || enabled(Some(&m)) == [TOTP] {
-            m.preferred = TOTP.to_string();
+            m.preferred = TOTP.as_str().to_string();
         }
         m.updated_at = self.now();
         self.store.put_user_mfa(&m).await?;
@@ -429,7 +435,7 @@ impl Idp {
                     return Err(Error::InvalidParameter(if factor == TOTP && m.totp_pending_sealed.is_some() {
                         "User has not verified software token mfa".to_string()
                     } else {
-                        format!("User does not have delivery config set to turn on {factor}")
+                        format!("User does not have delivery config set to turn on {}", factor.as_str())
                     }));
                 }
             }
@@ -440,8 +446,8 @@ impl Idp {
                 _ => m.email_enabled = flag,
             }
             if preferred == Some(true) {
-                m.preferred = factor.to_string();
-            } else if (preferred == Some(false) || !on) && m.preferred == factor {
+                m.preferred = factor.as_str().to_string();
+            } else if (preferred == Some(false) || !on) && m.preferred == factor.as_str() {
                 m.preferred.clear();
             }
         }
