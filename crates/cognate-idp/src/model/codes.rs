@@ -85,7 +85,7 @@ impl Idp {
 
     /// The user a code of `purpose` is confirmed for; an unknown one is,
     /// when the client hides user existence, answered as a wrong code of a
-    /// real user would be (see `unknown.rs`).
+    /// real user would be (see [`Idp::unknown_code`]).
     pub(crate) async fn user_for_code(&self, c: &ClientCtx, username: &str, purpose: &str) -> Result<UserRow> {
         match self.find_user(&c.pool_row, &c.pool, username).await? {
             Some(user) => Ok(user),
