@@ -402,6 +402,60 @@ mod unknown_names {
             outcome(idp.confirm_forgot_password(confirm("jake")).await)
         );
     }
+
+    /// In a pool that verifies phone numbers, an unknown name's simulated
+    /// delivery is an SMS to a masked number derived from the name as the
+    /// pool folds it: the same for `Jake` and `jake`, another for `john`.
+    #[tokio::test]
+    async fn simulated_sms_destinations_follow_the_folded_name() {
+        let (idp, _) = idp().await;
+        let pool = idp
+            .create_user_pool(
+                "us-east-1",
+                CreateUserPoolRequest {
+                    pool_name: "p".into(),
+                    auto_verified_attributes: Some(vec![VerifiedAttributeType::PhoneNumber]),
+                    username_configuration: Some(UsernameConfigurationType { case_sensitive: false }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap()
+            .id
+            .unwrap();
+        let client = idp
+            .create_user_pool_client(CreateUserPoolClientRequest {
+                user_pool_id: pool,
+                client_name: "app".into(),
+                prevent_user_existence_errors: Some(PreventUserExistenceErrorTypes::Enabled),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .user_pool_client
+            .unwrap()
+            .client_id
+            .unwrap();
+        let resend = |name: &str| ResendConfirmationCodeRequest {
+            client_id: client.clone(),
+            username: name.into(),
+            ..Default::default()
+        };
+        let upper = idp.resend_confirmation_code(resend("Jake")).await.unwrap().code_delivery_details.unwrap();
+        let lower = idp.resend_confirmation_code(resend("jake")).await.unwrap().code_delivery_details.unwrap();
+        let other = idp.resend_confirmation_code(resend("john")).await.unwrap().code_delivery_details.unwrap();
+        assert_eq!(upper.delivery_medium, Some(DeliveryMediumType::Sms));
+        assert_eq!(upper.attribute_name.as_deref(), Some("phone_number"));
+        let shown = upper.destination.clone().unwrap();
+        assert!(
+            shown.len() == 12 && shown.starts_with("+*******") && shown[8..].chars().all(|d| d.is_ascii_digit()),
+            "{shown}"
+        );
+        assert_eq!(upper.destination, lower.destination);
+        assert_ne!(upper.destination, other.destination);
+    }
 }
 
 /// The sign-in flows on the domain itself: no HTTP, a manual clock. (The

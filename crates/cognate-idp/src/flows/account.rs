@@ -2,8 +2,7 @@
 //! token), password recovery, and token revocation.
 
 use crate::base::context::ClientCtx;
-use crate::base::passwords;
-use crate::base::passwords::verify_password;
+use crate::base::passwords::{self, verify_password};
 use crate::model::attributes::{PENDING, attrs_of};
 use crate::model::channel::Channel;
 use crate::model::users::{set_status, status_of};

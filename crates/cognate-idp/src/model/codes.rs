@@ -12,8 +12,7 @@
 
 use crate::base::context::ClientCtx;
 use crate::model::channel::Channel;
-use crate::model::messages;
-use crate::model::messages::{Draft, delivery_details, new_code};
+use crate::model::messages::{self, Draft, delivery_details, new_code};
 use crate::model::users::username_key;
 use crate::{Error, Idp, Result};
 use cognate_store::{CodeRow, UserRow};
@@ -130,10 +129,13 @@ impl Idp {
     }
 
     /// A destination for an unknown name: the name itself when it is an
-    /// address of the channel's kind, else one made from a MAC of the name,
-    /// whose email starts with the name's first letter as people's often do.
+    /// address of the channel's kind, else one made from a MAC of the name
+    /// as the pool folds it (so `Jake` and `jake` in a case-insensitive pool
+    /// show the same), whose email starts with the name's first letter as
+    /// people's often do.
     fn unknown_destination(&self, c: &ClientCtx, name: &str, channel: Channel) -> String {
-        let mac = self.key.mac("unknown-destination", format!("{}:{}", c.pool_row.id, name).as_bytes());
+        let key = username_key(&c.pool, name);
+        let mac = self.key.mac("unknown-destination", format!("{}:{key}", c.pool_row.id).as_bytes());
         let digits: Vec<u32> = mac.chars().filter_map(|ch| ch.to_digit(16)).collect();
         let letter = |i: usize| char::from(b'a' + (digits[i] * 16 + digits[i + 1]) as u8 % 26);
         match channel {

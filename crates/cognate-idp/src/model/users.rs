@@ -9,8 +9,7 @@
 //! database.
 
 use crate::base::context::ClientCtx;
-use crate::base::passwords;
-use crate::base::passwords::{password_material, verify_password};
+use crate::base::passwords::{self, password_material, verify_password};
 use crate::model::attributes::attrs_of;
 use crate::{Error, Fault, Idp, Result};
 use cognate_store::SearchEntry;

@@ -223,9 +223,7 @@ impl Idp {
         session: Option<&str>,
     ) -> Result<std::result::Result<(UserRow, String), Challenge>> {
         let (state, user) = self.open_session(c, session, challenge.as_str()).await?;
-        if user.locked_until > self.now() {
-            return Err(Error::NotAuthorized("Password attempts exceeded".into()));
-        }
+        self.check_lock(&user)?;
         let code = |key: &str| r.get(key).map(String::as_str).ok_or_else(|| missing(key));
         match challenge {
             ChallengeNameType::SmsMfa | ChallengeNameType::EmailOtp => {

@@ -17,8 +17,7 @@ pub mod outcome;
 pub mod verifier;
 
 use crate::base::context::{Client, ClientCtx, param};
-use crate::base::passwords;
-use crate::base::passwords::{DUMMY_HASH, password_material, verify_password};
+use crate::base::passwords::{self, DUMMY_HASH, password_material, verify_password};
 use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::custom::Next;
 use crate::flows::signin::outcome::{Challenge, Outcome, respond};
@@ -186,14 +185,13 @@ impl Idp {
             return Err(Error::InvalidParameter(format!("{} flow not enabled for this client", flow.as_str())));
         }
         let given = params.get("SECRET_HASH").map(String::as_str);
-        let outcome_of = |c: ClientCtx, outcome: Outcome| async move { self.answer(&c, outcome).await };
         match flow {
             AuthFlowType::CustomAuth => {
                 let username = param(&params, "USERNAME")?;
                 let c = self.with_secret_hash(client, &[username], given).await?;
                 let next = self.start_custom_auth(&c, &params, client_metadata).await?;
                 let outcome = self.custom_auth_answer(&c, next)?;
-                outcome_of(c, outcome).await
+                self.answer(&c, outcome).await
             }
             AuthFlowType::UserPasswordAuth => {
                 let username = param(&params, "USERNAME")?;
@@ -202,7 +200,7 @@ impl Idp {
                 let user = self.password_sign_in(&c, username, password).await?;
                 let device = self.known_device(&user, params.get("DEVICE_KEY").map(String::as_str)).await?;
                 let outcome = self.signed_in(&c, user, device).await?;
-                outcome_of(c, outcome).await
+                self.answer(&c, outcome).await
             }
             AuthFlowType::UserSrpAuth => {
                 let username = param(&params, "USERNAME")?;
