@@ -175,7 +175,7 @@ impl SigningKey {
     }
 
     /// Signs `claims` as a compact RS256 JWT with header `{"kid":…,"alg":"RS256"}`.
-    pub fn sign(&self, claims: &Map<String, Value>) -> Result<String, JwtError> {
+    pub fn sign<C: serde::Serialize + ?Sized>(&self, claims: &C) -> Result<String, JwtError> {
         let header = serde_json::to_vec(&Header { kid: &self.kid, alg: ALG }).map_err(|_| JwtError::Crypto)?;
         let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Crypto)?;
         let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 350);

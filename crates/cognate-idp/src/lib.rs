@@ -20,6 +20,7 @@ pub use base::{crypto_threads, passwords};
 
 pub use model::{audit, directory, keys, messages, senders, tokens, triggers, users};
 
+pub use base::caller::{Action, Caller, Principal};
 pub use base::clock::{Clock, ManualClock, SystemClock};
 pub use base::error::{Cause, Error, Fault, Result};
 

@@ -692,4 +692,87 @@ mod signin_flows {
             Some("Invalid session for the user, session is expired.")
         );
     }
+
+    /// A PreTokenGeneration function (V2) that tries every kind of change.
+    #[derive(Debug)]
+    struct Shaper;
+
+    impl crate::model::triggers::Invoker for Shaper {
+        fn invoke<'a>(
+            &'a self,
+            _: &'a str,
+            mut event: serde_json::Value,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<serde_json::Value>> + Send + 'a>>
+        {
+            let grab = serde_json::json!({
+                "claimsToAddOrOverride": {
+                    "tier": "gold", "sub": "forged", "client_id": "forged", "scope": "forged",
+                    "nonce": "forged", "token_use": "forged", "cognito:username": "forged",
+                },
+                "claimsToSuppress": ["email", "iss", "username"],
+            });
+            let mut access = grab.clone();
+            access["scopesToAdd"] = serde_json::json!(["orders/read"]);
+            access["scopesToSuppress"] = serde_json::json!(["aws.cognito.signin.user.admin"]);
+            event["response"] = serde_json::json!({"claimsAndScopeOverrideDetails": {
+                "idTokenGeneration": grab, "accessTokenGeneration": access,
+            }});
+            Box::pin(async move { Ok(event) })
+        }
+    }
+
+    /// The claims of a token, and how many times each name occurs in its
+    /// payload (a duplicated name would be read differently by different
+    /// libraries).
+    fn claims(token: &str) -> (serde_json::Map<String, serde_json::Value>, usize) {
+        use base64::Engine as _;
+        let payload = token.split('.').nth(1).unwrap();
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+        let names = text.matches("\":").count();
+        (map, names)
+    }
+
+    #[tokio::test]
+    async fn pre_token_generation_cannot_touch_the_claims_cognito_sets() {
+        let (idp, _) = idp().await;
+        let idp = idp.with_invoker(std::sync::Arc::new(Shaper));
+        let (pool, client) = crate::tests::pool_and_client(&idp, false).await;
+        idp.update_user_pool(UpdateUserPoolRequest {
+            user_pool_id: pool.clone(),
+            lambda_config: Some(LambdaConfigType {
+                pre_token_generation_config: Some(PreTokenGenerationVersionConfigType {
+                    lambda_arn: "arn:aws:lambda:us-east-1:123456789012:function:shaper".into(),
+                    lambda_version: PreTokenGenerationLambdaVersionType::V20,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        crate::tests::confirmed_user(&idp, &pool, "ann", PASSWORD, &[("email", "ann@example.com")]).await;
+        let t = tokens(&idp, &client).await;
+        let me = idp.admin_get_user(AdminGetUserRequest { user_pool_id: pool.clone(), username: "ann".into() });
+        let sub = me.await.unwrap().user_attributes.unwrap().into_iter().find(|a| a.name == "sub").unwrap().value;
+
+        let (id, names) = claims(t.id_token.as_deref().unwrap());
+        assert_eq!(names, id.len(), "a claim name occurs twice in {id:?}");
+        assert_eq!(id["sub"].as_str(), sub.as_deref());
+        assert_eq!((id["token_use"].as_str(), id["cognito:username"].as_str()), (Some("id"), Some("ann")));
+        assert_eq!(id["aud"].as_str(), Some(client.as_str()));
+        assert_eq!(id["tier"].as_str(), Some("gold"));
+        assert!(id.get("iss").is_some() && id.get("nonce").is_none() && id.get("email").is_none());
+
+        let (access, names) = claims(t.access_token.as_deref().unwrap());
+        assert_eq!(names, access.len(), "a claim name occurs twice in {access:?}");
+        assert_eq!(access["sub"].as_str(), sub.as_deref());
+        assert_eq!(access["client_id"].as_str(), Some(client.as_str()));
+        assert_eq!(access["username"].as_str(), Some("ann"));
+        // Scopes change only through scopesToAdd and scopesToSuppress.
+        assert_eq!(access["scope"].as_str(), Some("orders/read"));
+        assert_eq!(access["tier"].as_str(), Some("gold"));
+        assert!(access.get("aud").is_none() && access.get("nonce").is_none());
+    }
 }

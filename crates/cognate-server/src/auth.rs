@@ -1,19 +1,14 @@
 //! SigV4 for admin operations: who signed, and is the signature right.
 //!
-//! Every operation the model does not mark `noAuth` goes through [`verify`].
-//! There is no other path to an admin operation and no bypass setting.
+//! Every operation the model does not mark `noAuth` goes through [`verify`],
+//! and the domain's `Idp::authorize` then decides whether the verified
+//! caller may run it. There is no other path to an admin operation and no
+//! bypass setting.
 
 use crate::{ApiError, AppState};
 use axum::http::{HeaderMap, Method, Uri};
 use cognate_crypto::sigv4;
-
-/// The verified signer of a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub access_key_id: String,
-    /// The region of the credential scope: the region the call acts in.
-    pub region: String,
-}
+use cognate_idp::{Caller, Principal};
 
 fn sig_error(e: sigv4::Error) -> ApiError {
     ApiError::bad_request(e.aws_error_code(), e.message())
@@ -45,5 +40,5 @@ pub async fn verify(
     };
     let now = app.idp.clock().now_ms().div_euclid(1000);
     sigv4::verify(&req, &parsed, &secret, service, now).map_err(sig_error)?;
-    Ok(Caller { access_key_id: key_id, region: parsed.credential.region })
+    Ok(Caller { access_key_id: key_id, region: parsed.credential.region, principal: Principal::AdminKey })
 }

@@ -3,11 +3,10 @@
 
 use crate::base::context::ClientCtx;
 use crate::base::passwords::{self, verify_password};
-use crate::model::attributes::{PENDING, attrs_of};
+use crate::model::attributes::PENDING;
 use crate::model::channel::Channel;
-use crate::model::users::{set_status, status_of};
+use crate::model::users::{User, set_status, status_of};
 use crate::{Error, Fault, Idp, Result};
-use cognate_store::UserRow;
 use cognate_wire::idp::*;
 
 /// How long a password-reset or attribute-verification code lives.
@@ -51,7 +50,7 @@ fn channel_of(attr: &str) -> Option<Channel> {
 
 impl Idp {
     /// The user and client behind an access token.
-    async fn token_user(&self, access_token: &str) -> Result<(ClientCtx, UserRow)> {
+    async fn token_user(&self, access_token: &str) -> Result<(ClientCtx, User)> {
         let (client_id, user) = self.check_access_token(access_token).await?;
         // The client the verified token was issued to.
         let c = self.resolve_client(&client_id).await?.issued();
@@ -127,8 +126,8 @@ impl Idp {
 
     /// Sends a password-reset code to the user's verified email or phone, in
     /// the order the pool's AccountRecoverySetting gives.
-    pub(crate) async fn send_reset_code(&self, c: &ClientCtx, user: &UserRow) -> Result<CodeDeliveryDetailsType> {
-        let attrs = attrs_of(user)?;
+    pub(crate) async fn send_reset_code(&self, c: &ClientCtx, user: &User) -> Result<CodeDeliveryDetailsType> {
+        let attrs = &user.attrs;
         let verified = |a: &str| attrs.get(&format!("{a}_verified")).map(String::as_str) == Some("true");
         let mut order = recovery_order(c);
         order.retain(|a| verified(a) && attrs.contains_key(*a));
@@ -160,7 +159,7 @@ impl Idp {
         }
         self.set_password(&c, &mut user, &req.password).await?;
         let request = serde_json::json!({
-            "userAttributes": crate::model::triggers::attributes_json(&attrs_of(&user)?),
+            "userAttributes": crate::model::triggers::attributes_json(&user.attrs),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
         self.run_trigger(
@@ -182,7 +181,7 @@ impl Idp {
         let c = c.with_metadata(&req.client_metadata);
         let given = self.client_attributes(&c, &req.user_attributes)?;
         let schema = c.pool.schema_attributes.clone().unwrap_or_default();
-        let mut attrs = attrs_of(&user)?;
+        let attrs = &mut user.attrs;
         let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
         let hold_until_verified = c
             .pool
@@ -223,10 +222,9 @@ impl Idp {
                 to_verify.push((name, channel, value));
             }
         }
-        user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, false).await?;
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &user.attrs);
+        self.write_user_with_aliases(&mut user, &aliases, false).await?;
         user.version += 1;
         let mut details = Vec::new();
         for (name, channel, destination) in to_verify {
@@ -254,7 +252,7 @@ impl Idp {
         let c = c.with_metadata(&req.client_metadata);
         let channel = channel_of(&req.attribute_name)
             .ok_or_else(|| Error::InvalidParameter(format!("Attribute {} cannot be verified.", req.attribute_name)))?;
-        let attrs = attrs_of(&user)?;
+        let attrs = &user.attrs;
         let destination = attrs
             .get(&format!("{PENDING}{}", req.attribute_name))
             .or_else(|| attrs.get(&req.attribute_name))
@@ -280,15 +278,14 @@ impl Idp {
             return Err(Error::InvalidParameter(format!("Attribute {} cannot be verified.", req.attribute_name)));
         }
         self.consume_code(&user, &verify_purpose(&req.attribute_name), &req.code).await?;
-        let mut attrs = attrs_of(&user)?;
+        let attrs = &mut user.attrs;
         if let Some(pending) = attrs.remove(&format!("{PENDING}{}", req.attribute_name)) {
             attrs.insert(req.attribute_name.clone(), pending);
         }
         attrs.insert(format!("{}_verified", req.attribute_name), "true".into());
-        user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, false).await?;
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &user.attrs);
+        self.write_user_with_aliases(&mut user, &aliases, false).await?;
         Ok(VerifyUserAttributeResponse {})
     }
 
@@ -298,7 +295,7 @@ impl Idp {
     ) -> Result<DeleteUserAttributesResponse> {
         let (c, mut user) = self.token_user(&req.access_token).await?;
         let schema = c.pool.schema_attributes.clone().unwrap_or_default();
-        let mut attrs = attrs_of(&user)?;
+        let attrs = &mut user.attrs;
         for name in &req.user_attribute_names {
             let def = schema.iter().find(|a| a.name.as_deref() == Some(name.as_str()));
             if name == "sub" || def.is_some_and(|d| d.required == Some(true) || d.mutable == Some(false)) {
@@ -312,10 +309,9 @@ impl Idp {
                 attrs.remove(&format!("{PENDING}{name}"));
             }
         }
-        user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, false).await?;
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &user.attrs);
+        self.write_user_with_aliases(&mut user, &aliases, false).await?;
         Ok(DeleteUserAttributesResponse {})
     }
 

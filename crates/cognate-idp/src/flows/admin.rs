@@ -3,13 +3,13 @@
 
 use crate::base::context::ClientCtx;
 use crate::base::passwords;
-use crate::model::attributes::{attribute_list, attribute_value, attrs_of};
+use crate::model::attributes::{attribute_list, attribute_value};
 use crate::model::channel::Channel;
 use crate::model::directory::user_type;
 use crate::model::messages::Draft;
 use crate::model::triggers::{self, Trigger};
 use crate::model::users::{
-    aliases_for, check_required, check_value, new_user_row, resolve_username, set_password_fields, set_status,
+    User, aliases_for, check_required, check_value, new_user_row, resolve_username, set_password_fields, set_status,
     status_of,
 };
 use crate::{Error, Idp, Result};
@@ -37,7 +37,7 @@ fn temporary_password(policy: &PasswordPolicyType) -> String {
 }
 
 impl Idp {
-    async fn admin_user(&self, pool_id: &str, username: &str) -> Result<(PoolRow, UserPoolType, UserRow)> {
+    async fn admin_user(&self, pool_id: &str, username: &str) -> Result<(PoolRow, UserPoolType, User)> {
         let (row, pool) = self.load_pool(pool_id).await?;
         let user = self
             .find_user(&row, &pool, username)
@@ -98,16 +98,16 @@ impl Idp {
             &username,
             &sub,
             UserStatusType::ForceChangePassword,
-            &attrs,
+            attrs,
             material,
             self.now(),
         )?;
         let key = user.username_key.clone();
-        let aliases = aliases_for(&pool_row.id, &pool, &key, &attrs);
-        let search = crate::model::users::search_entries(&user, &attrs);
+        let aliases = aliases_for(&pool_row.id, &pool, &key, &user.attrs);
+        let search = crate::model::users::search_entries(&user);
         let mut created = self.store.create_user(&user, &aliases, &search).await;
         if matches!(created, Err(StoreError::Conflict)) {
-            if self.store.get_user(&pool_row.id, &key).await?.is_some() {
+            if User::read_opt(self.store.get_user(&pool_row.id, &key).await?)?.is_some() {
                 return Err(Error::UsernameExists("User account already exists".into()));
             }
             // ForceAliasCreation moves an email or phone alias from whoever
@@ -136,9 +136,9 @@ impl Idp {
             Err(e) => return Err(e.into()),
         }
         if req.message_action != Some(MessageActionType::Suppress) {
-            self.send_invitation(&c, &user, &attrs, &temp, req.desired_delivery_mediums.as_deref()).await?;
+            self.send_invitation(&c, &user, &temp, req.desired_delivery_mediums.as_deref()).await?;
         }
-        Ok(AdminCreateUserResponse { user: Some(user_type(&user, &attrs)) })
+        Ok(AdminCreateUserResponse { user: Some(user_type(&user, &user.attrs)) })
     }
 
     async fn resend_invitation(
@@ -158,12 +158,9 @@ impl Idp {
             crate::base::passwords::password_material(temp.clone(), user.pool_id.clone(), user.username.clone())
                 .await?;
         set_password_fields(&mut user, material, self.now());
-        if !self.store.update_user(&user, None).await? {
-            return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
-        }
-        let attrs = attrs_of(&user)?;
-        self.send_invitation(c, &user, &attrs, &temp, req.desired_delivery_mediums.as_deref()).await?;
-        Ok(AdminCreateUserResponse { user: Some(user_type(&user, &attrs)) })
+        self.save(&mut user).await?;
+        self.send_invitation(c, &user, &temp, req.desired_delivery_mediums.as_deref()).await?;
+        Ok(AdminCreateUserResponse { user: Some(user_type(&user, &user.attrs)) })
     }
 
     /// The invitation with the temporary password, by the mediums asked for
@@ -171,8 +168,7 @@ impl Idp {
     async fn send_invitation(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
-        attrs: &BTreeMap<String, String>,
+        user: &User,
         temp: &str,
         mediums: Option<&[DeliveryMediumType]>,
     ) -> Result<()> {
@@ -189,7 +185,7 @@ impl Idp {
                 DeliveryMediumType::Email => Channel::Email,
                 DeliveryMediumType::Sms => Channel::Sms,
             };
-            let Some(destination) = attrs.get(channel.attribute()) else { continue };
+            let Some(destination) = user.attrs.get(channel.attribute()) else { continue };
             let default = "Your username is {username} and temporary password is {####}.";
             let (subject, body) = match channel {
                 Channel::Email => (
@@ -214,7 +210,7 @@ impl Idp {
 
     pub async fn admin_get_user(&self, req: AdminGetUserRequest) -> Result<AdminGetUserResponse> {
         let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        let attrs = crate::model::attributes::visible(&attrs_of(&user)?);
+        let attrs = crate::model::attributes::visible(&user.attrs);
         let (list, preferred, options) = self.mfa_view(&user).await?;
         Ok(AdminGetUserResponse {
             username: user.username.clone(),
@@ -243,16 +239,14 @@ impl Idp {
         let status =
             if req.permanent == Some(true) { UserStatusType::Confirmed } else { UserStatusType::ForceChangePassword };
         set_status(&mut user, status);
-        if !self.store.update_user(&user, None).await? {
-            return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
-        }
+        self.save(&mut user).await?;
         Ok(AdminSetUserPasswordResponse {})
     }
 }
 
 impl Idp {
-    async fn save(&self, user: &UserRow) -> Result<()> {
-        if !self.store.update_user(user, None).await? {
+    async fn save(&self, user: &mut User) -> Result<()> {
+        if !self.store.update_user(user.synced()?, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
         }
         Ok(())
@@ -269,7 +263,7 @@ impl Idp {
         let (_, _, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         user.enabled = 0;
         user.updated_at = self.now();
-        self.save(&user).await?;
+        self.save(&mut user).await?;
         Ok(AdminDisableUserResponse {})
     }
 
@@ -277,7 +271,7 @@ impl Idp {
         let (_, _, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         user.enabled = 1;
         user.updated_at = self.now();
-        self.save(&user).await?;
+        self.save(&mut user).await?;
         Ok(AdminEnableUserResponse {})
     }
 
@@ -288,9 +282,9 @@ impl Idp {
         }
         set_status(&mut user, UserStatusType::Confirmed);
         user.updated_at = self.now();
-        self.save(&user).await?;
+        self.save(&mut user).await?;
         let request = serde_json::json!({
-            "userAttributes": triggers::attributes_json(&attrs_of(&user)?),
+            "userAttributes": triggers::attributes_json(&user.attrs),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
         let c = ClientCtx::admin(pool_row, pool);
@@ -318,7 +312,7 @@ impl Idp {
     ) -> Result<AdminUpdateUserAttributesResponse> {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         let schema = pool.schema_attributes.clone().unwrap_or_default();
-        let mut attrs = attrs_of(&user)?;
+        let attrs = &mut user.attrs;
         let given: BTreeMap<String, String> = req
             .user_attributes
             .iter()
@@ -350,10 +344,9 @@ impl Idp {
             }
         }
         attrs.extend(given);
-        user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = aliases_for(&pool_row.id, &pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, false).await?;
+        let aliases = aliases_for(&pool_row.id, &pool, &user.username_key, &user.attrs);
+        self.write_user_with_aliases(&mut user, &aliases, false).await?;
         Ok(AdminUpdateUserAttributesResponse {})
     }
 
@@ -363,7 +356,7 @@ impl Idp {
     ) -> Result<AdminDeleteUserAttributesResponse> {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         let schema = pool.schema_attributes.clone().unwrap_or_default();
-        let mut attrs = attrs_of(&user)?;
+        let attrs = &mut user.attrs;
         for name in &req.user_attribute_names {
             let def = schema.iter().find(|a| a.name.as_deref() == Some(name.as_str()));
             if name == "sub" || def.is_some_and(|d| d.required == Some(true)) {
@@ -371,10 +364,9 @@ impl Idp {
             }
             attrs.remove(name);
         }
-        user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = aliases_for(&pool_row.id, &pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, false).await?;
+        let aliases = aliases_for(&pool_row.id, &pool, &user.username_key, &user.attrs);
+        self.write_user_with_aliases(&mut user, &aliases, false).await?;
         Ok(AdminDeleteUserAttributesResponse {})
     }
 
@@ -393,7 +385,7 @@ impl Idp {
         self.send_reset_code(&c, &user).await?;
         set_status(&mut user, UserStatusType::ResetRequired);
         user.updated_at = self.now();
-        self.save(&user).await?;
+        self.save(&mut user).await?;
         Ok(AdminResetUserPasswordResponse {})
     }
 
@@ -412,7 +404,7 @@ impl Idp {
             attrs.insert("sub".to_string(), sub.clone());
             attrs.insert("email".to_string(), format!("{name}@example.com"));
             attrs.insert("email_verified".to_string(), "true".to_string());
-            let user = UserRow {
+            let user = User::read(UserRow {
                 pool_id: pool_row.id.clone(),
                 username: name.clone(),
                 username_key: crate::model::users::username_key(&pool, name),
@@ -426,9 +418,9 @@ impl Idp {
                 password_hash: Some(password_hash.to_string()),
                 password_changed_at: now,
                 ..Default::default()
-            };
-            let search = crate::model::users::search_entries(&user, &attrs);
-            batch.push((user, search));
+            })?;
+            let search = crate::model::users::search_entries(&user);
+            batch.push((user.into_row()?, search));
         }
         self.store.create_users(&batch).await.map_err(|e| match e {
             StoreError::Conflict => Error::UsernameExists("User account already exists".into()),

@@ -4,9 +4,9 @@
 
 use crate::base::page;
 use crate::model::directory::{MAX_GROUPS_PER_POOL, MAX_GROUPS_PER_USER, threat_protection, user_type};
-use crate::model::users::SEARCHABLE;
+use crate::model::users::{SEARCHABLE, User};
 use crate::{Error, Idp, Result};
-use cognate_store::{Cursor, GroupRow, Membership, StoreError, UserListing, UserQuery, UserRow};
+use cognate_store::{Cursor, GroupRow, Membership, StoreError, UserListing, UserQuery};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
@@ -327,7 +327,7 @@ impl Idp {
         pool_row: &cognate_store::PoolRow,
         pool: &UserPoolType,
         username: &str,
-    ) -> Result<UserRow> {
+    ) -> Result<User> {
         self.find_user(pool_row, pool, username)
             .await?
             .ok_or_else(|| Error::UserNotFound("User does not exist.".into()))

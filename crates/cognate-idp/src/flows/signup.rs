@@ -5,14 +5,13 @@
 
 use crate::base::context::ClientCtx;
 use crate::base::passwords;
-use crate::model::attributes::attrs_of;
 use crate::model::channel::Channel;
 use crate::model::triggers::{self, Trigger};
+use crate::model::users::User;
 use crate::model::users::*;
 use crate::{Error, Idp, Result};
-use cognate_store::{StoreError, UserRow};
+use cognate_store::StoreError;
 use cognate_wire::idp::*;
-use std::collections::BTreeMap;
 
 /// How long a sign-up confirmation code lives.
 pub const SIGNUP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
@@ -62,15 +61,15 @@ impl Idp {
             crate::base::passwords::password_material(password.clone(), c.pool_row.id.clone(), username.clone())
                 .await?;
         let initial = if confirmed { UserStatusType::Confirmed } else { UserStatusType::Unconfirmed };
-        let user = new_user_row(&c.pool, &c.pool_row.id, &username, &sub, initial, &attrs, material, self.now())?;
+        let user = new_user_row(&c.pool, &c.pool_row.id, &username, &sub, initial, attrs, material, self.now())?;
         let key = user.username_key.clone();
-        let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases, &crate::model::users::search_entries(&user, &attrs)).await {
+        let aliases = aliases_for(&c.pool_row.id, &c.pool, &key, &user.attrs);
+        match self.store.create_user(&user, &aliases, &crate::model::users::search_entries(&user)).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 let what = if by_username.is_empty() {
                     "User already exists".to_string()
-                } else if attrs.contains_key("email") && looks_like_email(&req.username) {
+                } else if user.attrs.contains_key("email") && looks_like_email(&req.username) {
                     "An account with the given email already exists.".to_string()
                 } else {
                     "An account with the given phone_number already exists.".to_string()
@@ -88,7 +87,7 @@ impl Idp {
                 session: None,
             });
         }
-        let details = self.send_signup_code(&c, &user, &attrs, "SignUp").await?;
+        let details = self.send_signup_code(&c, &user, "SignUp").await?;
         Ok(SignUpResponse { user_confirmed: false, user_sub: sub, code_delivery_details: details, session: None })
     }
 
@@ -97,10 +96,10 @@ impl Idp {
     async fn send_signup_code(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
-        attrs: &BTreeMap<String, String>,
+        user: &User,
         source: &str,
     ) -> Result<Option<CodeDeliveryDetailsType>> {
+        let attrs = &user.attrs;
         let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
         let channel = if auto.contains(&VerifiedAttributeType::Email) && attrs.contains_key("email") {
             Channel::Email
@@ -126,7 +125,7 @@ impl Idp {
             // Refuse before the code is spent, so a retry with
             // ForceAliasCreation can still use it (the database still has the
             // last word when the user is written).
-            let mut verified = attrs_of(&user)?;
+            let mut verified = user.attrs.clone();
             verified.insert("email_verified".into(), "true".into());
             verified.insert("phone_number_verified".into(), "true".into());
             let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &verified);
@@ -137,7 +136,7 @@ impl Idp {
         self.consume_code(&user, CODE_SIGNUP, &req.confirmation_code).await?;
 
         // The channel the code went to is now verified.
-        let mut attrs = attrs_of(&user)?;
+        let attrs = &mut user.attrs;
         let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
         if auto.contains(&VerifiedAttributeType::Email) && attrs.contains_key("email") {
             attrs.insert("email_verified".into(), "true".into());
@@ -145,12 +144,11 @@ impl Idp {
             attrs.insert("phone_number_verified".into(), "true".into());
         }
         set_status(&mut user, UserStatusType::Confirmed);
-        user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, force).await?;
+        let aliases = aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &user.attrs);
+        self.write_user_with_aliases(&mut user, &aliases, force).await?;
         let request = serde_json::json!({
-            "userAttributes": triggers::attributes_json(&attrs),
+            "userAttributes": triggers::attributes_json(&user.attrs),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
         self.run_trigger(&c, Trigger::PostConfirmation, "PostConfirmation_ConfirmSignUp", &user.username, request)
@@ -188,8 +186,7 @@ impl Idp {
         if status_of(&user) != UserStatusType::Unconfirmed {
             return Err(Error::InvalidParameter("User is already confirmed.".into()));
         }
-        let attrs = attrs_of(&user)?;
-        let details = self.send_signup_code(&c, &user, &attrs, "ResendCode").await?;
+        let details = self.send_signup_code(&c, &user, "ResendCode").await?;
         if details.is_none() {
             return Err(not_sent());
         }

@@ -2,14 +2,8 @@
 //! Cognate's own bookkeeping (changes waiting for verification) kept apart
 //! from what clients see.
 
-use crate::Result;
-use cognate_store::UserRow;
 use cognate_wire::idp::AttributeType;
 use std::collections::BTreeMap;
-
-pub(crate) fn attrs_of(user: &UserRow) -> Result<BTreeMap<String, String>> {
-    Ok(serde_json::from_str(&user.attributes)?)
-}
 
 /// Attributes as the wire lists them: `sub` first, then by name.
 pub(crate) fn attribute_list(attrs: &BTreeMap<String, String>) -> Vec<AttributeType> {

@@ -13,9 +13,9 @@
 use crate::base::context::ClientCtx;
 use crate::model::channel::Channel;
 use crate::model::messages::{self, Draft, delivery_details, new_code};
-use crate::model::users::username_key;
+use crate::model::users::{User, username_key};
 use crate::{Error, Idp, Result};
-use cognate_store::{CodeRow, UserRow};
+use cognate_store::CodeRow;
 use cognate_wire::idp::CodeDeliveryDetailsType;
 
 /// Wrong tries of one code before it is burnt.
@@ -65,7 +65,7 @@ impl Idp {
 
     /// Checks and consumes a one-time code with Cognito's errors: wrong
     /// (counted; burnt after [`CODE_MAX_ATTEMPTS`]), expired, or used.
-    pub(crate) async fn consume_code(&self, user: &UserRow, purpose: &str, code: &str) -> Result<()> {
+    pub(crate) async fn consume_code(&self, user: &User, purpose: &str, code: &str) -> Result<()> {
         let Some(row) = self.store.get_code(&user.pool_id, &user.username_key, purpose).await? else {
             return Err(code_mismatch());
         };
@@ -85,7 +85,7 @@ impl Idp {
     /// The user a code of `purpose` is confirmed for; an unknown one is,
     /// when the client hides user existence, answered as a wrong code of a
     /// real user would be (see [`Idp::unknown_code`]).
-    pub(crate) async fn user_for_code(&self, c: &ClientCtx, username: &str, purpose: &str) -> Result<UserRow> {
+    pub(crate) async fn user_for_code(&self, c: &ClientCtx, username: &str, purpose: &str) -> Result<User> {
         match self.find_user(&c.pool_row, &c.pool, username).await? {
             Some(user) => Ok(user),
             None if c.prevents_existence_errors() => Err(self.unknown_code(c, username, purpose).await),
@@ -159,7 +159,7 @@ impl Idp {
     pub(crate) async fn send_code(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
+        user: &User,
         channel: Channel,
         destination: &str,
         purpose: &str,

@@ -3,6 +3,7 @@
 //! record of an authentication event.
 
 use crate::model::attributes::attribute_list;
+use crate::model::users::User;
 use crate::{Idp, Result};
 use cognate_store::{AuthEventRow, GroupRow, UserListing, UserRow};
 use cognate_wire::Timestamp;
@@ -17,6 +18,12 @@ pub(crate) trait Shown {
 impl Shown for UserRow {
     fn shown(&self) -> (&str, &str, i64, i64, i64) {
         (&self.username, &self.status, self.enabled, self.created_at, self.updated_at)
+    }
+}
+
+impl Shown for User {
+    fn shown(&self) -> (&str, &str, i64, i64, i64) {
+        (**self).shown()
     }
 }
 
@@ -83,7 +90,7 @@ pub const MAX_GROUPS_PER_USER: i64 = 100;
 
 impl Idp {
     /// The claims a user's groups put in their tokens.
-    pub(crate) async fn group_claims_of(&self, user: &UserRow) -> Result<GroupClaims> {
+    pub(crate) async fn group_claims_of(&self, user: &User) -> Result<GroupClaims> {
         let groups = self.store.groups_of_user(&user.pool_id, &user.username_key, None, MAX_GROUPS_PER_USER).await?;
         Ok(group_claims(groups))
     }
@@ -93,7 +100,7 @@ impl Idp {
     pub(crate) async fn auth_event(
         &self,
         pool: &UserPoolType,
-        user: &UserRow,
+        user: &User,
         event: EventType,
         response: EventResponseType,
         password: Option<bool>,

@@ -4,7 +4,7 @@
 //! secret is stored sealed under the master key (bound to its key id) and is
 //! opened only to check a signature.
 
-use crate::{Error, Fault, Idp, Result};
+use crate::{Action, Caller, Error, Fault, Idp, Principal, Result};
 use cognate_store::{AdminKeyRow, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +32,20 @@ fn context(access_key_id: &str) -> String {
 }
 
 impl Idp {
+    /// Whether a verified caller may do `action`: the one decision point for
+    /// every signed operation of every service, asked by the edge after the
+    /// signature checked and before the operation runs. An admin key may do
+    /// everything; a role's temporary credentials (STS) will be judged here
+    /// by the role's policies.
+    pub fn authorize(&self, caller: &Caller, action: Action<'_>) -> Result<()> {
+        match caller.principal {
+            Principal::AdminKey => {
+                tracing::debug!(access_key_id = %caller.access_key_id, %action, "admin key: allowed");
+                Ok(())
+            }
+        }
+    }
+
     pub async fn create_admin_key(&self, description: &str) -> Result<NewAdminKey> {
         let key = NewAdminKey {
             access_key_id: cognate_crypto::ids::access_key_id(),

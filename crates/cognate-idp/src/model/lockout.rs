@@ -6,9 +6,8 @@
 //! `unknown_name_attempts` (dropped after a day without a try).
 
 use crate::base::context::ClientCtx;
-use crate::model::users::username_key;
+use crate::model::users::{User, username_key};
 use crate::{Error, Idp, Result};
-use cognate_store::UserRow;
 
 /// Consecutive failures before sign-in is locked for a while.
 const FREE_FAILURES: i64 = 5;
@@ -36,14 +35,14 @@ pub(crate) fn lock_after(n: i64, now: i64) -> Option<i64> {
 impl Idp {
     /// Refuses while the user is locked out; otherwise lets the caller check
     /// the credentials.
-    pub(crate) fn check_lock(&self, user: &UserRow) -> Result<()> {
+    pub(crate) fn check_lock(&self, user: &User) -> Result<()> {
         if user.locked_until > self.now() {
             return Err(locked_out());
         }
         Ok(())
     }
 
-    pub(crate) async fn record_failure(&self, user: &UserRow) -> Result<()> {
+    pub(crate) async fn record_failure(&self, user: &User) -> Result<()> {
         let n = self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
         if let Some(until) = lock_after(n, self.now()) {
             self.store.lock_sign_in(&user.pool_id, &user.username_key, until).await?;

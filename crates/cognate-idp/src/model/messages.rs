@@ -11,8 +11,9 @@
 use crate::base::context::ClientCtx;
 use crate::model::channel::Channel;
 use crate::model::triggers::Trigger;
+use crate::model::users::User;
 use crate::{Idp, Result};
-use cognate_store::{OutboxRow, UserRow};
+use cognate_store::OutboxRow;
 use cognate_wire::idp::{CodeDeliveryDetailsType, DeliveryMediumType};
 
 /// A message ready to deliver.
@@ -105,13 +106,13 @@ impl Idp {
     /// channel hands it the code, encrypted, and sends nothing itself;
     /// otherwise the CustomMessage trigger may rewrite the text, and the
     /// message is delivered.
-    pub(crate) async fn send_message(&self, c: &ClientCtx, user: &UserRow, d: Draft<'_>) -> Result<()> {
+    pub(crate) async fn send_message(&self, c: &ClientCtx, user: &User, d: Draft<'_>) -> Result<()> {
         if self.custom_send(c, user, d.channel, d.source, d.code).await? {
             return Ok(());
         }
         let (mut subject, mut body) = (d.subject.to_string(), d.body.to_string());
         let request = serde_json::json!({
-            "userAttributes": crate::model::triggers::attributes_json(&crate::model::attributes::attrs_of(user)?),
+            "userAttributes": crate::model::triggers::attributes_json(&user.attrs),
             "codeParameter": "{####}",
             "linkParameter": "{##Click Here##}",
             "usernameParameter": if d.source == "AdminCreateUser" { Some("{username}") } else { None },

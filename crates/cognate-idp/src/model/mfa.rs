@@ -3,8 +3,9 @@
 //! or required) and the factors a user has turned on, as GetUser and
 //! AdminGetUser show them.
 
+use crate::model::users::User;
 use crate::{Idp, Result};
-use cognate_store::{MfaRow, UserRow};
+use cognate_store::MfaRow;
 use cognate_wire::idp::*;
 
 /// The second factors, by the challenge that asks for each (whose names are
@@ -109,7 +110,7 @@ impl Idp {
     }
 
     /// (UserMFASettingList, PreferredMfaSetting, MFAOptions) of a user.
-    pub(crate) async fn mfa_view(&self, user: &UserRow) -> Result<MfaView> {
+    pub(crate) async fn mfa_view(&self, user: &User) -> Result<MfaView> {
         let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
         Ok(mfa_view_of(m))
     }

@@ -15,9 +15,9 @@
 use crate::base::context::ClientCtx;
 use crate::model::channel::Channel;
 use crate::model::triggers::Trigger;
+use crate::model::users::User;
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::esdk;
-use cognate_store::UserRow;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -42,7 +42,7 @@ impl Idp {
     pub(crate) async fn custom_send(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
+        user: &User,
         channel: Channel,
         source: &str,
         code: &str,
@@ -62,7 +62,7 @@ impl Idp {
             Error::UnexpectedLambda(format!("{prefix} is configured without a KMSKeyID to encrypt codes with."))
         })?;
         let encrypted = self.encrypt_code(&c.pool_row.id, key_arn, code)?;
-        let mut attributes = crate::model::triggers::attributes_json(&crate::model::attributes::attrs_of(user)?);
+        let mut attributes = crate::model::triggers::attributes_json(&user.attrs);
         if let Some(m) = attributes.as_object_mut() {
             m.insert("cognito:user_status".into(), json!(user.status));
         }

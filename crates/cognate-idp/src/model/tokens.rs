@@ -7,13 +7,13 @@
 //! then sign with the oldest, and every key verifies.
 
 use crate::base::context::{Client, ClientCtx};
-use crate::model::attributes::attrs_of;
 use crate::model::directory::GroupClaims;
-use crate::model::users::status_of;
+use crate::model::users::{User, status_of};
 use crate::{Error, Fault, Idp, Issuer, Result};
 use cognate_crypto::jwt::{self, SigningKey, VerifyingKeys};
-use cognate_store::{DeviceRow, PoolRow, RefreshTokenRow, SigningKeyRow, UserRow};
+use cognate_store::{DeviceRow, PoolRow, RefreshTokenRow, SigningKeyRow};
 use cognate_wire::idp::*;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -286,7 +286,7 @@ impl Idp {
     pub(crate) async fn issue_tokens(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
+        user: &User,
         grant: Grant<'_>,
     ) -> Result<AuthenticationResultType> {
         let Grant { auth_time: auth_time_s, origin: origin_jti, refresh, source, device_key, scopes } = grant;
@@ -297,13 +297,24 @@ impl Idp {
         let iss = self.issuer(&c.pool_row);
         let origin = origin_jti.map(str::to_string).unwrap_or_else(cognate_crypto::ids::uuid_v4);
         let event_id = cognate_crypto::ids::uuid_v4();
-        let attrs = attrs_of(user)?;
         let groups = self.group_claims_of(user).await?;
 
-        let mut id = Map::new();
-        id.insert("sub".into(), json!(user.sub));
+        let mut id = IdClaims {
+            sub: user.sub.clone(),
+            iss: iss.clone(),
+            username: user.username.clone(),
+            origin_jti: origin.clone(),
+            aud: c.row.id.clone(),
+            event_id: event_id.clone(),
+            token_use: "id",
+            auth_time: auth_time_s,
+            exp: now + id_life,
+            iat: now,
+            jti: cognate_crypto::ids::uuid_v4(),
+            extra: Map::new(),
+        };
         let readable = c.client.read_attributes.as_ref();
-        for (name, value) in &attrs {
+        for (name, value) in &user.attrs {
             if name == "sub" || readable.is_some_and(|r| !r.contains(name)) {
                 continue;
             }
@@ -312,38 +323,27 @@ impl Idp {
                 "updated_at" => value.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(value)),
                 _ => json!(value),
             };
-            id.insert(name.clone(), v);
+            id.extra.insert(name.clone(), v);
         }
-        id.insert("iss".into(), json!(iss));
-        id.insert("cognito:username".into(), json!(user.username));
-        id.insert("origin_jti".into(), json!(origin));
-        id.insert("aud".into(), json!(c.row.id));
-        id.insert("event_id".into(), json!(event_id));
-        id.insert("token_use".into(), json!("id"));
-        id.insert("auth_time".into(), json!(auth_time_s));
-        id.insert("exp".into(), json!(now + id_life));
-        id.insert("iat".into(), json!(now));
-        id.insert("jti".into(), json!(cognate_crypto::ids::uuid_v4()));
+        let mut access = AccessClaims {
+            sub: user.sub.clone(),
+            iss,
+            client_id: c.row.id.clone(),
+            origin_jti: origin.clone(),
+            event_id,
+            token_use: "access",
+            scope: scopes.iter().map(|s| s.to_string()).collect(),
+            auth_time: auth_time_s,
+            exp: now + access_life,
+            iat: now,
+            jti: cognate_crypto::ids::uuid_v4(),
+            username: user.username.clone(),
+            device_key: device_key.map(str::to_string),
+            extra: Map::new(),
+        };
 
-        let mut access = Map::new();
-        access.insert("sub".into(), json!(user.sub));
-        access.insert("iss".into(), json!(iss));
-        access.insert("client_id".into(), json!(c.row.id));
-        access.insert("origin_jti".into(), json!(origin));
-        access.insert("event_id".into(), json!(event_id));
-        access.insert("token_use".into(), json!("access"));
-        access.insert("scope".into(), json!(scopes.join(" ")));
-        access.insert("auth_time".into(), json!(auth_time_s));
-        access.insert("exp".into(), json!(now + access_life));
-        access.insert("iat".into(), json!(now));
-        access.insert("jti".into(), json!(cognate_crypto::ids::uuid_v4()));
-        access.insert("username".into(), json!(user.username));
-        if let Some(d) = device_key {
-            access.insert("device_key".into(), json!(d));
-        }
-
-        let groups = self.pre_token_generation(c, user, &attrs, source, groups, (&mut id, &mut access)).await?;
-        insert_group_claims(&groups, &mut id, &mut access);
+        let groups = self.pre_token_generation(c, user, source, groups, (&mut id, &mut access)).await?;
+        insert_group_claims(&groups, &mut id.extra, &mut access.extra);
 
         let (access_token, id_token) = crate::base::crypto_threads::run(move || {
             let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
@@ -385,21 +385,20 @@ impl Idp {
     async fn pre_token_generation(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
-        attrs: &std::collections::BTreeMap<String, String>,
+        user: &User,
         source: &str,
         groups: GroupClaims,
-        (id, access): (&mut Map<String, Value>, &mut Map<String, Value>),
+        (id, access): (&mut IdClaims, &mut AccessClaims),
     ) -> Result<GroupClaims> {
         let request = json!({
-            "userAttributes": crate::model::triggers::attributes_json(attrs),
+            "userAttributes": crate::model::triggers::attributes_json(&user.attrs),
             "groupConfiguration": {
                 "groupsToOverride": groups.groups,
                 "iamRolesToOverride": groups.roles,
                 "preferredRole": groups.preferred_role,
             },
             // The scopes granted, as the access token carries them so far.
-            "scopes": access.get("scope").and_then(Value::as_str).map(|s| s.split(' ').collect::<Vec<_>>()).unwrap_or_default(),
+            "scopes": access.scope,
             "clientMetadata": {},
         });
         let Some(r) = self
@@ -408,55 +407,38 @@ impl Idp {
         else {
             return Ok(groups);
         };
-        const PROTECTED: &[&str] = &[
-            "sub",
-            "iss",
-            "aud",
-            "token_use",
-            "exp",
-            "iat",
-            "auth_time",
-            "cognito:username",
-            "origin_jti",
-            "event_id",
-            "jti",
-            "client_id",
-            "username",
-            "nonce",
-            "at_hash",
-        ];
+        // What a function may not add, override or suppress: the claims
+        // Cognito sets in either token (typed, so never in `extra`), and the
+        // OIDC ones it reserves.
+        const RESERVED: &[&str] = &["nonce", "at_hash", "acr", "amr", "azp", "nbf", "identities"];
+        let allowed =
+            |k: &str| !RESERVED.contains(&k) && !IdClaims::TYPED.contains(&k) && !AccessClaims::TYPED.contains(&k);
         let apply = |claims: &mut Map<String, Value>, d: &Value| {
             if let Some(Value::Object(add)) = d.get("claimsToAddOrOverride") {
                 for (k, v) in add {
-                    if !PROTECTED.contains(&k.as_str()) {
+                    if allowed(k) {
                         claims.insert(k.clone(), v.clone());
                     }
                 }
             }
             if let Some(Value::Array(drop)) = d.get("claimsToSuppress") {
                 for k in drop.iter().filter_map(Value::as_str) {
-                    if !PROTECTED.contains(&k) {
+                    if allowed(k) {
                         claims.remove(k);
                     }
                 }
             }
         };
         if let Some(v1) = r.get("claimsOverrideDetails").filter(|v| v.is_object()) {
-            apply(id, v1);
+            apply(&mut id.extra, v1);
         }
         if let Some(v2) = r.get("claimsAndScopeOverrideDetails").filter(|v| v.is_object()) {
             if let Some(d) = v2.get("idTokenGeneration") {
-                apply(id, d);
+                apply(&mut id.extra, d);
             }
             if let Some(d) = v2.get("accessTokenGeneration") {
-                apply(access, d);
-                let mut scopes: Vec<String> = access
-                    .get("scope")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect();
+                apply(&mut access.extra, d);
+                let scopes = &mut access.scope;
                 for s in d.get("scopesToAdd").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
                 {
                     if !scopes.iter().any(|x| x == s) {
@@ -466,7 +448,6 @@ impl Idp {
                 if let Some(drop) = d.get("scopesToSuppress").and_then(Value::as_array) {
                     scopes.retain(|x| !drop.iter().any(|d| d.as_str() == Some(x)));
                 }
-                access.insert("scope".into(), json!(scopes.join(" ")));
             }
         }
         let overrides = r
@@ -511,10 +492,7 @@ impl Idp {
         let client = self.resolve_client(&req.client_id).await?;
         let c = self.with_client_secret(client, req.client_secret.as_deref()).await?;
         let row = self.live_refresh_token(&c, &req.refresh_token).await?;
-        let user = self
-            .store
-            .get_user(&row.pool_id, &row.username_key)
-            .await?
+        let user = User::read_opt(self.store.get_user(&row.pool_id, &row.username_key).await?)?
             .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));
@@ -537,7 +515,7 @@ impl Idp {
     /// by the pool's key, `token_use`, expiry, and revocation (global
     /// sign-out, a disabled or deleted user). Returns the client it was
     /// issued to and its user.
-    pub async fn check_access_token(&self, token: &str) -> Result<(String, UserRow)> {
+    pub async fn check_access_token(&self, token: &str) -> Result<(String, User)> {
         self.check_access(token).await.map(|a| (a.client_id, a.user))
     }
 
@@ -568,7 +546,7 @@ impl Idp {
         if found.revoked {
             return Err(Error::NotAuthorized("Access Token has been revoked".into()));
         }
-        let user = found.user;
+        let user = User::read(found.user)?;
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
@@ -583,12 +561,94 @@ impl Idp {
 /// A checked access token: its client and its user.
 pub(crate) struct Access {
     pub client_id: String,
-    pub user: UserRow,
+    pub user: User,
     /// The user has stored MFA settings (else there are none to read).
     pub has_mfa: bool,
 }
 
-/// 256 bits of randomness, base64url.
+/// An ID token's claims: the ones Cognito sets typed, and in `extra` the
+/// user's readable attributes, the group claims and what a PreTokenGeneration
+/// function adds (which can never replace a typed claim).
+#[derive(Debug, Serialize)]
+pub(crate) struct IdClaims {
+    pub sub: String,
+    pub iss: String,
+    #[serde(rename = "cognito:username")]
+    pub username: String,
+    pub origin_jti: String,
+    pub aud: String,
+    pub event_id: String,
+    pub token_use: &'static str,
+    pub auth_time: i64,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl IdClaims {
+    const TYPED: &[&str] = &[
+        "sub",
+        "iss",
+        "cognito:username",
+        "origin_jti",
+        "aud",
+        "event_id",
+        "token_use",
+        "auth_time",
+        "exp",
+        "iat",
+        "jti",
+    ];
+}
+
+/// An access token's claims: the ones Cognito sets typed (`scope` is the
+/// granted scopes, space-separated), and in `extra` the group claim and what
+/// a PreTokenGeneration function adds. It has no `aud`, as in Cognito.
+#[derive(Debug, Serialize)]
+pub(crate) struct AccessClaims {
+    pub sub: String,
+    pub iss: String,
+    pub client_id: String,
+    pub origin_jti: String,
+    pub event_id: String,
+    pub token_use: &'static str,
+    #[serde(serialize_with = "space_separated")]
+    pub scope: Vec<String>,
+    pub auth_time: i64,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl AccessClaims {
+    const TYPED: &[&str] = &[
+        "sub",
+        "iss",
+        "client_id",
+        "origin_jti",
+        "event_id",
+        "token_use",
+        "scope",
+        "auth_time",
+        "exp",
+        "iat",
+        "jti",
+        "username",
+        "device_key",
+    ];
+}
+
+fn space_separated<S: serde::Serializer>(scopes: &[String], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&scopes.join(" "))
+}
+
 /// What a set of tokens is issued for: when the user authenticated (s), the
 /// sign-in they continue (a refresh keeps its origin), whether a refresh
 /// token comes with them, the PreTokenGeneration source, the device, and the
@@ -654,6 +714,7 @@ fn override_groups(mut g: GroupClaims, o: &Value) -> GroupClaims {
     g
 }
 
+/// 256 bits of randomness, base64url.
 fn random_token() -> String {
     use base64::Engine as _;
     use rand::RngCore as _;

@@ -10,12 +10,57 @@
 
 use crate::base::context::ClientCtx;
 use crate::base::passwords::{self, password_material, verify_password};
-use crate::model::attributes::attrs_of;
 use crate::{Error, Fault, Idp, Result};
 use cognate_store::SearchEntry;
 use cognate_store::{AliasRow, PoolRow, StoreError, UserRow};
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
+
+/// A user as the flows see it: its stored row and its attributes, parsed
+/// once when the user is read. `attrs` is the truth while a request runs;
+/// [`User::synced`] writes it back into the row just before the row is
+/// stored, so no step reads or writes the row's attribute JSON itself.
+#[derive(Debug, Clone)]
+pub struct User {
+    row: UserRow,
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl User {
+    /// Parses a stored row's attributes.
+    pub(crate) fn read(row: UserRow) -> Result<User> {
+        let attrs = serde_json::from_str(&row.attributes)?;
+        Ok(User { row, attrs })
+    }
+
+    pub(crate) fn read_opt(row: Option<UserRow>) -> Result<Option<User>> {
+        row.map(User::read).transpose()
+    }
+
+    /// The row to store, its attribute JSON written from `attrs`.
+    pub(crate) fn synced(&mut self) -> Result<&UserRow> {
+        self.row.attributes = serde_json::to_string(&self.attrs)?;
+        Ok(&self.row)
+    }
+
+    pub(crate) fn into_row(mut self) -> Result<UserRow> {
+        self.synced()?;
+        Ok(self.row)
+    }
+}
+
+impl std::ops::Deref for User {
+    type Target = UserRow;
+    fn deref(&self) -> &UserRow {
+        &self.row
+    }
+}
+
+impl std::ops::DerefMut for User {
+    fn deref_mut(&mut self) -> &mut UserRow {
+        &mut self.row
+    }
+}
 
 /// A user's status, read from its row (stored by its wire name; a name
 /// this build does not know reads as UNKNOWN, which no flow accepts).
@@ -104,9 +149,9 @@ pub(crate) const SEARCHABLE: &[&str] =
 /// What a user can be found by: the username (its lookup key), the sub, the
 /// searchable standard attributes and, as Cognate's extension, every custom
 /// attribute.
-pub(crate) fn search_entries(user: &UserRow, attrs: &BTreeMap<String, String>) -> Vec<SearchEntry> {
+pub(crate) fn search_entries(user: &User) -> Vec<SearchEntry> {
     let mut out = vec![SearchEntry::new("username", &user.username_key), SearchEntry::new("sub", &user.sub)];
-    for (name, value) in attrs {
+    for (name, value) in &user.attrs {
         if SEARCHABLE.contains(&name.as_str()) || name.starts_with("custom:") {
             out.push(SearchEntry::new(name.clone(), value));
         }
@@ -121,9 +166,9 @@ impl Idp {
         pool_row: &PoolRow,
         pool: &UserPoolType,
         username: &str,
-    ) -> Result<Option<UserRow>> {
+    ) -> Result<Option<User>> {
         if let Some(u) = self.store.get_user(&pool_row.id, &username_key(pool, username)).await? {
-            return Ok(Some(u));
+            return Ok(Some(User::read(u)?));
         }
         let kind = if looks_like_email(username) {
             "email"
@@ -132,7 +177,7 @@ impl Idp {
         } else {
             "preferred_username"
         };
-        Ok(self.store.get_user_by_alias(&pool_row.id, kind, &username_key(pool, username)).await?)
+        User::read_opt(self.store.get_user_by_alias(&pool_row.id, kind, &username_key(pool, username)).await?)
     }
 
     /// Checks attributes a client writes against the pool's schema and the
@@ -163,11 +208,12 @@ impl Idp {
     /// unless `force`, which moves the alias to this user.
     pub(crate) async fn write_user_with_aliases(
         &self,
-        user: &UserRow,
+        user: &mut User,
         aliases: &[AliasRow],
         force: bool,
     ) -> Result<()> {
-        let search = crate::model::users::search_entries(user, &attrs_of(user)?);
+        let search = search_entries(user);
+        let user = user.synced()?;
         match self.store.update_user(user, Some((aliases, &search))).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into())),
@@ -203,7 +249,7 @@ impl Idp {
     }
 
     /// Sets a new password (hash and SRP verifier) on `user` and saves it.
-    pub(crate) async fn set_password(&self, c: &ClientCtx, user: &mut UserRow, password: &str) -> Result<()> {
+    pub(crate) async fn set_password(&self, c: &ClientCtx, user: &mut User, password: &str) -> Result<()> {
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(password, &policy, passwords::Wording::DidNotConform)?;
         // PasswordHistorySize: the current password and the ones before it.
@@ -220,7 +266,7 @@ impl Idp {
         }
         let material = password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
         crate::model::users::set_password_fields(user, material, self.now());
-        if !self.store.update_user(user, None).await? {
+        if !self.store.update_user(user.synced()?, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));
         }
         user.version += 1;
@@ -387,11 +433,11 @@ pub(crate) fn new_user_row(
     username: &str,
     sub: &str,
     status: UserStatusType,
-    attrs: &BTreeMap<String, String>,
+    attrs: BTreeMap<String, String>,
     password: (String, cognate_crypto::srp::Verifier),
     now: i64,
-) -> Result<UserRow> {
-    let mut user = UserRow {
+) -> Result<User> {
+    let mut row = UserRow {
         pool_id: pool_id.to_string(),
         username: username.to_string(),
         username_key: username_key(pool, username),
@@ -400,10 +446,11 @@ pub(crate) fn new_user_row(
         enabled: 1,
         created_at: now,
         version: 1,
-        attributes: serde_json::to_string(attrs)?,
         ..Default::default()
     };
-    set_password_fields(&mut user, password, now);
+    set_password_fields(&mut row, password, now);
+    let mut user = User { row, attrs };
+    user.synced()?;
     Ok(user)
 }
 

@@ -10,7 +10,6 @@ mod idp;
 mod kms;
 mod sts;
 
-use crate::auth::Caller;
 use crate::{ApiError, App};
 use cognate_wire::schema::Schema;
 use cognate_wire::{OperationInfo, ServiceInfo};
@@ -24,8 +23,8 @@ pub struct Ctx {
     pub app: App,
     /// The region the call acts in.
     pub region: String,
-    /// The verified signer, for admin operations.
-    pub caller: Option<Caller>,
+    /// The verified signer of a signed operation, already authorized for it.
+    pub caller: Option<cognate_idp::Caller>,
     pub request_id: String,
 }
 

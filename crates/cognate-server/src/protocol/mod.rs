@@ -80,7 +80,11 @@ pub(crate) async fn invoke(
         let caller = if op.no_auth {
             None
         } else {
-            Some(auth::verify(app, &parts.method, &parts.uri, &parts.headers, body, service.info.signing_name).await?)
+            let caller =
+                auth::verify(app, &parts.method, &parts.uri, &parts.headers, body, service.info.signing_name).await?;
+            app.idp
+                .authorize(&caller, cognate_idp::Action { service: service.info.signing_name, operation: op.name })?;
+            Some(caller)
         };
         signer = caller.as_ref().map(|c| c.access_key_id.clone());
         let handler = (service.handler)(op.name).ok_or_else(|| ApiError::unsupported(service.name, op.name))?;

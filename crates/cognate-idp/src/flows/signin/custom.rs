@@ -19,12 +19,10 @@ use crate::base::context::{ClientCtx, param};
 use crate::base::sealed::{self, Opened, invalid_session};
 use crate::flows::signin::outcome::Challenge;
 use crate::flows::signin::verifier::{SrpHalf, password_verifier};
-use crate::model::attributes::attrs_of;
 use crate::model::triggers::{Trigger, attributes_json, flag};
-use crate::model::users::srp_material;
+use crate::model::users::{User, srp_material};
 use crate::{Error, Idp, Result};
 use cognate_crypto::srp;
-use cognate_store::UserRow;
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -62,7 +60,7 @@ fn incorrect() -> Error {
 
 /// What CUSTOM_AUTH decided: tokens for the user, or a challenge to send.
 pub(crate) enum Next {
-    Tokens(Box<UserRow>),
+    Tokens(Box<User>),
     Challenge(Challenge),
 }
 
@@ -106,7 +104,7 @@ impl Idp {
         Ok((opened.user, opened.state))
     }
 
-    fn seal_custom(&self, c: &ClientCtx, user: &UserRow, state: CustomState) -> Result<String> {
+    fn seal_custom(&self, c: &ClientCtx, user: &User, state: CustomState) -> Result<String> {
         sealed::seal(&self.key, sealed::Step::Custom, c, &user.username_key, self.now(), state)
     }
 
@@ -131,7 +129,8 @@ impl Idp {
         if srp::parse_timestamp(claim.1).is_none() {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
-        let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(invalid_session)?;
+        let user =
+            User::read_opt(self.store.get_user(&c.pool_row.id, &user_key).await?)?.ok_or_else(invalid_session)?;
         self.check_lock(&user)?;
         let (_, v) = srp_material(&user)?;
         let proven = half.proves(v, srp::pool_name(&c.pool_row.id), &user.username, claim).await?;
@@ -158,10 +157,11 @@ impl Idp {
         }
         let answer =
             r.get("ANSWER").ok_or_else(|| Error::InvalidParameter("Missing required parameter ANSWER".into()))?;
-        let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(invalid_session)?;
-        let attrs = attrs_of(&user)?;
+        let user =
+            User::read_opt(self.store.get_user(&c.pool_row.id, &user_key).await?)?.ok_or_else(invalid_session)?;
+        let attrs = &user.attrs;
         let request = json!({
-            "userAttributes": attributes_json(&attrs),
+            "userAttributes": attributes_json(attrs),
             "privateChallengeParameters": state.private,
             "challengeAnswer": answer,
             "clientMetadata": client_metadata,
@@ -195,7 +195,7 @@ impl Idp {
     async fn define(
         &self,
         c: &ClientCtx,
-        user: UserRow,
+        user: User,
         steps: Vec<Step>,
         a: Option<String>,
         client_metadata: &BTreeMap<String, String>,
@@ -203,9 +203,9 @@ impl Idp {
         if steps.len() >= MAX_CHALLENGES {
             return Err(incorrect());
         }
-        let attrs = attrs_of(&user)?;
+        let attrs = &user.attrs;
         let request = json!({
-            "userAttributes": attributes_json(&attrs),
+            "userAttributes": attributes_json(attrs),
             "session": steps,
             "clientMetadata": client_metadata,
             "userNotFound": false,
@@ -250,7 +250,7 @@ impl Idp {
             }
         }
         let request = json!({
-            "userAttributes": attributes_json(&attrs),
+            "userAttributes": attributes_json(attrs),
             "challengeName": "CUSTOM_CHALLENGE",
             "session": steps,
             "clientMetadata": client_metadata,

@@ -11,9 +11,10 @@ use crate::base::page;
 use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::outcome::Challenge;
 use crate::flows::signin::verifier::SrpHalf;
+use crate::model::users::User;
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
-use cognate_store::{DeviceRow, UserRow};
+use cognate_store::DeviceRow;
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,7 @@ pub(crate) fn device_type(d: &DeviceRow) -> DeviceType {
 impl Idp {
     /// A new device for a sign-in when the pool tracks devices: its keys go
     /// back as NewDeviceMetadata, and the client confirms it.
-    pub(crate) async fn new_device(&self, c: &ClientCtx, user: &UserRow) -> Result<Option<DeviceRow>> {
+    pub(crate) async fn new_device(&self, c: &ClientCtx, user: &User) -> Result<Option<DeviceRow>> {
         if c.pool.device_configuration.is_none() {
             return Ok(None);
         }
@@ -86,7 +87,7 @@ impl Idp {
     }
 
     /// DEVICE_SRP_AUTH: the client proves it holds the device's secret.
-    pub(crate) fn device_challenge(&self, c: &ClientCtx, user: &UserRow, d: &DeviceRow) -> Result<Challenge> {
+    pub(crate) fn device_challenge(&self, c: &ClientCtx, user: &User, d: &DeviceRow) -> Result<Challenge> {
         let mut p = BTreeMap::new();
         p.insert("DEVICE_KEY".to_string(), d.device_key.clone());
         self.challenge_for(c, user, ChallengeNameType::DeviceSrpAuth, p, false, &d.device_key)
@@ -100,7 +101,7 @@ impl Idp {
         challenge: ChallengeNameType,
         r: &BTreeMap<String, String>,
         session: Option<&str>,
-    ) -> Result<std::result::Result<(UserRow, DeviceRow), Challenge>> {
+    ) -> Result<std::result::Result<(User, DeviceRow), Challenge>> {
         let param = |k: &str| crate::base::context::param(r, k);
         let (device_key, user) = self.open_challenge(c, session, challenge.as_str()).await?;
         if param("DEVICE_KEY")? != device_key {
@@ -192,20 +193,20 @@ impl Idp {
     }
 
     /// The client, user and device key (if any) of an access token.
-    async fn device_token(&self, access_token: &str) -> Result<(ClientCtx, UserRow, Option<String>)> {
+    async fn device_token(&self, access_token: &str) -> Result<(ClientCtx, User, Option<String>)> {
         let (client_id, user) = self.check_access_token(access_token).await?;
         let c = self.resolve_client(&client_id).await?.issued();
         let device = crate::model::tokens::unverified_claim(access_token, "device_key");
         Ok((c, user, device))
     }
 
-    async fn own_device(&self, user: &UserRow, key: &str) -> Result<DeviceRow> {
+    async fn own_device(&self, user: &User, key: &str) -> Result<DeviceRow> {
         self.known_device(user, Some(key)).await?.ok_or_else(device_not_found)
     }
 
     async fn list_for(
         &self,
-        user: &UserRow,
+        user: &User,
         remembered_only: bool,
         limit: Option<i32>,
         token: Option<&str>,
@@ -226,7 +227,7 @@ impl Idp {
         Ok((rows.iter().map(device_type).collect(), next))
     }
 
-    async fn set_status(&self, user: &UserRow, key: &str, status: Option<DeviceRememberedStatusType>) -> Result<()> {
+    async fn set_status(&self, user: &User, key: &str, status: Option<DeviceRememberedStatusType>) -> Result<()> {
         let mut d = self.own_device(user, key).await?;
         d.remembered = i64::from(status == Some(DeviceRememberedStatusType::Remembered));
         d.updated_at = self.now();
@@ -263,7 +264,7 @@ impl Idp {
         Ok(UpdateDeviceStatusResponse {})
     }
 
-    async fn admin_device_user(&self, pool_id: &str, username: &str) -> Result<UserRow> {
+    async fn admin_device_user(&self, pool_id: &str, username: &str) -> Result<User> {
         let (row, pool) = self.load_pool(pool_id).await?;
         self.find_user(&row, &pool, username).await?.ok_or_else(|| Error::UserNotFound("User does not exist.".into()))
     }

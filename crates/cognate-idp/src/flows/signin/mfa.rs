@@ -13,13 +13,13 @@
 use crate::base::context::ClientCtx;
 use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::outcome::Challenge;
-use crate::model::attributes::attrs_of;
 use crate::model::channel::Channel;
 use crate::model::messages::{Draft, delivery_details, new_code};
 use crate::model::mfa::{EMAIL, PoolMfa, SMS, TOTP, enabled};
+use crate::model::users::User;
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::totp;
-use cognate_store::{MfaRow, UserRow};
+use cognate_store::MfaRow;
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ struct MfaState {
     d: String,
 }
 
-fn blank_mfa(user: &UserRow) -> MfaRow {
+fn blank_mfa(user: &User) -> MfaRow {
     MfaRow { pool_id: user.pool_id.clone(), username_key: user.username_key.clone(), ..Default::default() }
 }
 
@@ -58,7 +58,7 @@ impl Idp {
     pub(crate) async fn mfa_challenge(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
+        user: &User,
         device_key: &str,
     ) -> Result<Option<Challenge>> {
         // Most pools have MFA off: no query for them.
@@ -68,7 +68,7 @@ impl Idp {
         let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
         let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
         let factors: Vec<ChallengeNameType> = enabled(m.as_ref()).into_iter().filter(|f| pool.allows(*f)).collect();
-        let attrs = attrs_of(user)?;
+        let attrs = &user.attrs;
         let factor = match factors.as_slice() {
             [] if pool.on() => {
                 // Required and none chosen: SMS to a phone number the user
@@ -106,19 +106,19 @@ impl Idp {
                 }
             }
         };
-        Ok(Some(self.factor_challenge(c, user, &pool, factor, &attrs, device_key).await?))
+        Ok(Some(self.factor_challenge(c, user, &pool, factor, device_key).await?))
     }
 
     /// Issues the challenge for one factor (sending the code for SMS/email).
     async fn factor_challenge(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
+        user: &User,
         pool: &PoolMfa,
         factor: ChallengeNameType,
-        attrs: &BTreeMap<String, String>,
         device_key: &str,
     ) -> Result<Challenge> {
+        let attrs = &user.attrs;
         let mut p = BTreeMap::new();
         let name = match factor {
             TOTP => ChallengeNameType::SoftwareTokenMfa,
@@ -175,7 +175,7 @@ impl Idp {
     pub(crate) fn challenge_for(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
+        user: &User,
         name: ChallengeNameType,
         mut params: BTreeMap<String, String>,
         verified: bool,
@@ -186,7 +186,7 @@ impl Idp {
         Ok(Challenge { name, parameters: params, session: Some(session) })
     }
 
-    fn seal_state(&self, c: &ClientCtx, user: &UserRow, k: &str, verified: bool, device_key: &str) -> Result<String> {
+    fn seal_state(&self, c: &ClientCtx, user: &User, k: &str, verified: bool, device_key: &str) -> Result<String> {
         let state = MfaState { k: k.to_string(), v: verified, d: device_key.to_string() };
         sealed::seal(&self.key, Step::Mfa, c, &user.username_key, self.now(), state)
     }
@@ -197,18 +197,19 @@ impl Idp {
         c: &ClientCtx,
         session: Option<&str>,
         expected: &str,
-    ) -> Result<(String, UserRow)> {
+    ) -> Result<(String, User)> {
         let (state, user) = self.open_session(c, session, expected).await?;
         Ok((state.d, user))
     }
 
     /// Opens a Session for `c` that awaits `expected`; returns the user.
-    async fn open_session(&self, c: &ClientCtx, session: Option<&str>, expected: &str) -> Result<(MfaState, UserRow)> {
+    async fn open_session(&self, c: &ClientCtx, session: Option<&str>, expected: &str) -> Result<(MfaState, User)> {
         let opened: Opened<MfaState> = sealed::open(&self.key, Step::Mfa, c, session, self.now())?;
         if opened.state.k != expected {
             return Err(invalid_session());
         }
-        let user = self.store.get_user(&c.pool_row.id, &opened.user).await?.ok_or_else(invalid_session)?;
+        let user =
+            User::read_opt(self.store.get_user(&c.pool_row.id, &opened.user).await?)?.ok_or_else(invalid_session)?;
         Ok((opened.state, user))
     }
 
@@ -221,7 +222,7 @@ impl Idp {
         challenge: ChallengeNameType,
         r: &BTreeMap<String, String>,
         session: Option<&str>,
-    ) -> Result<std::result::Result<(UserRow, String), Challenge>> {
+    ) -> Result<std::result::Result<(User, String), Challenge>> {
         let (state, user) = self.open_session(c, session, challenge.as_str()).await?;
         self.check_lock(&user)?;
         let code = |key: &str| r.get(key).map(String::as_str).ok_or_else(|| missing(key));
@@ -261,8 +262,7 @@ impl Idp {
                 let Some(factor) = ChallengeNameType::parse(answer).filter(choosable) else {
                     return Err(Error::InvalidParameter(format!("{answer} is not an MFA type this user can choose.")));
                 };
-                let attrs = attrs_of(&user)?;
-                return Ok(Err(self.factor_challenge(c, &user, &pool, factor, &attrs, &state.d).await?));
+                return Ok(Err(self.factor_challenge(c, &user, &pool, factor, &state.d).await?));
             }
             ChallengeNameType::MfaSetup => {
                 if !state.v {
@@ -277,14 +277,14 @@ impl Idp {
         Ok(Ok((user, state.d)))
     }
 
-    async fn count_failure(&self, user: &UserRow) -> Result<()> {
+    async fn count_failure(&self, user: &User) -> Result<()> {
         self.record_failure(user).await
     }
 
     /// Checks a TOTP code against the user's verified secret, or against the
     /// pending one when `pending`, and accepts its step once: a code whose
     /// step was already accepted is ExpiredCodeException, as Cognito answers.
-    async fn accept_totp(&self, user: &UserRow, m: &MfaRow, code: &str, pending: bool) -> Result<bool> {
+    async fn accept_totp(&self, user: &User, m: &MfaRow, code: &str, pending: bool) -> Result<bool> {
         let sealed = if pending { m.totp_pending_sealed.as_deref() } else { m.totp_secret_sealed.as_deref() };
         let Some(sealed) = sealed else { return Ok(false) };
         let secret = self.key.open(&totp_context(user), sealed).map_err(|e| {
@@ -354,7 +354,7 @@ impl Idp {
         &self,
         access_token: Option<&str>,
         session: Option<&str>,
-    ) -> Result<(ClientCtx, UserRow, Option<MfaState>)> {
+    ) -> Result<(ClientCtx, User, Option<MfaState>)> {
         match (access_token, session) {
             (Some(t), _) => {
                 let (client_id, user) = self.check_access_token(t).await?;
@@ -372,7 +372,7 @@ impl Idp {
         }
     }
 
-    fn reseal(&self, c: &ClientCtx, user: &UserRow, k: &str, verified: bool) -> Result<String> {
+    fn reseal(&self, c: &ClientCtx, user: &User, k: &str, verified: bool) -> Result<String> {
         self.seal_state(c, user, k, verified, "")
     }
 
@@ -404,12 +404,12 @@ impl Idp {
 
     async fn apply_preferences(
         &self,
-        user: &UserRow,
+        user: &User,
         sms: Option<SMSMfaSettingsType>,
         totp_settings: Option<SoftwareTokenMfaSettingsType>,
         email: Option<EmailMfaSettingsType>,
     ) -> Result<()> {
-        let attrs = attrs_of(user)?;
+        let attrs = &user.attrs;
         let mut m =
             self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.unwrap_or_else(|| blank_mfa(user));
         let settings = [
@@ -456,7 +456,7 @@ impl Idp {
 
     /// SetUserSettings / AdminSetUserSettings: the older way to turn SMS MFA
     /// on (an SMS option for phone_number) or off (no options).
-    pub(crate) async fn apply_mfa_options(&self, user: &UserRow, options: &[MFAOptionType]) -> Result<()> {
+    pub(crate) async fn apply_mfa_options(&self, user: &User, options: &[MFAOptionType]) -> Result<()> {
         let sms = options.iter().any(|o| o.delivery_medium == Some(DeliveryMediumType::Sms));
         if options.iter().any(|o| o.delivery_medium == Some(DeliveryMediumType::Email)) {
             return Err(Error::InvalidParameter("Only SMS is supported as an MFA option.".into()));
@@ -490,6 +490,6 @@ fn missing(key: &str) -> Error {
 }
 
 /// Associated data of a user's sealed TOTP secret: it opens for that user only.
-fn totp_context(user: &UserRow) -> String {
+fn totp_context(user: &User) -> String {
     format!("{TOTP_CONTEXT}/{}/{}", user.pool_id, user.sub)
 }

@@ -22,10 +22,9 @@ use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::custom::Next;
 use crate::flows::signin::outcome::{Challenge, Outcome, respond};
 use crate::flows::signin::verifier::{SrpHalf, password_verifier, server_challenge};
-use crate::model::attributes::attrs_of;
 use crate::model::tokens::{Grant, SIGN_IN_SCOPES};
 use crate::model::triggers::{self, Trigger};
-use crate::model::users::{set_status, srp_material, status_of};
+use crate::model::users::{User, set_status, srp_material, status_of};
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
 use cognate_store::{DeviceRow, UserRow};
@@ -212,10 +211,7 @@ impl Idp {
             _ => {
                 let token = param(&params, "REFRESH_TOKEN")?;
                 let row = self.live_refresh_token(&client, token).await?;
-                let user = self
-                    .store
-                    .get_user(&row.pool_id, &row.username_key)
-                    .await?
+                let user = User::read_opt(self.store.get_user(&row.pool_id, &row.username_key).await?)?
                     .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
                 // The hash may be over the username the client knows, or the sub.
                 let name = params.get("USERNAME").cloned().unwrap_or_else(|| user.username.clone());
@@ -254,7 +250,7 @@ impl Idp {
     }
 
     /// Status checks after the credentials proved right.
-    fn check_can_sign_in(&self, c: &ClientCtx, user: &UserRow) -> Result<()> {
+    fn check_can_sign_in(&self, c: &ClientCtx, user: &User) -> Result<()> {
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
@@ -286,7 +282,7 @@ impl Idp {
         if c.prevents_existence_errors() { incorrect() } else { Error::UserNotFound("User does not exist.".into()) }
     }
 
-    async fn password_sign_in(&self, c: &ClientCtx, username: &str, password: &str) -> Result<UserRow> {
+    async fn password_sign_in(&self, c: &ClientCtx, username: &str, password: &str) -> Result<User> {
         let user = match self.find_user(&c.pool_row, &c.pool, username).await? {
             Some(user) => user,
             None => match self.migrate_user(c, username, password).await? {
@@ -323,9 +319,9 @@ impl Idp {
         Ok(user)
     }
 
-    async fn pre_authentication(&self, c: &ClientCtx, user: &UserRow) -> Result<()> {
+    async fn pre_authentication(&self, c: &ClientCtx, user: &User) -> Result<()> {
         let request = serde_json::json!({
-            "userAttributes": triggers::attributes_json(&attrs_of(user)?),
+            "userAttributes": triggers::attributes_json(&user.attrs),
             // The sign-in's ClientMetadata, as Cognito passes it here.
             "validationData": c.metadata,
             "userNotFound": false,
@@ -335,9 +331,9 @@ impl Idp {
             .map(|_| ())
     }
 
-    async fn post_authentication(&self, c: &ClientCtx, user: &UserRow) -> Result<()> {
+    async fn post_authentication(&self, c: &ClientCtx, user: &User) -> Result<()> {
         let request = serde_json::json!({
-            "userAttributes": triggers::attributes_json(&attrs_of(user)?),
+            "userAttributes": triggers::attributes_json(&user.attrs),
             "newDeviceUsed": false,
             "clientMetadata": {},
         });
@@ -349,19 +345,14 @@ impl Idp {
     /// UserMigration_Authentication: a user this pool does not know yet may
     /// be vouched for by the pool's migration function, which returns their
     /// attributes; the user is created with the password they typed.
-    async fn migrate_user(&self, c: &ClientCtx, username: &str, password: &str) -> Result<Option<UserRow>> {
+    async fn migrate_user(&self, c: &ClientCtx, username: &str, password: &str) -> Result<Option<User>> {
         self.migrate(c, username, Some(password)).await
     }
 
     /// UserMigration: at sign-in (with the password typed, which becomes
     /// the user's) or at ForgotPassword (without one: the user is created
     /// RESET_REQUIRED and resets it with the code).
-    pub(crate) async fn migrate(
-        &self,
-        c: &ClientCtx,
-        username: &str,
-        password: Option<&str>,
-    ) -> Result<Option<UserRow>> {
+    pub(crate) async fn migrate(&self, c: &ClientCtx, username: &str, password: Option<&str>) -> Result<Option<User>> {
         let (source, request) = match password {
             Some(p) => (
                 "UserMigration_Authentication",
@@ -405,13 +396,13 @@ impl Idp {
                     &stored_name,
                     &sub,
                     final_status,
-                    &attrs,
+                    attrs,
                     material,
                     self.now(),
                 )?
             }
             // No password yet: ConfirmForgotPassword sets the first one.
-            None => UserRow {
+            None => User::read(UserRow {
                 pool_id: c.pool_row.id.clone(),
                 username: stored_name.clone(),
                 username_key: crate::model::users::username_key(&c.pool, &stored_name),
@@ -424,14 +415,16 @@ impl Idp {
                 attributes: serde_json::to_string(&attrs)?,
                 password_changed_at: self.now(),
                 ..Default::default()
-            },
+            })?,
         };
         let key = user.username_key.clone();
-        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &key, &attrs);
-        match self.store.create_user(&user, &aliases, &crate::model::users::search_entries(&user, &attrs)).await {
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &key, &user.attrs);
+        match self.store.create_user(&user, &aliases, &crate::model::users::search_entries(&user)).await {
             Ok(()) => Ok(Some(user)),
             // Migrated concurrently by another sign-in: use that user.
-            Err(cognate_store::StoreError::Conflict) => Ok(self.store.get_user(&c.pool_row.id, &key).await?),
+            Err(cognate_store::StoreError::Conflict) => {
+                Ok(User::read_opt(self.store.get_user(&c.pool_row.id, &key).await?)?)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -561,7 +554,7 @@ impl Idp {
             self.record_unknown_failure(c, &state.n).await?;
             return Err(incorrect());
         }
-        let user = self.store.get_user(&c.pool_row.id, &user_key).await?.ok_or_else(incorrect)?;
+        let user = User::read_opt(self.store.get_user(&c.pool_row.id, &user_key).await?)?.ok_or_else(incorrect)?;
         self.check_lock(&user)?;
         let (_, v) = srp_material(&user)?;
         if !state.srp.proves(v, pool_name, &state.n, (block_b64, timestamp, signature)).await? {
@@ -587,7 +580,7 @@ impl Idp {
     /// The first factor is right: the device challenge for a known device,
     /// NEW_PASSWORD_REQUIRED for a user still on a temporary password, an
     /// MFA challenge, or signed in.
-    async fn signed_in(&self, c: &ClientCtx, user: UserRow, device: Option<DeviceRow>) -> Result<Outcome> {
+    async fn signed_in(&self, c: &ClientCtx, user: User, device: Option<DeviceRow>) -> Result<Outcome> {
         let user = &user;
         if let Some(d) = &device
             && status_of(user) != UserStatusType::ForceChangePassword
@@ -595,7 +588,7 @@ impl Idp {
             return Ok(Outcome::Challenge(self.device_challenge(c, user, d)?));
         }
         if status_of(user) == UserStatusType::ForceChangePassword {
-            let attrs = crate::model::attributes::visible(&attrs_of(user)?);
+            let attrs = crate::model::attributes::visible(&user.attrs);
             let shown: BTreeMap<&String, &String> = attrs.iter().filter(|(k, _)| *k != "sub").collect();
             let required: Vec<String> = c
                 .pool
@@ -629,7 +622,7 @@ impl Idp {
     async fn complete_sign_in(
         &self,
         c: &ClientCtx,
-        user: &UserRow,
+        user: &User,
         source: &str,
         device: Option<DeviceRow>,
     ) -> Result<InitiateAuthResponse> {
@@ -676,7 +669,8 @@ impl Idp {
         param(r, "USERNAME")?;
         let password = param(r, "NEW_PASSWORD")?;
         let opened: Opened<()> = sealed::open(&self.key, Step::NewPassword, c, session, self.now())?;
-        let mut user = self.store.get_user(&c.pool_row.id, &opened.user).await?.ok_or_else(invalid_session)?;
+        let mut user =
+            User::read_opt(self.store.get_user(&c.pool_row.id, &opened.user).await?)?.ok_or_else(invalid_session)?;
         if status_of(&user) != UserStatusType::ForceChangePassword {
             return Err(invalid_session());
         }
@@ -686,15 +680,14 @@ impl Idp {
                 k.strip_prefix("userAttributes.").map(|n| AttributeType { name: n.to_string(), value: Some(v.clone()) })
             })
             .collect();
-        let mut attrs = attrs_of(&user)?;
+        let attrs = &mut user.attrs;
         attrs.extend(self.client_attributes(c, &given)?);
-        crate::model::users::check_required(&c.pool, &attrs)?;
+        crate::model::users::check_required(&c.pool, attrs)?;
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(password, &policy, passwords::Wording::DoesNotConform)?;
-        user.attributes = serde_json::to_string(&attrs)?;
         user.updated_at = self.now();
-        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &attrs);
-        self.write_user_with_aliases(&user, &aliases, false).await?;
+        let aliases = crate::model::users::aliases_for(&c.pool_row.id, &c.pool, &user.username_key, &user.attrs);
+        self.write_user_with_aliases(&mut user, &aliases, false).await?;
         user.version += 1;
         set_status(&mut user, UserStatusType::Confirmed);
         self.set_password(c, &mut user, password).await?;
@@ -708,11 +701,11 @@ impl Idp {
     pub async fn get_user(&self, req: GetUserRequest) -> Result<GetUserResponse> {
         let access = self.check_access(&req.access_token).await?;
         let user = access.user;
-        let attrs = crate::model::attributes::visible(&crate::model::attributes::attrs_of(&user)?);
+        let attrs = crate::model::attributes::visible(&user.attrs);
         let (list, preferred, options) =
             if access.has_mfa { self.mfa_view(&user).await? } else { crate::model::mfa::no_mfa_view() };
         Ok(GetUserResponse {
-            username: user.username,
+            username: user.username.clone(),
             user_attributes: crate::model::attributes::attribute_list(&attrs),
             mfa_options: options,
             preferred_mfa_setting: preferred,

@@ -8,7 +8,8 @@
 //! here; the hosted pages will finish the same flows with an authorization
 //! code instead.
 
-use cognate_store::{DeviceRow, UserRow};
+use crate::model::users::User;
+use cognate_store::DeviceRow;
 use cognate_wire::idp::{ChallengeNameType, InitiateAuthResponse, RespondToAuthChallengeResponse};
 use std::collections::BTreeMap;
 
@@ -25,7 +26,7 @@ pub(crate) struct Challenge {
 /// the PreTokenGeneration source of the tokens to come.
 #[derive(Debug, Clone)]
 pub(crate) struct SignedIn {
-    pub user: UserRow,
+    pub user: User,
     pub device: Option<DeviceRow>,
     pub source: &'static str,
 }
@@ -37,7 +38,7 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
-    pub(crate) fn signed_in(user: UserRow, device: Option<DeviceRow>, source: &'static str) -> Outcome {
+    pub(crate) fn signed_in(user: User, device: Option<DeviceRow>, source: &'static str) -> Outcome {
         Outcome::SignedIn(Box::new(SignedIn { user, device, source }))
     }
 }
