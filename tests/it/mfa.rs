@@ -187,7 +187,14 @@ async fn totp_is_real_and_single_use() {
         assert_eq!(r.json()["message"], "Invalid session for the user, session is expired.");
 
         // The secret is sealed at rest: the database never holds it.
-        let m = f.server.idp.store().get_user_mfa(&f.pool, "tia").await.unwrap().unwrap();
+        let m = f
+            .server
+            .idp
+            .store()
+            .get_user_mfa(cognate_store::UserKey { pool_id: &f.pool, username_key: "tia" })
+            .await
+            .unwrap()
+            .unwrap();
         let sealed = m.totp_secret_sealed.unwrap();
         assert!(!sealed.contains(&secret) && !sealed.contains(&secret.to_lowercase()));
         f.server.stop().await;

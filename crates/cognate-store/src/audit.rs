@@ -1,7 +1,7 @@
 //! The audit log (who did what, from where, with what outcome) and users'
 //! authentication events (what AdminListUserAuthEvents reports).
 
-use crate::{Arg, FromRow, Result, Store, execute, fetch_all, q, transaction};
+use crate::{Arg, FromRow, Result, Store, UserKey, execute, fetch_all, q, transaction};
 use Arg::{Int, OptText, Text};
 use sqlx::Row as _;
 use sqlx::{postgres::PgRow, sqlite::SqliteRow};
@@ -138,11 +138,11 @@ impl Store {
     /// A user's events, newest first, before `before` = (created_at, id).
     pub async fn list_auth_events(
         &self,
-        pool_id: &str,
-        username_key: &str,
+        user: UserKey<'_>,
         before: Option<(i64, &str)>,
         limit: i64,
     ) -> Result<Vec<AuthEventRow>> {
+        let UserKey { pool_id, username_key } = user;
         let (at, id) = match before {
             Some((at, id)) => (at, Some(id)),
             None => (0, None),

@@ -7,7 +7,7 @@
 //! that the order is byte order, as SQLite's BINARY order is, and a prefix is
 //! one contiguous range on both engines.
 
-use crate::{Arg, Db, FromRow, Query, Result, Store, UserRow, execute, fetch_all, fetch_optional, q};
+use crate::{Arg, Db, FromRow, Query, Result, Store, UserKey, UserRow, execute, fetch_all, fetch_optional, q};
 use Arg::{Int, OptInt, OptText, Text};
 use sqlx::Row as _;
 use sqlx::{postgres::PgRow, sqlite::SqliteRow};
@@ -372,14 +372,8 @@ impl Store {
 
     /// Adds a user to a group unless they are in `limit` groups already. The
     /// count and the insert are one statement.
-    pub async fn add_group_member(
-        &self,
-        pool_id: &str,
-        group: &str,
-        username_key: &str,
-        now: i64,
-        limit: i64,
-    ) -> Result<Membership> {
+    pub async fn add_group_member(&self, user: UserKey<'_>, group: &str, now: i64, limit: i64) -> Result<Membership> {
+        let UserKey { pool_id, username_key } = user;
         let n = execute(
             self,
             q(
@@ -405,7 +399,8 @@ impl Store {
         Ok(if member { Membership::AlreadyMember } else { Membership::LimitReached })
     }
 
-    pub async fn remove_group_member(&self, pool_id: &str, group: &str, username_key: &str) -> Result<bool> {
+    pub async fn remove_group_member(&self, user: UserKey<'_>, group: &str) -> Result<bool> {
+        let UserKey { pool_id, username_key } = user;
         let n = execute(
             self,
             q(
@@ -418,13 +413,8 @@ impl Store {
     }
 
     /// A user's groups in name order, after `after`, at most `limit`.
-    pub async fn groups_of_user(
-        &self,
-        pool_id: &str,
-        username_key: &str,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<GroupRow>> {
+    pub async fn groups_of_user(&self, user: UserKey<'_>, after: Option<&str>, limit: i64) -> Result<Vec<GroupRow>> {
+        let UserKey { pool_id, username_key } = user;
         fetch_all(
             self,
             q(

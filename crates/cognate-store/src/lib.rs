@@ -143,7 +143,7 @@ pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry
 pub use mfa::{DeviceRow, MfaRow};
 pub use users::{
     AccessCheck, AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UNKNOWN_NAME_TTL_MS, UnknownNameRow,
-    UserRow,
+    UserKey, UserRow,
 };
 
 row_struct! {

@@ -1,7 +1,7 @@
 //! Multi-factor settings: a pool's MFA configuration, each user's factors
 //! (the TOTP secret sealed by the caller), and remembered devices.
 
-use crate::{Arg, FromRow, Query, Result, Store, execute, fetch_all, fetch_optional, q};
+use crate::{Arg, FromRow, Query, Result, Store, UserKey, execute, fetch_all, fetch_optional, q};
 use Arg::{Int, OptText, Text};
 use sqlx::Row as _;
 use sqlx::{postgres::PgRow, sqlite::SqliteRow};
@@ -97,7 +97,8 @@ impl Store {
 
     // ---- user factors ----
 
-    pub async fn get_user_mfa(&self, pool_id: &str, username_key: &str) -> Result<Option<MfaRow>> {
+    pub async fn get_user_mfa(&self, user: UserKey<'_>) -> Result<Option<MfaRow>> {
+        let UserKey { pool_id, username_key } = user;
         fetch_optional(
             self,
             q(
@@ -118,7 +119,8 @@ impl Store {
 
     /// Accepts a TOTP step if it is later than every step accepted before:
     /// true for exactly one of any number of concurrent uses of a code.
-    pub async fn accept_totp_step(&self, pool_id: &str, username_key: &str, step: i64) -> Result<bool> {
+    pub async fn accept_totp_step(&self, user: UserKey<'_>, step: i64) -> Result<bool> {
+        let UserKey { pool_id, username_key } = user;
         let n = execute(
             self,
             q(
@@ -161,7 +163,8 @@ impl Store {
     }
 
     /// A device of one user.
-    pub async fn get_device(&self, pool_id: &str, username_key: &str, device_key: &str) -> Result<Option<DeviceRow>> {
+    pub async fn get_device(&self, user: UserKey<'_>, device_key: &str) -> Result<Option<DeviceRow>> {
+        let UserKey { pool_id, username_key } = user;
         fetch_optional(
             self,
             q(
@@ -204,12 +207,12 @@ impl Store {
     /// `remembered_only`) in key order, after `after`, at most `limit`.
     pub async fn list_devices(
         &self,
-        pool_id: &str,
-        username_key: &str,
+        user: UserKey<'_>,
         remembered_only: bool,
         after: &str,
         limit: i64,
     ) -> Result<Vec<DeviceRow>> {
+        let UserKey { pool_id, username_key } = user;
         fetch_all(
             self,
             q(
@@ -223,7 +226,8 @@ impl Store {
         .await
     }
 
-    pub async fn delete_device(&self, pool_id: &str, username_key: &str, device_key: &str) -> Result<bool> {
+    pub async fn delete_device(&self, user: UserKey<'_>, device_key: &str) -> Result<bool> {
+        let UserKey { pool_id, username_key } = user;
         let n = execute(
             self,
             q(

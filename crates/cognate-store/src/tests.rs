@@ -297,7 +297,10 @@ async fn users(store: &Store) {
         store.create_user(&user_row(pool, "bob", "sub-bob"), &[alias("email", "a@x.io", "bob")], &[]).await,
         Err(StoreError::Conflict)
     ));
-    assert!(store.get_user(pool, "bob").await.unwrap().is_none(), "the rejected user was rolled back");
+    assert!(
+        store.get_user(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap().is_none(),
+        "the rejected user was rolled back"
+    );
     assert!(
         matches!(store.create_user(&user_row(pool, "cat", "sub-ann"), &[], &[]).await, Err(StoreError::Conflict)),
         "sub is unique"
@@ -308,20 +311,24 @@ async fn users(store: &Store) {
     assert_eq!(store.count_users(pool).await.unwrap(), 1);
 
     // Optimistic update with alias replacement.
-    let mut ann = store.get_user(pool, "ann").await.unwrap().unwrap();
+    let mut ann = store.get_user(UserKey { pool_id: pool, username_key: "ann" }).await.unwrap().unwrap();
     ann.status = "CONFIRMED".into();
     assert!(store.update_user(&ann, Some((&[alias("email", "ann@x.io", "ann")], &[]))).await.unwrap());
     assert!(!store.update_user(&ann, None).await.unwrap(), "stale version");
     assert!(store.get_user_by_alias(pool, "email", "a@x.io").await.unwrap().is_none());
-    assert_eq!(store.list_aliases(pool, "ann").await.unwrap().len(), 1);
+    assert_eq!(store.list_aliases(UserKey { pool_id: pool, username_key: "ann" }).await.unwrap().len(), 1);
     store.create_user(&user_row(pool, "bob", "sub-bob"), &[], &[]).await.unwrap();
-    let mut bob = store.get_user(pool, "bob").await.unwrap().unwrap();
+    let mut bob = store.get_user(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap().unwrap();
     bob.status = "CONFIRMED".into();
     assert!(matches!(
         store.update_user(&bob, Some((&[alias("email", "ann@x.io", "bob")], &[]))).await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(store.get_user(pool, "bob").await.unwrap().unwrap().status, "UNCONFIRMED", "rolled back");
+    assert_eq!(
+        store.get_user(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap().unwrap().status,
+        "UNCONFIRMED",
+        "rolled back"
+    );
 
     // Codes: upsert, attempts counted by the database, single use.
     let code = CodeRow {
@@ -335,12 +342,12 @@ async fn users(store: &Store) {
     };
     store.put_code(&code).await.unwrap();
     store.put_code(&CodeRow { code_mac: "m2".into(), ..code.clone() }).await.unwrap();
-    store.bump_code_attempts(pool, "bob", "signup").await.unwrap();
-    let got = store.get_code(pool, "bob", "signup").await.unwrap().unwrap();
+    store.bump_code_attempts(UserKey { pool_id: pool, username_key: "bob" }, "signup").await.unwrap();
+    let got = store.get_code(UserKey { pool_id: pool, username_key: "bob" }, "signup").await.unwrap().unwrap();
     assert_eq!((got.code_mac.as_str(), got.attempts), ("m2", 1));
-    assert!(!store.take_code(pool, "bob", "signup", "m1").await.unwrap());
-    assert!(store.take_code(pool, "bob", "signup", "m2").await.unwrap());
-    assert!(!store.take_code(pool, "bob", "signup", "m2").await.unwrap());
+    assert!(!store.take_code(UserKey { pool_id: pool, username_key: "bob" }, "signup", "m1").await.unwrap());
+    assert!(store.take_code(UserKey { pool_id: pool, username_key: "bob" }, "signup", "m2").await.unwrap());
+    assert!(!store.take_code(UserKey { pool_id: pool, username_key: "bob" }, "signup", "m2").await.unwrap());
 
     // Outbox, newest first, filtered.
     for (i, dest) in ["a@x.io", "b@x.io", "a@x.io"].iter().enumerate() {
@@ -360,36 +367,57 @@ async fn users(store: &Store) {
     assert_eq!(a.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["m2", "m0"]);
 
     // Failed sign-ins are counted by the database.
-    assert_eq!(store.record_failed_sign_in(pool, "bob").await.unwrap(), 1);
-    assert_eq!(store.record_failed_sign_in(pool, "bob").await.unwrap(), 2);
-    store.lock_sign_in(pool, "bob", 99).await.unwrap();
-    assert_eq!(store.get_user(pool, "bob").await.unwrap().unwrap().locked_until, 99);
-    store.clear_failed_sign_ins(pool, "bob").await.unwrap();
-    let bob = store.get_user(pool, "bob").await.unwrap().unwrap();
+    assert_eq!(store.record_failed_sign_in(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap(), 1);
+    assert_eq!(store.record_failed_sign_in(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap(), 2);
+    store.lock_sign_in(UserKey { pool_id: pool, username_key: "bob" }, 99).await.unwrap();
+    assert_eq!(store.get_user(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap().unwrap().locked_until, 99);
+    store.clear_failed_sign_ins(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap();
+    let bob = store.get_user(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap().unwrap();
     assert_eq!((bob.failed_attempts, bob.locked_until), (0, 0));
-    assert_eq!(store.record_failed_sign_in(pool, "nobody").await.unwrap(), 0);
+    assert_eq!(store.record_failed_sign_in(UserKey { pool_id: pool, username_key: "nobody" }).await.unwrap(), 0);
 
     // Names no user holds: counted by the database, per purpose; a new code
     // resets the count; counters idle for a day go.
-    assert_eq!(store.unknown_name(pool, "ghost", "signin").await.unwrap(), None);
-    assert_eq!(store.record_unknown_failure(pool, "ghost", "signin", 1_000).await.unwrap(), 1);
-    assert_eq!(store.record_unknown_failure(pool, "ghost", "signin", 2_000).await.unwrap(), 2);
-    store.set_unknown_until(pool, "ghost", "signin", 50_000, false, 2_000).await.unwrap();
+    assert_eq!(store.unknown_name(UserKey { pool_id: pool, username_key: "ghost" }, "signin").await.unwrap(), None);
     assert_eq!(
-        store.unknown_name(pool, "ghost", "signin").await.unwrap(),
+        store.record_unknown_failure(UserKey { pool_id: pool, username_key: "ghost" }, "signin", 1_000).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.record_unknown_failure(UserKey { pool_id: pool, username_key: "ghost" }, "signin", 2_000).await.unwrap(),
+        2
+    );
+    store
+        .set_unknown_until(UserKey { pool_id: pool, username_key: "ghost" }, "signin", 50_000, false, 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.unknown_name(UserKey { pool_id: pool, username_key: "ghost" }, "signin").await.unwrap(),
         Some(UnknownNameRow { failures: 2, until_at: 50_000 })
     );
-    store.set_unknown_until(pool, "ghost", "reset", 9_000, true, 2_000).await.unwrap();
-    assert_eq!(store.record_unknown_failure(pool, "ghost", "reset", 3_000).await.unwrap(), 1);
-    store.set_unknown_until(pool, "ghost", "reset", 9_500, true, 3_000).await.unwrap();
+    store
+        .set_unknown_until(UserKey { pool_id: pool, username_key: "ghost" }, "reset", 9_000, true, 2_000)
+        .await
+        .unwrap();
     assert_eq!(
-        store.unknown_name(pool, "ghost", "reset").await.unwrap(),
+        store.record_unknown_failure(UserKey { pool_id: pool, username_key: "ghost" }, "reset", 3_000).await.unwrap(),
+        1
+    );
+    store
+        .set_unknown_until(UserKey { pool_id: pool, username_key: "ghost" }, "reset", 9_500, true, 3_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.unknown_name(UserKey { pool_id: pool, username_key: "ghost" }, "reset").await.unwrap(),
         Some(UnknownNameRow { failures: 0, until_at: 9_500 })
     );
     let later = 3_000 + UNKNOWN_NAME_TTL_MS + 1;
-    assert_eq!(store.record_unknown_failure(pool, "other", "signin", later).await.unwrap(), 1);
-    assert_eq!(store.unknown_name(pool, "ghost", "signin").await.unwrap(), None);
-    assert_eq!(store.unknown_name(pool, "ghost", "reset").await.unwrap(), None);
+    assert_eq!(
+        store.record_unknown_failure(UserKey { pool_id: pool, username_key: "other" }, "signin", later).await.unwrap(),
+        1
+    );
+    assert_eq!(store.unknown_name(UserKey { pool_id: pool, username_key: "ghost" }, "signin").await.unwrap(), None);
+    assert_eq!(store.unknown_name(UserKey { pool_id: pool, username_key: "ghost" }, "reset").await.unwrap(), None);
 
     // Signing keys, oldest first; refresh tokens revoked once.
     for (kid, at) in [("k2", 2), ("k1", 1)] {
@@ -447,14 +475,14 @@ async fn users(store: &Store) {
 
     // Password history keeps the newest few.
     for (i, h) in ["p1", "p2", "p3"].iter().enumerate() {
-        store.push_password_history(pool, "bob", h, i as i64, 2).await.unwrap();
+        store.push_password_history(UserKey { pool_id: pool, username_key: "bob" }, h, i as i64, 2).await.unwrap();
     }
-    assert_eq!(store.password_history(pool, "bob", 10).await.unwrap(), ["p3", "p2"]);
+    assert_eq!(store.password_history(UserKey { pool_id: pool, username_key: "bob" }, 10).await.unwrap(), ["p3", "p2"]);
 
     // Users go with their pool, and their aliases and codes with them.
-    assert!(store.delete_user(pool, "bob").await.unwrap());
+    assert!(store.delete_user(UserKey { pool_id: pool, username_key: "bob" }).await.unwrap());
     assert!(store.delete_pool(pool).await.unwrap());
-    assert!(store.get_user(pool, "ann").await.unwrap().is_none());
+    assert!(store.get_user(UserKey { pool_id: pool, username_key: "ann" }).await.unwrap().is_none());
     assert!(store.get_user_by_alias(pool, "email", "ann@x.io").await.unwrap().is_none());
 }
 
@@ -506,7 +534,7 @@ async fn directory(store: &Store) {
     assert_eq!(keys(&store.list_users(pool, &UserQuery::Enabled(false), None, 100).await.unwrap()), ["u1", "u3", "u5"]);
 
     // Replacing a user's search entries with an update.
-    let mut u1 = store.get_user(pool, "u1").await.unwrap().unwrap();
+    let mut u1 = store.get_user(UserKey { pool_id: pool, username_key: "u1" }).await.unwrap().unwrap();
     assert!(store.update_user(&u1, Some((&[], &[SearchEntry::new("email", "zz@x.io")]))).await.unwrap());
     u1.version += 1;
     assert!(store.list_users(pool, &eq, None, 100).await.unwrap().users.is_empty());
@@ -544,21 +572,45 @@ async fn directory(store: &Store) {
     let names = |gs: Vec<GroupRow>| gs.into_iter().map(|g| g.name).collect::<Vec<_>>();
     assert_eq!(names(store.list_groups(pool, Some("g1"), 10).await.unwrap()), ["g2", "g3"]);
 
-    assert_eq!(store.add_group_member(pool, "g1", "u0", 1, 2).await.unwrap(), Membership::Added);
-    assert_eq!(store.add_group_member(pool, "g1", "u0", 1, 2).await.unwrap(), Membership::AlreadyMember);
-    assert_eq!(store.add_group_member(pool, "g2", "u0", 1, 2).await.unwrap(), Membership::Added);
-    assert_eq!(store.add_group_member(pool, "g3", "u0", 1, 2).await.unwrap(), Membership::LimitReached);
-    assert_eq!(store.add_group_member(pool, "g3", "u2", 1, 2).await.unwrap(), Membership::Added);
-    assert!(matches!(store.add_group_member(pool, "nope", "u2", 1, 2).await, Err(StoreError::Dangling)), "fk");
-    assert_eq!(names(store.groups_of_user(pool, "u0", None, 10).await.unwrap()), ["g1", "g2"]);
+    assert_eq!(
+        store.add_group_member(UserKey { pool_id: pool, username_key: "u0" }, "g1", 1, 2).await.unwrap(),
+        Membership::Added
+    );
+    assert_eq!(
+        store.add_group_member(UserKey { pool_id: pool, username_key: "u0" }, "g1", 1, 2).await.unwrap(),
+        Membership::AlreadyMember
+    );
+    assert_eq!(
+        store.add_group_member(UserKey { pool_id: pool, username_key: "u0" }, "g2", 1, 2).await.unwrap(),
+        Membership::Added
+    );
+    assert_eq!(
+        store.add_group_member(UserKey { pool_id: pool, username_key: "u0" }, "g3", 1, 2).await.unwrap(),
+        Membership::LimitReached
+    );
+    assert_eq!(
+        store.add_group_member(UserKey { pool_id: pool, username_key: "u2" }, "g3", 1, 2).await.unwrap(),
+        Membership::Added
+    );
+    assert!(
+        matches!(
+            store.add_group_member(UserKey { pool_id: pool, username_key: "u2" }, "nope", 1, 2).await,
+            Err(StoreError::Dangling)
+        ),
+        "fk"
+    );
+    assert_eq!(
+        names(store.groups_of_user(UserKey { pool_id: pool, username_key: "u0" }, None, 10).await.unwrap()),
+        ["g1", "g2"]
+    );
     let members = store.users_in_group(pool, "g3", None, 10).await.unwrap();
     assert_eq!(members.iter().map(|u| u.username_key.as_str()).collect::<Vec<_>>(), ["u2"]);
-    assert!(store.remove_group_member(pool, "g2", "u0").await.unwrap());
-    assert!(!store.remove_group_member(pool, "g2", "u0").await.unwrap());
+    assert!(store.remove_group_member(UserKey { pool_id: pool, username_key: "u0" }, "g2").await.unwrap());
+    assert!(!store.remove_group_member(UserKey { pool_id: pool, username_key: "u0" }, "g2").await.unwrap());
     // Deleting a group or a user removes their memberships.
     assert!(store.delete_group(pool, "g1").await.unwrap());
-    assert!(store.groups_of_user(pool, "u0", None, 10).await.unwrap().is_empty());
-    assert!(store.delete_user(pool, "u2").await.unwrap());
+    assert!(store.groups_of_user(UserKey { pool_id: pool, username_key: "u0" }, None, 10).await.unwrap().is_empty());
+    assert!(store.delete_user(UserKey { pool_id: pool, username_key: "u2" }).await.unwrap());
     assert!(store.users_in_group(pool, "g3", None, 10).await.unwrap().is_empty());
     assert!(store.list_users(pool, &prefix("A"), None, 10).await.unwrap().users.is_empty(), "entries cascade");
 }
@@ -607,10 +659,14 @@ async fn audit(store: &Store) {
         };
         store.insert_auth_event(&e).await.unwrap();
     }
-    let events = store.list_auth_events(pool, "ann", None, 2).await.unwrap();
+    let events = store.list_auth_events(UserKey { pool_id: pool, username_key: "ann" }, None, 2).await.unwrap();
     assert_eq!(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e3", "e2"], "newest first");
-    let rest = store.list_auth_events(pool, "ann", Some((2, "e2")), 2).await.unwrap();
+    let rest =
+        store.list_auth_events(UserKey { pool_id: pool, username_key: "ann" }, Some((2, "e2")), 2).await.unwrap();
     assert_eq!(rest.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1"]);
-    assert!(store.delete_user(pool, "ann").await.unwrap());
-    assert!(store.list_auth_events(pool, "ann", None, 9).await.unwrap().is_empty(), "events go with the user");
+    assert!(store.delete_user(UserKey { pool_id: pool, username_key: "ann" }).await.unwrap());
+    assert!(
+        store.list_auth_events(UserKey { pool_id: pool, username_key: "ann" }, None, 9).await.unwrap().is_empty(),
+        "events go with the user"
+    );
 }

@@ -29,6 +29,28 @@ row_struct! {
     }
 }
 
+/// One user of one pool, as the tables address it. The two ids are named
+/// at every call (`UserKey { pool_id, username_key }` or `row.key()`), so
+/// they cannot be passed in the wrong order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserKey<'a> {
+    pub pool_id: &'a str,
+    pub username_key: &'a str,
+}
+
+impl UserRow {
+    pub fn key(&self) -> UserKey<'_> {
+        UserKey { pool_id: &self.pool_id, username_key: &self.username_key }
+    }
+}
+
+impl RefreshTokenRow {
+    /// The user the token was issued to.
+    pub fn user(&self) -> UserKey<'_> {
+        UserKey { pool_id: &self.pool_id, username_key: &self.username_key }
+    }
+}
+
 /// A user as an access-token check finds it (see [`Store::user_for_access`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessCheck {
@@ -185,7 +207,8 @@ impl Store {
         transaction(self, stmts, None).await.map(|_| ())
     }
 
-    pub async fn get_user(&self, pool_id: &str, username_key: &str) -> Result<Option<UserRow>> {
+    pub async fn get_user(&self, user: UserKey<'_>) -> Result<Option<UserRow>> {
+        let UserKey { pool_id, username_key } = user;
         fetch_optional(
             self,
             q(select_user!("WHERE pool_id = $1 AND username_key = $2"), vec![Text(pool_id), Text(username_key)]),
@@ -212,7 +235,8 @@ impl Store {
         .await
     }
 
-    pub async fn list_aliases(&self, pool_id: &str, username_key: &str) -> Result<Vec<AliasRow>> {
+    pub async fn list_aliases(&self, user: UserKey<'_>) -> Result<Vec<AliasRow>> {
+        let UserKey { pool_id, username_key } = user;
         fetch_all(
             self,
             q(
@@ -280,7 +304,8 @@ impl Store {
 
     /// Counts a failed sign-in and returns the new count; the database does
     /// the arithmetic, so concurrent failures are all counted.
-    pub async fn record_failed_sign_in(&self, pool_id: &str, username_key: &str) -> Result<i64> {
+    pub async fn record_failed_sign_in(&self, user: UserKey<'_>) -> Result<i64> {
+        let UserKey { pool_id, username_key } = user;
         on_db!(self, pool => {
             let row = sqlx::query(
                 "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE pool_id = $1 AND username_key = $2 RETURNING failed_attempts",
@@ -294,7 +319,8 @@ impl Store {
     }
 
     /// Locks sign-in until `until` (ms).
-    pub async fn lock_sign_in(&self, pool_id: &str, username_key: &str, until: i64) -> Result<()> {
+    pub async fn lock_sign_in(&self, user: UserKey<'_>, until: i64) -> Result<()> {
+        let UserKey { pool_id, username_key } = user;
         execute(
             self,
             q(
@@ -307,7 +333,8 @@ impl Store {
     }
 
     /// A successful sign-in clears the failure count.
-    pub async fn clear_failed_sign_ins(&self, pool_id: &str, username_key: &str) -> Result<()> {
+    pub async fn clear_failed_sign_ins(&self, user: UserKey<'_>) -> Result<()> {
+        let UserKey { pool_id, username_key } = user;
         execute(
             self,
             q(
@@ -319,7 +346,8 @@ impl Store {
         .map(|_| ())
     }
 
-    pub async fn delete_user(&self, pool_id: &str, username_key: &str) -> Result<bool> {
+    pub async fn delete_user(&self, user: UserKey<'_>) -> Result<bool> {
+        let UserKey { pool_id, username_key } = user;
         let n = execute(
             self,
             q("DELETE FROM users WHERE pool_id = $1 AND username_key = $2", vec![Text(pool_id), Text(username_key)]),
@@ -352,7 +380,8 @@ impl Store {
         .map(|_| ())
     }
 
-    pub async fn get_code(&self, pool_id: &str, username_key: &str, purpose: &str) -> Result<Option<CodeRow>> {
+    pub async fn get_code(&self, user: UserKey<'_>, purpose: &str) -> Result<Option<CodeRow>> {
+        let UserKey { pool_id, username_key } = user;
         fetch_optional(
             self,
             q(
@@ -365,7 +394,8 @@ impl Store {
     }
 
     /// Counts one more failed try of a code; the count is the database's.
-    pub async fn bump_code_attempts(&self, pool_id: &str, username_key: &str, purpose: &str) -> Result<()> {
+    pub async fn bump_code_attempts(&self, user: UserKey<'_>, purpose: &str) -> Result<()> {
+        let UserKey { pool_id, username_key } = user;
         execute(
             self,
             q(
@@ -378,7 +408,8 @@ impl Store {
     }
 
     /// Consumes a code: true for exactly one caller even if two race.
-    pub async fn take_code(&self, pool_id: &str, username_key: &str, purpose: &str, code_mac: &str) -> Result<bool> {
+    pub async fn take_code(&self, user: UserKey<'_>, purpose: &str, code_mac: &str) -> Result<bool> {
+        let UserKey { pool_id, username_key } = user;
         let n = execute(
             self,
             q(
@@ -393,7 +424,8 @@ impl Store {
     // ---- names no user holds ----
 
     /// The counters kept for `name_key` under `purpose`, if any.
-    pub async fn unknown_name(&self, pool_id: &str, name_key: &str, purpose: &str) -> Result<Option<UnknownNameRow>> {
+    pub async fn unknown_name(&self, name: UserKey<'_>, purpose: &str) -> Result<Option<UnknownNameRow>> {
+        let UserKey { pool_id, username_key: name_key } = name;
         fetch_optional(
             self,
             q(
@@ -408,7 +440,8 @@ impl Store {
     /// count (the database does the arithmetic, so racing failures all
     /// count). Also drops the pool's counters idle for a day, which bounds
     /// the table by the rate of failures.
-    pub async fn record_unknown_failure(&self, pool_id: &str, name_key: &str, purpose: &str, now: i64) -> Result<i64> {
+    pub async fn record_unknown_failure(&self, name: UserKey<'_>, purpose: &str, now: i64) -> Result<i64> {
+        let UserKey { pool_id, username_key: name_key } = name;
         execute(
             self,
             q(
@@ -437,13 +470,13 @@ impl Store {
     /// name, resetting the failures when `reset` (a new code).
     pub async fn set_unknown_until(
         &self,
-        pool_id: &str,
-        name_key: &str,
+        name: UserKey<'_>,
         purpose: &str,
         until: i64,
         reset: bool,
         now: i64,
     ) -> Result<()> {
+        let UserKey { pool_id, username_key: name_key } = name;
         execute(
             self,
             q(
@@ -762,7 +795,8 @@ impl Store {
     }
 
     /// A user's earlier password hashes, newest first.
-    pub async fn password_history(&self, pool_id: &str, username_key: &str, limit: i64) -> Result<Vec<String>> {
+    pub async fn password_history(&self, user: UserKey<'_>, limit: i64) -> Result<Vec<String>> {
+        let UserKey { pool_id, username_key } = user;
         on_db!(self, pool => {
             let rows = sqlx::query(
                 "SELECT password_hash FROM password_history WHERE pool_id = $1 AND username_key = $2 ORDER BY created_at DESC LIMIT $3 + 0",
@@ -777,14 +811,8 @@ impl Store {
     }
 
     /// Remembers a replaced password hash, keeping the newest `keep`.
-    pub async fn push_password_history(
-        &self,
-        pool_id: &str,
-        username_key: &str,
-        hash: &str,
-        now: i64,
-        keep: i64,
-    ) -> Result<()> {
+    pub async fn push_password_history(&self, user: UserKey<'_>, hash: &str, now: i64, keep: i64) -> Result<()> {
+        let UserKey { pool_id, username_key } = user;
         transaction(
             self,
             vec![
@@ -805,7 +833,8 @@ impl Store {
     }
 
     /// Revokes every refresh token of a user (global sign-out).
-    pub async fn revoke_user_refresh_tokens(&self, pool_id: &str, username_key: &str, now: i64) -> Result<()> {
+    pub async fn revoke_user_refresh_tokens(&self, user: UserKey<'_>, now: i64) -> Result<()> {
+        let UserKey { pool_id, username_key } = user;
         execute(
             self,
             q(

@@ -68,7 +68,7 @@ impl Idp {
             None => false,
         };
         if !ok {
-            self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
+            self.store.record_failed_sign_in(user.key()).await?;
             self.auth_event(&c.pool, &user, EventType::PasswordChange, EventResponseType::Fail, Some(false)).await?;
             return Err(Error::NotAuthorized("Incorrect username or password.".into()));
         }
@@ -317,7 +317,7 @@ impl Idp {
 
     pub async fn delete_user(&self, req: DeleteUserRequest) -> Result<()> {
         let (_, user) = self.token_user(&req.access_token).await?;
-        self.store.delete_user(&user.pool_id, &user.username_key).await?;
+        self.store.delete_user(user.key()).await?;
         Ok(())
     }
 
@@ -325,7 +325,7 @@ impl Idp {
     /// with it every access and ID token issued from those sign-ins.
     pub async fn global_sign_out(&self, req: GlobalSignOutRequest) -> Result<GlobalSignOutResponse> {
         let (_, user) = self.token_user(&req.access_token).await?;
-        self.store.revoke_user_refresh_tokens(&user.pool_id, &user.username_key, self.now()).await?;
+        self.store.revoke_user_refresh_tokens(user.key(), self.now()).await?;
         Ok(GlobalSignOutResponse {})
     }
 

@@ -13,6 +13,7 @@ use crate::model::users::{
     status_of,
 };
 use crate::{Error, Idp, Result};
+use cognate_store::UserKey;
 use cognate_store::{PoolRow, StoreError, UserRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
@@ -107,7 +108,9 @@ impl Idp {
         let search = crate::model::users::search_entries(&user);
         let mut created = self.store.create_user(&user, &aliases, &search).await;
         if matches!(created, Err(StoreError::Conflict)) {
-            if User::read_opt(self.store.get_user(&pool_row.id, &key).await?)?.is_some() {
+            if User::read_opt(self.store.get_user(UserKey { pool_id: &pool_row.id, username_key: &key }).await?)?
+                .is_some()
+            {
                 return Err(Error::UsernameExists("User account already exists".into()));
             }
             // ForceAliasCreation moves an email or phone alias from whoever
@@ -254,7 +257,7 @@ impl Idp {
 
     pub async fn admin_delete_user(&self, req: AdminDeleteUserRequest) -> Result<()> {
         let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        self.store.delete_user(&user.pool_id, &user.username_key).await?;
+        self.store.delete_user(user.key()).await?;
         Ok(())
     }
 
@@ -300,7 +303,7 @@ impl Idp {
         req: AdminUserGlobalSignOutRequest,
     ) -> Result<AdminUserGlobalSignOutResponse> {
         let (_, _, user) = self.admin_user(&req.user_pool_id, &req.username).await?;
-        self.store.revoke_user_refresh_tokens(&user.pool_id, &user.username_key, self.now()).await?;
+        self.store.revoke_user_refresh_tokens(user.key(), self.now()).await?;
         Ok(AdminUserGlobalSignOutResponse {})
     }
 

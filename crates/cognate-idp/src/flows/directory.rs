@@ -6,6 +6,7 @@ use crate::base::page;
 use crate::model::directory::{MAX_GROUPS_PER_POOL, MAX_GROUPS_PER_USER, threat_protection, user_type};
 use crate::model::users::{SEARCHABLE, User};
 use crate::{Error, Idp, Result};
+use cognate_store::UserKey;
 use cognate_store::{Cursor, GroupRow, Membership, StoreError, UserListing, UserQuery};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
@@ -276,7 +277,12 @@ impl Idp {
         self.group(&pool_row.id, &req.group_name).await?;
         let added = self
             .store
-            .add_group_member(&pool_row.id, &req.group_name, &user.username_key, self.now(), MAX_GROUPS_PER_USER)
+            .add_group_member(
+                UserKey { pool_id: &pool_row.id, username_key: &user.username_key },
+                &req.group_name,
+                self.now(),
+                MAX_GROUPS_PER_USER,
+            )
             .await;
         match added {
             Ok(Membership::Added | Membership::AlreadyMember) => Ok(()),
@@ -293,7 +299,9 @@ impl Idp {
         let (pool_row, pool) = self.load_pool(&req.user_pool_id).await?;
         let user = self.existing_user(&pool_row, &pool, &req.username).await?;
         self.group(&pool_row.id, &req.group_name).await?;
-        self.store.remove_group_member(&pool_row.id, &req.group_name, &user.username_key).await?;
+        self.store
+            .remove_group_member(UserKey { pool_id: &pool_row.id, username_key: &user.username_key }, &req.group_name)
+            .await?;
         Ok(())
     }
 
@@ -305,7 +313,14 @@ impl Idp {
         let user = self.existing_user(&pool_row, &pool, &req.username).await?;
         let after = page::decode(req.next_token.as_deref())?;
         let limit = page_size(req.limit, 60);
-        let mut rows = self.store.groups_of_user(&pool_row.id, &user.username_key, after.as_deref(), limit + 1).await?;
+        let mut rows = self
+            .store
+            .groups_of_user(
+                UserKey { pool_id: &pool_row.id, username_key: &user.username_key },
+                after.as_deref(),
+                limit + 1,
+            )
+            .await?;
         let next = next_token(&mut rows, limit, |g| &g.name);
         Ok(AdminListGroupsForUserResponse { groups: Some(rows.iter().map(group_type).collect()), next_token: next })
     }
@@ -354,15 +369,8 @@ impl Idp {
             None => None,
         };
         let limit = page_size(req.max_results, 60);
-        let mut rows = self
-            .store
-            .list_auth_events(
-                &pool_row.id,
-                &user.username_key,
-                before.as_ref().map(|(t, i)| (*t, i.as_str())),
-                limit + 1,
-            )
-            .await?;
+        let mut rows =
+            self.store.list_auth_events(user.key(), before.as_ref().map(|(t, i)| (*t, i.as_str())), limit + 1).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|r| page::encode(&serde_json::json!([r.created_at, r.id]).to_string()))

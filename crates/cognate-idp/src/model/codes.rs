@@ -15,7 +15,7 @@ use crate::model::channel::Channel;
 use crate::model::messages::{self, Draft, delivery_details, new_code};
 use crate::model::users::{User, username_key};
 use crate::{Error, Idp, Result};
-use cognate_store::CodeRow;
+use cognate_store::{CodeRow, UserKey};
 use cognate_wire::idp::CodeDeliveryDetailsType;
 
 /// Wrong tries of one code before it is burnt.
@@ -38,24 +38,18 @@ pub(crate) fn code_usable(attempts: i64, expires_at: i64, now: i64) -> Result<()
 }
 
 impl Idp {
-    fn code_mac(&self, pool_id: &str, key: &str, purpose: &str, code: &str) -> String {
-        self.key.mac(&format!("code:{pool_id}:{key}:{purpose}"), code.as_bytes())
+    fn code_mac(&self, user: UserKey<'_>, purpose: &str, code: &str) -> String {
+        let UserKey { pool_id, username_key } = user;
+        self.key.mac(&format!("code:{pool_id}:{username_key}:{purpose}"), code.as_bytes())
     }
 
-    pub(crate) async fn store_code(
-        &self,
-        pool_id: &str,
-        key: &str,
-        purpose: &str,
-        code: &str,
-        ttl_ms: i64,
-    ) -> Result<()> {
+    pub(crate) async fn store_code(&self, user: &User, purpose: &str, code: &str, ttl_ms: i64) -> Result<()> {
         let now = self.now();
         let row = CodeRow {
-            pool_id: pool_id.into(),
-            username_key: key.into(),
+            pool_id: user.pool_id.clone(),
+            username_key: user.username_key.clone(),
             purpose: purpose.into(),
-            code_mac: self.code_mac(pool_id, key, purpose, code),
+            code_mac: self.code_mac(user.key(), purpose, code),
             expires_at: now + ttl_ms,
             attempts: 0,
             created_at: now,
@@ -66,17 +60,17 @@ impl Idp {
     /// Checks and consumes a one-time code with Cognito's errors: wrong
     /// (counted; burnt after [`CODE_MAX_ATTEMPTS`]), expired, or used.
     pub(crate) async fn consume_code(&self, user: &User, purpose: &str, code: &str) -> Result<()> {
-        let Some(row) = self.store.get_code(&user.pool_id, &user.username_key, purpose).await? else {
+        let Some(row) = self.store.get_code(user.key(), purpose).await? else {
             return Err(code_mismatch());
         };
         code_usable(row.attempts, row.expires_at, self.now())?;
-        let mac = self.code_mac(&user.pool_id, &user.username_key, purpose, code.trim());
+        let mac = self.code_mac(user.key(), purpose, code.trim());
         if !cognate_crypto::ct_eq(mac.as_bytes(), row.code_mac.as_bytes()) {
-            self.store.bump_code_attempts(&user.pool_id, &user.username_key, purpose).await?;
+            self.store.bump_code_attempts(user.key(), purpose).await?;
             return Err(code_mismatch());
         }
         // Single use: of two racing callers with the right code, one wins.
-        if !self.store.take_code(&user.pool_id, &user.username_key, purpose, &mac).await? {
+        if !self.store.take_code(user.key(), purpose, &mac).await? {
             return Err(code_mismatch());
         }
         Ok(())
@@ -106,7 +100,15 @@ impl Idp {
     ) -> Result<CodeDeliveryDetailsType> {
         let key = username_key(&c.pool, name);
         let now = self.now();
-        self.store.set_unknown_until(&c.pool_row.id, &key, purpose, now + ttl_ms, true, now).await?;
+        self.store
+            .set_unknown_until(
+                UserKey { pool_id: &c.pool_row.id, username_key: &key },
+                purpose,
+                now + ttl_ms,
+                true,
+                now,
+            )
+            .await?;
         Ok(messages::delivery_details(channel, &self.unknown_destination(c, name, channel)))
     }
 
@@ -114,7 +116,8 @@ impl Idp {
     /// limited and expiring as `consume_code` is for a user.
     pub(crate) async fn unknown_code(&self, c: &ClientCtx, name: &str, purpose: &str) -> Error {
         let key = username_key(&c.pool, name);
-        let row = match self.store.unknown_name(&c.pool_row.id, &key, purpose).await {
+        let row = match self.store.unknown_name(UserKey { pool_id: &c.pool_row.id, username_key: &key }, purpose).await
+        {
             Ok(row) => row,
             Err(e) => return e.into(),
         };
@@ -122,7 +125,11 @@ impl Idp {
         if let Err(e) = code_usable(row.failures, row.until_at, self.now()) {
             return e;
         }
-        match self.store.record_unknown_failure(&c.pool_row.id, &key, purpose, self.now()).await {
+        match self
+            .store
+            .record_unknown_failure(UserKey { pool_id: &c.pool_row.id, username_key: &key }, purpose, self.now())
+            .await
+        {
             Ok(_) => code_mismatch(),
             Err(e) => e.into(),
         }
@@ -167,7 +174,7 @@ impl Idp {
         source: &str,
     ) -> Result<CodeDeliveryDetailsType> {
         let code = new_code();
-        self.store_code(&user.pool_id, &user.username_key, purpose, &code, ttl_ms).await?;
+        self.store_code(user, purpose, &code, ttl_ms).await?;
         let t = c.pool.verification_message_template.clone().unwrap_or_default();
         let default_body = "Your verification code is {####}. ";
         let (subject, body) = match channel {

@@ -8,6 +8,6 @@ impl Idp {
     /// A confirmed device of `user` named by `key`, if there is one.
     pub(crate) async fn known_device(&self, user: &User, key: Option<&str>) -> Result<Option<DeviceRow>> {
         let Some(key) = key.filter(|k| !k.is_empty()) else { return Ok(None) };
-        Ok(self.store.get_device(&user.pool_id, &user.username_key, key).await?.filter(|d| d.confirmed != 0))
+        Ok(self.store.get_device(user.key(), key).await?.filter(|d| d.confirmed != 0))
     }
 }

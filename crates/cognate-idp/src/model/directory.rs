@@ -91,7 +91,7 @@ pub const MAX_GROUPS_PER_USER: i64 = 100;
 impl Idp {
     /// The claims a user's groups put in their tokens.
     pub(crate) async fn group_claims_of(&self, user: &User) -> Result<GroupClaims> {
-        let groups = self.store.groups_of_user(&user.pool_id, &user.username_key, None, MAX_GROUPS_PER_USER).await?;
+        let groups = self.store.groups_of_user(user.key(), None, MAX_GROUPS_PER_USER).await?;
         Ok(group_claims(groups))
     }
 

@@ -8,6 +8,7 @@
 use crate::base::context::ClientCtx;
 use crate::model::users::{User, username_key};
 use crate::{Error, Idp, Result};
+use cognate_store::UserKey;
 
 /// Consecutive failures before sign-in is locked for a while.
 const FREE_FAILURES: i64 = 5;
@@ -43,9 +44,9 @@ impl Idp {
     }
 
     pub(crate) async fn record_failure(&self, user: &User) -> Result<()> {
-        let n = self.store.record_failed_sign_in(&user.pool_id, &user.username_key).await?;
+        let n = self.store.record_failed_sign_in(user.key()).await?;
         if let Some(until) = lock_after(n, self.now()) {
-            self.store.lock_sign_in(&user.pool_id, &user.username_key, until).await?;
+            self.store.lock_sign_in(user.key(), until).await?;
         }
         Ok(())
     }
@@ -54,7 +55,8 @@ impl Idp {
     /// for a user.
     pub(crate) async fn check_unknown_lock(&self, c: &ClientCtx, name: &str) -> Result<()> {
         let key = username_key(&c.pool, name);
-        if let Some(row) = self.store.unknown_name(&c.pool_row.id, &key, SIGN_IN).await?
+        if let Some(row) =
+            self.store.unknown_name(UserKey { pool_id: &c.pool_row.id, username_key: &key }, SIGN_IN).await?
             && row.until_at > self.now()
         {
             return Err(locked_out());
@@ -67,9 +69,14 @@ impl Idp {
     pub(crate) async fn record_unknown_failure(&self, c: &ClientCtx, name: &str) -> Result<()> {
         let key = username_key(&c.pool, name);
         let now = self.now();
-        let n = self.store.record_unknown_failure(&c.pool_row.id, &key, SIGN_IN, now).await?;
+        let n = self
+            .store
+            .record_unknown_failure(UserKey { pool_id: &c.pool_row.id, username_key: &key }, SIGN_IN, now)
+            .await?;
         if let Some(until) = lock_after(n, now) {
-            self.store.set_unknown_until(&c.pool_row.id, &key, SIGN_IN, until, false, now).await?;
+            self.store
+                .set_unknown_until(UserKey { pool_id: &c.pool_row.id, username_key: &key }, SIGN_IN, until, false, now)
+                .await?;
         }
         Ok(())
     }

@@ -111,7 +111,7 @@ impl Idp {
 
     /// (UserMFASettingList, PreferredMfaSetting, MFAOptions) of a user.
     pub(crate) async fn mfa_view(&self, user: &User) -> Result<MfaView> {
-        let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
+        let m = self.store.get_user_mfa(user.key()).await?;
         Ok(mfa_view_of(m))
     }
 }

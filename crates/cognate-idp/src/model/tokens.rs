@@ -492,7 +492,7 @@ impl Idp {
         let client = self.resolve_client(&req.client_id).await?;
         let c = self.with_client_secret(client, req.client_secret.as_deref()).await?;
         let row = self.live_refresh_token(&c, &req.refresh_token).await?;
-        let user = User::read_opt(self.store.get_user(&row.pool_id, &row.username_key).await?)?
+        let user = User::read_opt(self.store.get_user(row.user()).await?)?
             .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
         if user.enabled == 0 {
             return Err(Error::NotAuthorized("User is disabled.".into()));

@@ -12,7 +12,7 @@ use crate::base::context::ClientCtx;
 use crate::base::passwords::{self, password_material, verify_password};
 use crate::{Error, Fault, Idp, Result};
 use cognate_store::SearchEntry;
-use cognate_store::{AliasRow, PoolRow, StoreError, UserRow};
+use cognate_store::{AliasRow, PoolRow, StoreError, UserKey, UserRow};
 use cognate_wire::idp::*;
 use std::collections::BTreeMap;
 
@@ -167,7 +167,8 @@ impl Idp {
         pool: &UserPoolType,
         username: &str,
     ) -> Result<Option<User>> {
-        if let Some(u) = self.store.get_user(&pool_row.id, &username_key(pool, username)).await? {
+        let key = username_key(pool, username);
+        if let Some(u) = self.store.get_user(UserKey { pool_id: &pool_row.id, username_key: &key }).await? {
             return Ok(Some(User::read(u)?));
         }
         let kind = if looks_like_email(username) {
@@ -177,7 +178,7 @@ impl Idp {
         } else {
             "preferred_username"
         };
-        User::read_opt(self.store.get_user_by_alias(&pool_row.id, kind, &username_key(pool, username)).await?)
+        User::read_opt(self.store.get_user_by_alias(&pool_row.id, kind, &key).await?)
     }
 
     /// Checks attributes a client writes against the pool's schema and the
@@ -257,7 +258,7 @@ impl Idp {
         let old_hash = user.password_hash.clone();
         if remembered > 0 {
             let mut hashes: Vec<String> = old_hash.iter().cloned().collect();
-            hashes.extend(self.store.password_history(&user.pool_id, &user.username_key, remembered - 1).await?);
+            hashes.extend(self.store.password_history(user.key(), remembered - 1).await?);
             for h in hashes {
                 if verify_password(password.to_string(), h).await? {
                     return Err(Error::PasswordHistoryPolicyViolation("Password has previously been used".into()));
@@ -271,9 +272,7 @@ impl Idp {
         }
         user.version += 1;
         if let (true, Some(old)) = (remembered > 1, old_hash) {
-            self.store
-                .push_password_history(&user.pool_id, &user.username_key, &old, self.now(), remembered - 1)
-                .await?;
+            self.store.push_password_history(user.key(), &old, self.now(), remembered - 1).await?;
         }
         Ok(())
     }

@@ -23,6 +23,7 @@ use crate::model::triggers::{Trigger, attributes_json, flag};
 use crate::model::users::{User, srp_material};
 use crate::{Error, Idp, Result};
 use cognate_crypto::srp;
+use cognate_store::UserKey;
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -130,7 +131,8 @@ impl Idp {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
         let user =
-            User::read_opt(self.store.get_user(&c.pool_row.id, &user_key).await?)?.ok_or_else(invalid_session)?;
+            User::read_opt(self.store.get_user(UserKey { pool_id: &c.pool_row.id, username_key: &user_key }).await?)?
+                .ok_or_else(invalid_session)?;
         self.check_lock(&user)?;
         let (_, v) = srp_material(&user)?;
         let proven = half.proves(v, srp::pool_name(&c.pool_row.id), &user.username, claim).await?;
@@ -158,7 +160,8 @@ impl Idp {
         let answer =
             r.get("ANSWER").ok_or_else(|| Error::InvalidParameter("Missing required parameter ANSWER".into()))?;
         let user =
-            User::read_opt(self.store.get_user(&c.pool_row.id, &user_key).await?)?.ok_or_else(invalid_session)?;
+            User::read_opt(self.store.get_user(UserKey { pool_id: &c.pool_row.id, username_key: &user_key }).await?)?
+                .ok_or_else(invalid_session)?;
         let attrs = &user.attrs;
         let request = json!({
             "userAttributes": attributes_json(attrs),
@@ -224,7 +227,7 @@ impl Idp {
                 // refuses them.
                 return Err(incorrect());
             }
-            self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+            self.store.clear_failed_sign_ins(user.key()).await?;
             return Ok(Next::Tokens(Box::new(user)));
         }
         match decision.get("challengeName").and_then(Value::as_str) {

@@ -159,11 +159,7 @@ impl Idp {
 
     pub async fn confirm_device(&self, req: ConfirmDeviceRequest) -> Result<ConfirmDeviceResponse> {
         let (c, user, token_device) = self.device_token(&req.access_token).await?;
-        let mut d = self
-            .store
-            .get_device(&user.pool_id, &user.username_key, &req.device_key)
-            .await?
-            .ok_or_else(device_not_found)?;
+        let mut d = self.store.get_device(user.key(), &req.device_key).await?.ok_or_else(device_not_found)?;
         if token_device.as_deref() != Some(req.device_key.as_str()) && d.confirmed == 0 {
             return Err(device_not_found());
         }
@@ -216,8 +212,7 @@ impl Idp {
             Some(n) if n > 0 => i64::from(n).min(60),
             _ => 60,
         };
-        let mut rows =
-            self.store.list_devices(&user.pool_id, &user.username_key, remembered_only, &after, limit + 1).await?;
+        let mut rows = self.store.list_devices(user.key(), remembered_only, &after, limit + 1).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|d| page::encode(&d.device_key))
@@ -252,7 +247,7 @@ impl Idp {
     pub async fn forget_device(&self, req: ForgetDeviceRequest) -> Result<()> {
         let token = req.access_token.as_deref().ok_or_else(|| Error::NotAuthorized("Missing access token.".into()))?;
         let (_, user, _) = self.device_token(token).await?;
-        if !self.store.delete_device(&user.pool_id, &user.username_key, &req.device_key).await? {
+        if !self.store.delete_device(user.key(), &req.device_key).await? {
             return Err(device_not_found());
         }
         Ok(())
@@ -282,7 +277,7 @@ impl Idp {
 
     pub async fn admin_forget_device(&self, req: AdminForgetDeviceRequest) -> Result<()> {
         let user = self.admin_device_user(&req.user_pool_id, &req.username).await?;
-        if !self.store.delete_device(&user.pool_id, &user.username_key, &req.device_key).await? {
+        if !self.store.delete_device(user.key(), &req.device_key).await? {
             return Err(device_not_found());
         }
         Ok(())

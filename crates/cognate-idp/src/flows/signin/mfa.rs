@@ -20,6 +20,7 @@ use crate::model::users::User;
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::totp;
 use cognate_store::MfaRow;
+use cognate_store::UserKey;
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -66,7 +67,7 @@ impl Idp {
             return Ok(None);
         }
         let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
-        let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
+        let m = self.store.get_user_mfa(user.key()).await?;
         let factors: Vec<ChallengeNameType> = enabled(m.as_ref()).into_iter().filter(|f| pool.allows(*f)).collect();
         let attrs = &user.attrs;
         let factor = match factors.as_slice() {
@@ -132,7 +133,7 @@ impl Idp {
                     ))
                 })?;
                 let code = new_code();
-                self.store_code(&user.pool_id, &user.username_key, PURPOSE, &code, CODE_TTL_MS).await?;
+                self.store_code(user, PURPOSE, &code, CODE_TTL_MS).await?;
                 let (subject, body) = if factor == SMS {
                     let template = pool
                         .config
@@ -208,8 +209,10 @@ impl Idp {
         if opened.state.k != expected {
             return Err(invalid_session());
         }
-        let user =
-            User::read_opt(self.store.get_user(&c.pool_row.id, &opened.user).await?)?.ok_or_else(invalid_session)?;
+        let user = User::read_opt(
+            self.store.get_user(UserKey { pool_id: &c.pool_row.id, username_key: &opened.user }).await?,
+        )?
+        .ok_or_else(invalid_session)?;
         Ok((opened.state, user))
     }
 
@@ -239,7 +242,7 @@ impl Idp {
                 }
             }
             ChallengeNameType::SoftwareTokenMfa => {
-                let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
+                let m = self.store.get_user_mfa(user.key()).await?;
                 let ok = match &m {
                     Some(m) => self.accept_totp(&user, m, code("SOFTWARE_TOKEN_MFA_CODE")?, false).await,
                     None => Ok(false),
@@ -257,7 +260,7 @@ impl Idp {
             ChallengeNameType::SelectMfaType => {
                 let answer = code("ANSWER")?;
                 let pool = self.pool_mfa(&c.pool_row.id, &c.pool).await?;
-                let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?;
+                let m = self.store.get_user_mfa(user.key()).await?;
                 let choosable = |f: &ChallengeNameType| enabled(m.as_ref()).contains(f) && pool.allows(*f);
                 let Some(factor) = ChallengeNameType::parse(answer).filter(choosable) else {
                     return Err(Error::InvalidParameter(format!("{answer} is not an MFA type this user can choose.")));
@@ -273,7 +276,7 @@ impl Idp {
             }
             _ => return Err(invalid_session()),
         }
-        self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+        self.store.clear_failed_sign_ins(user.key()).await?;
         Ok(Ok((user, state.d)))
     }
 
@@ -293,7 +296,7 @@ impl Idp {
         let Some(step) = totp::matching_step(&secret, code, self.now() / 1000, TOTP_WINDOW) else {
             return Ok(false);
         };
-        if !self.store.accept_totp_step(&user.pool_id, &user.username_key, step).await? {
+        if !self.store.accept_totp_step(user.key(), step).await? {
             return Err(Error::ExpiredCode("Your software token has already been used once.".into()));
         }
         Ok(true)
@@ -312,8 +315,7 @@ impl Idp {
             ));
         }
         let secret = totp::new_secret();
-        let mut m =
-            self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.unwrap_or_else(|| blank_mfa(&user));
+        let mut m = self.store.get_user_mfa(user.key()).await?.unwrap_or_else(|| blank_mfa(&user));
         // The new secret waits until it is verified; a verified one in use
         // keeps working until then.
         m.totp_pending_sealed = Some(self.key.seal(&totp_context(&user), &secret));
@@ -329,12 +331,12 @@ impl Idp {
     pub async fn verify_software_token(&self, req: VerifySoftwareTokenRequest) -> Result<VerifySoftwareTokenResponse> {
         let (c, user, state) = self.token_or_session(req.access_token.as_deref(), req.session.as_deref()).await?;
         let mismatch = || Error::EnableSoftwareTokenMfa("Code mismatch and fail enable Software Token MFA".into());
-        let m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.ok_or_else(mismatch)?;
+        let m = self.store.get_user_mfa(user.key()).await?.ok_or_else(mismatch)?;
         if !self.accept_totp(&user, &m, &req.user_code, true).await? {
             return Err(mismatch());
         }
         // Read again: the accepted step was written meanwhile.
-        let mut m = self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.ok_or_else(mismatch)?;
+        let mut m = self.store.get_user_mfa(user.key()).await?.ok_or_else(mismatch)?;
         m.totp_secret_sealed = m.totp_pending_sealed.take();
         m.totp_enabled = 1;
         if state.is_some() || enabled(Some(&m)) == [TOTP] {
@@ -410,8 +412,7 @@ impl Idp {
         email: Option<EmailMfaSettingsType>,
     ) -> Result<()> {
         let attrs = &user.attrs;
-        let mut m =
-            self.store.get_user_mfa(&user.pool_id, &user.username_key).await?.unwrap_or_else(|| blank_mfa(user));
+        let mut m = self.store.get_user_mfa(user.key()).await?.unwrap_or_else(|| blank_mfa(user));
         let settings = [
             (SMS, sms.as_ref().map(|s| (s.enabled, s.preferred_mfa))),
             (TOTP, totp_settings.as_ref().map(|s| (s.enabled, s.preferred_mfa))),

@@ -27,6 +27,7 @@ use crate::model::triggers::{self, Trigger};
 use crate::model::users::{User, set_status, srp_material, status_of};
 use crate::{Error, Fault, Idp, Result};
 use cognate_crypto::srp;
+use cognate_store::UserKey;
 use cognate_store::{DeviceRow, UserRow};
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
@@ -211,7 +212,7 @@ impl Idp {
             _ => {
                 let token = param(&params, "REFRESH_TOKEN")?;
                 let row = self.live_refresh_token(&client, token).await?;
-                let user = User::read_opt(self.store.get_user(&row.pool_id, &row.username_key).await?)?
+                let user = User::read_opt(self.store.get_user(row.user()).await?)?
                     .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
                 // The hash may be over the username the client knows, or the sub.
                 let name = params.get("USERNAME").cloned().unwrap_or_else(|| user.username.clone());
@@ -315,7 +316,7 @@ impl Idp {
             return Err(incorrect());
         }
         self.check_can_sign_in(c, &user)?;
-        self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+        self.store.clear_failed_sign_ins(user.key()).await?;
         Ok(user)
     }
 
@@ -423,7 +424,7 @@ impl Idp {
             Ok(()) => Ok(Some(user)),
             // Migrated concurrently by another sign-in: use that user.
             Err(cognate_store::StoreError::Conflict) => {
-                Ok(User::read_opt(self.store.get_user(&c.pool_row.id, &key).await?)?)
+                Ok(User::read_opt(self.store.get_user(UserKey { pool_id: &c.pool_row.id, username_key: &key }).await?)?)
             }
             Err(e) => Err(e.into()),
         }
@@ -513,7 +514,7 @@ impl Idp {
                     Err(next) => return Ok(Outcome::Challenge(next)),
                 };
                 self.check_can_sign_in(c, &user)?;
-                self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+                self.store.clear_failed_sign_ins(user.key()).await?;
                 // A remembered device stands in for the second factor when
                 // the pool says so (ChallengeRequiredOnNewDevice).
                 let skips_mfa = device.remembered != 0
@@ -554,7 +555,9 @@ impl Idp {
             self.record_unknown_failure(c, &state.n).await?;
             return Err(incorrect());
         }
-        let user = User::read_opt(self.store.get_user(&c.pool_row.id, &user_key).await?)?.ok_or_else(incorrect)?;
+        let user =
+            User::read_opt(self.store.get_user(UserKey { pool_id: &c.pool_row.id, username_key: &user_key }).await?)?
+                .ok_or_else(incorrect)?;
         self.check_lock(&user)?;
         let (_, v) = srp_material(&user)?;
         if !state.srp.proves(v, pool_name, &state.n, (block_b64, timestamp, signature)).await? {
@@ -563,7 +566,7 @@ impl Idp {
             return Err(incorrect());
         }
         self.check_can_sign_in(c, &user)?;
-        self.store.clear_failed_sign_ins(&user.pool_id, &user.username_key).await?;
+        self.store.clear_failed_sign_ins(user.key()).await?;
         // A device key the user does not have is refused with the error
         // clients recognise (they retry without it).
         let device = match r.get("DEVICE_KEY").filter(|k| !k.is_empty()) {
@@ -669,8 +672,10 @@ impl Idp {
         param(r, "USERNAME")?;
         let password = param(r, "NEW_PASSWORD")?;
         let opened: Opened<()> = sealed::open(&self.key, Step::NewPassword, c, session, self.now())?;
-        let mut user =
-            User::read_opt(self.store.get_user(&c.pool_row.id, &opened.user).await?)?.ok_or_else(invalid_session)?;
+        let mut user = User::read_opt(
+            self.store.get_user(UserKey { pool_id: &c.pool_row.id, username_key: &opened.user }).await?,
+        )?
+        .ok_or_else(invalid_session)?;
         if status_of(&user) != UserStatusType::ForceChangePassword {
             return Err(invalid_session());
         }
