@@ -52,11 +52,18 @@ pub struct Idp {
     invoker: Arc<dyn model::triggers::Invoker>,
     email: Option<Arc<dyn model::messages::EmailSender>>,
     sms: Option<Arc<dyn model::messages::SmsSender>>,
+    login_site: model::domains::LoginSite,
+    hosts: model::domains::HostCache,
 }
 
 impl Idp {
     pub fn new(store: Store, key: MasterKey, clock: Arc<dyn Clock>, account_id: String, issuer: Issuer) -> Self {
+        let public_url = match &issuer {
+            Issuer::PublicUrl(u) | Issuer::Cognito(u) => u.clone(),
+        };
         Idp {
+            login_site: model::domains::LoginSite::of_public_url(&public_url, "localhost"),
+            hosts: model::domains::HostCache::default(),
             store,
             key,
             clock,
@@ -79,6 +86,13 @@ impl Idp {
     /// Delivers SMS through `sender` instead of the outbox.
     pub fn with_sms_sender(mut self, sender: Arc<dyn model::messages::SmsSender>) -> Self {
         self.sms = Some(sender);
+        self
+    }
+
+    /// Serves prefix domains at `{prefix}.auth.{region}.{base}` (default
+    /// `localhost`), with the scheme and port of the public URL.
+    pub fn with_login_base(mut self, base: &str) -> Self {
+        self.login_site.base = base.trim_matches('.').to_ascii_lowercase();
         self
     }
 

@@ -137,10 +137,12 @@ macro_rules! row_struct {
 mod audit;
 mod directory;
 mod mfa;
+mod oauth;
 mod users;
 pub use audit::{AuditFilter, AuditRow, AuthEventRow};
 pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserListing, UserPage, UserQuery};
 pub use mfa::{DeviceRow, MfaRow};
+pub use oauth::{AuthCodeRow, DomainRow, LoginSessionRow, ResourceServerRow};
 pub use users::{
     AccessCheck, AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UNKNOWN_NAME_TTL_MS, UnknownNameRow,
     UserKey, UserRow,
@@ -233,6 +235,15 @@ async fn fetch_optional<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Optio
         return readers.fetch_optional(&q);
     }
     Ok(fetch_all::<T>(store, q).await?.into_iter().next())
+}
+
+/// A write that returns at most one row (`DELETE ... RETURNING`), on the
+/// writer: never on the read-only point readers or list pool.
+async fn write_returning<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Option<T>> {
+    on_db!(store, pool => {
+        let row = bind_args!(sqlx::query(q.sql), q.args).fetch_optional(pool).await?;
+        row.as_ref().map(row_reader::<T, _>()).transpose()
+    })
 }
 
 async fn execute(store: &Store, q: Query<'_>) -> Result<u64> {

@@ -59,10 +59,11 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
     (4, crate::mfa::MIGRATION_4),
     (5, crate::users::MIGRATION_5),
     (6, crate::users::MIGRATION_6),
+    (7, crate::oauth::MIGRATION_7),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 /// A statement as one engine runs it: `{collate_c}` asks for byte-order
 /// comparison of a column, which SQLite does by default and PostgreSQL

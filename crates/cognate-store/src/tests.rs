@@ -127,6 +127,83 @@ async fn suite(store: &Store) {
         }
     }
     assert_eq!(wins, 1);
+    oauth(store).await;
+}
+
+async fn oauth(store: &Store) {
+    let pool = "us-east-1_oauth";
+    store.insert_pool(&pool_row(pool, 1)).await.unwrap();
+    store.insert_pool(&pool_row("us-east-1_other", 1)).await.unwrap();
+
+    // Domains: a name is global; a pool has one of each kind.
+    let domain = |name: &str, pool: &str, custom: i64| DomainRow {
+        domain: name.into(),
+        pool_id: pool.into(),
+        custom,
+        config: "{}".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.insert_domain(&domain("shop", pool, 0)).await.unwrap();
+    assert!(matches!(store.insert_domain(&domain("shop", "us-east-1_other", 0)).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.insert_domain(&domain("shop2", pool, 0)).await, Err(StoreError::Conflict)));
+    store.insert_domain(&domain("auth.example.com", pool, 1)).await.unwrap();
+    let names: Vec<_> = store.pool_domains(pool).await.unwrap().into_iter().map(|d| d.domain).collect();
+    assert_eq!(names, ["shop", "auth.example.com"]);
+    assert!(!store.delete_domain("us-east-1_other", "shop").await.unwrap(), "only its own pool deletes it");
+    assert!(store.delete_domain(pool, "shop").await.unwrap());
+    assert_eq!(store.get_domain("shop").await.unwrap(), None);
+
+    // Resource servers: unique per pool, limited per pool, paged.
+    let rs = |id: &str| ResourceServerRow {
+        pool_id: pool.into(),
+        identifier: id.into(),
+        config: "{}".into(),
+        created_at: 1,
+    };
+    assert!(store.insert_resource_server(&rs("b"), 2).await.unwrap());
+    assert!(matches!(store.insert_resource_server(&rs("b"), 2).await, Err(StoreError::Conflict)));
+    assert!(store.insert_resource_server(&rs("a"), 2).await.unwrap());
+    assert!(!store.insert_resource_server(&rs("c"), 2).await.unwrap(), "over the limit");
+    let page = store.list_resource_servers(pool, Some("a"), 10).await.unwrap();
+    assert_eq!(page.iter().map(|r| r.identifier.as_str()).collect::<Vec<_>>(), ["b"]);
+
+    // Codes: taken once, even by racing takers; an expired one is not given.
+    let code = |hash: &str, expires_at: i64| AuthCodeRow {
+        code_hash: hash.into(),
+        pool_id: pool.into(),
+        client_id: "c".into(),
+        grant_doc: "{}".into(),
+        expires_at,
+    };
+    store.insert_auth_code(&code("h1", 100), 10).await.unwrap();
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let s = store.clone();
+        handles.push(tokio::spawn(async move { s.take_auth_code("h1", 20).await.unwrap() }));
+    }
+    let mut taken = 0;
+    for h in handles {
+        taken += usize::from(h.await.unwrap().is_some());
+    }
+    assert_eq!(taken, 1);
+    store.insert_auth_code(&code("h2", 100), 10).await.unwrap();
+    assert_eq!(store.take_auth_code("h2", 100).await.unwrap(), None, "expired at 100");
+
+    // Sessions: found only in their pool and while live.
+    let session = LoginSessionRow {
+        id_hash: "s1".into(),
+        pool_id: pool.into(),
+        username_key: "ann".into(),
+        auth_time: 5,
+        expires_at: 50,
+    };
+    store.insert_login_session(&session, 10).await.unwrap();
+    assert_eq!(store.login_session(pool, "s1", 49).await.unwrap(), Some(session.clone()));
+    assert_eq!(store.login_session("us-east-1_other", "s1", 49).await.unwrap(), None);
+    assert_eq!(store.login_session(pool, "s1", 50).await.unwrap(), None);
+    store.delete_login_session("s1").await.unwrap();
+    assert_eq!(store.login_session(pool, "s1", 20).await.unwrap(), None);
 }
 
 fn temp_path(name: &str) -> std::path::PathBuf {

@@ -149,6 +149,11 @@ impl Invalid {
     }
 }
 
+/// Patterns the service accepts more than: Cognito takes a custom domain's
+/// full name (`auth.example.com`) in the `Domain` member whose pattern
+/// (`DomainType`) allows only a prefix. The domain layer checks both forms.
+const WIDER_THAN_MODEL: &[&str] = &["^[a-z0-9](?:[a-z0-9\\-]{0,61}[a-z0-9])?$"];
+
 impl Schema {
     /// The compiled form of pattern `i`, or `None` when the model's (Java)
     /// pattern has no equivalent in Rust's regex syntax (see the test listing
@@ -224,6 +229,7 @@ impl Schema {
                     fail(errors, format!("Member must have length greater than or equal to {min}"));
                 }
                 if let Some(p) = pattern
+                    && !WIDER_THAN_MODEL.contains(&self.patterns.get(*p as usize).copied().unwrap_or(""))
                     && let Some(re) = self.regex(*p as usize)
                     && !re.is_match(s)
                 {

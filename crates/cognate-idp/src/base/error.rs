@@ -71,6 +71,8 @@ pub enum Error {
     EnableSoftwareTokenMfa(String),
     SoftwareTokenMfaNotFound(String),
     FeatureUnavailableInTier(String),
+    ScopeDoesNotExist(String),
+    InvalidOAuthFlow(String),
     /// Something failed inside Cognate; the message is generic on purpose,
     /// the cause is for the log.
     Internal(Cause),
@@ -108,6 +110,8 @@ impl Error {
             Error::EnableSoftwareTokenMfa(_) => "EnableSoftwareTokenMFAException",
             Error::SoftwareTokenMfaNotFound(_) => "SoftwareTokenMFANotFoundException",
             Error::FeatureUnavailableInTier(_) => "FeatureUnavailableInTierException",
+            Error::ScopeDoesNotExist(_) => "ScopeDoesNotExistException",
+            Error::InvalidOAuthFlow(_) => "InvalidOAuthFlowException",
             Error::Internal(_) => "InternalErrorException",
         }
     }
@@ -140,7 +144,9 @@ impl Error {
             | Error::UserPoolAddOnNotEnabled(m)
             | Error::EnableSoftwareTokenMfa(m)
             | Error::SoftwareTokenMfaNotFound(m)
-            | Error::FeatureUnavailableInTier(m) => m,
+            | Error::FeatureUnavailableInTier(m)
+            | Error::ScopeDoesNotExist(m)
+            | Error::InvalidOAuthFlow(m) => m,
             Error::Internal(_) => "Internal server error.",
         }
     }

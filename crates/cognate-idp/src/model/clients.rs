@@ -10,6 +10,7 @@ use crate::{Error, Fault, Idp, Result};
 use cognate_store::{ClientRow, ClientSecretRow};
 use cognate_wire::Timestamp;
 use cognate_wire::idp::*;
+use std::collections::BTreeSet;
 
 const MAX_SECRETS: i64 = 2;
 const UPDATE_ATTEMPTS: usize = 5;
@@ -85,6 +86,7 @@ fn apply(
     pool: &UserPoolType,
     has_secret: bool,
     creating: bool,
+    scopes: &BTreeSet<String>,
 ) -> Result<()> {
     let units = s.token_validity_units.clone().unwrap_or_default();
     let bad_range = || Error::InvalidParameter("Invalid range for token validity.".into());
@@ -128,6 +130,7 @@ fn apply(
             ));
         }
     }
+    check_oauth(&s, scopes)?;
     if let Some(uri) = &s.default_redirect_uri
         && !s.callback_ur_ls.as_ref().is_some_and(|c| c.contains(uri))
     {
@@ -179,6 +182,65 @@ fn apply(
     client.write_attributes = s.write_attributes;
     client.refresh_token_rotation = s.refresh_token_rotation;
     client.supported_identity_providers = s.supported_identity_providers;
+    Ok(())
+}
+
+/// Whether `url` may be a callback or sign-out URL: absolute, without a
+/// fragment, and HTTPS unless it is on this machine (`http://localhost`,
+/// `127.0.0.1`, `[::1]`) or an app's own scheme (`myapp://callback`).
+fn redirect_url_ok(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else { return false };
+    let scheme_ok = !scheme.is_empty()
+        && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !scheme_ok || rest.is_empty() || url.contains('#') {
+        return false;
+    }
+    if scheme.eq_ignore_ascii_case("http") {
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default().to_ascii_lowercase(),
+        };
+        return matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
+    }
+    true
+}
+
+/// The OAuth settings of a client, as Cognito checks them.
+fn check_oauth(s: &Settings, scopes: &BTreeSet<String>) -> Result<()> {
+    for url in s.callback_ur_ls.iter().flatten().chain(s.logout_ur_ls.iter().flatten()) {
+        if !redirect_url_ok(url) {
+            return Err(Error::InvalidParameter(format!(
+                "{url} is not a valid redirect URL: it must be absolute, have no fragment, and use HTTPS unless it is on localhost."
+            )));
+        }
+    }
+    for scope in s.allowed_o_auth_scopes.iter().flatten() {
+        if !scopes.contains(scope) {
+            return Err(Error::ScopeDoesNotExist(format!("Invalid scope requested: {scope}")));
+        }
+    }
+    let flows = s.allowed_o_auth_flows.as_deref().unwrap_or_default();
+    let granted = s.allowed_o_auth_scopes.as_deref().unwrap_or_default();
+    if s.allowed_o_auth_flows_user_pool_client == Some(true) && (flows.is_empty() || granted.is_empty()) {
+        return Err(Error::InvalidOAuthFlow(
+            "AllowedOAuthFlows and AllowedOAuthScopes are required if user pool client is allowed to use OAuth flows."
+                .into(),
+        ));
+    }
+    if flows.contains(&OAuthFlowType::ClientCredentials)
+        && granted.iter().any(|g| crate::model::resource_servers::STANDARD_SCOPES.contains(&g.as_str()))
+    {
+        return Err(Error::InvalidOAuthFlow("client_credentials flow can only be used with custom scopes.".into()));
+    }
+    let browser_flow = flows.iter().any(|f| matches!(f, OAuthFlowType::Code | OAuthFlowType::Implicit));
+    if browser_flow
+        && s.allowed_o_auth_flows_user_pool_client == Some(true)
+        && s.callback_ur_ls.as_ref().is_none_or(Vec::is_empty)
+    {
+        return Err(Error::InvalidParameter("CallbackURLs are required for the code and implicit flows.".into()));
+    }
     Ok(())
 }
 
@@ -250,7 +312,8 @@ impl Idp {
         let pool_id = req.user_pool_id.clone();
         let name = req.client_name.clone();
         let mut client = UserPoolClientType::default();
-        apply(&mut client, settings_from!(req, name.clone()), &pool, secret.is_some(), true)?;
+        let scopes = self.pool_scopes(&req.user_pool_id).await?;
+        apply(&mut client, settings_from!(req, name.clone()), &pool, secret.is_some(), true, &scopes)?;
 
         let now = self.now();
         let row = ClientRow {
@@ -291,7 +354,15 @@ impl Idp {
             let (row, mut client) = self.load_client(&pool_id, &client_id).await?;
             let has_secret = !self.store.list_client_secrets(&row.id).await?.is_empty();
             let name = new_name.clone().unwrap_or_else(|| row.name.clone());
-            apply(&mut client, Settings { client_name: name.clone(), ..settings.clone() }, &pool, has_secret, false)?;
+            let scopes = self.pool_scopes(&row.pool_id).await?;
+            apply(
+                &mut client,
+                Settings { client_name: name.clone(), ..settings.clone() },
+                &pool,
+                has_secret,
+                false,
+                &scopes,
+            )?;
             if self
                 .store
                 .update_client(&pool_id, &client_id, row.version, &name, &serde_json::to_string(&client)?, self.now())

@@ -1,6 +1,7 @@
 //! The model layer: the things a user pool is made of and the rules that
 //! keep them whole. Pools, clients and their secrets, the attribute schema,
-//! users (lookups, attributes, codes, lockout), tokens and keys, messages and
+//! users (lookups, attributes, codes, lockout), tokens and keys, domains and
+//! resource servers (the OAuth side of a pool), messages and
 //! their senders, triggers (the invoker interface). Imports only from `base`
 //! and from its own layer; never from `flows`.
 
@@ -11,11 +12,13 @@ pub mod clients;
 pub mod codes;
 pub mod devices;
 pub mod directory;
+pub mod domains;
 pub mod keys;
 pub mod lockout;
 pub mod messages;
 pub mod mfa;
 pub mod pools;
+pub mod resource_servers;
 pub mod schema;
 pub mod senders;
 pub mod tokens;

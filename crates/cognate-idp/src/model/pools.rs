@@ -211,6 +211,13 @@ impl Idp {
             Some(i32::try_from(self.store.count_users(&row.id).await?).unwrap_or(i32::MAX));
         let tags = self.store.list_tags(&row.id).await?;
         pool.user_pool_tags = Some(tags.into_iter().map(|t| (t.key, t.value)).collect());
+        for d in self.store.pool_domains(&row.id).await? {
+            if d.custom != 0 {
+                pool.custom_domain = Some(d.domain);
+            } else {
+                pool.domain = Some(d.domain);
+            }
+        }
         Ok(pool)
     }
 

@@ -1,0 +1,166 @@
+"""The OAuth side of a pool, configured through boto3: domains
+(CreateUserPoolDomain ... DeleteUserPoolDomain), resource servers and their
+custom scopes, and the OAuth settings of an app client as Cognito checks
+them."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import error_code, unique_name
+
+
+def _err(exc_info):
+    e = exc_info.value
+    return error_code(e), e.response["Error"]["Message"]
+
+
+# --------------------------------------------------------------------------
+# Domains
+# --------------------------------------------------------------------------
+
+def test_prefix_domain_lifecycle(cognito, pool):
+    prefix = unique_name("shop").lower().replace("_", "-")
+    created = cognito.create_user_pool_domain(UserPoolId=pool["Id"], Domain=prefix)
+    assert created.get("CloudFrontDomain") is None
+    assert created["ManagedLoginVersion"] == 1
+
+    d = cognito.describe_user_pool_domain(Domain=prefix)["DomainDescription"]
+    assert (d["UserPoolId"], d["Domain"], d["Status"], d["ManagedLoginVersion"]) == (pool["Id"], prefix, "ACTIVE", 1)
+    assert cognito.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]["Domain"] == prefix
+
+    # A name is one pool's; a pool has one prefix domain.
+    other = cognito.create_user_pool(PoolName=unique_name())["UserPool"]["Id"]
+    try:
+        with pytest.raises(ClientError) as e:
+            cognito.create_user_pool_domain(UserPoolId=other, Domain=prefix)
+        assert _err(e) == ("InvalidParameterException", "Domain already associated with another user pool.")
+    finally:
+        cognito.delete_user_pool(UserPoolId=other)
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_domain(UserPoolId=pool["Id"], Domain=prefix + "-2")
+    assert _err(e) == ("InvalidParameterException", "User pool already has a domain configured.")
+
+    updated = cognito.update_user_pool_domain(UserPoolId=pool["Id"], Domain=prefix, ManagedLoginVersion=2)
+    assert updated["ManagedLoginVersion"] == 2
+    cognito.delete_user_pool_domain(UserPoolId=pool["Id"], Domain=prefix)
+    # An unknown domain describes as empty (the console's availability check).
+    assert cognito.describe_user_pool_domain(Domain=prefix)["DomainDescription"] == {}
+    with pytest.raises(ClientError) as e:
+        cognito.delete_user_pool_domain(UserPoolId=pool["Id"], Domain=prefix)
+    assert _err(e) == ("InvalidParameterException", "No such domain or user pool exists.")
+
+
+def test_custom_domain_takes_a_full_name(cognito, pool):
+    name = f"auth.{unique_name('c').lower().replace('_', '-')}.example.com"
+    cert = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    created = cognito.create_user_pool_domain(
+        UserPoolId=pool["Id"], Domain=name, CustomDomainConfig={"CertificateArn": cert}
+    )
+    assert created["CloudFrontDomain"]
+    d = cognito.describe_user_pool_domain(Domain=name)["DomainDescription"]
+    assert d["CustomDomainConfig"]["CertificateArn"] == cert
+    assert cognito.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]["CustomDomain"] == name
+    # Without a certificate a dotted name is not a prefix.
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_domain(UserPoolId=pool["Id"], Domain="x.example.com")
+    assert error_code(e.value) == "InvalidParameterException"
+
+
+@pytest.mark.parametrize("prefix", ["my-aws-shop", "cognito1", "Upper", "-dash"])
+def test_bad_prefixes_are_refused(cognito, pool, prefix):
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_domain(UserPoolId=pool["Id"], Domain=prefix)
+    assert error_code(e.value) == "InvalidParameterException"
+
+
+# --------------------------------------------------------------------------
+# Resource servers
+# --------------------------------------------------------------------------
+
+def test_resource_server_lifecycle_and_paging(cognito, pool):
+    scopes = [{"ScopeName": "read", "ScopeDescription": "Read"}, {"ScopeName": "write", "ScopeDescription": "Write"}]
+    rs = cognito.create_resource_server(UserPoolId=pool["Id"], Identifier="https://api.example.com", Name="API",
+                                        Scopes=scopes)["ResourceServer"]
+    assert (rs["UserPoolId"], rs["Identifier"], rs["Name"], rs["Scopes"]) == (
+        pool["Id"], "https://api.example.com", "API", scopes)
+    with pytest.raises(ClientError) as e:
+        cognito.create_resource_server(UserPoolId=pool["Id"], Identifier="https://api.example.com", Name="again")
+    assert error_code(e.value) == "InvalidParameterException"
+
+    for i in range(3):
+        cognito.create_resource_server(UserPoolId=pool["Id"], Identifier=f"orders{i}", Name="Orders")
+    first = cognito.list_resource_servers(UserPoolId=pool["Id"], MaxResults=2)
+    assert len(first["ResourceServers"]) == 2 and first["NextToken"]
+    rest = cognito.list_resource_servers(UserPoolId=pool["Id"], MaxResults=2, NextToken=first["NextToken"])
+    ids = [r["Identifier"] for r in first["ResourceServers"] + rest["ResourceServers"]]
+    assert ids == sorted(["https://api.example.com", "orders0", "orders1", "orders2"])
+    assert "NextToken" not in rest
+
+    updated = cognito.update_resource_server(UserPoolId=pool["Id"], Identifier="orders0", Name="Orders v2",
+                                             Scopes=[{"ScopeName": "list", "ScopeDescription": "List"}])
+    assert updated["ResourceServer"]["Name"] == "Orders v2"
+    got = cognito.describe_resource_server(UserPoolId=pool["Id"], Identifier="orders0")["ResourceServer"]
+    assert got["Scopes"] == [{"ScopeName": "list", "ScopeDescription": "List"}]
+    cognito.delete_resource_server(UserPoolId=pool["Id"], Identifier="orders0")
+    with pytest.raises(ClientError) as e:
+        cognito.describe_resource_server(UserPoolId=pool["Id"], Identifier="orders0")
+    assert error_code(e.value) == "ResourceNotFoundException"
+
+
+# --------------------------------------------------------------------------
+# App clients' OAuth settings
+# --------------------------------------------------------------------------
+
+def test_client_scopes_must_exist(cognito, pool):
+    cognito.create_resource_server(UserPoolId=pool["Id"], Identifier="inventory", Name="Inventory",
+                                   Scopes=[{"ScopeName": "read", "ScopeDescription": "Read"}])
+    ok = cognito.create_user_pool_client(
+        UserPoolId=pool["Id"], ClientName="web", AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid", "inventory/read"],
+        CallbackURLs=["https://app.example.com/cb"],
+    )["UserPoolClient"]
+    assert ok["AllowedOAuthScopes"] == ["openid", "inventory/read"]
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_client(
+            UserPoolId=pool["Id"], ClientName="web", AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthFlows=["code"], AllowedOAuthScopes=["inventory/delete"],
+            CallbackURLs=["https://app.example.com/cb"],
+        )
+    assert _err(e) == ("ScopeDoesNotExistException", "Invalid scope requested: inventory/delete")
+
+
+def test_client_credentials_take_custom_scopes_and_a_secret(cognito, pool):
+    cognito.create_resource_server(UserPoolId=pool["Id"], Identifier="jobs", Name="Jobs",
+                                   Scopes=[{"ScopeName": "run", "ScopeDescription": "Run"}])
+    machine = dict(UserPoolId=pool["Id"], ClientName="m2m", AllowedOAuthFlowsUserPoolClient=True,
+                   AllowedOAuthFlows=["client_credentials"])
+    created = cognito.create_user_pool_client(GenerateSecret=True, AllowedOAuthScopes=["jobs/run"], **machine)
+    assert created["UserPoolClient"]["AllowedOAuthFlows"] == ["client_credentials"]
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_client(GenerateSecret=True, AllowedOAuthScopes=["openid"], **machine)
+    assert error_code(e.value) == "InvalidOAuthFlowException"
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_client(AllowedOAuthScopes=["jobs/run"], **machine)
+    assert error_code(e.value) == "InvalidParameterException"
+
+
+def test_oauth_clients_need_flows_and_scopes(cognito, pool):
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="web", AllowedOAuthFlowsUserPoolClient=True,
+                                        CallbackURLs=["https://app.example.com/cb"])
+    assert error_code(e.value) == "InvalidOAuthFlowException"
+
+
+@pytest.mark.parametrize("url", ["http://app.example.com/cb", "https://app.example.com/cb#frag", "/relative",
+                                 "not a url"])
+def test_bad_callback_urls_are_refused(cognito, pool, url):
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="web", CallbackURLs=[url])
+    assert error_code(e.value) == "InvalidParameterException"
+
+
+@pytest.mark.parametrize("url", ["http://localhost:3000/cb", "http://127.0.0.1/cb", "http://[::1]:8080/",
+                                 "myapp://callback", "https://app.example.com/"])
+def test_local_and_app_callback_urls_are_accepted(cognito, pool, url):
+    c = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="web", CallbackURLs=[url])
+    assert c["UserPoolClient"]["CallbackURLs"] == [url]

@@ -1,0 +1,301 @@
+//! What the OAuth 2.0 side of a pool keeps: its domains (where the hosted
+//! endpoints answer), its resource servers (custom scopes), authorization
+//! codes between /oauth2/authorize and /oauth2/token, and the one-hour
+//! sign-in sessions behind the hosted pages' cookie.
+//!
+//! Codes and sessions are stored by a hash of their value; the values
+//! themselves exist only in the browser and the HTTP exchange. A code is
+//! taken by one DELETE ... RETURNING, so of two racing token requests with
+//! the same code exactly one gets it.
+
+use crate::{Arg, FromRow, Result, Store, execute, fetch_all, fetch_optional, q, write_returning};
+use Arg::{Int, OptText, Text};
+use sqlx::Row as _;
+use sqlx::{postgres::PgRow, sqlite::SqliteRow};
+
+row_struct! {
+    /// A pool's domain: a prefix (`custom` = 0) or a custom domain's full
+    /// name (`custom` = 1), lower-case. `config` is a JSON document owned by
+    /// the domain layer. A pool has at most one of each kind.
+    pub struct DomainRow {
+        pub domain: String,
+        pub pool_id: String,
+        pub custom: i64,
+        pub config: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+row_struct! {
+    /// A resource server of a pool; `config` is its JSON description.
+    pub struct ResourceServerRow {
+        pub pool_id: String,
+        pub identifier: String,
+        pub config: String,
+        pub created_at: i64,
+    }
+}
+
+row_struct! {
+    /// An authorization code, by the SHA-256 of its value; `grant_doc` is a JSON
+    /// document owned by the domain layer (user, redirect URI, scopes, PKCE
+    /// challenge, nonce, ...).
+    pub struct AuthCodeRow {
+        pub code_hash: String,
+        pub pool_id: String,
+        pub client_id: String,
+        pub grant_doc: String,
+        pub expires_at: i64,
+    }
+}
+
+row_struct! {
+    /// A hosted sign-in session, by the SHA-256 of its cookie value.
+    pub struct LoginSessionRow {
+        pub id_hash: String,
+        pub pool_id: String,
+        pub username_key: String,
+        pub auth_time: i64,
+        pub expires_at: i64,
+    }
+}
+
+pub(crate) const MIGRATION_7: &[&str] = &[
+    "CREATE TABLE pool_domains (
+        domain TEXT PRIMARY KEY,
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        custom BIGINT NOT NULL,
+        config TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    )",
+    "CREATE UNIQUE INDEX pool_domains_one_per_kind ON pool_domains (pool_id, custom)",
+    "CREATE TABLE resource_servers (
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        identifier TEXT NOT NULL,
+        config TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, identifier)
+    )",
+    "CREATE TABLE oauth_codes (
+        code_hash TEXT PRIMARY KEY,
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL,
+        grant_doc TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX oauth_codes_by_expiry ON oauth_codes (expires_at)",
+    "CREATE TABLE login_sessions (
+        id_hash TEXT PRIMARY KEY,
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        username_key TEXT NOT NULL,
+        auth_time BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX login_sessions_by_expiry ON login_sessions (expires_at)",
+];
+
+impl Store {
+    // ---- domains ----
+
+    /// Adds a domain; `Conflict` when the name is taken or the pool already
+    /// has a domain of this kind.
+    pub async fn insert_domain(&self, d: &DomainRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO pool_domains (domain, pool_id, custom, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                vec![
+                    Text(&d.domain),
+                    Text(&d.pool_id),
+                    Int(d.custom),
+                    Text(&d.config),
+                    Int(d.created_at),
+                    Int(d.updated_at),
+                ],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn get_domain(&self, domain: &str) -> Result<Option<DomainRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT domain, pool_id, custom, config, created_at, updated_at FROM pool_domains WHERE domain = $1",
+                vec![Text(domain)],
+            ),
+        )
+        .await
+    }
+
+    /// A pool's domains, prefix first.
+    pub async fn pool_domains(&self, pool_id: &str) -> Result<Vec<DomainRow>> {
+        fetch_all(
+            self,
+            q(
+                "SELECT domain, pool_id, custom, config, created_at, updated_at FROM pool_domains WHERE pool_id = $1 ORDER BY custom",
+                vec![Text(pool_id)],
+            ),
+        )
+        .await
+    }
+
+    pub async fn update_domain(&self, d: &DomainRow) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "UPDATE pool_domains SET config = $1, updated_at = $2 WHERE domain = $3 AND pool_id = $4",
+                vec![Text(&d.config), Int(d.updated_at), Text(&d.domain), Text(&d.pool_id)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn delete_domain(&self, pool_id: &str, domain: &str) -> Result<bool> {
+        let n = execute(
+            self,
+            q("DELETE FROM pool_domains WHERE pool_id = $1 AND domain = $2", vec![Text(pool_id), Text(domain)]),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    // ---- resource servers ----
+
+    /// Adds a resource server unless the pool has `limit` already;
+    /// `Conflict` when the identifier is taken. False when over the limit.
+    pub async fn insert_resource_server(&self, r: &ResourceServerRow, limit: i64) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "INSERT INTO resource_servers (pool_id, identifier, config, created_at) \
+                 SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM resource_servers WHERE pool_id = $1) < $5",
+                vec![Text(&r.pool_id), Text(&r.identifier), Text(&r.config), Int(r.created_at), Int(limit)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn get_resource_server(&self, pool_id: &str, identifier: &str) -> Result<Option<ResourceServerRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT pool_id, identifier, config, created_at FROM resource_servers WHERE pool_id = $1 AND identifier = $2",
+                vec![Text(pool_id), Text(identifier)],
+            ),
+        )
+        .await
+    }
+
+    pub async fn update_resource_server(&self, r: &ResourceServerRow) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "UPDATE resource_servers SET config = $1 WHERE pool_id = $2 AND identifier = $3",
+                vec![Text(&r.config), Text(&r.pool_id), Text(&r.identifier)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn delete_resource_server(&self, pool_id: &str, identifier: &str) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "DELETE FROM resource_servers WHERE pool_id = $1 AND identifier = $2",
+                vec![Text(pool_id), Text(identifier)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// A pool's resource servers in identifier order, after `after`, at most
+    /// `limit`.
+    pub async fn list_resource_servers(
+        &self,
+        pool_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ResourceServerRow>> {
+        fetch_all(
+            self,
+            q(
+                "SELECT pool_id, identifier, config, created_at FROM resource_servers \
+                 WHERE pool_id = $1 AND ($2 IS NULL OR identifier > $2) ORDER BY identifier LIMIT $3 + 0",
+                vec![Text(pool_id), OptText(after), Int(limit)],
+            ),
+        )
+        .await
+    }
+
+    // ---- authorization codes ----
+
+    /// Stores a new code, first dropping the expired ones.
+    pub async fn insert_auth_code(&self, c: &AuthCodeRow, now: i64) -> Result<()> {
+        execute(self, q("DELETE FROM oauth_codes WHERE expires_at <= $1", vec![Int(now)])).await?;
+        execute(
+            self,
+            q(
+                "INSERT INTO oauth_codes (code_hash, pool_id, client_id, grant_doc, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                vec![Text(&c.code_hash), Text(&c.pool_id), Text(&c.client_id), Text(&c.grant_doc), Int(c.expires_at)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Takes a code: deletes it and returns it when it was there and had not
+    /// expired. Whoever gets the row owns the code; a second taker gets None.
+    pub async fn take_auth_code(&self, code_hash: &str, now: i64) -> Result<Option<AuthCodeRow>> {
+        let row: Option<AuthCodeRow> = write_returning(
+            self,
+            q(
+                "DELETE FROM oauth_codes WHERE code_hash = $1 \
+                 RETURNING code_hash, pool_id, client_id, grant_doc, expires_at",
+                vec![Text(code_hash)],
+            ),
+        )
+        .await?;
+        Ok(row.filter(|r| r.expires_at > now))
+    }
+
+    // ---- hosted sign-in sessions ----
+
+    /// Stores a session, first dropping the expired ones.
+    pub async fn insert_login_session(&self, s: &LoginSessionRow, now: i64) -> Result<()> {
+        execute(self, q("DELETE FROM login_sessions WHERE expires_at <= $1", vec![Int(now)])).await?;
+        execute(
+            self,
+            q(
+                "INSERT INTO login_sessions (id_hash, pool_id, username_key, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                vec![Text(&s.id_hash), Text(&s.pool_id), Text(&s.username_key), Int(s.auth_time), Int(s.expires_at)],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A live session of the pool.
+    pub async fn login_session(&self, pool_id: &str, id_hash: &str, now: i64) -> Result<Option<LoginSessionRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT id_hash, pool_id, username_key, auth_time, expires_at FROM login_sessions \
+                 WHERE id_hash = $1 AND pool_id = $2 AND expires_at > $3",
+                vec![Text(id_hash), Text(pool_id), Int(now)],
+            ),
+        )
+        .await
+    }
+
+    pub async fn delete_login_session(&self, id_hash: &str) -> Result<()> {
+        execute(self, q("DELETE FROM login_sessions WHERE id_hash = $1", vec![Text(id_hash)])).await.map(|_| ())
+    }
+}
