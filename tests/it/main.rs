@@ -11,6 +11,7 @@ mod directory;
 mod forgery;
 mod lambda;
 mod mfa;
+mod oauth;
 mod pools;
 mod protocol;
 mod signin;

@@ -18,7 +18,8 @@ mod model;
 // The paths other crates use.
 pub use base::{crypto_threads, passwords};
 
-pub use model::{audit, directory, keys, messages, senders, tokens, triggers, users};
+pub use flows::oauth;
+pub use model::{audit, directory, domains, keys, messages, resource_servers, senders, tokens, triggers, users};
 
 pub use base::caller::{Action, Caller, Principal};
 pub use base::clock::{Clock, ManualClock, SystemClock};

@@ -71,8 +71,10 @@ impl AppState {
     }
 }
 
-/// The whole router.
+/// The whole router: a pool domain's requests (by their Host) go to the
+/// hosted OAuth endpoints and pages of `cognate-login`; the rest are the API.
 pub fn router(app: App) -> Router {
+    let login = cognate_login::router(app.idp.clone());
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -84,8 +86,35 @@ pub fn router(app: App) -> Router {
         .route("/identitypools", axum::routing::any(protocol::restjson::handle))
         .route("/identitypools/{*rest}", axum::routing::any(protocol::restjson::handle))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state((app.clone(), login), by_host))
         .layer(middleware::from_fn(edge))
         .with_state(app)
+}
+
+/// Sends a request whose Host is a pool domain to the hosted endpoints,
+/// with the domain in its extensions. An IP address is never a domain.
+async fn by_host(State((app, login)): State<(App, Router)>, mut req: Request, next: Next) -> Response {
+    let host =
+        req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| req.uri().host()).unwrap_or_default();
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    if name.is_empty() || name.parse::<std::net::IpAddr>().is_ok() {
+        return next.run(req).await;
+    }
+    match app.idp.domain_of_host(name).await {
+        Ok(Some(domain)) => {
+            req.extensions_mut().insert(domain);
+            use tower::ServiceExt as _;
+            match login.oneshot(req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            }
+        }
+        Ok(None) => next.run(req).await,
+        Err(e) => ApiError::from(e).into_json(),
+    }
 }
 
 /// A running server; dropping the handle does not stop it, `shutdown` does.

@@ -94,6 +94,7 @@ pub(crate) const MIGRATION_7: &[&str] = &[
         expires_at BIGINT NOT NULL
     )",
     "CREATE INDEX login_sessions_by_expiry ON login_sessions (expires_at)",
+    "ALTER TABLE refresh_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT ''",
 ];
 
 impl Store {

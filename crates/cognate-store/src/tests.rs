@@ -520,9 +520,11 @@ async fn users(store: &Store) {
         expires_at: 9,
         revoked_at: 0,
         rotated_at: 0,
+        scopes: "openid inventory/read".into(),
     };
     store.insert_refresh_token(&rt).await.unwrap();
     assert!(matches!(store.insert_refresh_token(&rt).await, Err(StoreError::Conflict)));
+    assert_eq!(store.get_refresh_token("h").await.unwrap().as_ref(), Some(&rt));
     // The access-token check: user, revocation of its sign-in, MFA presence.
     let check = |origin: &'static str| {
         let (store, sub) = (store.clone(), bob.sub.clone());

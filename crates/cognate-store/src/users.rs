@@ -677,6 +677,9 @@ row_struct! {
         pub revoked_at: i64,
         // When a rotation replaced it (0: it is the current token).
         pub rotated_at: i64,
+        // The scopes granted, space-separated; empty for an API sign-in
+        // (which grants `aws.cognito.signin.user.admin`).
+        pub scopes: String,
     }
 }
 
@@ -715,8 +718,8 @@ impl Store {
         execute(
             self,
             q(
-                "INSERT INTO refresh_tokens (token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at, rotated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO refresh_tokens (token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at, rotated_at, scopes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 vec![
                     Text(&t.token_hash),
                     Text(&t.pool_id),
@@ -728,6 +731,7 @@ impl Store {
                     Int(t.expires_at),
                     Int(t.revoked_at),
                     Int(t.rotated_at),
+                    Text(&t.scopes),
                 ],
             ),
         )
@@ -739,7 +743,7 @@ impl Store {
         fetch_optional(
             self,
             q(
-                "SELECT token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at, rotated_at \
+                "SELECT token_hash, pool_id, username_key, client_id, origin_jti, auth_time, created_at, expires_at, revoked_at, rotated_at, scopes \
                  FROM refresh_tokens WHERE token_hash = $1",
                 vec![Text(token_hash)],
             ),

@@ -8,9 +8,13 @@
 //! errors) and a schema table that [`schema::Schema::validate`] walks to check a
 //! request body against the model before it is deserialised.
 //!
+//! `form` reads and writes `application/x-www-form-urlencoded` (the query
+//! protocol, and the hosted OAuth endpoints' query strings and forms).
+//!
 //! This crate knows no HTTP, no storage and no domain rules: it answers "is this
 //! a well-formed request for operation X" and "what does X's answer look like".
 
+pub mod form;
 pub mod generated;
 pub mod schema;
 

@@ -36,6 +36,10 @@ pub struct Raw {
     /// Issue tokens with Cognito's own issuer (https://cognito-idp.{region}.amazonaws.com/{poolId}).
     #[arg(long, global = true, env = "COGNATE_COGNITO_ISSUER")]
     cognito_issuer: bool,
+    /// Serve prefix domains at {prefix}.auth.{region}.{base} (default localhost,
+    /// which browsers resolve to this machine), with the public URL's scheme and port.
+    #[arg(long, global = true, env = "COGNATE_LOGIN_DOMAIN_BASE")]
+    login_domain_base: Option<String>,
     /// Deliver email through this SMTP relay instead of the outbox:
     /// smtp://host[:port] (no TLS), smtp+starttls://[user@]host[:port] or
     /// smtps://[user@]host[:port]; the user's password from COGNATE_SMTP_PASSWORD.
@@ -95,6 +99,7 @@ struct File {
     body_limit: Option<usize>,
     public_url: Option<String>,
     cognito_issuer: Option<bool>,
+    login_domain_base: Option<String>,
     smtp_url: Option<String>,
     smtp_ca_file: Option<String>,
     email_from: Option<String>,
@@ -117,6 +122,7 @@ pub struct Settings {
     pub io_threads: usize,
     public_url: Option<String>,
     cognito_issuer: bool,
+    pub login_domain_base: String,
     pub smtp: Option<cognate_outbound::smtp::SmtpConfig>,
     pub server: cognate_server::Config,
     pub sms_webhook: Option<cognate_outbound::lambda::SmsWebhook>,
@@ -193,6 +199,7 @@ impl Raw {
             functions: file.functions,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             cognito_issuer: self.cognito_issuer || file.cognito_issuer.unwrap_or(false),
+            login_domain_base: self.login_domain_base.or(file.login_domain_base).unwrap_or_else(|| "localhost".into()),
             location,
             ephemeral,
             data_dir,

@@ -13,6 +13,9 @@
 //!   (GetTokensFromRefreshToken, RevokeToken);
 //! * [`Client::issued`]: the client is named by a credential Cognate issued
 //!   and checked (a signed access token, a sealed Session);
+//! * [`Client::for_hosted_pages`]: the hosted sign-in pages, for a request
+//!   that /oauth2/authorize accepted (the secret is proven when the code is
+//!   redeemed);
 //! * [`ClientCtx::admin`]: a SigV4-signed admin call, which acts for the pool
 //!   without a client.
 //!
@@ -104,6 +107,14 @@ impl Client {
     /// signed access token, or a sealed Session (whose issuing call proved
     /// the secret).
     pub fn issued(self) -> ClientCtx {
+        ClientCtx { resolved: self }
+    }
+
+    /// The hosted pages acting for a client whose request /oauth2/authorize
+    /// accepted (the client allows OAuth, and the redirect URI is one of its
+    /// own). The browser never holds a client secret: whoever redeems the
+    /// authorization code proves it at the token endpoint.
+    pub fn for_hosted_pages(self) -> ClientCtx {
         ClientCtx { resolved: self }
     }
 }

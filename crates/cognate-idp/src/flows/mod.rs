@@ -7,5 +7,6 @@
 pub mod account;
 pub mod admin;
 pub mod directory;
+pub mod oauth;
 pub mod signin;
 pub mod signup;

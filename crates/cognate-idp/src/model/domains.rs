@@ -142,6 +142,12 @@ fn pool_domain(row: &DomainRow) -> Result<PoolDomain> {
 }
 
 impl Idp {
+    /// Whether the hosted endpoints are reached over HTTPS (their cookies
+    /// are then `Secure`).
+    pub fn login_is_https(&self) -> bool {
+        self.login_site.scheme == "https"
+    }
+
     /// The host a domain is served at (no scheme, no port).
     pub fn domain_host(&self, d: &PoolDomain) -> String {
         if d.custom {

@@ -92,7 +92,7 @@ fn rotation_grace_ms(client: &UserPoolClientType) -> i64 {
     client.refresh_token_rotation.as_ref().and_then(|r| r.retry_grace_period_seconds).map_or(0, |s| i64::from(s) * 1000)
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
@@ -262,7 +262,8 @@ impl Idp {
         Ok(jwt::jwks(&keys.public()))
     }
 
-    /// The OpenID discovery document of a pool.
+    /// The OpenID discovery document of a pool. Its endpoints are on the
+    /// pool's domain (the custom domain when it has one), once it has one.
     pub async fn openid_configuration(&self, pool_id: &str) -> Result<Value> {
         let (row, _) = self.load_pool(pool_id).await?;
         let iss = self.issuer(&row);
@@ -270,7 +271,7 @@ impl Idp {
             Issuer::PublicUrl(_) => format!("{iss}/.well-known/jwks.json"),
             Issuer::Cognito(base) => format!("{}/{}/.well-known/jwks.json", base.trim_end_matches('/'), row.id),
         };
-        Ok(json!({
+        let mut doc = json!({
             "issuer": iss,
             "jwks_uri": jwks_uri,
             "id_token_signing_alg_values_supported": ["RS256"],
@@ -278,7 +279,21 @@ impl Idp {
             "scopes_supported": ["openid", "email", "phone", "profile"],
             "subject_types_supported": ["public"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        }))
+        });
+        let domains = self.pool_domains(&row.id).await?;
+        if let Some(d) = domains.iter().find(|d| d.custom).or(domains.first()) {
+            let base = self.domain_url(d);
+            for (name, path) in [
+                ("authorization_endpoint", "/oauth2/authorize"),
+                ("token_endpoint", "/oauth2/token"),
+                ("userinfo_endpoint", "/oauth2/userInfo"),
+                ("revocation_endpoint", "/oauth2/revoke"),
+                ("end_session_endpoint", "/logout"),
+            ] {
+                doc[name] = json!(format!("{base}{path}"));
+            }
+        }
+        Ok(doc)
     }
 
     /// Signs ID and access tokens for `user`, and, when `refresh` is true, a
@@ -289,7 +304,8 @@ impl Idp {
         user: &User,
         grant: Grant<'_>,
     ) -> Result<AuthenticationResultType> {
-        let Grant { auth_time: auth_time_s, origin: origin_jti, refresh, source, device_key, scopes } = grant;
+        let Grant { auth_time: auth_time_s, origin: origin_jti, refresh, source, device_key, scopes, hosted } = grant;
+        let with_id_token = hosted.is_none() || scopes.iter().any(|s| s == "openid");
         let keys = self.pool_keys(&c.pool_row.id).await?;
         let now_ms = self.now();
         let now = now_ms / 1000;
@@ -311,6 +327,8 @@ impl Idp {
             exp: now + id_life,
             iat: now,
             jti: cognate_crypto::ids::uuid_v4(),
+            nonce: hosted.as_ref().and_then(|h| h.nonce.clone()),
+            at_hash: None,
             extra: Map::new(),
         };
         let readable = c.client.read_attributes.as_ref();
@@ -329,31 +347,38 @@ impl Idp {
             sub: user.sub.clone(),
             iss,
             client_id: c.row.id.clone(),
-            origin_jti: origin.clone(),
-            event_id,
+            origin_jti: Some(origin.clone()),
+            event_id: Some(event_id),
             token_use: "access",
-            scope: scopes.iter().map(|s| s.to_string()).collect(),
+            scope: scopes.clone(),
             auth_time: auth_time_s,
             exp: now + access_life,
             iat: now,
             jti: cognate_crypto::ids::uuid_v4(),
-            username: user.username.clone(),
+            username: Some(user.username.clone()),
             device_key: device_key.map(str::to_string),
+            version: hosted.is_some().then_some(2),
             extra: Map::new(),
         };
 
         let groups = self.pre_token_generation(c, user, source, groups, (&mut id, &mut access)).await?;
         insert_group_claims(&groups, &mut id.extra, &mut access.extra);
 
+        let at_hash = hosted.is_some();
         let (access_token, id_token) = crate::base::crypto_threads::run(move || {
             let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
-            Ok::<_, cognate_crypto::jwt::JwtError>((signing.sign(&access)?, signing.sign(&id)?))
+            let access_token = signing.sign(&access)?;
+            if at_hash {
+                id.at_hash = Some(left_half_hash(&access_token));
+            }
+            let id_token = if with_id_token { Some(signing.sign(&id)?) } else { None };
+            Ok::<_, cognate_crypto::jwt::JwtError>((access_token, id_token))
         })
         .await?
         .map_err(|e| Error::internal(Fault::Other, format!("token signing: {e}")))?;
         let mut result = AuthenticationResultType {
             access_token: Some(access_token),
-            id_token: Some(id_token),
+            id_token,
             expires_in: Some(access_life as i32),
             token_type: Some("Bearer".into()),
             refresh_token: None,
@@ -372,11 +397,45 @@ impl Idp {
                 expires_at: now_ms + refresh_life * 1000,
                 revoked_at: 0,
                 rotated_at: 0,
+                scopes: if hosted.is_some() { scopes.join(" ") } else { String::new() },
             };
             self.store.insert_refresh_token(&row).await?;
             result.refresh_token = Some(token);
         }
         Ok(result)
+    }
+
+    /// An access token for the client itself (the client_credentials
+    /// grant): `sub` is the client id; no user, no ID or refresh token.
+    pub(crate) async fn issue_client_token(&self, c: &ClientCtx, scopes: Vec<String>) -> Result<(String, i64)> {
+        let keys = self.pool_keys(&c.pool_row.id).await?;
+        let now_ms = self.now();
+        let now = now_ms / 1000;
+        let (access_life, _, _) = lifetimes(&c.client);
+        let access = AccessClaims {
+            sub: c.row.id.clone(),
+            iss: self.issuer(&c.pool_row),
+            client_id: c.row.id.clone(),
+            origin_jti: None,
+            event_id: None,
+            token_use: "access",
+            scope: scopes,
+            auth_time: now,
+            exp: now + access_life,
+            iat: now,
+            jti: cognate_crypto::ids::uuid_v4(),
+            username: None,
+            device_key: None,
+            version: Some(2),
+            extra: Map::new(),
+        };
+        let token = crate::base::crypto_threads::run(move || {
+            let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
+            signing.sign(&access)
+        })
+        .await?
+        .map_err(|e| Error::internal(Fault::Other, format!("token signing: {e}")))?;
+        Ok((token, access_life))
     }
 
     /// PreTokenGeneration: the function may add, override or suppress claims
@@ -491,7 +550,21 @@ impl Idp {
     ) -> Result<GetTokensFromRefreshTokenResponse> {
         let client = self.resolve_client(&req.client_id).await?;
         let c = self.with_client_secret(client, req.client_secret.as_deref()).await?;
-        let row = self.live_refresh_token(&c, &req.refresh_token).await?;
+        let result = self.refresh_with(&c, &req.refresh_token, req.device_key.as_deref()).await?;
+        Ok(GetTokensFromRefreshTokenResponse { authentication_result: Some(result) })
+    }
+
+    /// New tokens from a refresh token of a proven client (the API's
+    /// GetTokensFromRefreshToken and the token endpoint's refresh_token
+    /// grant): with the client's RefreshTokenRotation, a new refresh token
+    /// replaces the one used.
+    pub(crate) async fn refresh_with(
+        &self,
+        c: &ClientCtx,
+        token: &str,
+        device_key: Option<&str>,
+    ) -> Result<AuthenticationResultType> {
+        let row = self.live_refresh_token(c, token).await?;
         let user = User::read_opt(self.store.get_user(row.user()).await?)?
             .ok_or_else(|| Error::NotAuthorized("Invalid Refresh Token".into()))?;
         if user.enabled == 0 {
@@ -506,9 +579,8 @@ impl Idp {
                 return Err(Error::RefreshTokenReuse("Refresh token has been reused; the session is revoked.".into()));
             }
         }
-        let device = self.known_device(&user, req.device_key.as_deref()).await?;
-        let result = self.issue_tokens(&c, &user, Grant::of_refresh(&row, device.as_ref(), rotate)).await?;
-        Ok(GetTokensFromRefreshTokenResponse { authentication_result: Some(result) })
+        let device = self.known_device(&user, device_key).await?;
+        self.issue_tokens(c, &user, Grant::of_refresh(&row, device.as_ref(), rotate)).await
     }
 
     /// Checks an access token presented to a public operation: signature
@@ -516,7 +588,19 @@ impl Idp {
     /// sign-out, a disabled or deleted user). Returns the client it was
     /// issued to and its user.
     pub async fn check_access_token(&self, token: &str) -> Result<(String, User)> {
-        self.check_access(token).await.map(|a| (a.client_id, a.user))
+        let a = self.check_api_access(token).await?;
+        Ok((a.client_id, a.user))
+    }
+
+    /// An access token for the user-pool API (GetUser, ChangePassword, ...):
+    /// checked, and granting `aws.cognito.signin.user.admin`, which every
+    /// API sign-in grants and an OAuth sign-in only when asked for.
+    pub(crate) async fn check_api_access(&self, token: &str) -> Result<Access> {
+        let a = self.check_access(token).await?;
+        if !a.scopes.iter().any(|s| s == "aws.cognito.signin.user.admin") {
+            return Err(Error::NotAuthorized("Access Token does not have required scopes".into()));
+        }
+        Ok(a)
     }
 
     /// Checks an access token: signature, issuer, use, expiry, the user
@@ -554,7 +638,9 @@ impl Idp {
             return Err(Error::PasswordResetRequired("Password reset required for the user".into()));
         }
         let client_id = claims.get("client_id").and_then(Value::as_str).ok_or_else(invalid)?.to_string();
-        Ok(Access { client_id, user, has_mfa: found.has_mfa })
+        let scopes = claims.get("scope").and_then(Value::as_str).unwrap_or_default();
+        let scopes = scopes.split_whitespace().map(str::to_string).collect();
+        Ok(Access { client_id, user, has_mfa: found.has_mfa, scopes })
     }
 }
 
@@ -564,6 +650,8 @@ pub(crate) struct Access {
     pub user: User,
     /// The user has stored MFA settings (else there are none to read).
     pub has_mfa: bool,
+    /// The scopes the token grants.
+    pub scopes: Vec<String>,
 }
 
 /// An ID token's claims: the ones Cognito sets typed, and in `extra` the
@@ -583,6 +671,10 @@ pub(crate) struct IdClaims {
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -611,8 +703,10 @@ pub(crate) struct AccessClaims {
     pub sub: String,
     pub iss: String,
     pub client_id: String,
-    pub origin_jti: String,
-    pub event_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     pub token_use: &'static str,
     #[serde(serialize_with = "space_separated")]
     pub scope: Vec<String>,
@@ -620,9 +714,12 @@ pub(crate) struct AccessClaims {
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
-    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u8>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -642,7 +739,17 @@ impl AccessClaims {
         "jti",
         "username",
         "device_key",
+        "version",
     ];
+}
+
+/// OIDC's `at_hash`: the left half of the SHA-256 of the access token,
+/// base64url without padding.
+fn left_half_hash(token: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 fn space_separated<S: serde::Serializer>(scopes: &[String], s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -651,36 +758,49 @@ fn space_separated<S: serde::Serializer>(scopes: &[String], s: S) -> std::result
 
 /// What a set of tokens is issued for: when the user authenticated (s), the
 /// sign-in they continue (a refresh keeps its origin), whether a refresh
-/// token comes with them, the PreTokenGeneration source, the device, and the
+/// token comes with them, the PreTokenGeneration source, the device, the
 /// scopes granted (the access token's `scope`; the ID token's audience is
-/// always the client).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// always the client), and, for the hosted endpoints, what OAuth adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Grant<'a> {
     pub auth_time: i64,
     pub origin: Option<&'a str>,
     pub refresh: bool,
     pub source: &'a str,
     pub device_key: Option<&'a str>,
-    pub scopes: &'a [&'a str],
+    pub scopes: Vec<String>,
+    pub hosted: Option<Hosted>,
+}
+
+/// Tokens from the OAuth endpoints: an ID token only with the `openid`
+/// scope, carrying the request's `nonce` and the access token's `at_hash`;
+/// `version: 2` in the access token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Hosted {
+    pub nonce: Option<String>,
 }
 
 impl<'a> Grant<'a> {
-    /// New tokens from a refresh token: the sign-in's time and origin, the
-    /// device it names, a new refresh token only when `rotate`.
+    /// New tokens from a refresh token: the sign-in's time, origin and
+    /// scopes, the device it names, a new refresh token only when `rotate`.
     pub(crate) fn of_refresh(row: &'a RefreshTokenRow, device: Option<&'a DeviceRow>, rotate: bool) -> Grant<'a> {
+        let hosted = !row.scopes.is_empty();
         Grant {
             auth_time: row.auth_time,
             origin: Some(&row.origin_jti),
             refresh: rotate,
             source: "TokenGeneration_RefreshTokens",
             device_key: device.map(|d| d.device_key.as_str()),
-            scopes: SIGN_IN_SCOPES,
+            scopes: if hosted { row.scopes.split(' ').map(str::to_string).collect() } else { sign_in_scopes() },
+            hosted: hosted.then(Hosted::default),
         }
     }
 }
 
 /// The scope an API sign-in (InitiateAuth and its kin) grants.
-pub(crate) const SIGN_IN_SCOPES: &[&str] = &["aws.cognito.signin.user.admin"];
+pub(crate) fn sign_in_scopes() -> Vec<String> {
+    vec!["aws.cognito.signin.user.admin".to_string()]
+}
 
 /// `cognito:groups` in both tokens; the roles in the ID token only.
 fn insert_group_claims(g: &GroupClaims, id: &mut Map<String, Value>, access: &mut Map<String, Value>) {
@@ -715,7 +835,7 @@ fn override_groups(mut g: GroupClaims, o: &Value) -> GroupClaims {
 }
 
 /// 256 bits of randomness, base64url.
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     use base64::Engine as _;
     use rand::RngCore as _;
     let mut b = [0u8; 32];

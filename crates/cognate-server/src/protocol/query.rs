@@ -67,14 +67,7 @@ pub async fn handle(app: App, parts: Parts, body: Bytes, request_id: String) -> 
 
 /// `a=1&b=x%20y` into a JSON object of strings (the last value of a repeated key wins).
 fn parse_form(raw: &[u8]) -> Map<String, Value> {
-    let mut out = Map::new();
-    for pair in raw.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-        let mut kv = pair.splitn(2, |b| *b == b'=');
-        let k = decode(kv.next().unwrap_or_default());
-        let v = decode(kv.next().unwrap_or_default());
-        out.insert(k, Value::String(v));
-    }
-    out
+    cognate_wire::form::pairs(raw).into_iter().map(|(k, v)| (k, Value::String(v))).collect()
 }
 
 /// The parameters under `prefix` as the JSON of shape `ix`, or `None` when
@@ -132,31 +125,6 @@ fn structured(schema: &Schema, ix: usize, prefix: &str, params: &Map<String, Val
         }),
         _ => scalar.map(|s| Value::String(s.into())),
     }
-}
-
-fn decode(s: &[u8]) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while let Some(&b) = s.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(byte) = hex {
-                    out.push(byte);
-                    i += 2;
-                } else {
-                    out.push(b'%');
-                }
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A handler's JSON answer as query-protocol XML: members become elements,

@@ -22,7 +22,7 @@ use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::custom::Next;
 use crate::flows::signin::outcome::{Challenge, Outcome, respond};
 use crate::flows::signin::verifier::{SrpHalf, password_verifier, server_challenge};
-use crate::model::tokens::{Grant, SIGN_IN_SCOPES};
+use crate::model::tokens::{Grant, sign_in_scopes};
 use crate::model::triggers::{self, Trigger};
 use crate::model::users::{User, set_status, srp_material, status_of};
 use crate::{Error, Fault, Idp, Result};
@@ -283,7 +283,7 @@ impl Idp {
         if c.prevents_existence_errors() { incorrect() } else { Error::UserNotFound("User does not exist.".into()) }
     }
 
-    async fn password_sign_in(&self, c: &ClientCtx, username: &str, password: &str) -> Result<User> {
+    pub(crate) async fn password_sign_in(&self, c: &ClientCtx, username: &str, password: &str) -> Result<User> {
         let user = match self.find_user(&c.pool_row, &c.pool, username).await? {
             Some(user) => user,
             None => match self.migrate_user(c, username, password).await? {
@@ -332,7 +332,7 @@ impl Idp {
             .map(|_| ())
     }
 
-    async fn post_authentication(&self, c: &ClientCtx, user: &User) -> Result<()> {
+    pub(crate) async fn post_authentication(&self, c: &ClientCtx, user: &User) -> Result<()> {
         let request = serde_json::json!({
             "userAttributes": triggers::attributes_json(&user.attrs),
             "newDeviceUsed": false,
@@ -583,7 +583,7 @@ impl Idp {
     /// The first factor is right: the device challenge for a known device,
     /// NEW_PASSWORD_REQUIRED for a user still on a temporary password, an
     /// MFA challenge, or signed in.
-    async fn signed_in(&self, c: &ClientCtx, user: User, device: Option<DeviceRow>) -> Result<Outcome> {
+    pub(crate) async fn signed_in(&self, c: &ClientCtx, user: User, device: Option<DeviceRow>) -> Result<Outcome> {
         let user = &user;
         if let Some(d) = &device
             && status_of(user) != UserStatusType::ForceChangePassword
@@ -644,7 +644,8 @@ impl Idp {
             refresh: true,
             source,
             device_key: device.as_ref().map(|d| d.device_key.as_str()),
-            scopes: SIGN_IN_SCOPES,
+            scopes: sign_in_scopes(),
+            hosted: None,
         };
         let mut result = self.issue_tokens(c, user, grant).await?;
         if let (Some(d), true) = (&device, is_new) {
@@ -704,7 +705,7 @@ impl Idp {
 
     /// GetUser: the signed-in user's attributes.
     pub async fn get_user(&self, req: GetUserRequest) -> Result<GetUserResponse> {
-        let access = self.check_access(&req.access_token).await?;
+        let access = self.check_api_access(&req.access_token).await?;
         let user = access.user;
         let attrs = crate::model::attributes::visible(&user.attrs);
         let (list, preferred, options) =

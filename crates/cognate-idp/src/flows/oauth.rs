@@ -1,0 +1,642 @@
+//! OAuth 2.0 and OpenID Connect on a pool's domain, as Cognito serves them:
+//! the checks of /oauth2/authorize, hosted sign-in and its one-hour
+//! session, authorization codes (with PKCE), the token endpoint's grants
+//! (authorization_code, refresh_token, client_credentials), userInfo,
+//! revocation and /logout.
+//!
+//! The HTTP side (pages, cookies, redirects, the OAuth error bodies) is the
+//! `cognate-login` crate's; everything it decides comes from here.
+
+use crate::base::context::ClientCtx;
+use crate::model::domains::PoolDomain;
+use crate::model::tokens::{Grant, Hosted, random_token, sha256_hex};
+use crate::model::users::{User, status_of};
+use crate::{Error, Fault, Idp, Result};
+use cognate_store::{AuthCodeRow, LoginSessionRow, UserKey};
+use cognate_wire::idp::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// How long an authorization code may be redeemed.
+const CODE_TTL_MS: i64 = 5 * 60_000;
+/// The hosted sign-in session: one hour, never extended.
+pub const SESSION_TTL_MS: i64 = 3_600_000;
+const TOKEN_SOURCE: &str = "TokenGeneration_HostedAuth";
+
+/// `response_type` of /oauth2/authorize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    Code,
+    Token,
+}
+
+/// An /oauth2/authorize request that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    pub pool_id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uri: String,
+    pub response_type: ResponseType,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// Prefills the username on the sign-in page.
+    pub login_hint: Option<String>,
+    /// `login`: ask for credentials even with a live session; `none`: never
+    /// show a page.
+    pub prompt: Option<String>,
+}
+
+/// Why /oauth2/authorize (or a page continuing it) stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// Shown on the domain's error page and never redirected: the client is
+    /// unknown or the redirect URI is not one of its own.
+    Page(String),
+    /// Sent back to the client's registered redirect URI (the whole URL).
+    Redirect(String),
+}
+
+/// An error of the token, revocation or userInfo endpoints:
+/// `{"error": ..., "error_description": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub error: &'static str,
+    pub description: Option<String>,
+    /// 401 for a bad client or token, else 400; 500 for a fault (logged).
+    pub status: u16,
+}
+
+impl OAuthError {
+    fn new(error: &'static str) -> OAuthError {
+        OAuthError { error, description: None, status: 400 }
+    }
+
+    fn with(error: &'static str, description: impl Into<String>) -> OAuthError {
+        OAuthError { error, description: Some(description.into()), status: 400 }
+    }
+
+    fn invalid_client() -> OAuthError {
+        OAuthError { error: "invalid_client", description: None, status: 401 }
+    }
+}
+
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> OAuthError {
+        match e.cause() {
+            Some(cause) => {
+                tracing::error!(cause = %cause, "internal error");
+                OAuthError { error: "server_error", description: None, status: 500 }
+            }
+            None => OAuthError::with("invalid_request", e.message()),
+        }
+    }
+}
+
+/// How a client authenticates at the token and revocation endpoints:
+/// `client_secret_basic` or `client_secret_post` (both read by the edge
+/// into this), or a public client's id alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientAuth {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// A token endpoint request's form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// The token endpoint's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSet {
+    pub access_token: String,
+    pub id_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub expires_in: i64,
+}
+
+/// What a code stands for until it is redeemed.
+#[derive(Debug, Serialize, Deserialize)]
+struct CodeGrant {
+    username_key: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    auth_time: i64,
+}
+
+/// A signed-in hosted session: who, and since when (s).
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub auth_time: i64,
+}
+
+/// Where a redirect goes: `uri` with `params` in its query (or, for the
+/// implicit grant, its fragment).
+fn redirect_to(uri: &str, params: &[(&str, &str)], fragment: bool) -> String {
+    let mut out = uri.to_string();
+    let mut first = true;
+    for (k, v) in params {
+        let sep = if first {
+            if fragment {
+                '#'
+            } else if uri.contains('?') {
+                '&'
+            } else {
+                '?'
+            }
+        } else {
+            '&'
+        };
+        first = false;
+        out.push(sep);
+        out.push_str(&cognate_wire::form::encode(k));
+        out.push('=');
+        out.push_str(&cognate_wire::form::encode(v));
+    }
+    out
+}
+
+fn pkce_s256(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+fn scopes_of(s: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for scope in s.unwrap_or_default().split_whitespace() {
+        if !out.iter().any(|x| x == scope) {
+            out.push(scope.to_string());
+        }
+    }
+    out
+}
+
+fn is_custom(scope: &str) -> bool {
+    !crate::model::resource_servers::STANDARD_SCOPES.contains(&scope)
+}
+
+fn allows(c: &UserPoolClientType, flow: OAuthFlowType) -> bool {
+    c.allowed_o_auth_flows_user_pool_client == Some(true)
+        && c.allowed_o_auth_flows.as_ref().is_some_and(|f| f.contains(&flow))
+}
+
+impl Idp {
+    /// Checks an /oauth2/authorize request (or the same parameters carried
+    /// by /login) on `domain`. A bad client or redirect URI is never
+    /// redirected to; every later error goes back to the redirect URI.
+    pub async fn check_authorize(
+        &self,
+        domain: &PoolDomain,
+        p: &BTreeMap<String, String>,
+    ) -> std::result::Result<Authorization, AuthorizeError> {
+        let get = |k: &str| p.get(k).filter(|v| !v.is_empty()).cloned();
+        let Some(client_id) = get("client_id") else {
+            return Err(AuthorizeError::Page("Missing required parameter client_id in request URL".into()));
+        };
+        let client = match self.resolve_client(&client_id).await {
+            Ok(c) if c.pool_row.id == domain.pool_id => c,
+            Ok(_) | Err(Error::ResourceNotFound(_)) => {
+                return Err(AuthorizeError::Page("Invalid client_id for this domain.".into()));
+            }
+            Err(e) => return Err(AuthorizeError::Page(page_fault(e))),
+        };
+        let Some(redirect_uri) = get("redirect_uri") else {
+            return Err(AuthorizeError::Page("redirect_mismatch".into()));
+        };
+        if !client.client.callback_ur_ls.as_ref().is_some_and(|c| c.contains(&redirect_uri)) {
+            return Err(AuthorizeError::Page("redirect_mismatch".into()));
+        }
+        let state = get("state");
+        let fail = |error: &str, description: Option<&str>| {
+            let mut params = vec![("error", error)];
+            if let Some(d) = description {
+                params.push(("error_description", d));
+            }
+            if let Some(s) = &state {
+                params.push(("state", s.as_str()));
+            }
+            AuthorizeError::Redirect(redirect_to(&redirect_uri, &params, false))
+        };
+        let response_type = match get("response_type").as_deref() {
+            None => return Err(fail("invalid_request", Some("response_type is required"))),
+            Some("code") => ResponseType::Code,
+            Some("token") => ResponseType::Token,
+            Some(_) => return Err(fail("unsupported_response_type", None)),
+        };
+        let flow = if response_type == ResponseType::Code { OAuthFlowType::Code } else { OAuthFlowType::Implicit };
+        if !allows(&client.client, flow) {
+            return Err(fail("unauthorized_client", None));
+        }
+        let code_challenge = get("code_challenge");
+        match (code_challenge.as_deref(), get("code_challenge_method").as_deref()) {
+            (None, None) | (Some(_), Some("S256")) => {}
+            _ => return Err(fail("invalid_request", Some("Only code_challenge_method S256 is supported"))),
+        }
+        let allowed = client.client.allowed_o_auth_scopes.clone().unwrap_or_default();
+        let mut scopes = scopes_of(get("scope").as_deref());
+        if scopes.is_empty() {
+            scopes = allowed.clone();
+        }
+        if scopes.iter().any(|s| !allowed.contains(s)) {
+            return Err(fail("invalid_request", Some("invalid_scope")));
+        }
+        if let Some(idp) = get("identity_provider").filter(|i| i != "COGNITO") {
+            let described = format!("Identity provider {idp} is not configured for this client");
+            return Err(fail("invalid_request", Some(&described)));
+        }
+        Ok(Authorization {
+            pool_id: domain.pool_id.clone(),
+            client_id: client.row.id.clone(),
+            client_name: client.client.client_name.clone().unwrap_or_default(),
+            redirect_uri,
+            response_type,
+            scopes,
+            state,
+            nonce: get("nonce"),
+            code_challenge,
+            login_hint: get("login_hint"),
+            prompt: get("prompt").map(|p| p.to_ascii_lowercase()),
+        })
+    }
+
+    async fn hosted_client(&self, a: &Authorization) -> Result<ClientCtx> {
+        Ok(self.resolve_client(&a.client_id).await?.for_hosted_pages())
+    }
+
+    /// Signs a user in on the hosted page with a password. The user's
+    /// triggers run as for an API sign-in. A user who would next face a
+    /// challenge the hosted pages do not offer yet (MFA, a new password)
+    /// gets an error saying so.
+    pub async fn hosted_password_sign_in(&self, a: &Authorization, username: &str, password: &str) -> Result<User> {
+        let c = self.hosted_client(a).await?;
+        let user = self.password_sign_in(&c, username, password).await?;
+        match self.signed_in(&c, user, None).await? {
+            crate::flows::signin::outcome::Outcome::SignedIn(s) => {
+                self.post_authentication(&c, &s.user).await?;
+                self.auth_event(&c.pool, &s.user, EventType::SignIn, EventResponseType::Pass, Some(true)).await?;
+                Ok(s.user)
+            }
+            crate::flows::signin::outcome::Outcome::Challenge(ch) => Err(Error::Unsupported(format!(
+                "This account must answer {} to sign in, which Cognate's hosted pages do not offer yet; sign in through the API.",
+                ch.name.as_str()
+            ))),
+        }
+    }
+
+    /// Starts the one-hour hosted session of `user`; the value is the
+    /// `cognito` cookie's.
+    pub async fn start_session(&self, user: &User) -> Result<String> {
+        let value = random_token();
+        let now = self.now();
+        let row = LoginSessionRow {
+            id_hash: sha256_hex(&value),
+            pool_id: user.pool_id.clone(),
+            username_key: user.username_key.clone(),
+            auth_time: now / 1000,
+            expires_at: now + SESSION_TTL_MS,
+        };
+        self.store.insert_login_session(&row, now).await?;
+        Ok(value)
+    }
+
+    /// The user of a live session of the domain's pool; none when the
+    /// session ended or the user can no longer sign in.
+    pub async fn session_user(&self, domain: &PoolDomain, cookie: &str) -> Result<Option<SessionUser>> {
+        let Some(s) = self.store.login_session(&domain.pool_id, &sha256_hex(cookie), self.now()).await? else {
+            return Ok(None);
+        };
+        let key = UserKey { pool_id: &s.pool_id, username_key: &s.username_key };
+        let Some(user) = User::read_opt(self.store.get_user(key).await?)? else { return Ok(None) };
+        let usable = matches!(status_of(&user), UserStatusType::Confirmed | UserStatusType::ExternalProvider);
+        Ok((user.enabled != 0 && usable).then_some(SessionUser { user, auth_time: s.auth_time }))
+    }
+
+    /// Ends a hosted session (/logout).
+    pub async fn end_session(&self, cookie: &str) -> Result<()> {
+        Ok(self.store.delete_login_session(&sha256_hex(cookie)).await?)
+    }
+
+    /// Finishes an authorization for a signed-in user: the redirect to the
+    /// client with a code, or with tokens in the fragment (implicit grant).
+    pub async fn complete_authorization(&self, a: &Authorization, s: &SessionUser) -> Result<String> {
+        let state = a.state.as_deref();
+        match a.response_type {
+            ResponseType::Code => {
+                let code = random_token();
+                let grant = CodeGrant {
+                    username_key: s.user.username_key.clone(),
+                    redirect_uri: a.redirect_uri.clone(),
+                    scopes: a.scopes.clone(),
+                    nonce: a.nonce.clone(),
+                    code_challenge: a.code_challenge.clone(),
+                    auth_time: s.auth_time,
+                };
+                let now = self.now();
+                let row = AuthCodeRow {
+                    code_hash: sha256_hex(&code),
+                    pool_id: a.pool_id.clone(),
+                    client_id: a.client_id.clone(),
+                    grant_doc: serde_json::to_string(&grant)?,
+                    expires_at: now + CODE_TTL_MS,
+                };
+                self.store.insert_auth_code(&row, now).await?;
+                let mut params = vec![("code", code.as_str())];
+                params.extend(state.map(|s| ("state", s)));
+                Ok(redirect_to(&a.redirect_uri, &params, false))
+            }
+            ResponseType::Token => {
+                let c = self.hosted_client(a).await?;
+                let grant = Grant {
+                    auth_time: s.auth_time,
+                    origin: None,
+                    refresh: false,
+                    source: TOKEN_SOURCE,
+                    device_key: None,
+                    scopes: a.scopes.clone(),
+                    hosted: Some(Hosted { nonce: a.nonce.clone() }),
+                };
+                let t = self.issue_tokens(&c, &s.user, grant).await?;
+                let expires = t.expires_in.unwrap_or_default().to_string();
+                let access = t.access_token.unwrap_or_default();
+                let mut params = vec![("access_token", access.as_str())];
+                params.extend(t.id_token.as_deref().map(|i| ("id_token", i)));
+                params.push(("token_type", "Bearer"));
+                params.push(("expires_in", &expires));
+                params.extend(state.map(|s| ("state", s)));
+                Ok(redirect_to(&a.redirect_uri, &params, true))
+            }
+        }
+    }
+
+    /// The client a token or revocation request authenticates as, with its
+    /// secret proven when it has one.
+    async fn oauth_client(&self, domain: &PoolDomain, auth: &ClientAuth) -> std::result::Result<ClientCtx, OAuthError> {
+        let Some(id) = auth.client_id.as_deref() else {
+            return Err(OAuthError::with("invalid_request", "client_id is required"));
+        };
+        let client = match self.resolve_client(id).await {
+            Ok(c) if c.pool_row.id == domain.pool_id => c,
+            Ok(_) | Err(Error::ResourceNotFound(_)) => return Err(OAuthError::invalid_client()),
+            Err(e) => return Err(e.into()),
+        };
+        match self.with_client_secret(client, auth.client_secret.as_deref()).await {
+            Ok(c) => Ok(c),
+            Err(Error::NotAuthorized(_)) => Err(OAuthError::invalid_client()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// POST /oauth2/token.
+    pub async fn oauth_token(
+        &self,
+        domain: &PoolDomain,
+        auth: &ClientAuth,
+        req: &TokenRequest,
+    ) -> std::result::Result<TokenSet, OAuthError> {
+        let grant_type =
+            req.grant_type.as_deref().ok_or_else(|| OAuthError::with("invalid_request", "grant_type is required"))?;
+        if !matches!(grant_type, "authorization_code" | "refresh_token" | "client_credentials") {
+            return Err(OAuthError::new("unsupported_grant_type"));
+        }
+        let c = self.oauth_client(domain, auth).await?;
+        match grant_type {
+            "authorization_code" => self.redeem_code(&c, req).await,
+            "refresh_token" => {
+                if c.client.allowed_o_auth_flows_user_pool_client != Some(true) {
+                    return Err(OAuthError::new("unauthorized_client"));
+                }
+                let token = req
+                    .refresh_token
+                    .as_deref()
+                    .ok_or_else(|| OAuthError::with("invalid_request", "refresh_token is required"))?;
+                let t = match self.refresh_with(&c, token, None).await {
+                    Ok(t) => t,
+                    Err(e) if e.cause().is_none() => return Err(OAuthError::new("invalid_grant")),
+                    Err(e) => return Err(e.into()),
+                };
+                Ok(token_set(t))
+            }
+            _ => self.client_credentials(&c, req).await,
+        }
+    }
+
+    async fn redeem_code(&self, c: &ClientCtx, req: &TokenRequest) -> std::result::Result<TokenSet, OAuthError> {
+        if !allows(&c.client, OAuthFlowType::Code) {
+            return Err(OAuthError::new("unauthorized_client"));
+        }
+        let code = req.code.as_deref().ok_or_else(|| OAuthError::with("invalid_request", "code is required"))?;
+        let redirect_uri = req
+            .redirect_uri
+            .as_deref()
+            .ok_or_else(|| OAuthError::with("invalid_request", "redirect_uri is required"))?;
+        // Taken, whatever happens next: a code is good for one try.
+        let row = self.store.take_auth_code(&sha256_hex(code), self.now()).await.map_err(Error::from)?;
+        let row = row.filter(|r| r.client_id == c.row.id && r.pool_id == c.pool_row.id);
+        let Some(row) = row else { return Err(OAuthError::new("invalid_grant")) };
+        let grant: CodeGrant = serde_json::from_str(&row.grant_doc)
+            .map_err(|e| Error::internal(Fault::Document, format!("authorization code grant: {e}")))?;
+        if grant.redirect_uri != redirect_uri {
+            return Err(OAuthError::new("invalid_grant"));
+        }
+        if let Some(challenge) = &grant.code_challenge {
+            let verifier = req.code_verifier.as_deref().unwrap_or_default();
+            if !cognate_crypto::ct_eq(pkce_s256(verifier).as_bytes(), challenge.as_bytes()) {
+                return Err(OAuthError::new("invalid_grant"));
+            }
+        }
+        let key = UserKey { pool_id: &c.pool_row.id, username_key: &grant.username_key };
+        let user = User::read_opt(self.store.get_user(key).await.map_err(Error::from)?)?;
+        let Some(user) = user.filter(|u| u.enabled != 0) else { return Err(OAuthError::new("invalid_grant")) };
+        let g = Grant {
+            auth_time: grant.auth_time,
+            origin: None,
+            refresh: true,
+            source: TOKEN_SOURCE,
+            device_key: None,
+            scopes: grant.scopes,
+            hosted: Some(Hosted { nonce: grant.nonce }),
+        };
+        Ok(token_set(self.issue_tokens(c, &user, g).await?))
+    }
+
+    async fn client_credentials(&self, c: &ClientCtx, req: &TokenRequest) -> std::result::Result<TokenSet, OAuthError> {
+        if !allows(&c.client, OAuthFlowType::ClientCredentials) {
+            return Err(OAuthError::new("unauthorized_client"));
+        }
+        if self.client_secrets(&c.row.id).await?.is_empty() {
+            return Err(OAuthError::invalid_client());
+        }
+        let allowed: Vec<String> =
+            c.client.allowed_o_auth_scopes.iter().flatten().filter(|s| is_custom(s)).cloned().collect();
+        let mut scopes = scopes_of(req.scope.as_deref());
+        if scopes.is_empty() {
+            scopes = allowed.clone();
+        }
+        if scopes.is_empty() || scopes.iter().any(|s| !allowed.contains(s)) {
+            return Err(OAuthError::new("invalid_scope"));
+        }
+        let (access_token, expires_in) = self.issue_client_token(c, scopes).await?;
+        Ok(TokenSet { access_token, id_token: None, refresh_token: None, expires_in })
+    }
+
+    /// GET/POST /oauth2/userInfo: the user's claims that the token's scopes
+    /// and the client's ReadAttributes allow. The token must grant `openid`.
+    pub async fn user_info(&self, access_token: &str) -> std::result::Result<Map<String, Value>, OAuthError> {
+        let invalid = || OAuthError {
+            error: "invalid_token",
+            description: Some(
+                "Access token is expired, disabled, or deleted, or the user has globally signed out.".into(),
+            ),
+            status: 401,
+        };
+        let a = match self.check_access(access_token).await {
+            Ok(a) => a,
+            Err(e) if e.cause().is_none() => return Err(invalid()),
+            Err(e) => return Err(e.into()),
+        };
+        if !a.scopes.iter().any(|s| s == "openid") {
+            return Err(invalid());
+        }
+        let client = self.resolve_client(&a.client_id).await?;
+        let readable = client.client.read_attributes.as_ref();
+        let has = |s: &str| a.scopes.iter().any(|x| x == s);
+        let everything = has("profile") || has("aws.cognito.signin.user.admin");
+        let mut out = Map::new();
+        out.insert("sub".into(), json!(a.user.sub));
+        for (name, value) in crate::model::attributes::visible(&a.user.attrs) {
+            if name == "sub" || readable.is_some_and(|r| !r.contains(&name)) {
+                continue;
+            }
+            let by_scope = match name.as_str() {
+                "email" | "email_verified" => has("email"),
+                "phone_number" | "phone_number_verified" => has("phone"),
+                _ => false,
+            };
+            if everything || by_scope {
+                out.insert(name, json!(value));
+            }
+        }
+        out.insert("username".into(), json!(a.user.username));
+        Ok(out)
+    }
+
+    /// POST /oauth2/revoke: a refresh token and every token issued from its
+    /// sign-in. An unknown or already revoked token is not an error.
+    pub async fn oauth_revoke(
+        &self,
+        domain: &PoolDomain,
+        auth: &ClientAuth,
+        token: Option<&str>,
+    ) -> std::result::Result<(), OAuthError> {
+        let token = token.ok_or_else(|| OAuthError::with("invalid_request", "token is required"))?;
+        let c = self.oauth_client(domain, auth).await?;
+        if c.client.enable_token_revocation == Some(false) {
+            return Err(OAuthError::with("invalid_request", "Token revocation is not enabled for this app client."));
+        }
+        if let Ok(row) = self.live_refresh_token(&c, token).await {
+            self.store.revoke_refresh_token(&row.token_hash, self.now()).await.map_err(Error::from)?;
+            self.store.revoke_origin(&row.pool_id, &row.origin_jti, self.now()).await.map_err(Error::from)?;
+        }
+        Ok(())
+    }
+
+    /// GET /logout: where to send the browser once its session is ended.
+    /// `logout_uri` must be one of the client's LogoutURLs; the other form
+    /// (`redirect_uri` and `response_type`) signs in again, so it is checked
+    /// as /oauth2/authorize would check it and answers the /login URL's query.
+    pub async fn logout_target(
+        &self,
+        domain: &PoolDomain,
+        p: &BTreeMap<String, String>,
+    ) -> std::result::Result<LogoutTarget, AuthorizeError> {
+        let Some(client_id) = p.get("client_id").filter(|c| !c.is_empty()) else {
+            return Err(AuthorizeError::Page("Missing required parameter client_id in request URL".into()));
+        };
+        if let Some(uri) = p.get("logout_uri") {
+            let client = match self.resolve_client(client_id).await {
+                Ok(c) if c.pool_row.id == domain.pool_id => c,
+                Ok(_) | Err(Error::ResourceNotFound(_)) => {
+                    return Err(AuthorizeError::Page("Invalid client_id for this domain.".into()));
+                }
+                Err(e) => return Err(AuthorizeError::Page(page_fault(e))),
+            };
+            if !client.client.logout_ur_ls.as_ref().is_some_and(|l| l.contains(uri)) {
+                return Err(AuthorizeError::Page("Invalid logout_uri for this client.".into()));
+            }
+            return Ok(LogoutTarget::Away(uri.clone()));
+        }
+        if !p.contains_key("redirect_uri") {
+            return Err(AuthorizeError::Page("Required String parameter 'redirect_uri' is not present".into()));
+        }
+        self.check_authorize(domain, p).await?;
+        Ok(LogoutTarget::SignInAgain)
+    }
+}
+
+/// Where /logout sends the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutTarget {
+    /// To the client's sign-out URL.
+    Away(String),
+    /// To /login with the same parameters.
+    SignInAgain,
+}
+
+fn token_set(t: AuthenticationResultType) -> TokenSet {
+    TokenSet {
+        access_token: t.access_token.unwrap_or_default(),
+        id_token: t.id_token,
+        refresh_token: t.refresh_token,
+        expires_in: i64::from(t.expires_in.unwrap_or_default()),
+    }
+}
+
+/// An internal fault met while checking a page request: logged, and shown
+/// as Cognito's generic page text.
+fn page_fault(e: Error) -> String {
+    if let Some(cause) = e.cause() {
+        tracing::error!(cause = %cause, "internal error");
+    }
+    "An error was encountered with the requested page.".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_keep_the_uri_query_and_encode() {
+        assert_eq!(
+            redirect_to("https://a.example/cb", &[("code", "x y"), ("state", "a=b&c")], false),
+            "https://a.example/cb?code=x+y&state=a%3Db%26c"
+        );
+        assert_eq!(
+            redirect_to("https://a.example/cb?k=1", &[("error", "e")], false),
+            "https://a.example/cb?k=1&error=e"
+        );
+        assert_eq!(redirect_to("myapp://cb", &[("access_token", "t")], true), "myapp://cb#access_token=t");
+    }
+
+    #[test]
+    fn pkce_s256_matches_rfc_7636() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+}

@@ -1,0 +1,434 @@
+//! The hosted OAuth 2.0 / OIDC endpoints of a pool domain, spoken to over
+//! HTTP as a browser and a relying party speak to them: the Host header
+//! names the domain (`shop.auth.us-east-1.localhost`), cookies are carried
+//! by hand.
+
+use crate::signin::{Fixture, confirmed_user, fixture};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
+use cognate_testkit::{Backend, Response, raw_http};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const CALLBACK: &str = "https://app.example.com/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct Hosted {
+    f: Fixture,
+    host: String,
+    secret: String,
+}
+
+fn enc(s: &str) -> String {
+    cognate_wire::form::encode(s)
+}
+
+fn claims(token: &str) -> Value {
+    serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+fn query_of(location: &str) -> BTreeMap<String, String> {
+    let q = location.split_once(['?', '#']).map_or("", |(_, q)| q);
+    cognate_wire::form::pairs(q.as_bytes()).into_iter().collect()
+}
+
+/// A cookie the response sets, by name.
+fn set_cookie(r: &Response, name: &str) -> Option<String> {
+    r.headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .filter_map(|(_, v)| v.split(';').next()?.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+impl Hosted {
+    async fn get(&self, path: &str, cookies: &str) -> Response {
+        let mut headers = vec![("host".to_string(), self.host.clone())];
+        if !cookies.is_empty() {
+            headers.push(("cookie".into(), cookies.into()));
+        }
+        raw_http(self.f.server.addr, "GET", path, &headers, b"").await
+    }
+
+    async fn post(&self, path: &str, cookies: &str, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Response {
+        let mut headers = vec![
+            ("host".to_string(), self.host.clone()),
+            ("content-type".into(), "application/x-www-form-urlencoded".into()),
+        ];
+        if !cookies.is_empty() {
+            headers.push(("cookie".into(), cookies.into()));
+        }
+        if let Some((id, secret)) = basic {
+            headers.push(("authorization".into(), format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))));
+        }
+        let body = cognate_wire::form::encode_pairs(form.iter().copied());
+        raw_http(self.f.server.addr, "POST", path, &headers, body.as_bytes()).await
+    }
+
+    fn authorize_query(&self, extra: &str) -> String {
+        format!(
+            "response_type=code&client_id={}&redirect_uri={}&scope={}&state=st%3D1&nonce=n-0S6&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+            self.f.client,
+            enc(CALLBACK),
+            enc("openid email inventory/read"),
+        )
+    }
+
+    /// The sign-in page's CSRF cookie and form token, then the post.
+    async fn sign_in(&self, query: &str, password: &str) -> Response {
+        let page = self.get(&format!("/login?{query}"), "").await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let csrf = set_cookie(&page, "XSRF-TOKEN").expect("an XSRF-TOKEN cookie");
+        assert!(page.text().contains(&format!("name=\"_csrf\" value=\"{csrf}\"")));
+        self.post(
+            &format!("/login?{query}"),
+            &format!("XSRF-TOKEN={csrf}"),
+            &[("_csrf", &csrf), ("username", "ann"), ("password", password)],
+            None,
+        )
+        .await
+    }
+
+    async fn redeem(&self, code: &str, verifier: &str) -> Response {
+        self.post(
+            "/oauth2/token",
+            "",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", verifier),
+            ],
+            Some((&self.f.client, &self.secret)),
+        )
+        .await
+    }
+}
+
+async fn hosted(backend: Backend) -> Hosted {
+    let f =
+        fixture(backend, json!({"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]})).await;
+    confirmed_user(&f, "ann", "ann@example.com").await;
+    let admin = f.server.client("us-east-1");
+    let r = admin
+        .idp("CreateResourceServer", json!({"UserPoolId": f.pool, "Identifier": "inventory", "Name": "Inventory", "Scopes": [{"ScopeName": "read", "ScopeDescription": "Read"}]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = admin.idp("CreateUserPoolDomain", json!({"UserPoolId": f.pool, "Domain": "shop"})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // A second client, with a secret, for the browser flow.
+    let r = admin
+        .idp(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": f.pool, "ClientName": "web", "GenerateSecret": true,
+                   "AllowedOAuthFlowsUserPoolClient": true, "AllowedOAuthFlows": ["code", "implicit"],
+                   "AllowedOAuthScopes": ["openid", "email", "inventory/read"],
+                   "CallbackURLs": [CALLBACK], "LogoutURLs": ["https://app.example.com/bye"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = &r.json()["UserPoolClient"];
+    let client = c["ClientId"].as_str().unwrap().to_string();
+    let secret = c["ClientSecret"].as_str().unwrap().to_string();
+    let host = format!("shop.auth.us-east-1.localhost:{}", f.server.addr.port());
+    Hosted { f: Fixture { client, ..f }, host, secret }
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_sso_refresh_revoke_and_logout() {
+    for backend in Backend::all() {
+        let h = hosted(backend).await;
+        let q = h.authorize_query("");
+
+        // No session: the authorize endpoint sends the browser to /login.
+        let r = h.get(&format!("/oauth2/authorize?{q}"), "").await;
+        assert_eq!(r.status, 302, "{}", r.text());
+        assert_eq!(r.header("location"), Some(format!("/login?{q}").as_str()));
+
+        // A post without the CSRF cookie's token is refused.
+        let r = h
+            .post(
+                &format!("/login?{q}"),
+                "XSRF-TOKEN=abc",
+                &[("_csrf", "abd"), ("username", "ann"), ("password", "Passw0rd!")],
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 403, "{}", r.text());
+
+        // A wrong password shows the form again with Cognito's message.
+        let r = h.sign_in(&q, "wrong").await;
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains("Incorrect username or password."), "{}", r.text());
+
+        // Signed in: back to the client with a code and the state.
+        let r = h.sign_in(&q, "Passw0rd!").await;
+        assert_eq!(r.status, 302, "{}", r.text());
+        let location = r.header("location").unwrap().to_string();
+        assert!(location.starts_with(&format!("{CALLBACK}?code=")), "{location}");
+        let back = query_of(&location);
+        assert_eq!(back["state"], "st=1");
+        let session = set_cookie(&r, "cognito").expect("a session cookie");
+        let cookie_attrs = r.headers.iter().find(|(k, v)| k == "set-cookie" && v.starts_with("cognito=")).unwrap();
+        assert!(cookie_attrs.1.contains("HttpOnly") && cookie_attrs.1.contains("Max-Age=3600"));
+
+        // The wrong PKCE verifier spends the code; the code cannot be used again.
+        let r = h.redeem(&back["code"], "wrong-verifier-wrong-verifier-wrong-verifier").await;
+        assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("invalid_grant")), "{}", r.text());
+        let r = h.redeem(&back["code"], VERIFIER).await;
+        assert_eq!(r.json()["error"], "invalid_grant");
+
+        // With the session, authorize answers at once (single sign-on).
+        let r = h.get(&format!("/oauth2/authorize?{q}"), &format!("cognito={session}")).await;
+        assert_eq!(r.status, 302, "{}", r.text());
+        let code = query_of(r.header("location").unwrap())["code"].clone();
+        let r = h.redeem(&code, VERIFIER).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        let t = r.json();
+        assert_eq!(t["token_type"], "Bearer");
+        assert_eq!(t["expires_in"], 3600);
+        let access = claims(t["access_token"].as_str().unwrap());
+        assert_eq!(access["scope"], "openid email inventory/read");
+        assert_eq!((access["version"].as_i64(), access.get("aud")), (Some(2), None));
+        let id_token = t["id_token"].as_str().unwrap();
+        let id = claims(id_token);
+        assert_eq!((id["aud"].as_str(), id["nonce"].as_str()), (Some(h.f.client.as_str()), Some("n-0S6")));
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(t["access_token"].as_str().unwrap().as_bytes());
+        assert_eq!(id["at_hash"].as_str(), Some(B64.encode(&digest[..16]).as_str()));
+
+        // userInfo: what the scopes allow; the API refuses a token without
+        // aws.cognito.signin.user.admin.
+        let access_token = t["access_token"].as_str().unwrap();
+        let r = raw_http(
+            h.f.server.addr,
+            "GET",
+            "/oauth2/userInfo",
+            &[("host".into(), h.host.clone()), ("authorization".into(), format!("Bearer {access_token}"))],
+            b"",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let info = r.json();
+        assert_eq!((info["email"].as_str(), info["username"].as_str()), (Some("ann@example.com"), Some("ann")));
+        assert_eq!(info["sub"], id["sub"]);
+        let api = h.f.server.unsigned().idp("GetUser", json!({"AccessToken": access_token})).await;
+        assert_eq!(api.error_type().as_deref(), Some("NotAuthorizedException"));
+
+        // Refresh keeps the scopes; revocation ends the sign-in.
+        let refresh = t["refresh_token"].as_str().unwrap();
+        let basic = Some((h.f.client.as_str(), h.secret.as_str()));
+        let r =
+            h.post("/oauth2/token", "", &[("grant_type", "refresh_token"), ("refresh_token", refresh)], basic).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(claims(r.json()["access_token"].as_str().unwrap())["scope"], "openid email inventory/read");
+        assert!(r.json().get("refresh_token").is_none(), "no rotation configured");
+        let r = h.post("/oauth2/revoke", "", &[("token", refresh)], basic).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r =
+            h.post("/oauth2/token", "", &[("grant_type", "refresh_token"), ("refresh_token", refresh)], basic).await;
+        assert_eq!(r.json()["error"], "invalid_grant");
+        // A wrong secret is an unknown client.
+        let r = h
+            .post(
+                "/oauth2/token",
+                "",
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+                Some((&h.f.client, "nope")),
+            )
+            .await;
+        assert_eq!((r.status, r.json()["error"].as_str()), (401, Some("invalid_client")));
+
+        // Logout ends the session and goes to a registered sign-out URL.
+        let bye = format!("/logout?client_id={}&logout_uri={}", h.f.client, enc("https://app.example.com/bye"));
+        let r = h.get(&bye, &format!("cognito={session}")).await;
+        assert_eq!((r.status, r.header("location")), (302, Some("https://app.example.com/bye")));
+        let r = h.get(&format!("/oauth2/authorize?{q}"), &format!("cognito={session}")).await;
+        assert!(r.header("location").unwrap().starts_with("/login?"), "the session is over");
+        h.f.server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn requests_cognito_refuses() {
+    let h = hosted(Backend::all().remove(0)).await;
+    // An unregistered redirect URI is never redirected to.
+    let q = format!("response_type=code&client_id={}&redirect_uri={}", h.f.client, enc("https://evil.example/cb"));
+    let r = h.get(&format!("/oauth2/authorize?{q}"), "").await;
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    assert!(r.text().contains("redirect_mismatch"));
+    assert!(r.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    // Errors after the redirect URI checked go back to it.
+    for (extra, error) in [("&scope=phone", "invalid_request"), ("&code_challenge_method=plain", "invalid_request")] {
+        let r = h
+            .get(
+                &format!(
+                    "/oauth2/authorize?{}{extra}",
+                    h.authorize_query("").replace("&code_challenge_method=S256", "")
+                ),
+                "",
+            )
+            .await;
+        let location = r.header("location").unwrap_or_default().to_string();
+        assert!(location.starts_with(CALLBACK), "{extra}: {location}");
+        assert_eq!(query_of(&location)["error"], error, "{extra}");
+    }
+    let r = h
+        .get(
+            &format!(
+                "/oauth2/authorize?{}",
+                h.authorize_query("").replace("response_type=code", "response_type=id_token")
+            ),
+            "",
+        )
+        .await;
+    assert_eq!(query_of(r.header("location").unwrap())["error"], "unsupported_response_type");
+    // prompt=none without a session.
+    let r = h.get(&format!("/oauth2/authorize?{}&prompt=none", h.authorize_query("")), "").await;
+    assert_eq!(query_of(r.header("location").unwrap())["error"], "login_required");
+    // The token endpoint: unknown grant, no client, a JSON body.
+    let r = h.post("/oauth2/token", "", &[("grant_type", "password")], Some((&h.f.client, &h.secret))).await;
+    assert_eq!(r.json()["error"], "unsupported_grant_type");
+    let r = h.post("/oauth2/token", "", &[("grant_type", "authorization_code"), ("code", "x")], None).await;
+    assert_eq!(r.json()["error"], "invalid_request");
+    let r = raw_http(
+        h.f.server.addr,
+        "POST",
+        "/oauth2/token",
+        &[("host".into(), h.host.clone()), ("content-type".into(), "application/json".into())],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.json()["error"], "invalid_request");
+    // An oversized form is refused, not read.
+    let big = vec![b'a'; 200 * 1024];
+    let r = raw_http(
+        h.f.server.addr,
+        "POST",
+        "/oauth2/token",
+        &[("host".into(), h.host.clone()), ("content-type".into(), "application/x-www-form-urlencoded".into())],
+        &big,
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    // userInfo without a token, and with an API sign-in's token (no openid).
+    let r = raw_http(h.f.server.addr, "GET", "/oauth2/userInfo", &[("host".into(), h.host.clone())], b"").await;
+    assert_eq!(r.status, 400);
+    assert!(r.header("www-authenticate").unwrap().contains("invalid_request"));
+    let api = h.f.server.unsigned();
+    let signed_in = fixture_token(&h, &api).await;
+    let r = raw_http(
+        h.f.server.addr,
+        "GET",
+        "/oauth2/userInfo",
+        &[("host".into(), h.host.clone()), ("authorization".into(), format!("Bearer {signed_in}"))],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    // An unknown domain is not served: the API answers instead.
+    let r = raw_http(
+        h.f.server.addr,
+        "GET",
+        "/oauth2/authorize",
+        &[("host".into(), format!("nope.auth.us-east-1.localhost:{}", h.f.server.addr.port()))],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    h.f.server.stop().await;
+}
+
+async fn fixture_token(h: &Hosted, api: &cognate_testkit::Requester) -> String {
+    let admin = h.f.server.client("us-east-1");
+    let r = admin
+        .idp("CreateUserPoolClient", json!({"UserPoolId": h.f.pool, "ClientName": "api", "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}))
+        .await;
+    let client = r.json()["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
+    let r = api.idp("InitiateAuth", crate::signin::password_auth(&client, "ann", "Passw0rd!")).await;
+    r.json()["AuthenticationResult"]["AccessToken"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_code_is_redeemed_once_under_racing_requests() {
+    let h = hosted(Backend::all().remove(0)).await;
+    let q = h.authorize_query("");
+    let r = h.sign_in(&q, "Passw0rd!").await;
+    let code = query_of(r.header("location").unwrap())["code"].clone();
+    let h = std::sync::Arc::new(h);
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (h, code) = (h.clone(), code.clone());
+        tasks.push(tokio::spawn(async move { h.redeem(&code, VERIFIER).await.status }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        ok += usize::from(t.await.unwrap() == 200);
+    }
+    assert_eq!(ok, 1);
+    match std::sync::Arc::try_unwrap(h) {
+        Ok(h) => h.f.server.stop().await,
+        Err(_) => panic!("tasks still hold the fixture"),
+    }
+}
+
+#[tokio::test]
+async fn implicit_grant_and_client_credentials() {
+    let h = hosted(Backend::all().remove(0)).await;
+    // Implicit: tokens in the fragment, never a refresh token.
+    let q = format!("response_type=token&client_id={}&redirect_uri={}&scope=openid&state=s", h.f.client, enc(CALLBACK));
+    let r = h.sign_in(&q, "Passw0rd!").await;
+    let location = r.header("location").unwrap().to_string();
+    assert!(location.starts_with(&format!("{CALLBACK}#access_token=")), "{location}");
+    let frag = query_of(&location);
+    assert!(frag.contains_key("id_token") && !frag.contains_key("refresh_token"));
+    assert_eq!((frag["token_type"].as_str(), frag["state"].as_str()), ("Bearer", "s"));
+
+    // Client credentials: a machine client with a secret and custom scopes.
+    let admin = h.f.server.client("us-east-1");
+    let r = admin
+        .idp(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": h.f.pool, "ClientName": "m2m", "GenerateSecret": true,
+            "AllowedOAuthFlowsUserPoolClient": true, "AllowedOAuthFlows": ["client_credentials"],
+            "AllowedOAuthScopes": ["inventory/read"]}),
+        )
+        .await;
+    let c = &r.json()["UserPoolClient"];
+    let (id, secret) = (c["ClientId"].as_str().unwrap(), c["ClientSecret"].as_str().unwrap());
+    // client_secret_post this time.
+    let r = h
+        .post(
+            "/oauth2/token",
+            "",
+            &[("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = r.json();
+    assert!(t.get("id_token").is_none() && t.get("refresh_token").is_none());
+    let access = claims(t["access_token"].as_str().unwrap());
+    assert_eq!((access["sub"].as_str(), access["client_id"].as_str()), (Some(id), Some(id)));
+    assert_eq!(access["scope"], "inventory/read");
+    assert!(access.get("username").is_none() && access.get("aud").is_none());
+    let r = h
+        .post("/oauth2/token", "", &[("grant_type", "client_credentials"), ("scope", "openid")], Some((id, secret)))
+        .await;
+    assert_eq!(r.json()["error"], "invalid_scope");
+    // The browser client may not use client credentials.
+    let r = h.post("/oauth2/token", "", &[("grant_type", "client_credentials")], Some((&h.f.client, &h.secret))).await;
+    assert_eq!(r.json()["error"], "unauthorized_client");
+
+    // Discovery lists the domain's endpoints.
+    let r =
+        raw_http(h.f.server.addr, "GET", &format!("/{}/.well-known/openid-configuration", h.f.pool), &[], b"").await;
+    let doc = r.json();
+    let base = format!("http://shop.auth.us-east-1.localhost:{}", h.f.server.addr.port());
+    assert_eq!(doc["token_endpoint"], format!("{base}/oauth2/token"));
+    assert_eq!(doc["end_session_endpoint"], format!("{base}/logout"));
+    h.f.server.stop().await;
+}
