@@ -1,0 +1,190 @@
+// The hosted pages in a real browser: Debian's Chromium (headless shell)
+// driven by playwright-core. Chromium resolves `*.localhost` names to this
+// machine itself and treats them as secure contexts, so the pool domain
+// `{prefix}.auth.us-east-1.localhost` works with no DNS and no TLS.
+//
+// The app is a small HTTP server on http://localhost:<port>/cb that only
+// records where the browser arrives; the test plays its back end (the code
+// exchange) with fetch.
+//
+// With COGNATE_SCREENSHOTS=<dir>, the pages are also saved there as PNG
+// (scripts/login-screenshots does this for docs/login.md).
+
+import assert from 'node:assert/strict';
+import dns from 'node:dns';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import {
+  AdminCreateUserCommand,
+  AdminSetUserPasswordCommand,
+  CreateUserPoolClientCommand,
+  CreateUserPoolDomainCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { chromium } from 'playwright-core';
+
+import { adminClient, createApp, startServer, uniqueName } from './helpers.js';
+
+const CHROMIUM = process.env.COGNATE_CHROMIUM || '/usr/bin/chromium-headless-shell';
+const PASSWORD = 'Br0wser-Passw0rd!';
+const SHOTS = process.env.COGNATE_SCREENSHOTS;
+
+// The test's own fetches (the app's back end) resolve `*.localhost` as the
+// browser does.
+const realLookup = dns.lookup;
+dns.lookup = function lookup(host, options, callback) {
+  return realLookup.call(dns, host.endsWith('.localhost') ? '127.0.0.1' : host, options, callback);
+};
+
+let server;
+let admin;
+let browser;
+let app;
+let appUrl;
+
+before(async () => {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium-headless-shell (scripts/test does)`);
+  }
+  server = await startServer();
+  admin = adminClient(server.endpoint);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  app = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('app callback');
+  });
+  await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
+  appUrl = `http://localhost:${app.address().port}`;
+});
+
+after(async () => {
+  dns.lookup = realLookup;
+  await browser?.close();
+  await new Promise((resolve) => (app ? app.close(resolve) : resolve()));
+  admin?.destroy();
+  await server?.stop();
+});
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+async function pool(t) {
+  const created = await createApp(admin, server.endpoint);
+  t.after(created.cleanup);
+  const prefix = uniqueName('web').toLowerCase().replace(/_/g, '-');
+  await admin.send(new CreateUserPoolDomainCommand({ UserPoolId: created.poolId, Domain: prefix }));
+  const client = async (name) => {
+    const { UserPoolClient: c } = await admin.send(new CreateUserPoolClientCommand({
+      UserPoolId: created.poolId, ClientName: name, GenerateSecret: true,
+      AllowedOAuthFlowsUserPoolClient: true, AllowedOAuthFlows: ['code'], AllowedOAuthScopes: ['openid', 'email'],
+      CallbackURLs: [`${appUrl}/cb`], LogoutURLs: [`${appUrl}/bye`],
+    }));
+    return c;
+  };
+  const shop = await client('Shop');
+  const blog = await client('Blog');
+  await admin.send(new AdminCreateUserCommand({
+    UserPoolId: created.poolId, Username: 'bea', MessageAction: 'SUPPRESS',
+    UserAttributes: [{ Name: 'email', Value: 'bea@example.com' }, { Name: 'email_verified', Value: 'true' }],
+  }));
+  await admin.send(new AdminSetUserPasswordCommand({
+    UserPoolId: created.poolId, Username: 'bea', Password: PASSWORD, Permanent: true,
+  }));
+  const domain = `http://${prefix}.auth.us-east-1.localhost:${server.port}`;
+  const authorize = (c, redirect = `${appUrl}/cb`) =>
+    `${domain}/oauth2/authorize?` +
+    new URLSearchParams({ response_type: 'code', client_id: c.ClientId, redirect_uri: redirect, scope: 'openid email', state: 'xyz' });
+  return { domain, shop, blog, authorize };
+}
+
+async function exchange(domain, client, code) {
+  const r = await fetch(`${domain}/oauth2/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${client.ClientId}:${client.ClientSecret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${appUrl}/cb` }),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+test('browser: sign in on the hosted page, single sign-on into a second app, logout', async (t) => {
+  const p = await pool(t);
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+
+  await page.goto(p.authorize(p.shop));
+  assert.match(new URL(page.url()).pathname, /^\/login$/);
+  assert.equal(await page.getByRole('heading').textContent(), 'Sign in to Shop');
+  await shot(page, 'sign-in');
+
+  // Labels name the fields: a screen reader (and Playwright) finds them.
+  await page.getByLabel('Username').fill('bea');
+  await page.getByLabel('Password').fill('not-her-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  assert.equal(await page.getByRole('alert').textContent(), 'Incorrect username or password.');
+  await shot(page, 'sign-in-error');
+
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${appUrl}/cb?**`);
+  const back = new URL(page.url());
+  assert.equal(back.searchParams.get('state'), 'xyz');
+  const tokens = await exchange(p.domain, p.shop, back.searchParams.get('code'));
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  assert.ok(tokens.body.id_token && tokens.body.refresh_token);
+
+  // The session cookie signs her into the pool's other app without a form.
+  await page.goto(p.authorize(p.blog));
+  await page.waitForURL(`${appUrl}/cb?**`);
+  const blog = await exchange(p.domain, p.blog, new URL(page.url()).searchParams.get('code'));
+  assert.equal(blog.status, 200, JSON.stringify(blog.body));
+
+  // Logout ends the session: the next authorize shows the form again.
+  await page.goto(`${p.domain}/logout?` + new URLSearchParams({ client_id: p.shop.ClientId, logout_uri: `${appUrl}/bye` }));
+  assert.equal(page.url(), `${appUrl}/bye`);
+  await page.goto(p.authorize(p.blog));
+  assert.match(new URL(page.url()).pathname, /^\/login$/);
+});
+
+test('browser: a forged CSRF token and an unregistered redirect URI are refused', async (t) => {
+  const p = await pool(t);
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+
+  await page.goto(p.authorize(p.shop));
+  await page.locator('input[name="_csrf"]').evaluate((el) => { el.value = 'forged'; });
+  await page.getByLabel('Username').fill('bea');
+  await page.getByLabel('Password').fill(PASSWORD);
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Sign in' }).click(),
+  ]);
+  assert.equal(response.status(), 403);
+  assert.match(await page.getByRole('alert').textContent(), /CSRF/);
+
+  const response2 = await page.goto(p.authorize(p.shop, 'https://evil.example/cb'));
+  assert.equal(response2.status(), 400);
+  assert.ok(page.url().startsWith(p.domain), 'never sent to the unregistered URI');
+  assert.equal(await page.getByRole('alert').textContent(), 'redirect_mismatch');
+  await shot(page, 'error');
+});
