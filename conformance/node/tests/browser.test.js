@@ -20,12 +20,18 @@ import { after, before, test } from 'node:test';
 import {
   AdminCreateUserCommand,
   AdminSetUserPasswordCommand,
+  AssociateSoftwareTokenCommand,
   CreateUserPoolClientCommand,
   CreateUserPoolDomainCommand,
+  InitiateAuthCommand,
+  SetUserMFAPreferenceCommand,
+  SetUserPoolMfaConfigCommand,
+  VerifySoftwareTokenCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { generate } from 'otplib';
 import { chromium } from 'playwright-core';
 
-import { adminClient, createApp, startServer, uniqueName } from './helpers.js';
+import { adminClient, createApp, publicClient, startServer, uniqueName } from './helpers.js';
 
 const CHROMIUM = process.env.COGNATE_CHROMIUM || '/usr/bin/chromium-headless-shell';
 const PASSWORD = 'Br0wser-Passw0rd!';
@@ -110,7 +116,7 @@ async function pool(t) {
   const authorize = (c, redirect = `${appUrl}/cb`) =>
     `${domain}/oauth2/authorize?` +
     new URLSearchParams({ response_type: 'code', client_id: c.ClientId, redirect_uri: redirect, scope: 'openid email', state: 'xyz' });
-  return { domain, shop, blog, authorize };
+  return { app: created, domain, shop, blog, authorize };
 }
 
 async function exchange(domain, client, code) {
@@ -187,4 +193,78 @@ test('browser: a forged CSRF token and an unregistered redirect URI are refused'
   assert.ok(page.url().startsWith(p.domain), 'never sent to the unregistered URI');
   assert.equal(await page.getByRole('alert').textContent(), 'redirect_mismatch');
   await shot(page, 'error');
+});
+
+/** A TOTP code of a step that is not about to end, and that step. */
+async function totpCode(secret, notStep = -1) {
+  for (;;) {
+    const now = Date.now() / 1000;
+    const step = Math.floor(now / 30);
+    if (step !== notStep && 30 - (now - step * 30) > 3) {
+      return { code: await generate({ secret, epoch: step * 30 }), step };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+test('browser: TOTP MFA and a required new password on the hosted pages', async (t) => {
+  const p = await pool(t);
+  const pub = publicClient(server.endpoint);
+  t.after(() => pub.destroy());
+  await admin.send(new SetUserPoolMfaConfigCommand({
+    UserPoolId: p.app.poolId, MfaConfiguration: 'OPTIONAL', SoftwareTokenMfaConfiguration: { Enabled: true },
+  }));
+  // Bea adds an authenticator app through the API.
+  const signedIn = await pub.send(new InitiateAuthCommand({
+    ClientId: p.app.clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'bea', PASSWORD },
+  }));
+  const AccessToken = signedIn.AuthenticationResult.AccessToken;
+  const { SecretCode } = await pub.send(new AssociateSoftwareTokenCommand({ AccessToken }));
+  const first = await totpCode(SecretCode);
+  await pub.send(new VerifySoftwareTokenCommand({ AccessToken, UserCode: first.code }));
+  await pub.send(new SetUserMFAPreferenceCommand({
+    AccessToken, SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
+  }));
+
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(p.authorize(p.shop));
+  await page.getByLabel('Username').fill('bea');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  assert.equal(await page.getByRole('heading').textContent(), 'Two-step verification');
+  await shot(page, 'mfa');
+  await page.getByLabel('Authenticator code').fill('000000');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  assert.match(await page.getByRole('alert').textContent(), /code/i);
+  const second = await totpCode(SecretCode, first.step);
+  await page.getByLabel('Authenticator code').fill(second.code);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL(`${appUrl}/cb?**`);
+  const tokens = await exchange(p.domain, p.shop, new URL(page.url()).searchParams.get('code'));
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+
+  // A user the operator created must choose a password first.
+  await admin.send(new AdminCreateUserCommand({
+    UserPoolId: p.app.poolId, Username: 'cal', TemporaryPassword: 'Temp-Passw0rd!', MessageAction: 'SUPPRESS',
+    UserAttributes: [{ Name: 'email', Value: 'cal@example.com' }],
+  }));
+  const other = await browser.newContext();
+  t.after(() => other.close());
+  const page2 = await other.newPage();
+  await page2.goto(p.authorize(p.shop));
+  await page2.getByLabel('Username').fill('cal');
+  await page2.getByLabel('Password').fill('Temp-Passw0rd!');
+  await page2.getByRole('button', { name: 'Sign in' }).click();
+  assert.equal(await page2.getByRole('heading').textContent(), 'Change your password');
+  await shot(page2, 'new-password');
+  await page2.getByLabel('New password').fill('short');
+  await page2.getByRole('button', { name: 'Continue' }).click();
+  assert.match(await page2.getByRole('alert').textContent(), /[Pp]assword/);
+  await page2.getByLabel('New password').fill('Chosen-Passw0rd!');
+  await page2.getByRole('button', { name: 'Continue' }).click();
+  await page2.waitForURL(`${appUrl}/cb?**`);
+  const cal = await exchange(p.domain, p.shop, new URL(page2.url()).searchParams.get('code'));
+  assert.equal(cal.status, 200, JSON.stringify(cal.body));
 });

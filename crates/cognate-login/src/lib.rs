@@ -24,7 +24,7 @@ use axum::routing::{any, get};
 use cognate_idp::Idp;
 use cognate_idp::domains::PoolDomain;
 use cognate_idp::oauth::{
-    Authorization, AuthorizeError, ClientAuth, LogoutTarget, OAuthError, SessionUser, TokenRequest,
+    Authorization, AuthorizeError, ClientAuth, HostedStep, LogoutTarget, OAuthError, SessionUser, TokenRequest,
 };
 use std::collections::BTreeMap;
 
@@ -40,6 +40,7 @@ pub fn router(idp: Idp) -> Router {
     Router::new()
         .route("/oauth2/authorize", get(authorize))
         .route("/login", get(login_page).post(login_post))
+        .route("/challenge", axum::routing::post(challenge_post))
         .route("/oauth2/token", any(token))
         .route("/oauth2/userInfo", any(user_info))
         .route("/oauth2/revoke", any(revoke))
@@ -114,12 +115,13 @@ fn refused(e: AuthorizeError) -> Response {
     }
 }
 
-/// `/login?{the request's query}`: where a sign-in continues.
-fn login_url(req: &Request) -> String {
-    match req.uri().query() {
-        Some(q) => format!("/login?{q}"),
-        None => "/login".into(),
-    }
+/// `{path}?{the request's query}`: where a sign-in continues.
+fn continue_at(path: &str, query: &str) -> String {
+    if query.is_empty() { path.to_string() } else { format!("{path}?{query}") }
+}
+
+fn query_str(req: &Request) -> String {
+    req.uri().query().unwrap_or_default().to_string()
 }
 
 /// The live session behind the request's `cognito` cookie, if any.
@@ -165,7 +167,7 @@ async fn authorize(State(idp): State<Idp>, req: Request) -> Response {
         p.extend(a.state.as_deref().map(|s| ("state", s)));
         return redirect(&format!("{}{}{}", a.redirect_uri, sep(&a.redirect_uri), cognate_wire::form::encode_pairs(p)));
     }
-    redirect(&login_url(&req))
+    redirect(&continue_at("/login", &query_str(&req)))
 }
 
 fn sep(uri: &str) -> char {
@@ -188,12 +190,13 @@ async fn login_page(State(idp): State<Idp>, req: Request) -> Response {
         }
     }
     let username = a.login_hint.clone().unwrap_or_default();
-    form(&idp, &req, &a, &username, None)
+    form(&idp, &query_str(&req), &a, &username, None)
 }
 
-fn form(idp: &Idp, req: &Request, a: &Authorization, username: &str, error: Option<&str>) -> Response {
+fn form(idp: &Idp, query: &str, a: &Authorization, username: &str, error: Option<&str>) -> Response {
     let csrf = cognate_crypto::ids::uuid_v4();
-    let mut resp = page(StatusCode::OK, pages::sign_in(&login_url(req), &csrf, &a.client_name, username, error));
+    let action = continue_at("/login", query);
+    let mut resp = page(StatusCode::OK, pages::sign_in(&action, &csrf, &a.client_name, username, error));
     set_cookie(&mut resp, CSRF_COOKIE, &csrf, 3600, idp.login_is_https());
     resp
 }
@@ -232,22 +235,163 @@ async fn login_post(State(idp): State<Idp>, req: Request) -> Response {
     }
     let username = fields.get("username").map(String::as_str).unwrap_or_default();
     let password = fields.get("password").map(String::as_str).unwrap_or_default();
+    let q = query_str(&req);
     if username.is_empty() || password.is_empty() {
-        return form(&idp, &req, &a, username, Some("Username and password are required."));
+        return form(&idp, &q, &a, username, Some("Username and password are required."));
     }
-    let user = match idp.hosted_password_sign_in(&a, username, password).await {
-        Ok(u) => u,
-        Err(e) if e.cause().is_some() => return fault(&e),
-        Err(e) => return form(&idp, &req, &a, username, Some(e.message())),
+    match idp.hosted_password_sign_in(&a, username, password).await {
+        Ok(step) => advance(&idp, &q, &a, step).await,
+        Err(e) if e.cause().is_some() => fault(&e),
+        Err(e) => form(&idp, &q, &a, username, Some(e.message())),
+    }
+}
+
+/// After a step: signed in (the session cookie is set and the browser goes
+/// back to the client), or the next challenge's page.
+async fn advance(idp: &Idp, query: &str, a: &Authorization, step: HostedStep) -> Response {
+    match step {
+        HostedStep::SignedIn(user) => {
+            let value = match idp.start_session(&user).await {
+                Ok(v) => v,
+                Err(e) => return fault(&e),
+            };
+            let s = SessionUser { user, auth_time: idp.now_ms() / 1000 };
+            let mut resp = finish(idp, a, &s).await;
+            set_cookie(
+                &mut resp,
+                SESSION_COOKIE,
+                &value,
+                cognate_idp::oauth::SESSION_TTL_MS / 1000,
+                idp.login_is_https(),
+            );
+            resp
+        }
+        HostedStep::Challenge { name, parameters, session } => {
+            challenge_page(idp, query, name.as_str(), &parameters, &session, None)
+        }
+    }
+}
+
+/// The page of a challenge, with a fresh CSRF token.
+fn challenge_page(
+    idp: &Idp,
+    query: &str,
+    name: &str,
+    parameters: &BTreeMap<String, String>,
+    session: &str,
+    error: Option<&str>,
+) -> Response {
+    use pages::Field;
+    let list = |k: &str| -> Vec<String> {
+        parameters.get(k).and_then(|v| serde_json::from_str::<Vec<String>>(v).ok()).unwrap_or_default()
     };
-    let value = match idp.start_session(&user).await {
-        Ok(v) => v,
-        Err(e) => return fault(&e),
+    let code = |label: &str| vec![Field::Code { name: "code".into(), label: label.into() }];
+    let (heading, text, fields) = match name {
+        "SOFTWARE_TOKEN_MFA" => (
+            "Two-step verification",
+            "Enter the code from your authenticator app.".to_string(),
+            code("Authenticator code"),
+        ),
+        "SMS_MFA" | "EMAIL_OTP" => {
+            let to = parameters.get("CODE_DELIVERY_DESTINATION").cloned().unwrap_or_default();
+            ("Two-step verification", format!("We sent a code to {to}."), code("Code"))
+        }
+        "SELECT_MFA_TYPE" => {
+            let words = |f: &str| -> String {
+                match f {
+                    "SOFTWARE_TOKEN_MFA" => "Authenticator app".into(),
+                    "SMS_MFA" => "Text message (SMS)".into(),
+                    "EMAIL_OTP" => "Email".into(),
+                    other => other.into(),
+                }
+            };
+            let options = list("MFAS_CAN_CHOOSE").into_iter().map(|f| (f.clone(), words(&f))).collect();
+            (
+                "Two-step verification",
+                "Choose how to verify it is you.".to_string(),
+                vec![Field::Choice { name: "mfa_type".into(), label: "Verify with".into(), options }],
+            )
+        }
+        _ => {
+            let mut fields = vec![Field::NewPassword { name: "new_password".into(), label: "New password".into() }];
+            for attr in list("requiredAttributes") {
+                let short = attr.strip_prefix("userAttributes.").unwrap_or(&attr).to_string();
+                fields.push(Field::Text { name: format!("attr:{short}"), label: short });
+            }
+            ("Change your password", "Choose a new password to continue.".to_string(), fields)
+        }
     };
-    let s = SessionUser { user, auth_time: idp.now_ms() / 1000 };
-    let mut resp = finish(&idp, &a, &s).await;
-    set_cookie(&mut resp, SESSION_COOKIE, &value, cognate_idp::oauth::SESSION_TTL_MS / 1000, idp.login_is_https());
+    let csrf = cognate_crypto::ids::uuid_v4();
+    let action = continue_at("/challenge", query);
+    // The challenge's public parameters ride along for showing the page
+    // again after a wrong answer; what is checked is the sealed session.
+    let carried = serde_json::to_string(parameters).unwrap_or_default();
+    let html = pages::challenge(&action, &csrf, heading, &text, name, session, &carried, &fields, error);
+    let mut resp = page(StatusCode::OK, html);
+    set_cookie(&mut resp, CSRF_COOKIE, &csrf, 3600, idp.login_is_https());
     resp
+}
+
+fn csrf_ok(req: &Request, fields: &BTreeMap<String, String>) -> bool {
+    let expected = cookie(req.headers(), CSRF_COOKIE).unwrap_or_default();
+    let given = fields.get("_csrf").map(String::as_str).unwrap_or_default();
+    !expected.is_empty() && cognate_crypto::ct_eq(expected.as_bytes(), given.as_bytes())
+}
+
+fn csrf_refused() -> Response {
+    page(StatusCode::FORBIDDEN, pages::error("Invalid or missing CSRF token; reload the page and try again."))
+}
+
+/// POST /challenge: the answer to the page of a challenge (MFA, a new
+/// password); a wrong answer shows the page again.
+async fn challenge_post(State(idp): State<Idp>, req: Request) -> Response {
+    let Some(domain) = domain_of(&req) else { return not_found().await };
+    let (req, fields) = match form_fields(req).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let a = match idp.check_authorize(&domain, &query(&req)).await {
+        Ok(a) => a,
+        Err(e) => return refused(e),
+    };
+    if !csrf_ok(&req, &fields) {
+        return csrf_refused();
+    }
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let (name, session) = (get("challenge"), get("session"));
+    let parameters: BTreeMap<String, String> = serde_json::from_str(&get("parameters")).unwrap_or_default();
+    let username = parameters.get("USER_ID_FOR_SRP").cloned().unwrap_or_default();
+    let mut responses = BTreeMap::from([("USERNAME".to_string(), username.clone())]);
+    match name.as_str() {
+        "SOFTWARE_TOKEN_MFA" => drop(responses.insert("SOFTWARE_TOKEN_MFA_CODE".into(), get("code"))),
+        "SMS_MFA" => drop(responses.insert("SMS_MFA_CODE".into(), get("code"))),
+        "EMAIL_OTP" => drop(responses.insert("EMAIL_OTP_CODE".into(), get("code"))),
+        "SELECT_MFA_TYPE" => drop(responses.insert("ANSWER".into(), get("mfa_type"))),
+        _ => {
+            responses.insert("NEW_PASSWORD".into(), get("new_password"));
+            for (k, v) in &fields {
+                if let Some(attr) = k.strip_prefix("attr:") {
+                    responses.insert(format!("userAttributes.{attr}"), v.clone());
+                }
+            }
+        }
+    }
+    let q = query_str(&req);
+    match idp.hosted_answer(&a, &name, responses, &session).await {
+        Ok(step) => advance(&idp, &q, &a, step).await,
+        Err(e) if e.cause().is_some() => fault(&e),
+        // A wrong code or a refused password: the same step again, while
+        // its session lasts; an expired session starts the sign-in over.
+        Err(e)
+            if matches!(
+                e.code(),
+                "CodeMismatchException" | "InvalidPasswordException" | "InvalidParameterException"
+            ) =>
+        {
+            challenge_page(&idp, &q, &name, &parameters, &session, Some(e.message()))
+        }
+        Err(e) => form(&idp, &q, &a, &username, Some(e.message())),
+    }
 }
 
 /// A JSON answer of the token, revocation and userInfo endpoints, which
@@ -418,7 +562,7 @@ async fn logout(State(idp): State<Idp>, req: Request) -> Response {
     }
     let mut resp = match target {
         LogoutTarget::Away(url) => redirect(&url),
-        LogoutTarget::SignInAgain => redirect(&login_url(&req)),
+        LogoutTarget::SignInAgain => redirect(&continue_at("/login", &query_str(&req))),
     };
     set_cookie(&mut resp, SESSION_COOKIE, "", 0, idp.login_is_https());
     resp

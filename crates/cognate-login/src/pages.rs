@@ -58,6 +58,96 @@ pub fn sign_in(action: &str, csrf: &str, client_name: &str, username: &str, erro
     layout("Sign in", &body)
 }
 
+/// One field of a challenge page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// A one-time code (`autocomplete="one-time-code"`).
+    Code { name: String, label: String },
+    /// A new password.
+    NewPassword { name: String, label: String },
+    /// A text value (a required attribute).
+    Text { name: String, label: String },
+    /// One of several choices.
+    Choice { name: String, label: String, options: Vec<(String, String)> },
+}
+
+/// A challenge page: what the step asks, with the sealed session and the
+/// challenge's name carried by hidden fields.
+#[allow(clippy::too_many_arguments)]
+pub fn challenge(
+    action: &str,
+    csrf: &str,
+    heading: &str,
+    text: &str,
+    challenge: &str,
+    session: &str,
+    parameters: &str,
+    fields: &[Field],
+    error: Option<&str>,
+) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"errorMessage-customizable\" role=\"alert\" id=\"error\">{}</p>\n", esc(e)))
+        .unwrap_or_default();
+    let mut inputs = String::new();
+    for f in fields {
+        match f {
+            Field::Code { name, label } => inputs.push_str(&format!(
+                "<label class=\"label-customizable\" for=\"{n}\">{l}</label>\n\
+                 <input class=\"inputField-customizable\" id=\"{n}\" name=\"{n}\" type=\"text\" inputmode=\"numeric\" \
+                 autocomplete=\"one-time-code\" required>\n",
+                n = esc(name),
+                l = esc(label)
+            )),
+            Field::NewPassword { name, label } => inputs.push_str(&format!(
+                "<label class=\"label-customizable\" for=\"{n}\">{l}</label>\n\
+                 <input class=\"inputField-customizable\" id=\"{n}\" name=\"{n}\" type=\"password\" \
+                 autocomplete=\"new-password\" required>\n",
+                n = esc(name),
+                l = esc(label)
+            )),
+            Field::Text { name, label } => inputs.push_str(&format!(
+                "<label class=\"label-customizable\" for=\"{n}\">{l}</label>\n\
+                 <input class=\"inputField-customizable\" id=\"{n}\" name=\"{n}\" type=\"text\" required>\n",
+                n = esc(name),
+                l = esc(label)
+            )),
+            Field::Choice { name, label, options } => {
+                inputs.push_str(&format!(
+                    "<fieldset class=\"choices\">\n<legend class=\"label-customizable\">{}</legend>\n",
+                    esc(label)
+                ));
+                for (i, (value, text)) in options.iter().enumerate() {
+                    let checked = if i == 0 { " checked" } else { "" };
+                    inputs.push_str(&format!(
+                        "<label class=\"choice\"><input type=\"radio\" name=\"{n}\" value=\"{v}\"{checked}> {t}</label>\n",
+                        n = esc(name),
+                        v = esc(value),
+                        t = esc(text)
+                    ));
+                }
+                inputs.push_str("</fieldset>\n");
+            }
+        }
+    }
+    let body = format!(
+        "<h1 class=\"banner-customizable\">{heading}</h1>\n<p class=\"textDescription-customizable\">{text}</p>\n{error}\
+         <form method=\"post\" action=\"{action}\" class=\"form\">\n\
+         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\n\
+         <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">\n\
+         <input type=\"hidden\" name=\"session\" value=\"{session}\">\n\
+         <input type=\"hidden\" name=\"parameters\" value=\"{parameters}\">\n\
+         {inputs}<button class=\"submitButton-customizable\" type=\"submit\">Continue</button>\n</form>\n",
+        heading = esc(heading),
+        text = esc(text),
+        action = esc(action),
+        csrf = esc(csrf),
+        challenge = esc(challenge),
+        session = esc(session),
+        parameters = esc(parameters),
+    );
+    layout(heading, &body)
+}
+
 /// Cognito's error page: the message, and nothing to follow.
 pub fn error(message: &str) -> String {
     let body = format!(

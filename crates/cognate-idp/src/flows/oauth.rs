@@ -8,6 +8,7 @@
 //! `cognate-login` crate's; everything it decides comes from here.
 
 use crate::base::context::ClientCtx;
+use crate::flows::signin::outcome::Outcome;
 use crate::model::domains::PoolDomain;
 use crate::model::tokens::{Grant, Hosted, random_token, sha256_hex};
 use crate::model::users::{User, status_of};
@@ -134,6 +135,28 @@ struct CodeGrant {
     nonce: Option<String>,
     code_challenge: Option<String>,
     auth_time: i64,
+}
+
+/// The challenges the hosted pages answer.
+pub const HOSTED_CHALLENGES: &[ChallengeNameType] = &[
+    ChallengeNameType::NewPasswordRequired,
+    ChallengeNameType::SoftwareTokenMfa,
+    ChallengeNameType::SmsMfa,
+    ChallengeNameType::EmailOtp,
+    ChallengeNameType::SelectMfaType,
+];
+
+/// Where a hosted sign-in stands after a step.
+#[derive(Debug, Clone)]
+pub enum HostedStep {
+    SignedIn(User),
+    /// The next page: the challenge, its public parameters, and its sealed
+    /// session (carried by the page's form).
+    Challenge {
+        name: ChallengeNameType,
+        parameters: BTreeMap<String, String>,
+        session: String,
+    },
 }
 
 /// A signed-in hosted session: who, and since when (s).
@@ -278,19 +301,50 @@ impl Idp {
     }
 
     /// Signs a user in on the hosted page with a password. The user's
-    /// triggers run as for an API sign-in. A user who would next face a
-    /// challenge the hosted pages do not offer yet (MFA, a new password)
-    /// gets an error saying so.
-    pub async fn hosted_password_sign_in(&self, a: &Authorization, username: &str, password: &str) -> Result<User> {
+    /// triggers run as for an API sign-in; the next step may be a challenge
+    /// (MFA, a new password), answered on the next page.
+    pub async fn hosted_password_sign_in(
+        &self,
+        a: &Authorization,
+        username: &str,
+        password: &str,
+    ) -> Result<HostedStep> {
         let c = self.hosted_client(a).await?;
         let user = self.password_sign_in(&c, username, password).await?;
-        match self.signed_in(&c, user, None).await? {
-            crate::flows::signin::outcome::Outcome::SignedIn(s) => {
-                self.post_authentication(&c, &s.user).await?;
+        let outcome = self.signed_in(&c, user, None).await?;
+        self.hosted_step(&c, outcome).await
+    }
+
+    /// Answers a challenge on the hosted pages: the same steps as
+    /// RespondToAuthChallenge, for the challenges the pages offer.
+    pub async fn hosted_answer(
+        &self,
+        a: &Authorization,
+        challenge: &str,
+        responses: BTreeMap<String, String>,
+        session: &str,
+    ) -> Result<HostedStep> {
+        let name = ChallengeNameType::parse(challenge)
+            .filter(|n| HOSTED_CHALLENGES.contains(n))
+            .ok_or_else(|| Error::InvalidParameter(format!("The hosted pages do not answer {challenge}.")))?;
+        let c = self.hosted_client(a).await?;
+        let outcome = self.answer_challenge(&c, name, responses, Some(session), &BTreeMap::new()).await?;
+        self.hosted_step(&c, outcome).await
+    }
+
+    async fn hosted_step(&self, c: &ClientCtx, outcome: Outcome) -> Result<HostedStep> {
+        match outcome {
+            Outcome::SignedIn(s) => {
+                self.post_authentication(c, &s.user).await?;
                 self.auth_event(&c.pool, &s.user, EventType::SignIn, EventResponseType::Pass, Some(true)).await?;
-                Ok(s.user)
+                Ok(HostedStep::SignedIn(s.user))
             }
-            crate::flows::signin::outcome::Outcome::Challenge(ch) => Err(Error::Unsupported(format!(
+            Outcome::Challenge(ch) if HOSTED_CHALLENGES.contains(&ch.name) => Ok(HostedStep::Challenge {
+                name: ch.name,
+                parameters: ch.parameters,
+                session: ch.session.unwrap_or_default(),
+            }),
+            Outcome::Challenge(ch) => Err(Error::Unsupported(format!(
                 "This account must answer {} to sign in, which Cognate's hosted pages do not offer yet; sign in through the API.",
                 ch.name.as_str()
             ))),

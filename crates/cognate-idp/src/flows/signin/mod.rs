@@ -474,7 +474,7 @@ impl Idp {
         Ok(respond(self.answer(&c, outcome).await?))
     }
 
-    async fn answer_challenge(
+    pub(crate) async fn answer_challenge(
         &self,
         c: &ClientCtx,
         challenge: ChallengeNameType,
