@@ -31,7 +31,7 @@ import {
 import { generate } from 'otplib';
 import { chromium } from 'playwright-core';
 
-import { adminClient, createApp, publicClient, startServer, uniqueName } from './helpers.js';
+import { adminClient, createApp, publicClient, readCode, startServer, uniqueName } from './helpers.js';
 
 const CHROMIUM = process.env.COGNATE_CHROMIUM || '/usr/bin/chromium-headless-shell';
 const PASSWORD = 'Br0wser-Passw0rd!';
@@ -267,4 +267,50 @@ test('browser: TOTP MFA and a required new password on the hosted pages', async 
   await page2.waitForURL(`${appUrl}/cb?**`);
   const cal = await exchange(p.domain, p.shop, new URL(page2.url()).searchParams.get('code'));
   assert.equal(cal.status, 200, JSON.stringify(cal.body));
+});
+
+test('browser: sign up, confirm with the emailed code, sign in; reset a forgotten password', async (t) => {
+  const p = await pool(t);
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const email = `${uniqueName('dan')}@example.com`.toLowerCase();
+
+  await page.goto(p.authorize(p.shop));
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  assert.equal(await page.getByRole('heading').textContent(), 'Create an account');
+  await shot(page, 'sign-up');
+  await page.getByLabel('Username').fill('dan');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('weak');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  assert.match(await page.getByRole('alert').textContent(), /Password did not conform/);
+  await page.getByLabel('Password').fill('Dan-Passw0rd!');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  assert.equal(await page.getByRole('heading').textContent(), 'Confirm your account');
+  await page.getByLabel('Confirmation code').fill(await readCode(server.endpoint, email));
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  assert.equal(await page.getByRole('status').textContent(), 'Your account is confirmed. Sign in.');
+  await page.getByLabel('Password').fill('Dan-Passw0rd!');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${appUrl}/cb?**`);
+  const signedUp = await exchange(p.domain, p.shop, new URL(page.url()).searchParams.get('code'));
+  assert.equal(signedUp.status, 200, JSON.stringify(signedUp.body));
+
+  // Password reset, in a fresh browser.
+  const other = await browser.newContext();
+  t.after(() => other.close());
+  const page2 = await other.newPage();
+  await page2.goto(p.authorize(p.shop));
+  await page2.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page2.getByLabel('Username').fill('dan');
+  await page2.getByRole('button', { name: 'Send a code' }).click();
+  assert.equal(await page2.getByRole('heading').textContent(), 'Reset your password');
+  await page2.getByLabel('Code').fill(await readCode(server.endpoint, email));
+  await page2.getByLabel('New password').fill('Dan-N3w-Passw0rd!');
+  await page2.getByRole('button', { name: 'Reset password' }).click();
+  assert.equal(await page2.getByRole('status').textContent(), 'Your password is changed. Sign in with it.');
+  await page2.getByLabel('Password').fill('Dan-N3w-Passw0rd!');
+  await page2.getByRole('button', { name: 'Sign in' }).click();
+  await page2.waitForURL(`${appUrl}/cb?**`);
 });

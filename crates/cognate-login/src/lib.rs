@@ -14,24 +14,25 @@
 //! domain is served over HTTPS.
 
 pub mod pages;
+mod signin;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use cognate_idp::Idp;
 use cognate_idp::domains::PoolDomain;
 use cognate_idp::oauth::{
-    Authorization, AuthorizeError, ClientAuth, HostedStep, LogoutTarget, OAuthError, SessionUser, TokenRequest,
+    Authorization, AuthorizeError, ClientAuth, LogoutTarget, OAuthError, SessionUser, TokenRequest,
 };
 use std::collections::BTreeMap;
 
 /// Largest form body a page or endpoint reads.
 const MAX_FORM_BYTES: usize = 64 * 1024;
-const SESSION_COOKIE: &str = "cognito";
-const CSRF_COOKIE: &str = "XSRF-TOKEN";
+pub(crate) const SESSION_COOKIE: &str = "cognito";
+pub(crate) const CSRF_COOKIE: &str = "XSRF-TOKEN";
 const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
@@ -39,8 +40,12 @@ const PAGE_CSP: &str =
 pub fn router(idp: Idp) -> Router {
     Router::new()
         .route("/oauth2/authorize", get(authorize))
-        .route("/login", get(login_page).post(login_post))
-        .route("/challenge", axum::routing::post(challenge_post))
+        .route("/login", get(signin::login_page).post(signin::login_post))
+        .route("/challenge", post(signin::challenge_post))
+        .route("/signup", get(signin::sign_up_page).post(signin::sign_up_post))
+        .route("/confirm", post(signin::confirm_post))
+        .route("/forgotPassword", get(signin::forgot_page).post(signin::forgot_post))
+        .route("/confirmForgotPassword", post(signin::confirm_forgot_post))
         .route("/oauth2/token", any(token))
         .route("/oauth2/userInfo", any(user_info))
         .route("/oauth2/revoke", any(revoke))
@@ -52,16 +57,16 @@ pub fn router(idp: Idp) -> Router {
 }
 
 /// The domain the edge found for this request.
-fn domain_of(req: &Request) -> Option<PoolDomain> {
+pub(crate) fn domain_of(req: &Request) -> Option<PoolDomain> {
     req.extensions().get::<PoolDomain>().cloned()
 }
 
-fn query(req: &Request) -> BTreeMap<String, String> {
+pub(crate) fn query(req: &Request) -> BTreeMap<String, String> {
     let raw = req.uri().query().unwrap_or_default();
     cognate_wire::form::pairs(raw.as_bytes()).into_iter().collect()
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -73,7 +78,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn set_cookie(resp: &mut Response, name: &str, value: &str, max_age: i64, secure: bool) {
+pub(crate) fn set_cookie(resp: &mut Response, name: &str, value: &str, max_age: i64, secure: bool) {
     let secure = if secure { "; Secure" } else { "" };
     let v = format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
     if let Ok(v) = HeaderValue::from_str(&v) {
@@ -81,7 +86,7 @@ fn set_cookie(resp: &mut Response, name: &str, value: &str, max_age: i64, secure
     }
 }
 
-fn page(status: StatusCode, html: String) -> Response {
+pub(crate) fn page(status: StatusCode, html: String) -> Response {
     let mut resp = (status, html).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html;charset=UTF-8"));
@@ -92,11 +97,11 @@ fn page(status: StatusCode, html: String) -> Response {
     resp
 }
 
-fn error_response(message: &str) -> Response {
+pub(crate) fn error_response(message: &str) -> Response {
     page(StatusCode::BAD_REQUEST, pages::error(message))
 }
 
-fn redirect(url: &str) -> Response {
+pub(crate) fn redirect(url: &str) -> Response {
     let mut resp = StatusCode::FOUND.into_response();
     match HeaderValue::from_str(url) {
         Ok(v) => {
@@ -108,7 +113,7 @@ fn redirect(url: &str) -> Response {
     }
 }
 
-fn refused(e: AuthorizeError) -> Response {
+pub(crate) fn refused(e: AuthorizeError) -> Response {
     match e {
         AuthorizeError::Page(m) => error_response(&m),
         AuthorizeError::Redirect(url) => redirect(&url),
@@ -116,21 +121,25 @@ fn refused(e: AuthorizeError) -> Response {
 }
 
 /// `{path}?{the request's query}`: where a sign-in continues.
-fn continue_at(path: &str, query: &str) -> String {
+pub(crate) fn continue_at(path: &str, query: &str) -> String {
     if query.is_empty() { path.to_string() } else { format!("{path}?{query}") }
 }
 
-fn query_str(req: &Request) -> String {
+pub(crate) fn query_str(req: &Request) -> String {
     req.uri().query().unwrap_or_default().to_string()
 }
 
 /// The live session behind the request's `cognito` cookie, if any.
-async fn session(idp: &Idp, domain: &PoolDomain, headers: &HeaderMap) -> Result<Option<SessionUser>, Response> {
+pub(crate) async fn session(
+    idp: &Idp,
+    domain: &PoolDomain,
+    headers: &HeaderMap,
+) -> Result<Option<SessionUser>, Response> {
     let Some(c) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     idp.session_user(domain, &c).await.map_err(|e| fault(&e))
 }
 
-fn fault(e: &cognate_idp::Error) -> Response {
+pub(crate) fn fault(e: &cognate_idp::Error) -> Response {
     if let Some(cause) = e.cause() {
         tracing::error!(cause = %cause, "internal error");
         return page(StatusCode::INTERNAL_SERVER_ERROR, pages::error("Something went wrong; try again."));
@@ -138,7 +147,7 @@ fn fault(e: &cognate_idp::Error) -> Response {
     error_response(e.message())
 }
 
-async fn finish(idp: &Idp, a: &Authorization, s: &SessionUser) -> Response {
+pub(crate) async fn finish(idp: &Idp, a: &Authorization, s: &SessionUser) -> Response {
     match idp.complete_authorization(a, s).await {
         Ok(url) => redirect(&url),
         Err(e) => fault(&e),
@@ -174,35 +183,8 @@ fn sep(uri: &str) -> char {
     if uri.contains('?') { '&' } else { '?' }
 }
 
-/// GET /login: the sign-in form, with a fresh CSRF token.
-async fn login_page(State(idp): State<Idp>, req: Request) -> Response {
-    let Some(domain) = domain_of(&req) else { return not_found().await };
-    let params = query(&req);
-    let a = match idp.check_authorize(&domain, &params).await {
-        Ok(a) => a,
-        Err(e) => return refused(e),
-    };
-    if a.prompt.as_deref() != Some("login") {
-        match session(&idp, &domain, req.headers()).await {
-            Ok(Some(s)) => return finish(&idp, &a, &s).await,
-            Ok(None) => {}
-            Err(resp) => return resp,
-        }
-    }
-    let username = a.login_hint.clone().unwrap_or_default();
-    form(&idp, &query_str(&req), &a, &username, None)
-}
-
-fn form(idp: &Idp, query: &str, a: &Authorization, username: &str, error: Option<&str>) -> Response {
-    let csrf = cognate_crypto::ids::uuid_v4();
-    let action = continue_at("/login", query);
-    let mut resp = page(StatusCode::OK, pages::sign_in(&action, &csrf, &a.client_name, username, error));
-    set_cookie(&mut resp, CSRF_COOKIE, &csrf, 3600, idp.login_is_https());
-    resp
-}
-
 /// The form fields of a POST, or the page to answer instead.
-async fn form_fields(req: Request) -> Result<(Request, BTreeMap<String, String>), Response> {
+pub(crate) async fn form_fields(req: Request) -> Result<(Request, BTreeMap<String, String>), Response> {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
         Ok(b) => b,
@@ -210,188 +192,6 @@ async fn form_fields(req: Request) -> Result<(Request, BTreeMap<String, String>)
     };
     let fields = cognate_wire::form::pairs(&bytes).into_iter().collect();
     Ok((Request::from_parts(parts, Body::empty()), fields))
-}
-
-/// POST /login: checks the CSRF token, then the password; on success the
-/// session cookie is set and the browser goes back to the client.
-async fn login_post(State(idp): State<Idp>, req: Request) -> Response {
-    let Some(domain) = domain_of(&req) else { return not_found().await };
-    let (req, fields) = match form_fields(req).await {
-        Ok(f) => f,
-        Err(resp) => return resp,
-    };
-    let params = query(&req);
-    let a = match idp.check_authorize(&domain, &params).await {
-        Ok(a) => a,
-        Err(e) => return refused(e),
-    };
-    let expected = cookie(req.headers(), CSRF_COOKIE).unwrap_or_default();
-    let given = fields.get("_csrf").map(String::as_str).unwrap_or_default();
-    if expected.is_empty() || !cognate_crypto::ct_eq(expected.as_bytes(), given.as_bytes()) {
-        return page(
-            StatusCode::FORBIDDEN,
-            pages::error("Invalid or missing CSRF token; reload the page and try again."),
-        );
-    }
-    let username = fields.get("username").map(String::as_str).unwrap_or_default();
-    let password = fields.get("password").map(String::as_str).unwrap_or_default();
-    let q = query_str(&req);
-    if username.is_empty() || password.is_empty() {
-        return form(&idp, &q, &a, username, Some("Username and password are required."));
-    }
-    match idp.hosted_password_sign_in(&a, username, password).await {
-        Ok(step) => advance(&idp, &q, &a, step).await,
-        Err(e) if e.cause().is_some() => fault(&e),
-        Err(e) => form(&idp, &q, &a, username, Some(e.message())),
-    }
-}
-
-/// After a step: signed in (the session cookie is set and the browser goes
-/// back to the client), or the next challenge's page.
-async fn advance(idp: &Idp, query: &str, a: &Authorization, step: HostedStep) -> Response {
-    match step {
-        HostedStep::SignedIn(user) => {
-            let value = match idp.start_session(&user).await {
-                Ok(v) => v,
-                Err(e) => return fault(&e),
-            };
-            let s = SessionUser { user, auth_time: idp.now_ms() / 1000 };
-            let mut resp = finish(idp, a, &s).await;
-            set_cookie(
-                &mut resp,
-                SESSION_COOKIE,
-                &value,
-                cognate_idp::oauth::SESSION_TTL_MS / 1000,
-                idp.login_is_https(),
-            );
-            resp
-        }
-        HostedStep::Challenge { name, parameters, session } => {
-            challenge_page(idp, query, name.as_str(), &parameters, &session, None)
-        }
-    }
-}
-
-/// The page of a challenge, with a fresh CSRF token.
-fn challenge_page(
-    idp: &Idp,
-    query: &str,
-    name: &str,
-    parameters: &BTreeMap<String, String>,
-    session: &str,
-    error: Option<&str>,
-) -> Response {
-    use pages::Field;
-    let list = |k: &str| -> Vec<String> {
-        parameters.get(k).and_then(|v| serde_json::from_str::<Vec<String>>(v).ok()).unwrap_or_default()
-    };
-    let code = |label: &str| vec![Field::Code { name: "code".into(), label: label.into() }];
-    let (heading, text, fields) = match name {
-        "SOFTWARE_TOKEN_MFA" => (
-            "Two-step verification",
-            "Enter the code from your authenticator app.".to_string(),
-            code("Authenticator code"),
-        ),
-        "SMS_MFA" | "EMAIL_OTP" => {
-            let to = parameters.get("CODE_DELIVERY_DESTINATION").cloned().unwrap_or_default();
-            ("Two-step verification", format!("We sent a code to {to}."), code("Code"))
-        }
-        "SELECT_MFA_TYPE" => {
-            let words = |f: &str| -> String {
-                match f {
-                    "SOFTWARE_TOKEN_MFA" => "Authenticator app".into(),
-                    "SMS_MFA" => "Text message (SMS)".into(),
-                    "EMAIL_OTP" => "Email".into(),
-                    other => other.into(),
-                }
-            };
-            let options = list("MFAS_CAN_CHOOSE").into_iter().map(|f| (f.clone(), words(&f))).collect();
-            (
-                "Two-step verification",
-                "Choose how to verify it is you.".to_string(),
-                vec![Field::Choice { name: "mfa_type".into(), label: "Verify with".into(), options }],
-            )
-        }
-        _ => {
-            let mut fields = vec![Field::NewPassword { name: "new_password".into(), label: "New password".into() }];
-            for attr in list("requiredAttributes") {
-                let short = attr.strip_prefix("userAttributes.").unwrap_or(&attr).to_string();
-                fields.push(Field::Text { name: format!("attr:{short}"), label: short });
-            }
-            ("Change your password", "Choose a new password to continue.".to_string(), fields)
-        }
-    };
-    let csrf = cognate_crypto::ids::uuid_v4();
-    let action = continue_at("/challenge", query);
-    // The challenge's public parameters ride along for showing the page
-    // again after a wrong answer; what is checked is the sealed session.
-    let carried = serde_json::to_string(parameters).unwrap_or_default();
-    let html = pages::challenge(&action, &csrf, heading, &text, name, session, &carried, &fields, error);
-    let mut resp = page(StatusCode::OK, html);
-    set_cookie(&mut resp, CSRF_COOKIE, &csrf, 3600, idp.login_is_https());
-    resp
-}
-
-fn csrf_ok(req: &Request, fields: &BTreeMap<String, String>) -> bool {
-    let expected = cookie(req.headers(), CSRF_COOKIE).unwrap_or_default();
-    let given = fields.get("_csrf").map(String::as_str).unwrap_or_default();
-    !expected.is_empty() && cognate_crypto::ct_eq(expected.as_bytes(), given.as_bytes())
-}
-
-fn csrf_refused() -> Response {
-    page(StatusCode::FORBIDDEN, pages::error("Invalid or missing CSRF token; reload the page and try again."))
-}
-
-/// POST /challenge: the answer to the page of a challenge (MFA, a new
-/// password); a wrong answer shows the page again.
-async fn challenge_post(State(idp): State<Idp>, req: Request) -> Response {
-    let Some(domain) = domain_of(&req) else { return not_found().await };
-    let (req, fields) = match form_fields(req).await {
-        Ok(f) => f,
-        Err(resp) => return resp,
-    };
-    let a = match idp.check_authorize(&domain, &query(&req)).await {
-        Ok(a) => a,
-        Err(e) => return refused(e),
-    };
-    if !csrf_ok(&req, &fields) {
-        return csrf_refused();
-    }
-    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
-    let (name, session) = (get("challenge"), get("session"));
-    let parameters: BTreeMap<String, String> = serde_json::from_str(&get("parameters")).unwrap_or_default();
-    let username = parameters.get("USER_ID_FOR_SRP").cloned().unwrap_or_default();
-    let mut responses = BTreeMap::from([("USERNAME".to_string(), username.clone())]);
-    match name.as_str() {
-        "SOFTWARE_TOKEN_MFA" => drop(responses.insert("SOFTWARE_TOKEN_MFA_CODE".into(), get("code"))),
-        "SMS_MFA" => drop(responses.insert("SMS_MFA_CODE".into(), get("code"))),
-        "EMAIL_OTP" => drop(responses.insert("EMAIL_OTP_CODE".into(), get("code"))),
-        "SELECT_MFA_TYPE" => drop(responses.insert("ANSWER".into(), get("mfa_type"))),
-        _ => {
-            responses.insert("NEW_PASSWORD".into(), get("new_password"));
-            for (k, v) in &fields {
-                if let Some(attr) = k.strip_prefix("attr:") {
-                    responses.insert(format!("userAttributes.{attr}"), v.clone());
-                }
-            }
-        }
-    }
-    let q = query_str(&req);
-    match idp.hosted_answer(&a, &name, responses, &session).await {
-        Ok(step) => advance(&idp, &q, &a, step).await,
-        Err(e) if e.cause().is_some() => fault(&e),
-        // A wrong code or a refused password: the same step again, while
-        // its session lasts; an expired session starts the sign-in over.
-        Err(e)
-            if matches!(
-                e.code(),
-                "CodeMismatchException" | "InvalidPasswordException" | "InvalidParameterException"
-            ) =>
-        {
-            challenge_page(&idp, &q, &name, &parameters, &session, Some(e.message()))
-        }
-        Err(e) => form(&idp, &q, &a, &username, Some(e.message())),
-    }
 }
 
 /// A JSON answer of the token, revocation and userInfo endpoints, which
@@ -583,6 +383,6 @@ async fn css() -> Response {
     resp
 }
 
-async fn not_found() -> Response {
+pub(crate) async fn not_found() -> Response {
     page(StatusCode::NOT_FOUND, pages::error("This page does not exist."))
 }

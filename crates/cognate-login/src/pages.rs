@@ -1,7 +1,7 @@
-//! The hosted pages' HTML: one layout, a sign-in form and an error page.
-//! Every value is escaped; there is no inline script or style (the
-//! Content-Security-Policy forbids both), and the pages work without
-//! JavaScript.
+//! The hosted pages' HTML: one layout, one form page (sign-in, sign-up,
+//! codes, passwords, challenges) and an error page. Every value is escaped;
+//! there is no inline script or style (the Content-Security-Policy forbids
+//! both), and the pages work without JavaScript.
 
 /// The stylesheet every page links (`/static/login.css`).
 pub const CSS: &str = include_str!("login.css");
@@ -32,120 +32,123 @@ fn layout(title: &str, body: &str) -> String {
     )
 }
 
-/// The sign-in form. `action` is `/login?{the authorize parameters}`.
-pub fn sign_in(action: &str, csrf: &str, client_name: &str, username: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"errorMessage-customizable\" role=\"alert\" id=\"error\">{}</p>\n", esc(e)))
-        .unwrap_or_default();
-    let heading = if client_name.is_empty() { "Sign in".to_string() } else { format!("Sign in to {client_name}") };
-    let body = format!(
-        "<h1 class=\"banner-customizable\">{heading}</h1>\n{error}\
-         <form method=\"post\" action=\"{action}\" class=\"form\">\n\
-         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\n\
-         <label class=\"label-customizable\" for=\"username\">Username</label>\n\
-         <input class=\"inputField-customizable\" id=\"username\" name=\"username\" type=\"text\" \
-         autocomplete=\"username\" autocapitalize=\"none\" required value=\"{username}\">\n\
-         <label class=\"label-customizable\" for=\"password\">Password</label>\n\
-         <input class=\"inputField-customizable\" id=\"password\" name=\"password\" type=\"password\" \
-         autocomplete=\"current-password\" required>\n\
-         <button class=\"submitButton-customizable\" type=\"submit\" name=\"signInSubmitButton\" value=\"Sign in\">Sign in</button>\n\
-         </form>\n",
-        heading = esc(&heading),
-        action = esc(action),
-        csrf = esc(csrf),
-        username = esc(username),
-    );
-    layout("Sign in", &body)
-}
-
-/// One field of a challenge page.
+/// One field of a form page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
+    /// A text value, with its `autocomplete` token and a prefilled value.
+    Text { name: String, label: String, autocomplete: String, value: String },
+    /// The password the user has.
+    Password { name: String, label: String },
+    /// A password the user chooses.
+    NewPassword { name: String, label: String },
     /// A one-time code (`autocomplete="one-time-code"`).
     Code { name: String, label: String },
-    /// A new password.
-    NewPassword { name: String, label: String },
-    /// A text value (a required attribute).
-    Text { name: String, label: String },
     /// One of several choices.
     Choice { name: String, label: String, options: Vec<(String, String)> },
 }
 
-/// A challenge page: what the step asks, with the sealed session and the
-/// challenge's name carried by hidden fields.
-#[allow(clippy::too_many_arguments)]
-pub fn challenge(
-    action: &str,
-    csrf: &str,
-    heading: &str,
-    text: &str,
-    challenge: &str,
-    session: &str,
-    parameters: &str,
-    fields: &[Field],
-    error: Option<&str>,
-) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"errorMessage-customizable\" role=\"alert\" id=\"error\">{}</p>\n", esc(e)))
-        .unwrap_or_default();
-    let mut inputs = String::new();
-    for f in fields {
-        match f {
-            Field::Code { name, label } => inputs.push_str(&format!(
-                "<label class=\"label-customizable\" for=\"{n}\">{l}</label>\n\
-                 <input class=\"inputField-customizable\" id=\"{n}\" name=\"{n}\" type=\"text\" inputmode=\"numeric\" \
-                 autocomplete=\"one-time-code\" required>\n",
-                n = esc(name),
-                l = esc(label)
-            )),
-            Field::NewPassword { name, label } => inputs.push_str(&format!(
-                "<label class=\"label-customizable\" for=\"{n}\">{l}</label>\n\
-                 <input class=\"inputField-customizable\" id=\"{n}\" name=\"{n}\" type=\"password\" \
-                 autocomplete=\"new-password\" required>\n",
-                n = esc(name),
-                l = esc(label)
-            )),
-            Field::Text { name, label } => inputs.push_str(&format!(
-                "<label class=\"label-customizable\" for=\"{n}\">{l}</label>\n\
-                 <input class=\"inputField-customizable\" id=\"{n}\" name=\"{n}\" type=\"text\" required>\n",
-                n = esc(name),
-                l = esc(label)
-            )),
-            Field::Choice { name, label, options } => {
-                inputs.push_str(&format!(
+impl Field {
+    pub fn text(name: &str, label: &str, autocomplete: &str, value: &str) -> Field {
+        Field::Text { name: name.into(), label: label.into(), autocomplete: autocomplete.into(), value: value.into() }
+    }
+}
+
+/// What a form page shows: a heading, a line of text, an error or a notice,
+/// the form (its hidden values, fields and button), and links below it.
+#[derive(Debug, Clone, Default)]
+pub struct Form<'a> {
+    pub heading: &'a str,
+    pub text: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+    pub action: &'a str,
+    pub hidden: Vec<(&'a str, &'a str)>,
+    pub fields: Vec<Field>,
+    pub button: &'a str,
+    /// (href, text).
+    pub links: Vec<(String, &'a str)>,
+}
+
+fn label(name: &str, text: &str) -> String {
+    format!("<label class=\"label-customizable\" for=\"{}\">{}</label>\n", esc(name), esc(text))
+}
+
+fn input(name: &str, kind: &str, autocomplete: &str, extra: &str) -> String {
+    format!(
+        "<input class=\"inputField-customizable\" id=\"{n}\" name=\"{n}\" type=\"{kind}\" autocomplete=\"{autocomplete}\"{extra} required>\n",
+        n = esc(name)
+    )
+}
+
+/// A form page; `csrf` goes in its `_csrf` field.
+pub fn form(f: &Form<'_>, csrf: &str) -> String {
+    let mut body = format!("<h1 class=\"banner-customizable\">{}</h1>\n", esc(f.heading));
+    if !f.text.is_empty() {
+        body.push_str(&format!("<p class=\"textDescription-customizable\">{}</p>\n", esc(f.text)));
+    }
+    if let Some(n) = f.notice {
+        body.push_str(&format!("<p class=\"notice\" role=\"status\" id=\"notice\">{}</p>\n", esc(n)));
+    }
+    if let Some(e) = f.error {
+        body.push_str(&format!("<p class=\"errorMessage-customizable\" role=\"alert\" id=\"error\">{}</p>\n", esc(e)));
+    }
+    body.push_str(&format!("<form method=\"post\" action=\"{}\" class=\"form\">\n", esc(f.action)));
+    body.push_str(&format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">\n", esc(csrf)));
+    for (name, value) in &f.hidden {
+        body.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">\n", esc(name), esc(value)));
+    }
+    for field in &f.fields {
+        match field {
+            Field::Text { name, label: l, autocomplete, value } => {
+                body.push_str(&label(name, l));
+                let value = format!(" value=\"{}\" autocapitalize=\"none\"", esc(value));
+                body.push_str(&input(name, "text", autocomplete, &value));
+            }
+            Field::Password { name, label: l } => {
+                body.push_str(&label(name, l));
+                body.push_str(&input(name, "password", "current-password", ""));
+            }
+            Field::NewPassword { name, label: l } => {
+                body.push_str(&label(name, l));
+                body.push_str(&input(name, "password", "new-password", ""));
+            }
+            Field::Code { name, label: l } => {
+                body.push_str(&label(name, l));
+                body.push_str(&input(name, "text", "one-time-code", " inputmode=\"numeric\""));
+            }
+            Field::Choice { name, label: l, options } => {
+                body.push_str(&format!(
                     "<fieldset class=\"choices\">\n<legend class=\"label-customizable\">{}</legend>\n",
-                    esc(label)
+                    esc(l)
                 ));
                 for (i, (value, text)) in options.iter().enumerate() {
                     let checked = if i == 0 { " checked" } else { "" };
-                    inputs.push_str(&format!(
-                        "<label class=\"choice\"><input type=\"radio\" name=\"{n}\" value=\"{v}\"{checked}> {t}</label>\n",
-                        n = esc(name),
-                        v = esc(value),
-                        t = esc(text)
+                    body.push_str(&format!(
+                        "<label class=\"choice\"><input type=\"radio\" name=\"{}\" value=\"{}\"{checked}> {}</label>\n",
+                        esc(name),
+                        esc(value),
+                        esc(text)
                     ));
                 }
-                inputs.push_str("</fieldset>\n");
+                body.push_str("</fieldset>\n");
             }
         }
     }
-    let body = format!(
-        "<h1 class=\"banner-customizable\">{heading}</h1>\n<p class=\"textDescription-customizable\">{text}</p>\n{error}\
-         <form method=\"post\" action=\"{action}\" class=\"form\">\n\
-         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\n\
-         <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">\n\
-         <input type=\"hidden\" name=\"session\" value=\"{session}\">\n\
-         <input type=\"hidden\" name=\"parameters\" value=\"{parameters}\">\n\
-         {inputs}<button class=\"submitButton-customizable\" type=\"submit\">Continue</button>\n</form>\n",
-        heading = esc(heading),
-        text = esc(text),
-        action = esc(action),
-        csrf = esc(csrf),
-        challenge = esc(challenge),
-        session = esc(session),
-        parameters = esc(parameters),
-    );
-    layout(heading, &body)
+    body.push_str(&format!(
+        "<button class=\"submitButton-customizable\" type=\"submit\">{}</button>\n</form>\n",
+        esc(f.button)
+    ));
+    if !f.links.is_empty() {
+        body.push_str("<p class=\"links\">");
+        let links: Vec<String> = f
+            .links
+            .iter()
+            .map(|(href, text)| format!("<a class=\"redirect-customizable\" href=\"{}\">{}</a>", esc(href), esc(text)))
+            .collect();
+        body.push_str(&links.join(" "));
+        body.push_str("</p>\n");
+    }
+    layout(f.heading, &body)
 }
 
 /// Cognito's error page: the message, and nothing to follow.
@@ -164,12 +167,26 @@ mod tests {
 
     #[test]
     fn values_are_escaped() {
-        let page = sign_in("/login?a=1&b=\"x\"", "t<>", "<app>", "o'neil", Some("<b>bad</b>"));
+        let page = form(
+            &Form {
+                heading: "Sign in to <app>",
+                error: Some("<b>bad</b>"),
+                action: "/login?a=1&b=\"x\"",
+                hidden: vec![("k", "v'")],
+                fields: vec![Field::text("username", "Username", "username", "o'neil")],
+                button: "Sign in",
+                links: vec![("/signup?a=1&b=2".into(), "Sign up")],
+                ..Default::default()
+            },
+            "t<>",
+        );
         assert!(page.contains("action=\"/login?a=1&amp;b=&quot;x&quot;\""));
         assert!(page.contains("value=\"t&lt;&gt;\""));
         assert!(page.contains("Sign in to &lt;app&gt;"));
         assert!(page.contains("value=\"o&#39;neil\""));
+        assert!(page.contains("value=\"v&#39;\""));
         assert!(page.contains("&lt;b&gt;bad&lt;/b&gt;"));
+        assert!(page.contains("href=\"/signup?a=1&amp;b=2\""));
         assert!(!page.contains("<script") && !page.contains("style="));
     }
 }

@@ -80,9 +80,18 @@ impl Idp {
     pub async fn forgot_password(&self, req: ForgotPasswordRequest) -> Result<ForgotPasswordResponse> {
         let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
+        self.forgot_password_as(&c, req).await
+    }
+
+    /// ForgotPassword for a proven client (the API's caller, or the hosted pages).
+    pub(crate) async fn forgot_password_as(
+        &self,
+        c: &ClientCtx,
+        req: ForgotPasswordRequest,
+    ) -> Result<ForgotPasswordResponse> {
         let found = match self.find_user(&c.pool_row, &c.pool, &req.username).await? {
             Some(user) => Some(user),
-            None => self.migrate(&c, &req.username, None).await?,
+            None => self.migrate(c, &req.username, None).await?,
         };
         // A client that hides user existence answers an unknown or disabled
         // user, or one without a verified destination, with a simulated
@@ -90,22 +99,22 @@ impl Idp {
         let hides = c.prevents_existence_errors();
         let Some(user) = found else {
             if hides {
-                return self.pretend_reset_code(&c, &req.username).await;
+                return self.pretend_reset_code(c, &req.username).await;
             }
             return Err(Error::UserNotFound("Username/client id combination not found.".into()));
         };
         if user.enabled == 0 {
             if hides {
-                return self.pretend_reset_code(&c, &req.username).await;
+                return self.pretend_reset_code(c, &req.username).await;
             }
             return Err(Error::NotAuthorized("User is disabled.".into()));
         }
         if status_of(&user) == UserStatusType::ForceChangePassword {
             return Err(Error::NotAuthorized("User password cannot be reset in the current state.".into()));
         }
-        let details = match self.send_reset_code(&c, &user).await {
+        let details = match self.send_reset_code(c, &user).await {
             Err(Error::InvalidParameter(m)) if hides && m == NO_RECOVERY => {
-                return self.pretend_reset_code(&c, &req.username).await;
+                return self.pretend_reset_code(c, &req.username).await;
             }
             sent => sent?,
         };
@@ -148,22 +157,31 @@ impl Idp {
     ) -> Result<ConfirmForgotPasswordResponse> {
         let client = self.resolve_client(&req.client_id).await?;
         let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
+        self.confirm_forgot_password_as(&c, req).await
+    }
+
+    /// ConfirmForgotPassword for a proven client.
+    pub(crate) async fn confirm_forgot_password_as(
+        &self,
+        c: &ClientCtx,
+        req: ConfirmForgotPasswordRequest,
+    ) -> Result<ConfirmForgotPasswordResponse> {
         // The policy first: it does not depend on who the user is.
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&req.password, &policy, passwords::Wording::DoesNotConform)?;
-        let mut user = self.user_for_code(&c, &req.username, CODE_RESET).await?;
+        let mut user = self.user_for_code(c, &req.username, CODE_RESET).await?;
         self.consume_code(&user, CODE_RESET, &req.confirmation_code).await?;
         if status_of(&user) == UserStatusType::ResetRequired || status_of(&user) == UserStatusType::ForceChangePassword
         {
             set_status(&mut user, UserStatusType::Confirmed);
         }
-        self.set_password(&c, &mut user, &req.password).await?;
+        self.set_password(c, &mut user, &req.password).await?;
         let request = serde_json::json!({
             "userAttributes": crate::model::triggers::attributes_json(&user.attrs),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
         self.run_trigger(
-            &c,
+            c,
             crate::model::triggers::Trigger::PostConfirmation,
             "PostConfirmation_ConfirmForgotPassword",
             &user.username,

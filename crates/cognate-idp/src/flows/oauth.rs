@@ -149,7 +149,7 @@ pub const HOSTED_CHALLENGES: &[ChallengeNameType] = &[
 /// Where a hosted sign-in stands after a step.
 #[derive(Debug, Clone)]
 pub enum HostedStep {
-    SignedIn(User),
+    SignedIn(Box<User>),
     /// The next page: the challenge, its public parameters, and its sealed
     /// session (carried by the page's form).
     Challenge {
@@ -157,6 +157,15 @@ pub enum HostedStep {
         parameters: BTreeMap<String, String>,
         session: String,
     },
+}
+
+/// The sign-up page's fields beyond the username and the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignUpForm {
+    /// "Username", or "Email" / "Phone number" when that is the username.
+    pub username_label: String,
+    /// Attributes to ask for (`email`, `name`, ...).
+    pub attributes: Vec<String>,
 }
 
 /// A signed-in hosted session: who, and since when (s).
@@ -337,7 +346,7 @@ impl Idp {
             Outcome::SignedIn(s) => {
                 self.post_authentication(c, &s.user).await?;
                 self.auth_event(&c.pool, &s.user, EventType::SignIn, EventResponseType::Pass, Some(true)).await?;
-                Ok(HostedStep::SignedIn(s.user))
+                Ok(HostedStep::SignedIn(Box::new(s.user)))
             }
             Outcome::Challenge(ch) if HOSTED_CHALLENGES.contains(&ch.name) => Ok(HostedStep::Challenge {
                 name: ch.name,
@@ -349,6 +358,130 @@ impl Idp {
                 ch.name.as_str()
             ))),
         }
+    }
+
+    /// What the sign-up page asks for beyond a username and a password: the
+    /// pool's required attributes and the email or phone number a code goes
+    /// to. None when users may not sign themselves up.
+    pub async fn sign_up_form(&self, a: &Authorization) -> Result<Option<SignUpForm>> {
+        let c = self.hosted_client(a).await?;
+        if crate::model::users::admin_creates_users_only(&c.pool) {
+            return Ok(None);
+        }
+        let by = crate::model::users::username_attrs(&c.pool);
+        let username_label = match by.first() {
+            Some(UsernameAttributeType::Email) => "Email",
+            Some(UsernameAttributeType::PhoneNumber) => "Phone number",
+            None => "Username",
+        };
+        let mut attributes: Vec<String> = c
+            .pool
+            .schema_attributes
+            .iter()
+            .flatten()
+            .filter(|a| a.required == Some(true))
+            .filter_map(|a| a.name.clone())
+            // Cognate sets these; nobody types them.
+            .filter(|n| n != "sub" && !n.ends_with("_verified"))
+            .collect();
+        for v in c.pool.auto_verified_attributes.iter().flatten() {
+            let name = match v {
+                VerifiedAttributeType::Email => "email",
+                VerifiedAttributeType::PhoneNumber => "phone_number",
+            };
+            if !attributes.iter().any(|a| a == name) {
+                attributes.push(name.to_string());
+            }
+        }
+        // The attribute that is the username is asked once, as the username.
+        attributes.retain(|a| {
+            !by.iter().any(|u| {
+                matches!(
+                    (u, a.as_str()),
+                    (UsernameAttributeType::Email, "email") | (UsernameAttributeType::PhoneNumber, "phone_number")
+                )
+            })
+        });
+        Ok(Some(SignUpForm { username_label: username_label.into(), attributes }))
+    }
+
+    /// SignUp from the hosted page; the answer says where the confirmation
+    /// code went, if one did.
+    pub async fn hosted_sign_up(
+        &self,
+        a: &Authorization,
+        username: &str,
+        password: &str,
+        attributes: Vec<(String, String)>,
+    ) -> Result<SignUpResponse> {
+        let c = self.hosted_client(a).await?;
+        let req = SignUpRequest {
+            client_id: a.client_id.clone(),
+            username: username.to_string(),
+            password: Some(password.to_string()),
+            user_attributes: Some(
+                attributes.into_iter().map(|(name, value)| AttributeType { name, value: Some(value) }).collect(),
+            ),
+            ..Default::default()
+        };
+        self.sign_up_as(&c, req).await
+    }
+
+    pub async fn hosted_confirm_sign_up(&self, a: &Authorization, username: &str, code: &str) -> Result<()> {
+        let c = self.hosted_client(a).await?;
+        let req = ConfirmSignUpRequest {
+            client_id: a.client_id.clone(),
+            username: username.to_string(),
+            confirmation_code: code.to_string(),
+            ..Default::default()
+        };
+        self.confirm_sign_up_as(&c, req).await.map(|_| ())
+    }
+
+    pub async fn hosted_resend_code(
+        &self,
+        a: &Authorization,
+        username: &str,
+    ) -> Result<Option<CodeDeliveryDetailsType>> {
+        let c = self.hosted_client(a).await?;
+        let req = ResendConfirmationCodeRequest {
+            client_id: a.client_id.clone(),
+            username: username.to_string(),
+            ..Default::default()
+        };
+        Ok(self.resend_confirmation_code_as(&c, req).await?.code_delivery_details)
+    }
+
+    pub async fn hosted_forgot_password(
+        &self,
+        a: &Authorization,
+        username: &str,
+    ) -> Result<Option<CodeDeliveryDetailsType>> {
+        let c = self.hosted_client(a).await?;
+        let req = ForgotPasswordRequest {
+            client_id: a.client_id.clone(),
+            username: username.to_string(),
+            ..Default::default()
+        };
+        Ok(self.forgot_password_as(&c, req).await?.code_delivery_details)
+    }
+
+    pub async fn hosted_confirm_forgot_password(
+        &self,
+        a: &Authorization,
+        username: &str,
+        code: &str,
+        password: &str,
+    ) -> Result<()> {
+        let c = self.hosted_client(a).await?;
+        let req = ConfirmForgotPasswordRequest {
+            client_id: a.client_id.clone(),
+            username: username.to_string(),
+            confirmation_code: code.to_string(),
+            password: password.to_string(),
+            ..Default::default()
+        };
+        self.confirm_forgot_password_as(&c, req).await.map(|_| ())
     }
 
     /// Starts the one-hour hosted session of `user`; the value is the

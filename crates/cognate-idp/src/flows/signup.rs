@@ -22,6 +22,11 @@ impl Idp {
     pub async fn sign_up(&self, req: SignUpRequest) -> Result<SignUpResponse> {
         let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
+        self.sign_up_as(&c, req).await
+    }
+
+    /// SignUp for a proven client (the API's caller, or the hosted pages).
+    pub(crate) async fn sign_up_as(&self, c: &ClientCtx, req: SignUpRequest) -> Result<SignUpResponse> {
         if admin_creates_users_only(&c.pool) {
             return Err(Error::NotAuthorized("SignUp is not permitted for this user pool".into()));
         }
@@ -30,7 +35,7 @@ impl Idp {
                 "A password is required to sign up; passwordless sign-up is not supported yet.".into(),
             )
         })?;
-        let mut attrs = self.client_attributes(&c, req.user_attributes.as_deref().unwrap_or_default())?;
+        let mut attrs = self.client_attributes(c, req.user_attributes.as_deref().unwrap_or_default())?;
 
         let sub = cognate_crypto::ids::uuid_v4();
         let by_username = username_attrs(&c.pool);
@@ -46,7 +51,7 @@ impl Idp {
             "validationData": name_values(req.validation_data.as_deref()),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
-        if let Some(r) = self.run_trigger(&c, Trigger::PreSignUp, "PreSignUp_SignUp", &username, request).await? {
+        if let Some(r) = self.run_trigger(c, Trigger::PreSignUp, "PreSignUp_SignUp", &username, request).await? {
             confirmed = triggers::flag(&r, "autoConfirmUser");
             if triggers::flag(&r, "autoVerifyEmail") && attrs.contains_key("email") {
                 attrs.insert("email_verified".into(), "true".into());
@@ -87,7 +92,7 @@ impl Idp {
                 session: None,
             });
         }
-        let details = self.send_signup_code(&c, &user, "SignUp").await?;
+        let details = self.send_signup_code(c, &user, "SignUp").await?;
         Ok(SignUpResponse { user_confirmed: false, user_sub: sub, code_delivery_details: details, session: None })
     }
 
@@ -116,7 +121,16 @@ impl Idp {
     pub async fn confirm_sign_up(&self, req: ConfirmSignUpRequest) -> Result<ConfirmSignUpResponse> {
         let client = self.resolve_client(&req.client_id).await?;
         let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
-        let mut user = self.user_for_code(&c, &req.username, CODE_SIGNUP).await?;
+        self.confirm_sign_up_as(&c, req).await
+    }
+
+    /// ConfirmSignUp for a proven client.
+    pub(crate) async fn confirm_sign_up_as(
+        &self,
+        c: &ClientCtx,
+        req: ConfirmSignUpRequest,
+    ) -> Result<ConfirmSignUpResponse> {
+        let mut user = self.user_for_code(c, &req.username, CODE_SIGNUP).await?;
         if status_of(&user) != UserStatusType::Unconfirmed {
             return Err(Error::NotAuthorized(format!("User cannot be confirmed. Current status is {}", user.status)));
         }
@@ -151,7 +165,7 @@ impl Idp {
             "userAttributes": triggers::attributes_json(&user.attrs),
             "clientMetadata": req.client_metadata.clone().unwrap_or_default(),
         });
-        self.run_trigger(&c, Trigger::PostConfirmation, "PostConfirmation_ConfirmSignUp", &user.username, request)
+        self.run_trigger(c, Trigger::PostConfirmation, "PostConfirmation_ConfirmSignUp", &user.username, request)
             .await?;
         Ok(ConfirmSignUpResponse { session: None })
     }
@@ -162,6 +176,15 @@ impl Idp {
     ) -> Result<ResendConfirmationCodeResponse> {
         let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
+        self.resend_confirmation_code_as(&c, req).await
+    }
+
+    /// ResendConfirmationCode for a proven client.
+    pub(crate) async fn resend_confirmation_code_as(
+        &self,
+        c: &ClientCtx,
+        req: ResendConfirmationCodeRequest,
+    ) -> Result<ResendConfirmationCodeResponse> {
         let not_sent = || {
             Error::InvalidParameter(
                 "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
@@ -178,7 +201,7 @@ impl Idp {
                 } else {
                     return Err(not_sent());
                 };
-                let details = self.pretend_code(&c, &req.username, channel, CODE_SIGNUP, SIGNUP_CODE_TTL_MS).await?;
+                let details = self.pretend_code(c, &req.username, channel, CODE_SIGNUP, SIGNUP_CODE_TTL_MS).await?;
                 return Ok(ResendConfirmationCodeResponse { code_delivery_details: Some(details) });
             }
             return Err(Error::UserNotFound("Username/client id combination not found.".into()));
@@ -186,7 +209,7 @@ impl Idp {
         if status_of(&user) != UserStatusType::Unconfirmed {
             return Err(Error::InvalidParameter("User is already confirmed.".into()));
         }
-        let details = self.send_signup_code(&c, &user, "ResendCode").await?;
+        let details = self.send_signup_code(c, &user, "ResendCode").await?;
         if details.is_none() {
             return Err(not_sent());
         }
