@@ -164,3 +164,42 @@ def test_bad_callback_urls_are_refused(cognito, pool, url):
 def test_local_and_app_callback_urls_are_accepted(cognito, pool, url):
     c = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="web", CallbackURLs=[url])
     assert c["UserPoolClient"]["CallbackURLs"] == [url]
+
+
+# --------------------------------------------------------------------------
+# The classic hosted UI's look
+# --------------------------------------------------------------------------
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6338a161f31f000514022c1d504f040000000049454e44ae426082")
+
+
+def test_ui_customization_per_client_and_for_all(cognito, pool):
+    client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="web")["UserPoolClient"]["ClientId"]
+    empty = cognito.get_ui_customization(UserPoolId=pool["Id"], ClientId=client)["UICustomization"]
+    assert empty["ClientId"] == client and "CSS" not in empty
+
+    all_css = ".banner-customizable { background-color: #0b5394; }"
+    got = cognito.set_ui_customization(UserPoolId=pool["Id"], CSS=all_css, ImageFile=PNG)["UICustomization"]
+    assert got["ClientId"] == "ALL" and "background-color: #0b5394" in got["CSS"]
+    # A client without its own look wears ALL's.
+    fallback = cognito.get_ui_customization(UserPoolId=pool["Id"], ClientId=client)["UICustomization"]
+    assert "#0b5394" in fallback["CSS"]
+
+    own = cognito.set_ui_customization(UserPoolId=pool["Id"], ClientId=client,
+                                       CSS=".submitButton-customizable { color: #ffffff }")["UICustomization"]
+    assert own["ClientId"] == client and "color: #ffffff" in own["CSS"]
+    assert own["CreationDate"] <= own["LastModifiedDate"]
+
+
+@pytest.mark.parametrize("css", ["body { color: red }", ".banner-customizable { position: fixed }",
+                                 ".banner-customizable { background-color: url(https://evil.example/a.png) }"])
+def test_ui_customization_refuses_css_outside_the_customizable_classes(cognito, pool, css):
+    with pytest.raises(ClientError) as e:
+        cognito.set_ui_customization(UserPoolId=pool["Id"], CSS=css)
+    assert error_code(e.value) == "InvalidParameterException"
+
+
+def test_ui_customization_takes_png_or_jpeg_only(cognito, pool):
+    with pytest.raises(ClientError) as e:
+        cognito.set_ui_customization(UserPoolId=pool["Id"], ImageFile=b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    assert error_code(e.value) == "InvalidParameterException"

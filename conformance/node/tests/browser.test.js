@@ -24,6 +24,7 @@ import {
   CreateUserPoolClientCommand,
   CreateUserPoolDomainCommand,
   InitiateAuthCommand,
+  SetUICustomizationCommand,
   SetUserMFAPreferenceCommand,
   SetUserPoolMfaConfigCommand,
   VerifySoftwareTokenCommand,
@@ -313,4 +314,29 @@ test('browser: sign up, confirm with the emailed code, sign in; reset a forgotte
   await page2.getByLabel('Password').fill('Dan-N3w-Passw0rd!');
   await page2.getByRole('button', { name: 'Sign in' }).click();
   await page2.waitForURL(`${appUrl}/cb?**`);
+});
+
+test('browser: the customized CSS and logo of a client are applied to its pages', async (t) => {
+  const p = await pool(t);
+  const logo = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6338a161f31f000514022c1d504f040000000049454e44ae426082', 'hex');
+  await admin.send(new SetUICustomizationCommand({
+    UserPoolId: p.app.poolId,
+    ClientId: p.shop.ClientId,
+    CSS: '.submitButton-customizable { background-color: rgb(180, 30, 60); } .banner-customizable { color: rgb(20, 90, 40); }',
+    ImageFile: logo,
+  }));
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(p.authorize(p.shop));
+  const button = await page.getByRole('button', { name: 'Sign in' }).evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(button, 'rgb(180, 30, 60)');
+  const heading = await page.getByRole('heading').evaluate((el) => getComputedStyle(el).color);
+  assert.equal(heading, 'rgb(20, 90, 40)');
+  assert.equal(await page.locator('img.logo-customizable').evaluate((img) => img.naturalWidth), 1);
+  await shot(page, 'sign-in-customized');
+  // The pool's other client keeps the default look.
+  await page.goto(p.authorize(p.blog));
+  const plain = await page.getByRole('button', { name: 'Sign in' }).evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(plain, 'rgb(9, 114, 211)');
 });

@@ -19,7 +19,7 @@ mod model;
 pub use base::{crypto_threads, passwords};
 
 pub use flows::oauth;
-pub use model::{audit, directory, domains, keys, messages, resource_servers, senders, tokens, triggers, users};
+pub use model::{audit, directory, domains, keys, messages, resource_servers, senders, tokens, triggers, ui, users};
 
 pub use base::caller::{Action, Caller, Principal};
 pub use base::clock::{Clock, ManualClock, SystemClock};

@@ -52,6 +52,8 @@ pub fn router(idp: Idp) -> Router {
         .route("/logout", get(logout))
         .route("/error", get(error_page))
         .route("/static/login.css", get(css))
+        .route("/ui/{client}/style.css", get(ui_css))
+        .route("/ui/{client}/logo", get(ui_logo))
         .fallback(not_found)
         .with_state(idp)
 }
@@ -380,6 +382,43 @@ async fn css() -> Response {
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css;charset=UTF-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    resp
+}
+
+/// The client's look (SetUICustomization), as the pages link it.
+async fn look(idp: &Idp, req: Request) -> Option<cognate_idp::ui::Look> {
+    let domain = domain_of(&req)?;
+    let client = req.uri().path().strip_prefix("/ui/")?.split('/').next()?;
+    let client = cognate_wire::form::decode(client.as_bytes());
+    drop(req);
+    match idp.look_of(&domain.pool_id, &client).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            if let Some(cause) = e.cause() {
+                tracing::error!(cause = %cause, "internal error");
+            }
+            None
+        }
+    }
+}
+
+async fn ui_css(State(idp): State<Idp>, req: Request) -> Response {
+    let Some(l) = look(&idp, req).await else { return not_found().await };
+    let mut resp = l.css.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css;charset=UTF-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp
+}
+
+async fn ui_logo(State(idp): State<Idp>, req: Request) -> Response {
+    let Some((bytes, kind)) = look(&idp, req).await.and_then(|l| l.image) else { return not_found().await };
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     resp
 }
 

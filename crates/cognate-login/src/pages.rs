@@ -22,11 +22,12 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn layout(title: &str, body: &str) -> String {
+fn layout(title: &str, body: &str, stylesheet: Option<&str>) -> String {
+    let extra = stylesheet.map(|s| format!("<link rel=\"stylesheet\" href=\"{}\">\n", esc(s))).unwrap_or_default();
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<link rel=\"stylesheet\" href=\"/static/login.css\">\n</head>\n\
+         <title>{}</title>\n<link rel=\"stylesheet\" href=\"/static/login.css\">\n{extra}</head>\n\
          <body class=\"background-customizable\">\n<main class=\"panel\">\n{body}</main>\n</body>\n</html>\n",
         esc(title)
     )
@@ -67,6 +68,10 @@ pub struct Form<'a> {
     pub button: &'a str,
     /// (href, text).
     pub links: Vec<(String, &'a str)>,
+    /// The client's customized stylesheet, after the default one.
+    pub stylesheet: Option<String>,
+    /// The client's logo, above the heading.
+    pub logo: Option<String>,
 }
 
 fn label(name: &str, text: &str) -> String {
@@ -82,7 +87,11 @@ fn input(name: &str, kind: &str, autocomplete: &str, extra: &str) -> String {
 
 /// A form page; `csrf` goes in its `_csrf` field.
 pub fn form(f: &Form<'_>, csrf: &str) -> String {
-    let mut body = format!("<h1 class=\"banner-customizable\">{}</h1>\n", esc(f.heading));
+    let mut body = String::new();
+    if let Some(logo) = &f.logo {
+        body.push_str(&format!("<img class=\"logo-customizable\" src=\"{}\" alt=\"\">\n", esc(logo)));
+    }
+    body.push_str(&format!("<h1 class=\"banner-customizable\">{}</h1>\n", esc(f.heading)));
     if !f.text.is_empty() {
         body.push_str(&format!("<p class=\"textDescription-customizable\">{}</p>\n", esc(f.text)));
     }
@@ -148,7 +157,7 @@ pub fn form(f: &Form<'_>, csrf: &str) -> String {
         body.push_str(&links.join(" "));
         body.push_str("</p>\n");
     }
-    layout(f.heading, &body)
+    layout(f.heading, &body, f.stylesheet.as_deref())
 }
 
 /// Cognito's error page: the message, and nothing to follow.
@@ -158,7 +167,7 @@ pub fn error(message: &str) -> String {
          <p class=\"errorMessage-customizable\" role=\"alert\" id=\"error\">{}</p>\n",
         esc(message)
     );
-    layout("Error", &body)
+    layout("Error", &body, None)
 }
 
 #[cfg(test)]

@@ -33,8 +33,16 @@ async fn checked_post(idp: &Idp, req: Request) -> Result<(String, Authorization,
     Ok((query_str(&req), a, fields))
 }
 
-/// A form page with a fresh CSRF token (also set as the cookie).
-fn show(idp: &Idp, form: Form<'_>) -> Response {
+/// A form page with a fresh CSRF token (also set as the cookie), in the
+/// client's look (SetUICustomization) when it has one.
+async fn show(idp: &Idp, a: &Authorization, mut form: Form<'_>) -> Response {
+    let look = match idp.look_of(&a.pool_id, &a.client_id).await {
+        Ok(l) => l,
+        Err(e) => return fault(&e),
+    };
+    let client = cognate_wire::form::encode(&a.client_id);
+    form.stylesheet = (!look.css.is_empty()).then(|| format!("/ui/{client}/style.css"));
+    form.logo = look.image.is_some().then(|| format!("/ui/{client}/logo"));
     let csrf = cognate_crypto::ids::uuid_v4();
     let mut resp = page(StatusCode::OK, pages::form(&form, &csrf));
     set_cookie(&mut resp, CSRF_COOKIE, &csrf, 3600, idp.login_is_https());
@@ -60,6 +68,7 @@ async fn sign_in_form(
     }
     show(
         idp,
+        a,
         Form {
             heading: &heading,
             error,
@@ -74,6 +83,7 @@ async fn sign_in_form(
             ..Default::default()
         },
     )
+    .await
 }
 
 /// GET /login: the sign-in form; with a live session (and no
@@ -130,7 +140,7 @@ async fn advance(idp: &Idp, q: &str, a: &Authorization, step: HostedStep) -> Res
             resp
         }
         HostedStep::Challenge { name, parameters, session } => {
-            challenge_page(idp, q, name.as_str(), &parameters, &session, None)
+            challenge_page(idp, a, q, name.as_str(), &parameters, &session, None).await
         }
     }
 }
@@ -138,8 +148,9 @@ async fn advance(idp: &Idp, q: &str, a: &Authorization, step: HostedStep) -> Res
 /// The page of a challenge. Its public parameters ride along in the form
 /// for showing the page again after a wrong answer; what is checked is the
 /// sealed session.
-fn challenge_page(
+async fn challenge_page(
     idp: &Idp,
+    a: &Authorization,
     q: &str,
     name: &str,
     parameters: &BTreeMap<String, String>,
@@ -189,6 +200,7 @@ fn challenge_page(
     let action = continue_at("/challenge", q);
     show(
         idp,
+        a,
         Form {
             heading,
             text: &text,
@@ -200,6 +212,7 @@ fn challenge_page(
             ..Default::default()
         },
     )
+    .await
 }
 
 /// POST /challenge: the answer to a challenge's page; a wrong code or a
@@ -238,7 +251,7 @@ pub(crate) async fn challenge_post(State(idp): State<Idp>, req: Request) -> Resp
                 "CodeMismatchException" | "InvalidPasswordException" | "InvalidParameterException"
             ) =>
         {
-            challenge_page(&idp, &q, &name, &parameters, &session, Some(e.message()))
+            challenge_page(&idp, &a, &q, &name, &parameters, &session, Some(e.message())).await
         }
         Err(e) => sign_in_form(&idp, &q, &a, &username, Some(e.message()), None).await,
     }
@@ -290,6 +303,7 @@ async fn sign_up_form(
     let action = continue_at("/signup", q);
     show(
         idp,
+        a,
         Form {
             heading: "Create an account",
             error,
@@ -300,6 +314,7 @@ async fn sign_up_form(
             ..Default::default()
         },
     )
+    .await
 }
 
 /// GET /signup.
@@ -331,14 +346,21 @@ pub(crate) async fn sign_up_post(State(idp): State<Idp>, req: Request) -> Respon
         }
         Ok(r) => {
             let to = r.code_delivery_details.and_then(|d| d.destination).unwrap_or_default();
-            confirm_form(&idp, &q, &username, &to, None)
+            confirm_form(&idp, &a, &q, &username, &to, None).await
         }
         Err(e) if e.cause().is_some() => fault(&e),
         Err(e) => sign_up_form(&idp, &q, &a, &fields, Some(e.message())).await,
     }
 }
 
-fn confirm_form(idp: &Idp, q: &str, username: &str, destination: &str, error: Option<&str>) -> Response {
+async fn confirm_form(
+    idp: &Idp,
+    a: &Authorization,
+    q: &str,
+    username: &str,
+    destination: &str,
+    error: Option<&str>,
+) -> Response {
     let text = if destination.is_empty() {
         "Enter the code we sent you.".to_string()
     } else {
@@ -347,6 +369,7 @@ fn confirm_form(idp: &Idp, q: &str, username: &str, destination: &str, error: Op
     let action = continue_at("/confirm", q);
     show(
         idp,
+        a,
         Form {
             heading: "Confirm your account",
             text: &text,
@@ -358,6 +381,7 @@ fn confirm_form(idp: &Idp, q: &str, username: &str, destination: &str, error: Op
             ..Default::default()
         },
     )
+    .await
 }
 
 /// POST /confirm: ConfirmSignUp, then the sign-in page.
@@ -371,14 +395,15 @@ pub(crate) async fn confirm_post(State(idp): State<Idp>, req: Request) -> Respon
     match idp.hosted_confirm_sign_up(&a, &username, &get("code")).await {
         Ok(()) => sign_in_form(&idp, &q, &a, &username, None, Some("Your account is confirmed. Sign in.")).await,
         Err(e) if e.cause().is_some() => fault(&e),
-        Err(e) => confirm_form(&idp, &q, &username, &destination, Some(e.message())),
+        Err(e) => confirm_form(&idp, &a, &q, &username, &destination, Some(e.message())).await,
     }
 }
 
-fn forgot_form(idp: &Idp, q: &str, username: &str, error: Option<&str>) -> Response {
+async fn forgot_form(idp: &Idp, a: &Authorization, q: &str, username: &str, error: Option<&str>) -> Response {
     let action = continue_at("/forgotPassword", q);
     show(
         idp,
+        a,
         Form {
             heading: "Forgot your password?",
             text: "We will send you a code to reset it.",
@@ -390,13 +415,14 @@ fn forgot_form(idp: &Idp, q: &str, username: &str, error: Option<&str>) -> Respo
             ..Default::default()
         },
     )
+    .await
 }
 
 /// GET /forgotPassword.
 pub(crate) async fn forgot_page(State(idp): State<Idp>, req: Request) -> Response {
     let Some(domain) = domain_of(&req) else { return not_found().await };
     match idp.check_authorize(&domain, &query(&req)).await {
-        Ok(_) => forgot_form(&idp, &query_str(&req), "", None),
+        Ok(a) => forgot_form(&idp, &a, &query_str(&req), "", None).await,
         Err(e) => refused(e),
     }
 }
@@ -412,14 +438,21 @@ pub(crate) async fn forgot_post(State(idp): State<Idp>, req: Request) -> Respons
     match idp.hosted_forgot_password(&a, &username).await {
         Ok(details) => {
             let to = details.and_then(|d| d.destination).unwrap_or_default();
-            reset_form(&idp, &q, &username, &to, None)
+            reset_form(&idp, &a, &q, &username, &to, None).await
         }
         Err(e) if e.cause().is_some() => fault(&e),
-        Err(e) => forgot_form(&idp, &q, &username, Some(e.message())),
+        Err(e) => forgot_form(&idp, &a, &q, &username, Some(e.message())).await,
     }
 }
 
-fn reset_form(idp: &Idp, q: &str, username: &str, destination: &str, error: Option<&str>) -> Response {
+async fn reset_form(
+    idp: &Idp,
+    a: &Authorization,
+    q: &str,
+    username: &str,
+    destination: &str,
+    error: Option<&str>,
+) -> Response {
     let text = if destination.is_empty() {
         "Enter the code we sent you and a new password.".to_string()
     } else {
@@ -428,6 +461,7 @@ fn reset_form(idp: &Idp, q: &str, username: &str, destination: &str, error: Opti
     let action = continue_at("/confirmForgotPassword", q);
     show(
         idp,
+        a,
         Form {
             heading: "Reset your password",
             text: &text,
@@ -442,6 +476,7 @@ fn reset_form(idp: &Idp, q: &str, username: &str, destination: &str, error: Opti
             ..Default::default()
         },
     )
+    .await
 }
 
 /// POST /confirmForgotPassword: ConfirmForgotPassword, then the sign-in page.
@@ -455,6 +490,6 @@ pub(crate) async fn confirm_forgot_post(State(idp): State<Idp>, req: Request) ->
     match idp.hosted_confirm_forgot_password(&a, &username, &get("code"), &get("password")).await {
         Ok(()) => sign_in_form(&idp, &q, &a, &username, None, Some("Your password is changed. Sign in with it.")).await,
         Err(e) if e.cause().is_some() => fault(&e),
-        Err(e) => reset_form(&idp, &q, &username, &destination, Some(e.message())),
+        Err(e) => reset_form(&idp, &a, &q, &username, &destination, Some(e.message())).await,
     }
 }

@@ -38,6 +38,20 @@ row_struct! {
 }
 
 row_struct! {
+    /// The classic hosted UI's look for one client of a pool, or for every
+    /// client without one of its own (`client_id` = `ALL`): sanitized CSS and
+    /// a logo (base64, empty for none).
+    pub struct UiCustomizationRow {
+        pub pool_id: String,
+        pub client_id: String,
+        pub css: String,
+        pub image: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+row_struct! {
     /// An authorization code, by the SHA-256 of its value; `grant_doc` is a JSON
     /// document owned by the domain layer (user, redirect URI, scopes, PKCE
     /// challenge, nonce, ...).
@@ -95,6 +109,15 @@ pub(crate) const MIGRATION_7: &[&str] = &[
     )",
     "CREATE INDEX login_sessions_by_expiry ON login_sessions (expires_at)",
     "ALTER TABLE refresh_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT ''",
+    "CREATE TABLE ui_customizations (
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL,
+        css TEXT NOT NULL,
+        image TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, client_id)
+    )",
 ];
 
 impl Store {
@@ -231,6 +254,42 @@ impl Store {
                 "SELECT pool_id, identifier, config, created_at FROM resource_servers \
                  WHERE pool_id = $1 AND ($2 IS NULL OR identifier > $2) ORDER BY identifier LIMIT $3 + 0",
                 vec![Text(pool_id), OptText(after), Int(limit)],
+            ),
+        )
+        .await
+    }
+
+    // ---- the hosted UI's look ----
+
+    /// Replaces the look of a client (or `ALL`), keeping when it was first set.
+    pub async fn put_ui_customization(&self, u: &UiCustomizationRow) -> Result<()> {
+        execute(
+            self,
+            q(
+                "INSERT INTO ui_customizations (pool_id, client_id, css, image, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (pool_id, client_id) DO UPDATE SET \
+                 css = excluded.css, image = excluded.image, updated_at = excluded.updated_at",
+                vec![
+                    Text(&u.pool_id),
+                    Text(&u.client_id),
+                    Text(&u.css),
+                    Text(&u.image),
+                    Int(u.created_at),
+                    Int(u.updated_at),
+                ],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn get_ui_customization(&self, pool_id: &str, client_id: &str) -> Result<Option<UiCustomizationRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT pool_id, client_id, css, image, created_at, updated_at FROM ui_customizations \
+                 WHERE pool_id = $1 AND client_id = $2",
+                vec![Text(pool_id), Text(client_id)],
             ),
         )
         .await

@@ -168,6 +168,21 @@ async fn oauth(store: &Store) {
     let page = store.list_resource_servers(pool, Some("a"), 10).await.unwrap();
     assert_eq!(page.iter().map(|r| r.identifier.as_str()).collect::<Vec<_>>(), ["b"]);
 
+    // The hosted UI's look: replaced, its first date kept.
+    let look = |css: &str, at: i64| UiCustomizationRow {
+        pool_id: pool.into(),
+        client_id: "ALL".into(),
+        css: css.into(),
+        image: String::new(),
+        created_at: at,
+        updated_at: at,
+    };
+    store.put_ui_customization(&look("a", 1)).await.unwrap();
+    store.put_ui_customization(&look("b", 2)).await.unwrap();
+    let got = store.get_ui_customization(pool, "ALL").await.unwrap().unwrap();
+    assert_eq!((got.css.as_str(), got.created_at, got.updated_at), ("b", 1, 2));
+    assert_eq!(store.get_ui_customization(pool, "c1").await.unwrap(), None);
+
     // Codes: taken once, even by racing takers; an expired one is not given.
     let code = |hash: &str, expires_at: i64| AuthCodeRow {
         code_hash: hash.into(),

@@ -23,4 +23,5 @@ pub mod schema;
 pub mod senders;
 pub mod tokens;
 pub mod triggers;
+pub mod ui;
 pub mod users;

@@ -106,6 +106,8 @@ pub fn handler(name: &str) -> Option<Handler> {
         Op::UpdateResourceServer => handle!(update_resource_server),
         Op::DeleteResourceServer => handle!(delete_resource_server, unit),
         Op::ListResourceServers => handle!(list_resource_servers),
+        Op::SetUICustomization => handle!(set_ui_customization),
+        Op::GetUICustomization => handle!(get_ui_customization),
         Op::TagResource => handle!(tag_resource),
         Op::UntagResource => handle!(untag_resource),
         Op::ListTagsForResource => handle!(list_tags_for_resource),
