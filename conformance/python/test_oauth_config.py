@@ -66,6 +66,14 @@ def test_custom_domain_takes_a_full_name(cognito, pool):
     assert error_code(e.value) == "InvalidParameterException"
 
 
+@pytest.mark.parametrize("name", ["127.0.0.1", "x.auth.us-east-1.localhost"])
+def test_a_custom_domain_cannot_take_the_api_host(cognito, pool, name):
+    cert = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool_domain(UserPoolId=pool["Id"], Domain=name, CustomDomainConfig={"CertificateArn": cert})
+    assert error_code(e.value) == "InvalidParameterException"
+
+
 @pytest.mark.parametrize("prefix", ["my-aws-shop", "cognito1", "Upper", "-dash"])
 def test_bad_prefixes_are_refused(cognito, pool, prefix):
     with pytest.raises(ClientError) as e:

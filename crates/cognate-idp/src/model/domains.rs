@@ -236,6 +236,16 @@ impl Idp {
         let custom = req.custom_domain_config.is_some();
         if custom {
             check_custom_name(&req.domain)?;
+            // Requests to that name would all go to the hosted pages: the
+            // API's own host, or a name shaped like a prefix domain, cannot
+            // be a custom domain.
+            let base = format!(".{}", self.login_site.base);
+            if req.domain == self.cname_target() || req.domain.ends_with(&base) {
+                return Err(Error::InvalidParameter(format!(
+                    "{} is Cognate's own host or under its prefix domains, and cannot be a custom domain.",
+                    req.domain
+                )));
+            }
         } else {
             check_prefix(&req.domain)?;
         }
