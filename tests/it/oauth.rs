@@ -432,3 +432,94 @@ async fn implicit_grant_and_client_credentials() {
     assert_eq!(doc["end_session_endpoint"], format!("{base}/logout"));
     h.f.server.stop().await;
 }
+
+/// One HTTP/1.1 exchange over TLS, trusting the test certificate, with the
+/// TLS server name (SNI) and Host `host`.
+async fn tls_get(addr: std::net::SocketAddr, host: &str, path: &str) -> String {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(tls_file("login.pem")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from(host.split(':').next().unwrap().to_string()).unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    let head = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tls.read_to_end(&mut buf).await;
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn tls_file(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("it/fixtures/tls").join(name).display().to_string()
+}
+
+#[tokio::test]
+async fn the_hosted_endpoints_over_tls() {
+    use cognate_wire::idp::*;
+    let server = cognate_testkit::TestServer::start_tls(
+        Backend::all().remove(0),
+        &tls_file("login.pem"),
+        &tls_file("login.key"),
+    )
+    .await;
+    let idp = &server.idp;
+    let pool = idp
+        .create_user_pool("us-east-1", CreateUserPoolRequest { pool_name: "tls".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    idp.create_user_pool_domain(CreateUserPoolDomainRequest {
+        user_pool_id: pool.clone(),
+        domain: "secure".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = idp
+        .create_user_pool_client(CreateUserPoolClientRequest {
+            user_pool_id: pool.clone(),
+            client_name: "web".into(),
+            allowed_o_auth_flows_user_pool_client: Some(true),
+            allowed_o_auth_flows: Some(vec![OAuthFlowType::Code]),
+            allowed_o_auth_scopes: Some(vec!["openid".into()]),
+            callback_ur_ls: Some(vec![CALLBACK.into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    let port = server.addr.port();
+    let host = format!("secure.auth.us-east-1.localhost:{port}");
+    let q = format!("response_type=code&client_id={client}&redirect_uri={}", enc(CALLBACK));
+    let r = tls_get(server.addr, &host, &format!("/oauth2/authorize?{q}")).await;
+    assert!(r.starts_with("HTTP/1.1 302"), "{r}");
+    assert!(r.to_ascii_lowercase().contains(&format!("location: /login?{q}").to_ascii_lowercase()), "{r}");
+    // The API answers over the same listener, and discovery names https URLs.
+    let r =
+        tls_get(server.addr, &format!("localhost:{port}"), &format!("/{pool}/.well-known/openid-configuration")).await;
+    assert!(
+        r.contains(&format!("\"token_endpoint\":\"https://secure.auth.us-east-1.localhost:{port}/oauth2/token\"")),
+        "{r}"
+    );
+    // A plain-text client gets no answer from the TLS listener.
+    let plain = raw_http(server.addr, "GET", "/health", &[], b"").await;
+    assert_ne!(plain.status, 200);
+    server.stop().await;
+}

@@ -21,6 +21,7 @@ pub mod dispatch;
 mod error;
 mod metrics;
 pub mod protocol;
+pub mod tls;
 
 pub use error::ApiError;
 
@@ -148,6 +149,37 @@ pub fn start(listener: tokio::net::TcpListener, app: App) -> std::io::Result<Run
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await;
+        app.audit.flush().await;
+        served
+    });
+    Ok(Running { addr, stop, task })
+}
+
+/// Serves `app` over TLS on an already-bound listener.
+pub fn start_tls(
+    listener: tokio::net::TcpListener,
+    app: App,
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+) -> std::io::Result<Running> {
+    let listener = tls::TlsListener::new(listener, config)?;
+    let addr = axum::serve::Listener::local_addr(&listener)?;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    // The peer as the rest of the edge reads it (ConnectInfo<SocketAddr>).
+    let service = router(app.clone())
+        .layer(middleware::map_request(|mut req: Request| async move {
+            let peer = req.extensions().get::<axum::extract::ConnectInfo<tls::TlsPeer>>().map(|c| c.0.0);
+            if let Some(peer) = peer {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            }
+            req
+        }))
+        .into_make_service_with_connect_info::<tls::TlsPeer>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, service)
             .with_graceful_shutdown(async move {

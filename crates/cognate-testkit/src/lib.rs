@@ -70,6 +70,14 @@ impl TestServer {
         Self::start_full(backend, config, master_key, None, |idp| idp).await
     }
 
+    /// A server speaking TLS with the certificate chain and key in these PEM
+    /// files; its public URL (and so the hosted domains' URLs) is https.
+    pub async fn start_tls(backend: Backend, cert: &str, key: &str) -> TestServer {
+        let tls = cognate_server::tls::server_config(cert, key).expect("TLS configuration");
+        Self::start_inner(backend, cognate_server::Config::default(), MasterKey::generate(), None, Some(tls), |i| i)
+            .await
+    }
+
     /// One node of several sharing a database: the same master key and the
     /// same public URL (the token issuer), as nodes behind one load balancer.
     pub async fn start_node(backend: Backend, master_key: MasterKey, public_url: &str) -> TestServer {
@@ -93,6 +101,17 @@ impl TestServer {
         config: cognate_server::Config,
         master_key: MasterKey,
         public_url: Option<String>,
+        customize: impl FnOnce(Idp) -> Idp,
+    ) -> TestServer {
+        Self::start_inner(backend, config, master_key, public_url, None, customize).await
+    }
+
+    async fn start_inner(
+        backend: Backend,
+        config: cognate_server::Config,
+        master_key: MasterKey,
+        public_url: Option<String>,
+        tls: Option<std::sync::Arc<cognate_server::tls::ServerConfig>>,
         customize: impl FnOnce(Idp) -> Idp,
     ) -> TestServer {
         let mut pg_database = None;
@@ -123,14 +142,18 @@ impl TestServer {
         let clock = ManualClock::new(SystemClock.now_ms());
         let account = config.account_id.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let issuer = Issuer::PublicUrl(
-            public_url.unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("local address"))),
+            public_url.unwrap_or_else(|| format!("{scheme}://{}", listener.local_addr().expect("local address"))),
         );
         let idp = customize(Idp::new(store, master_key.clone(), Arc::new(clock.clone()), account, issuer));
         idp.ensure_admin_key(ACCESS_KEY_ID, SECRET_ACCESS_KEY).await.expect("admin key");
         let app = cognate_server::AppState::new(config, idp.clone());
         let audit = app.audit.clone();
-        let running = cognate_server::start(listener, app).expect("start server");
+        let running = match tls {
+            Some(tls) => cognate_server::start_tls(listener, app, tls).expect("start server"),
+            None => cognate_server::start(listener, app).expect("start server"),
+        };
         TestServer { addr: running.addr, clock, idp, audit, master_key, running: Some(running), pg_database, temp_dir }
     }
 

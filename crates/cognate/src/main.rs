@@ -224,8 +224,14 @@ async fn serve(s: settings::Settings) -> Result<(), String> {
     if let Some(f) = &functions {
         f.audit_to(app.audit.clone());
     }
-    let running = cognate_server::start(listener, app).map_err(|e| e.to_string())?;
-    tracing::info!(address = %running.addr, database = idp.engine(), "cognate listening on http://{}", running.addr);
+    let (running, scheme) = match &s.tls {
+        Some((cert, key)) => {
+            let config = cognate_server::tls::server_config(cert, key)?;
+            (cognate_server::start_tls(listener, app, config).map_err(|e| e.to_string())?, "https")
+        }
+        None => (cognate_server::start(listener, app).map_err(|e| e.to_string())?, "http"),
+    };
+    tracing::info!(address = %running.addr, database = idp.engine(), "cognate listening on {scheme}://{}", running.addr);
     running.until(shutdown_signal()).await.map_err(|e| e.to_string())?;
     idp.close().await;
     tracing::info!("stopped");

@@ -36,6 +36,12 @@ pub struct Raw {
     /// Issue tokens with Cognito's own issuer (https://cognito-idp.{region}.amazonaws.com/{poolId}).
     #[arg(long, global = true, env = "COGNATE_COGNITO_ISSUER")]
     cognito_issuer: bool,
+    /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, global = true, env = "COGNATE_TLS_CERT")]
+    tls_cert: Option<String>,
+    /// The TLS certificate's private key (PEM).
+    #[arg(long, global = true, env = "COGNATE_TLS_KEY")]
+    tls_key: Option<String>,
     /// Serve prefix domains at {prefix}.auth.{region}.{base} (default localhost,
     /// which browsers resolve to this machine), with the public URL's scheme and port.
     #[arg(long, global = true, env = "COGNATE_LOGIN_DOMAIN_BASE")]
@@ -100,6 +106,8 @@ struct File {
     public_url: Option<String>,
     cognito_issuer: Option<bool>,
     login_domain_base: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
     smtp_url: Option<String>,
     smtp_ca_file: Option<String>,
     email_from: Option<String>,
@@ -123,6 +131,8 @@ pub struct Settings {
     public_url: Option<String>,
     cognito_issuer: bool,
     pub login_domain_base: String,
+    /// Serve over TLS: (certificate chain, private key), PEM files.
+    pub tls: Option<(String, String)>,
     pub smtp: Option<cognate_outbound::smtp::SmtpConfig>,
     pub server: cognate_server::Config,
     pub sms_webhook: Option<cognate_outbound::lambda::SmsWebhook>,
@@ -179,6 +189,11 @@ impl Raw {
         {
             return Err(format!("the public URL must start with http:// or https://, not {url:?}"));
         }
+        let tls = match (self.tls_cert.or(file.tls_cert), self.tls_key.or(file.tls_key)) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        };
         let smtp = match self.smtp_url.or(file.smtp_url) {
             Some(url) => {
                 let from =
@@ -199,6 +214,7 @@ impl Raw {
             functions: file.functions,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             cognito_issuer: self.cognito_issuer || file.cognito_issuer.unwrap_or(false),
+            tls,
             login_domain_base: self.login_domain_base.or(file.login_domain_base).unwrap_or_else(|| "localhost".into()),
             location,
             ephemeral,
@@ -218,13 +234,17 @@ impl Raw {
 }
 
 impl Settings {
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
     /// How tokens name their issuer; without a public URL, the address the
     /// server is bound to (when known) stands in for it.
     pub fn issuer(&self, bound: Option<std::net::SocketAddr>) -> cognate_idp::Issuer {
         let url = match (&self.public_url, bound) {
             (Some(u), _) => u.clone(),
-            (None, Some(addr)) => format!("http://{addr}"),
-            (None, None) => format!("http://{}", self.listen),
+            (None, Some(addr)) => format!("{}://{addr}", self.scheme()),
+            (None, None) => format!("{}://{}", self.scheme(), self.listen),
         };
         if self.cognito_issuer { cognate_idp::Issuer::Cognito(url) } else { cognate_idp::Issuer::PublicUrl(url) }
     }
