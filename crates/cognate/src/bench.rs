@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 pub struct BenchArgs {
     /// Scenarios to run (repeat the flag for several): http-floor,
     /// password-sign-in, srp-sign-in, mfa-sign-in, trigger-sign-in, refresh,
-    /// get-user, sign-up, admin-create-user, admin-get-user, list-users; all
+    /// get-user, sign-up, admin-create-user, admin-get-user, list-users,
+    /// client-credentials, code-exchange; all
     /// by default.
     #[arg(long = "scenario")]
     scenarios: Vec<String>,
@@ -69,6 +70,8 @@ const SCENARIOS: &[&str] = &[
     "admin-create-user",
     "admin-get-user",
     "list-users",
+    "client-credentials",
+    "code-exchange",
 ];
 
 /// The PreTokenGeneration function of the trigger pool: a webhook in this
@@ -150,6 +153,28 @@ impl Conn {
         Ok((status, bytes))
     }
 
+    /// A request to a pool domain (`host`): (status, headers, body).
+    async fn hosted(
+        &mut self,
+        method: &str,
+        path: &str,
+        host: &str,
+        headers: &[(&str, String)],
+        body: String,
+    ) -> Result<(u16, hyper::HeaderMap, Bytes), String> {
+        let mut builder = hyper::Request::builder().method(method).uri(path).header("host", host);
+        for (k, v) in headers {
+            builder = builder.header(*k, v);
+        }
+        let request = builder.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+        self.send.ready().await.map_err(|e| e.to_string())?;
+        let resp = self.send.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok((status, headers, bytes))
+    }
+
     async fn ok(&mut self, op: &str, body: &Value, signed: bool) -> Result<Value, String> {
         match self.call(op, body, signed).await? {
             (200, v) => Ok(v),
@@ -178,6 +203,19 @@ struct Setup {
     /// The client and users of the pool with a PreTokenGeneration trigger,
     /// when trigger-sign-in runs.
     trigger: Option<(String, Vec<BenchUser>)>,
+    /// The pool's domain and OAuth clients, when an OAuth scenario runs.
+    oauth: Option<OAuthBench>,
+}
+
+/// The main pool's domain, a machine client (client credentials) and a web
+/// client (authorization code) with a signed-in hosted session.
+struct OAuthBench {
+    host: String,
+    machine: (String, String),
+    web: (String, String),
+    /// The `cognito` session cookie of the first set-up user.
+    session: String,
+    authorize: String,
 }
 
 /// Users who sign in with a password and then a TOTP code.
@@ -259,6 +297,67 @@ async fn setup(
         });
     }
     Ok((pool, client, out))
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    cognate_wire::form::encode_pairs(pairs.iter().copied())
+}
+
+fn cookie_of(headers: &hyper::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next()?.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The main pool's domain and OAuth clients, and a hosted session of its
+/// first user (signed in once through the sign-in page).
+async fn setup_oauth(addr: &str, key: &(String, String), pool: &str, user: &str) -> Result<OAuthBench, String> {
+    let mut c = Conn::open(addr, key).await?;
+    let prefix = format!("bench{}", &cognate_crypto::ids::uuid_v4()[..8]);
+    c.ok("CreateUserPoolDomain", &json!({"UserPoolId": pool, "Domain": prefix}), true).await?;
+    let scopes = json!([{"ScopeName": "read", "ScopeDescription": "Read"}]);
+    c.ok("CreateResourceServer", &json!({"UserPoolId": pool, "Identifier": "api", "Name": "API", "Scopes": scopes}), true)
+        .await?;
+    let client = |name: &str, flows: Value, scopes: Value| {
+        json!({"UserPoolId": pool, "ClientName": name, "GenerateSecret": true, "AllowedOAuthFlowsUserPoolClient": true,
+               "AllowedOAuthFlows": flows, "AllowedOAuthScopes": scopes, "CallbackURLs": ["https://app.example.com/cb"]})
+    };
+    let ids = |v: &Value| {
+        let c = &v["UserPoolClient"];
+        (c["ClientId"].as_str().unwrap_or_default().to_string(), c["ClientSecret"].as_str().unwrap_or_default().to_string())
+    };
+    let m = c.ok("CreateUserPoolClient", &client("m2m", json!(["client_credentials"]), json!(["api/read"])), true).await?;
+    let w = c.ok("CreateUserPoolClient", &client("web", json!(["code"]), json!(["openid"])), true).await?;
+    let (machine, web) = (ids(&m), ids(&w));
+    let host = format!("{prefix}.auth.us-east-1.localhost");
+    let query = form(&[
+        ("response_type", "code"),
+        ("client_id", &web.0),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("scope", "openid"),
+    ]);
+    let (status, headers, body) = c.hosted("GET", &format!("/login?{query}"), &host, &[], String::new()).await?;
+    let csrf = cookie_of(&headers, "XSRF-TOKEN").ok_or(format!("GET /login answered {status} without a CSRF cookie"))?;
+    let page = String::from_utf8_lossy(&body);
+    if !page.contains(&csrf) {
+        return Err("the sign-in page does not carry its CSRF token".into());
+    }
+    let login = form(&[("_csrf", &csrf), ("username", user), ("password", PASSWORD)]);
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded".to_string()),
+        ("cookie", format!("XSRF-TOKEN={csrf}")),
+    ];
+    let (status, headers, _) = c.hosted("POST", &format!("/login?{query}"), &host, &headers, login).await?;
+    let session = cookie_of(&headers, "cognito").ok_or(format!("sign-in answered {status} without a session"))?;
+    Ok(OAuthBench { host, machine, web, session, authorize: format!("/oauth2/authorize?{query}") })
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
 }
 
 /// A pool with optional TOTP MFA and `users` users who turned it on
@@ -473,6 +572,43 @@ async fn operation(scenario: &str, c: &mut Conn, s: &Setup, actor: Actor<'_>) ->
                 "USERNAME": field("USER_ID_FOR_SRP"), "PASSWORD_CLAIM_SECRET_BLOCK": block, "PASSWORD_CLAIM_SIGNATURE": sig, "TIMESTAMP": ts}});
             c.ok("RespondToAuthChallenge", &body, false).await.map(|_| ())
         }
+        "client-credentials" => {
+            let o = s.oauth.as_ref().ok_or("no OAuth set-up")?;
+            let headers = [
+                ("content-type", "application/x-www-form-urlencoded".to_string()),
+                ("authorization", basic(&o.machine.0, &o.machine.1)),
+            ];
+            let body = form(&[("grant_type", "client_credentials")]);
+            match c.hosted("POST", "/oauth2/token", &o.host, &headers, body).await? {
+                (200, _, _) => Ok(()),
+                (status, _, body) => Err(format!("client credentials: {status} {}", String::from_utf8_lossy(&body))),
+            }
+        }
+        // Two calls: /oauth2/authorize with the session (a code), then the
+        // code's redemption at the token endpoint.
+        "code-exchange" => {
+            let o = s.oauth.as_ref().ok_or("no OAuth set-up")?;
+            let cookie = [("cookie", format!("cognito={}", o.session))];
+            let (status, headers, _) = c.hosted("GET", &o.authorize, &o.host, &cookie, String::new()).await?;
+            let location = headers.get("location").and_then(|l| l.to_str().ok()).unwrap_or_default();
+            let code = location
+                .split_once("code=")
+                .map(|(_, rest)| rest.split('&').next().unwrap_or_default().to_string())
+                .ok_or(format!("authorize answered {status} without a code"))?;
+            let headers = [
+                ("content-type", "application/x-www-form-urlencoded".to_string()),
+                ("authorization", basic(&o.web.0, &o.web.1)),
+            ];
+            let body = form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &cognate_wire::form::decode(code.as_bytes())),
+                ("redirect_uri", "https://app.example.com/cb"),
+            ]);
+            match c.hosted("POST", "/oauth2/token", &o.host, &headers, body).await? {
+                (200, _, _) => Ok(()),
+                (status, _, body) => Err(format!("code exchange: {status} {}", String::from_utf8_lossy(&body))),
+            }
+        }
         other => Err(format!("unknown scenario {other}")),
     }
 }
@@ -567,6 +703,9 @@ fn crypto_floor() -> Result<Vec<(&'static str, Duration)>, String> {
         ("admin-create-user", argon_hash + make_verifier),
         ("admin-get-user", Duration::ZERO),
         ("list-users", Duration::ZERO),
+        // An access token; for a code, the ID and access tokens.
+        ("client-credentials", sign),
+        ("code-exchange", 2 * sign),
     ])
 }
 
@@ -623,7 +762,11 @@ pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
             true => Some(setup_mfa(&addr, &key, args.users.max(1)).await?),
             false => None,
         };
-        let setup = std::sync::Arc::new(Setup { pool, client, users, dataset: 0, key, mfa, trigger: None });
+        let oauth = match runs("client-credentials") || runs("code-exchange") {
+            true => Some(setup_oauth(&addr, &key, &pool, &users[0].name).await?),
+            false => None,
+        };
+        let setup = std::sync::Arc::new(Setup { pool, client, users, dataset: 0, key, mfa, trigger: None, oauth });
         let mut rows = Vec::new();
         for scenario in &scenarios {
             rows.push(run_scenario(scenario, &addr, None, &setup, &args, &floor).await?);
@@ -694,8 +837,12 @@ pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
                 true => Some(setup_trigger(&addr, &key, args.users.max(1)).await?),
                 false => None,
             };
+            let oauth = match runs("client-credentials") || runs("code-exchange") {
+                true => Some(setup_oauth(&addr, &key, &pool, &users[0].name).await?),
+                false => None,
+            };
             let (dataset, key) = (args.dataset_users, key.clone());
-            let setup = std::sync::Arc::new(Setup { pool, client, users, dataset, key, mfa, trigger });
+            let setup = std::sync::Arc::new(Setup { pool, client, users, dataset, key, mfa, trigger, oauth });
             let mut rows = Vec::new();
             for scenario in &scenarios {
                 rows.push(run_scenario(scenario, &addr, Some(pid), &setup, &args, &floor).await?);
@@ -907,7 +1054,8 @@ fn unavoidable_calls(scenario: &str) -> &'static [(&'static str, f64)] {
     match scenario {
         "password-sign-in" | "mfa-sign-in" | "trigger-sign-in" => &[("argon2id", 1.0), ("rs256_sign", 2.0)],
         "srp-sign-in" => &[("srp_server", 2.0), ("rs256_sign", 2.0)],
-        "refresh" => &[("rs256_sign", 2.0)],
+        "refresh" | "code-exchange" => &[("rs256_sign", 2.0)],
+        "client-credentials" => &[("rs256_sign", 1.0)],
         "sign-up" | "admin-create-user" => &[("argon2id", 1.0), ("srp_verifier", 1.0)],
         _ => &[],
     }
