@@ -523,3 +523,55 @@ async fn the_hosted_endpoints_over_tls() {
     assert_ne!(plain.status, 200);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_verify_by_link_email_confirms_through_the_domain() {
+    let server = cognate_testkit::TestServer::start(Backend::all().remove(0)).await;
+    let admin = server.client("us-east-1");
+    let template = json!({"DefaultEmailOption": "CONFIRM_WITH_LINK", "EmailMessageByLink": "Welcome! {##Confirm my account##}", "EmailSubjectByLink": "Confirm"});
+    let r = admin
+        .idp(
+            "CreateUserPool",
+            json!({"PoolName": "links", "AutoVerifiedAttributes": ["email"], "VerificationMessageTemplate": template}),
+        )
+        .await;
+    let pool = r.json()["UserPool"]["Id"].as_str().unwrap().to_string();
+    let r = admin.idp("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "app"})).await;
+    let client = r.json()["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
+    let public = server.unsigned();
+    let sign_up = json!({"ClientId": client, "Username": "lin", "Password": "Passw0rd!", "UserAttributes": [{"Name": "email", "Value": "lin@example.com"}]});
+    // No domain yet: the link cannot be made, and Cognate says so.
+    let r = public.idp("SignUp", sign_up.clone()).await;
+    assert_eq!(r.error_type().as_deref(), Some("InvalidParameterException"), "{}", r.text());
+    let r = admin.idp("CreateUserPoolDomain", json!({"UserPoolId": pool, "Domain": "links"})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = public.idp("SignUp", sign_up).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let outbox = admin
+        .send(cognate_testkit::Req {
+            method: "GET".into(),
+            path: "/_cognate/outbox?destination=lin@example.com&limit=1".into(),
+            ..Default::default()
+        })
+        .await;
+    let message = &outbox.json()["Messages"][0];
+    assert_eq!(message["Subject"], "Confirm");
+    let body = message["Body"].as_str().unwrap();
+    let port = server.addr.port();
+    let prefix = format!(
+        "Welcome! <a href=\"http://links.auth.us-east-1.localhost:{port}/confirmUser?client_id={client}&amp;user_name=lin&amp;confirmation_code="
+    );
+    assert!(body.starts_with(&prefix) && body.ends_with("\">Confirm my account</a>"), "{body}");
+    let path = body.split("href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let path = path.split_once(&format!("{port}")).unwrap().1.to_string();
+    let host = format!("links.auth.us-east-1.localhost:{port}");
+    let r = raw_http(server.addr, "GET", &path, &[("host".into(), host.clone())], b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("Your registration has been confirmed!"));
+    let user = admin.idp("AdminGetUser", json!({"UserPoolId": pool, "Username": "lin"})).await;
+    assert_eq!(user.json()["UserStatus"], "CONFIRMED");
+    // The link is spent.
+    let r = raw_http(server.addr, "GET", &path, &[("host".into(), host)], b"").await;
+    assert_eq!(r.status, 400);
+    server.stop().await;
+}

@@ -51,6 +51,7 @@ pub fn router(idp: Idp) -> Router {
         .route("/oauth2/revoke", any(revoke))
         .route("/logout", get(logout))
         .route("/error", get(error_page))
+        .route("/confirmUser", get(confirm_user))
         .route("/static/login.css", get(css))
         .route("/ui/{client}/style.css", get(ui_css))
         .route("/ui/{client}/logo", get(ui_logo))
@@ -375,6 +376,16 @@ async fn error_page(req: Request) -> Response {
     let message =
         params.get("error").map(String::as_str).unwrap_or("An error was encountered with the requested page.");
     error_response(message)
+}
+
+/// GET /confirmUser: the link of a verify-by-link email.
+async fn confirm_user(State(idp): State<Idp>, req: Request) -> Response {
+    let Some(domain) = domain_of(&req) else { return not_found().await };
+    let params = query(&req);
+    match idp.confirm_user_link(&domain, &params).await {
+        Ok(()) => page(StatusCode::OK, pages::message("Your registration has been confirmed!")),
+        Err(e) => fault(&e),
+    }
 }
 
 async fn css() -> Response {

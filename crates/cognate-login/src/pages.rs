@@ -160,6 +160,12 @@ pub fn form(f: &Form<'_>, csrf: &str) -> String {
     layout(f.heading, &body, f.stylesheet.as_deref())
 }
 
+/// A page that only tells something (a confirmed registration).
+pub fn message(text: &str) -> String {
+    let body = format!("<h1 class=\"banner-customizable\" role=\"status\">{}</h1>\n", esc(text));
+    layout(text, &body, None)
+}
+
 /// Cognito's error page: the message, and nothing to follow.
 pub fn error(message: &str) -> String {
     let body = format!(

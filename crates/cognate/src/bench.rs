@@ -319,17 +319,25 @@ async fn setup_oauth(addr: &str, key: &(String, String), pool: &str, user: &str)
     let prefix = format!("bench{}", &cognate_crypto::ids::uuid_v4()[..8]);
     c.ok("CreateUserPoolDomain", &json!({"UserPoolId": pool, "Domain": prefix}), true).await?;
     let scopes = json!([{"ScopeName": "read", "ScopeDescription": "Read"}]);
-    c.ok("CreateResourceServer", &json!({"UserPoolId": pool, "Identifier": "api", "Name": "API", "Scopes": scopes}), true)
-        .await?;
+    c.ok(
+        "CreateResourceServer",
+        &json!({"UserPoolId": pool, "Identifier": "api", "Name": "API", "Scopes": scopes}),
+        true,
+    )
+    .await?;
     let client = |name: &str, flows: Value, scopes: Value| {
         json!({"UserPoolId": pool, "ClientName": name, "GenerateSecret": true, "AllowedOAuthFlowsUserPoolClient": true,
                "AllowedOAuthFlows": flows, "AllowedOAuthScopes": scopes, "CallbackURLs": ["https://app.example.com/cb"]})
     };
     let ids = |v: &Value| {
         let c = &v["UserPoolClient"];
-        (c["ClientId"].as_str().unwrap_or_default().to_string(), c["ClientSecret"].as_str().unwrap_or_default().to_string())
+        (
+            c["ClientId"].as_str().unwrap_or_default().to_string(),
+            c["ClientSecret"].as_str().unwrap_or_default().to_string(),
+        )
     };
-    let m = c.ok("CreateUserPoolClient", &client("m2m", json!(["client_credentials"]), json!(["api/read"])), true).await?;
+    let m =
+        c.ok("CreateUserPoolClient", &client("m2m", json!(["client_credentials"]), json!(["api/read"])), true).await?;
     let w = c.ok("CreateUserPoolClient", &client("web", json!(["code"]), json!(["openid"])), true).await?;
     let (machine, web) = (ids(&m), ids(&w));
     let host = format!("{prefix}.auth.us-east-1.localhost");
@@ -340,16 +348,15 @@ async fn setup_oauth(addr: &str, key: &(String, String), pool: &str, user: &str)
         ("scope", "openid"),
     ]);
     let (status, headers, body) = c.hosted("GET", &format!("/login?{query}"), &host, &[], String::new()).await?;
-    let csrf = cookie_of(&headers, "XSRF-TOKEN").ok_or(format!("GET /login answered {status} without a CSRF cookie"))?;
+    let csrf =
+        cookie_of(&headers, "XSRF-TOKEN").ok_or(format!("GET /login answered {status} without a CSRF cookie"))?;
     let page = String::from_utf8_lossy(&body);
     if !page.contains(&csrf) {
         return Err("the sign-in page does not carry its CSRF token".into());
     }
     let login = form(&[("_csrf", &csrf), ("username", user), ("password", PASSWORD)]);
-    let headers = [
-        ("content-type", "application/x-www-form-urlencoded".to_string()),
-        ("cookie", format!("XSRF-TOKEN={csrf}")),
-    ];
+    let headers =
+        [("content-type", "application/x-www-form-urlencoded".to_string()), ("cookie", format!("XSRF-TOKEN={csrf}"))];
     let (status, headers, _) = c.hosted("POST", &format!("/login?{query}"), &host, &headers, login).await?;
     let session = cookie_of(&headers, "cognito").ok_or(format!("sign-in answered {status} without a session"))?;
     Ok(OAuthBench { host, machine, web, session, authorize: format!("/oauth2/authorize?{query}") })

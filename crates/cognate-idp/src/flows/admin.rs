@@ -197,8 +197,15 @@ impl Idp {
                 ),
                 Channel::Sms => (String::new(), t.sms_message.clone().unwrap_or_else(|| default.into())),
             };
-            let draft =
-                Draft { channel, destination, code: temp, source: "AdminCreateUser", subject: &subject, body: &body };
+            let draft = Draft {
+                channel,
+                destination,
+                code: temp,
+                source: "AdminCreateUser",
+                subject: &subject,
+                body: &body,
+                link: None,
+            };
             self.send_message(c, user, draft).await?;
             sent = true;
         }

@@ -484,6 +484,26 @@ impl Idp {
         self.confirm_forgot_password_as(&c, req).await.map(|_| ())
     }
 
+    /// GET /confirmUser, the link of a verify-by-link email: ConfirmSignUp
+    /// for the client the link names, which must be of this domain's pool.
+    pub async fn confirm_user_link(&self, domain: &PoolDomain, p: &BTreeMap<String, String>) -> Result<()> {
+        let get = |k: &str| p.get(k).filter(|v| !v.is_empty()).cloned();
+        let (Some(client_id), Some(username), Some(code)) =
+            (get("client_id"), get("user_name"), get("confirmation_code"))
+        else {
+            return Err(Error::InvalidParameter(
+                "The link is incomplete: it needs client_id, user_name and confirmation_code.".into(),
+            ));
+        };
+        let client = self.resolve_client(&client_id).await?;
+        if client.pool_row.id != domain.pool_id {
+            return Err(Error::ResourceNotFound(format!("User pool client {client_id} does not exist.")));
+        }
+        let c = client.for_hosted_pages();
+        let req = ConfirmSignUpRequest { client_id, username, confirmation_code: code, ..Default::default() };
+        self.confirm_sign_up_as(&c, req).await.map(|_| ())
+    }
+
     /// Starts the one-hour hosted session of `user`; the value is the
     /// `cognito` cookie's.
     pub async fn start_session(&self, user: &User) -> Result<String> {

@@ -16,7 +16,7 @@ use cognate_wire::idp::*;
 /// How long a sign-up confirmation code lives.
 pub const SIGNUP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
 
-pub const CODE_SIGNUP: &str = "signup";
+pub use crate::model::codes::CODE_SIGNUP;
 
 impl Idp {
     pub async fn sign_up(&self, req: SignUpRequest) -> Result<SignUpResponse> {
@@ -41,6 +41,12 @@ impl Idp {
         let by_username = username_attrs(&c.pool);
         let username = resolve_username(&c.pool, &req.username, &sub, &mut attrs)?;
         check_required(&c.pool, &attrs)?;
+        // A verify-by-link pool needs a domain for the link: refuse before
+        // the user exists rather than leave one no link can confirm.
+        let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
+        if auto.contains(&VerifiedAttributeType::Email) && attrs.contains_key("email") {
+            self.confirmation_link_possible(c).await?;
+        }
         let policy = c.pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&password, &policy, passwords::Wording::DidNotConform)?;
 

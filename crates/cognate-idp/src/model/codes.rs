@@ -37,7 +37,43 @@ pub(crate) fn code_usable(attempts: i64, expires_at: i64, now: i64) -> Result<()
     Ok(())
 }
 
+fn no_link_domain() -> Error {
+    Error::InvalidParameter(
+        "The pool confirms sign-ups by link (CONFIRM_WITH_LINK) but has no domain for the link; create one with CreateUserPoolDomain."
+            .into(),
+    )
+}
+
+/// The purpose of a sign-up confirmation code.
+pub const CODE_SIGNUP: &str = "signup";
+
 impl Idp {
+    /// Refuses when the pool confirms sign-ups by link but has no domain to
+    /// link to.
+    pub(crate) async fn confirmation_link_possible(&self, c: &ClientCtx) -> Result<()> {
+        let by_link = c.pool.verification_message_template.as_ref().and_then(|t| t.default_email_option)
+            == Some(cognate_wire::idp::DefaultEmailOptionType::ConfirmWithLink);
+        if by_link && self.pool_domains(&c.pool_row.id).await?.is_empty() {
+            return Err(no_link_domain());
+        }
+        Ok(())
+    }
+
+    /// The link a verify-by-link email carries: the pool domain's
+    /// /confirmUser with the client, the username and the code.
+    async fn confirmation_link(&self, c: &ClientCtx, user: &User, code: &str) -> Result<String> {
+        let domains = self.pool_domains(&c.pool_row.id).await?;
+        let Some(d) = domains.iter().find(|d| d.custom).or(domains.first()) else {
+            return Err(no_link_domain());
+        };
+        let query = cognate_wire::form::encode_pairs([
+            ("client_id", c.row.id.as_str()),
+            ("user_name", user.username.as_str()),
+            ("confirmation_code", code),
+        ]);
+        Ok(format!("{}/confirmUser?{query}", self.domain_url(d)))
+    }
+
     fn code_mac(&self, user: UserKey<'_>, purpose: &str, code: &str) -> String {
         let UserKey { pool_id, username_key } = user;
         self.key.mac(&format!("code:{pool_id}:{username_key}:{purpose}"), code.as_bytes())
@@ -174,17 +210,31 @@ impl Idp {
         source: &str,
     ) -> Result<CodeDeliveryDetailsType> {
         let code = new_code();
-        self.store_code(user, purpose, &code, ttl_ms).await?;
         let t = c.pool.verification_message_template.clone().unwrap_or_default();
+        // A pool that confirms sign-ups by link sends one to the pool
+        // domain's /confirmUser, with the code in it.
+        let by_link = purpose == CODE_SIGNUP
+            && channel == Channel::Email
+            && t.default_email_option == Some(cognate_wire::idp::DefaultEmailOptionType::ConfirmWithLink);
+        let link = if by_link { Some(self.confirmation_link(c, user, &code).await?) } else { None };
+        self.store_code(user, purpose, &code, ttl_ms).await?;
         let default_body = "Your verification code is {####}. ";
-        let (subject, body) = match channel {
-            Channel::Email => (
+        let (subject, body) = match (channel, &link) {
+            (Channel::Email, Some(_)) => (
+                t.email_subject_by_link.unwrap_or_else(|| "Your verification link".into()),
+                t.email_message_by_link.unwrap_or_else(|| {
+                    "Please click the link below to verify your email address. {##Verify Email##} ".into()
+                }),
+            ),
+            (Channel::Email, None) => (
                 t.email_subject.unwrap_or_else(|| "Your verification code".into()),
                 t.email_message.unwrap_or_else(|| default_body.into()),
             ),
-            Channel::Sms => (String::new(), t.sms_message.unwrap_or_else(|| default_body.into())),
+            (Channel::Sms, _) => (String::new(), t.sms_message.unwrap_or_else(|| default_body.into())),
         };
-        let draft = Draft { channel, destination, code: &code, source, subject: &subject, body: &body };
+
+        let draft =
+            Draft { channel, destination, code: &code, source, subject: &subject, body: &body, link: link.as_deref() };
         self.send_message(c, user, draft).await?;
         Ok(delivery_details(channel, destination))
     }

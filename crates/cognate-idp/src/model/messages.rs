@@ -30,6 +30,16 @@ pub fn render(template: &str, code: &str, username: &str) -> String {
     template.replace("{####}", code).replace("{username}", username)
 }
 
+/// `{##Verify Email##}` (any text between the marks) becomes a link to
+/// `url` with that text.
+pub fn render_link(template: &str, url: &str) -> String {
+    let Some(start) = template.find("{##") else { return template.to_string() };
+    let Some(len) = template[start + 3..].find("##}") else { return template.to_string() };
+    let text = &template[start + 3..start + 3 + len];
+    let url = url.replace('&', "&amp;").replace('"', "&quot;");
+    format!("{}<a href=\"{url}\">{text}</a>{}", &template[..start], &template[start + 3 + len + 3..])
+}
+
 /// `jane@example.com` -> `j***@e***`, `+15551234567` -> `+*******4567`, as
 /// Cognito shows destinations.
 pub fn mask(channel: Channel, destination: &str) -> String {
@@ -99,6 +109,8 @@ pub(crate) struct Draft<'a> {
     pub source: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+    /// What `{##…##}` links to (a verify-by-link email), if anything.
+    pub link: Option<&'a str>,
 }
 
 impl Idp {
@@ -133,7 +145,10 @@ impl Idp {
             channel: d.channel,
             destination: d.destination.to_string(),
             subject,
-            body: render(&body, d.code, &user.username),
+            body: match d.link {
+                Some(url) => render_link(&render(&body, d.code, &user.username), url),
+                None => render(&body, d.code, &user.username),
+            },
         };
         self.deliver(&user.pool_id, &user.username, &message).await
     }

@@ -156,6 +156,7 @@ impl Idp {
                     source: "Authentication",
                     subject: &subject,
                     body: &body,
+                    link: None,
                 };
                 self.send_message(c, user, draft).await?;
                 let d = delivery_details(channel, destination);
