@@ -575,3 +575,70 @@ async fn a_verify_by_link_email_confirms_through_the_domain() {
     assert_eq!(r.status, 400);
     server.stop().await;
 }
+
+/// A version 3 PreTokenGeneration function for machine tokens: it adds the
+/// client metadata's tenant as a claim and a scope, and tries to forge `sub`.
+#[derive(Debug)]
+struct MachineTokens;
+
+impl cognate_idp::triggers::Invoker for MachineTokens {
+    fn invoke<'a>(
+        &'a self,
+        _: &'a str,
+        mut event: Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = cognate_idp::Result<Value>> + Send + 'a>> {
+        Box::pin(async move {
+            assert_eq!(event["triggerSource"], "TokenGeneration_ClientCredentials");
+            assert_eq!(event["version"], "3");
+            let tenant = event["request"]["clientMetadata"]["tenant"].as_str().unwrap_or("none").to_string();
+            event["response"] = json!({"claimsAndScopeOverrideDetails": {"accessTokenGeneration": {
+                "claimsToAddOrOverride": {"tenant": tenant, "sub": "forged"},
+                "scopesToAdd": ["inventory/write"],
+            }}});
+            Ok(event)
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_version_3_function_shapes_client_credentials_tokens() {
+    let server =
+        cognate_testkit::TestServer::start_with_invoker(Backend::all().remove(0), std::sync::Arc::new(MachineTokens))
+            .await;
+    let admin = server.client("us-east-1");
+    let config = json!({"PreTokenGenerationConfig": {"LambdaArn": "arn:aws:lambda:us-east-1:000000000000:function:m2m", "LambdaVersion": "V3_0"}});
+    let r = admin.idp("CreateUserPool", json!({"PoolName": "m2m", "LambdaConfig": config})).await;
+    let pool = r.json()["UserPool"]["Id"].as_str().unwrap().to_string();
+    admin.idp("CreateUserPoolDomain", json!({"UserPoolId": pool, "Domain": "machines"})).await;
+    admin.idp("CreateResourceServer", json!({"UserPoolId": pool, "Identifier": "inventory", "Name": "Inventory", "Scopes": [{"ScopeName": "read", "ScopeDescription": "r"}, {"ScopeName": "write", "ScopeDescription": "w"}]})).await;
+    let r = admin
+        .idp("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "m2m", "GenerateSecret": true,
+            "AllowedOAuthFlowsUserPoolClient": true, "AllowedOAuthFlows": ["client_credentials"], "AllowedOAuthScopes": ["inventory/read"]}))
+        .await;
+    let c = &r.json()["UserPoolClient"];
+    let (id, secret) = (c["ClientId"].as_str().unwrap().to_string(), c["ClientSecret"].as_str().unwrap().to_string());
+    let host = format!("machines.auth.us-east-1.localhost:{}", server.addr.port());
+    let body = cognate_wire::form::encode_pairs([
+        ("grant_type", "client_credentials"),
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("aws_client_metadata", r#"{"tenant":"acme"}"#),
+    ]);
+    let headers =
+        [("host".to_string(), host.clone()), ("content-type".into(), "application/x-www-form-urlencoded".into())];
+    let r = raw_http(server.addr, "POST", "/oauth2/token", &headers, body.as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let access = claims(r.json()["access_token"].as_str().unwrap());
+    assert_eq!((access["tenant"].as_str(), access["sub"].as_str()), (Some("acme"), Some(id.as_str())));
+    assert_eq!(access["scope"], "inventory/read inventory/write");
+    // Client metadata that is not an object of strings is refused.
+    let bad = cognate_wire::form::encode_pairs([
+        ("grant_type", "client_credentials"),
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("aws_client_metadata", "[1]"),
+    ]);
+    let r = raw_http(server.addr, "POST", "/oauth2/token", &headers, bad.as_bytes()).await;
+    assert_eq!(r.json()["error"], "invalid_request");
+    server.stop().await;
+}

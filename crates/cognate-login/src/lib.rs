@@ -271,6 +271,7 @@ async fn token(State(idp): State<Idp>, req: Request) -> Response {
         code_verifier: field("code_verifier"),
         refresh_token: field("refresh_token"),
         scope: field("scope"),
+        client_metadata: field("aws_client_metadata"),
     };
     match idp.oauth_token(&domain, &auth, &request).await {
         Ok(t) => {

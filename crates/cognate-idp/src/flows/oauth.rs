@@ -115,6 +115,9 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    /// `aws_client_metadata`: a JSON object of strings, for the
+    /// PreTokenGeneration function of a client-credentials grant.
+    pub client_metadata: Option<String>,
 }
 
 /// The token endpoint's answer.
@@ -696,7 +699,14 @@ impl Idp {
         if scopes.is_empty() || scopes.iter().any(|s| !allowed.contains(s)) {
             return Err(OAuthError::new("invalid_scope"));
         }
-        let (access_token, expires_in) = self.issue_client_token(c, scopes).await?;
+        let metadata: Option<BTreeMap<String, String>> = match req.client_metadata.as_deref() {
+            None => None,
+            Some(raw) => Some(serde_json::from_str(raw).map_err(|_| {
+                OAuthError::with("invalid_request", "aws_client_metadata must be a JSON object of strings")
+            })?),
+        };
+        let c = c.clone().with_metadata(&metadata);
+        let (access_token, expires_in) = self.issue_client_token(&c, scopes).await?;
         Ok(TokenSet { access_token, id_token: None, refresh_token: None, expires_in })
     }
 

@@ -412,7 +412,7 @@ impl Idp {
         let now_ms = self.now();
         let now = now_ms / 1000;
         let (access_life, _, _) = lifetimes(&c.client);
-        let access = AccessClaims {
+        let mut access = AccessClaims {
             sub: c.row.id.clone(),
             iss: self.issuer(&c.pool_row),
             client_id: c.row.id.clone(),
@@ -429,6 +429,29 @@ impl Idp {
             version: Some(2),
             extra: Map::new(),
         };
+        // Only a version 3 PreTokenGeneration function sees machine tokens.
+        let v3 = c
+            .pool
+            .lambda_config
+            .as_ref()
+            .and_then(|l| l.pre_token_generation_config.as_ref())
+            .map(|p| p.lambda_version)
+            == Some(PreTokenGenerationLambdaVersionType::V30);
+        if v3 {
+            let request = json!({
+                "userAttributes": {},
+                "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
+                "scopes": access.scope,
+                "clientMetadata": {},
+            });
+            let trigger = crate::model::triggers::Trigger::PreTokenGeneration;
+            let source = "TokenGeneration_ClientCredentials";
+            if let Some(r) = self.run_trigger(c, trigger, source, &c.row.id, request).await?
+                && let Some(d) = r.get("claimsAndScopeOverrideDetails").and_then(|v| v.get("accessTokenGeneration"))
+            {
+                apply_access(&mut access, d);
+            }
+        }
         let token = crate::base::crypto_threads::run(move || {
             let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
             signing.sign(&access)
@@ -466,47 +489,15 @@ impl Idp {
         else {
             return Ok(groups);
         };
-        // What a function may not add, override or suppress: the claims
-        // Cognito sets in either token (typed, so never in `extra`), and the
-        // OIDC ones it reserves.
-        const RESERVED: &[&str] = &["nonce", "at_hash", "acr", "amr", "azp", "nbf", "identities"];
-        let allowed =
-            |k: &str| !RESERVED.contains(&k) && !IdClaims::TYPED.contains(&k) && !AccessClaims::TYPED.contains(&k);
-        let apply = |claims: &mut Map<String, Value>, d: &Value| {
-            if let Some(Value::Object(add)) = d.get("claimsToAddOrOverride") {
-                for (k, v) in add {
-                    if allowed(k) {
-                        claims.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-            if let Some(Value::Array(drop)) = d.get("claimsToSuppress") {
-                for k in drop.iter().filter_map(Value::as_str) {
-                    if allowed(k) {
-                        claims.remove(k);
-                    }
-                }
-            }
-        };
         if let Some(v1) = r.get("claimsOverrideDetails").filter(|v| v.is_object()) {
-            apply(&mut id.extra, v1);
+            apply_claims(&mut id.extra, v1);
         }
         if let Some(v2) = r.get("claimsAndScopeOverrideDetails").filter(|v| v.is_object()) {
             if let Some(d) = v2.get("idTokenGeneration") {
-                apply(&mut id.extra, d);
+                apply_claims(&mut id.extra, d);
             }
             if let Some(d) = v2.get("accessTokenGeneration") {
-                apply(&mut access.extra, d);
-                let scopes = &mut access.scope;
-                for s in d.get("scopesToAdd").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
-                {
-                    if !scopes.iter().any(|x| x == s) {
-                        scopes.push(s.to_string());
-                    }
-                }
-                if let Some(drop) = d.get("scopesToSuppress").and_then(Value::as_array) {
-                    scopes.retain(|x| !drop.iter().any(|d| d.as_str() == Some(x)));
-                }
+                apply_access(access, d);
             }
         }
         let overrides = r
@@ -800,6 +791,47 @@ impl<'a> Grant<'a> {
 /// The scope an API sign-in (InitiateAuth and its kin) grants.
 pub(crate) fn sign_in_scopes() -> Vec<String> {
     vec!["aws.cognito.signin.user.admin".to_string()]
+}
+
+/// Whether a PreTokenGeneration function may add, override or suppress a
+/// claim: not the claims Cognito sets in either token (typed, so never in
+/// `extra`), nor the OIDC ones it reserves.
+fn claim_allowed(k: &str) -> bool {
+    const RESERVED: &[&str] = &["nonce", "at_hash", "acr", "amr", "azp", "nbf", "identities"];
+    !RESERVED.contains(&k) && !IdClaims::TYPED.contains(&k) && !AccessClaims::TYPED.contains(&k)
+}
+
+/// A function's claimsToAddOrOverride and claimsToSuppress, on `claims`.
+fn apply_claims(claims: &mut Map<String, Value>, d: &Value) {
+    if let Some(Value::Object(add)) = d.get("claimsToAddOrOverride") {
+        for (k, v) in add {
+            if claim_allowed(k) {
+                claims.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some(Value::Array(drop)) = d.get("claimsToSuppress") {
+        for k in drop.iter().filter_map(Value::as_str) {
+            if claim_allowed(k) {
+                claims.remove(k);
+            }
+        }
+    }
+}
+
+/// A function's accessTokenGeneration: claims, and scopes only through
+/// scopesToAdd and scopesToSuppress.
+fn apply_access(access: &mut AccessClaims, d: &Value) {
+    apply_claims(&mut access.extra, d);
+    let scopes = &mut access.scope;
+    for s in d.get("scopesToAdd").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        if !scopes.iter().any(|x| x == s) {
+            scopes.push(s.to_string());
+        }
+    }
+    if let Some(drop) = d.get("scopesToSuppress").and_then(Value::as_array) {
+        scopes.retain(|x| !drop.iter().any(|d| d.as_str() == Some(x)));
+    }
 }
 
 /// `cognito:groups` in both tokens; the roles in the ID token only.
