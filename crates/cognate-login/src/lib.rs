@@ -1,8 +1,11 @@
 //! The browser side of a user pool: what a pool's domain answers.
 //!
-//! `/oauth2/authorize`, `/login` (the sign-in page), `/oauth2/token`,
-//! `/oauth2/userInfo`, `/oauth2/revoke`, `/logout` and `/error`, with
-//! Cognito's parameters, redirects, cookies and error shapes. The edge
+//! `/oauth2/authorize`, `/oauth2/token`, `/oauth2/userInfo`, `/oauth2/revoke`,
+//! `/logout`, `/confirmUser` and `/error`, with Cognito's parameters,
+//! redirects, cookies and error shapes; and the pages a person goes through
+//! (`signin.rs`: `/login`, `/challenge`, `/signup`, `/confirm`,
+//! `/forgotPassword`, `/confirmForgotPassword`), in the client's look
+//! (`/ui/{client}/style.css`, `/ui/{client}/logo`). The edge
 //! (`cognate-server`) sends a request here when its Host names a pool
 //! domain, with the [`PoolDomain`] in the request's extensions. Every rule
 //! is the domain's (`cognate_idp::flows::oauth`); this crate reads forms and
