@@ -211,3 +211,49 @@ def test_ui_customization_takes_png_or_jpeg_only(cognito, pool):
     with pytest.raises(ClientError) as e:
         cognito.set_ui_customization(UserPoolId=pool["Id"], ImageFile=b"<svg xmlns='http://www.w3.org/2000/svg'/>")
     assert error_code(e.value) == "InvalidParameterException"
+
+
+# --------------------------------------------------------------------------
+# Managed-login branding
+# --------------------------------------------------------------------------
+
+def test_managed_login_branding_lifecycle(cognito, pool):
+    client = cognito.create_user_pool_client(UserPoolId=pool["Id"], ClientName="web")["UserPoolClient"]["ClientId"]
+    settings = {"components": {"primaryButton": {"lightMode": {"defaults": {"backgroundColor": "0972d3ff"}}},
+                               "form": {"borderRadius": 8}}}
+    logo = {"Category": "FORM_LOGO", "ColorMode": "LIGHT", "Extension": "PNG", "Bytes": PNG}
+    created = cognito.create_managed_login_branding(UserPoolId=pool["Id"], ClientId=client, Settings=settings,
+                                                    Assets=[logo])["ManagedLoginBranding"]
+    style = created["ManagedLoginBrandingId"]
+    assert created["UseCognitoProvidedValues"] is False and created["Settings"] == settings
+    assert created["Assets"][0]["Bytes"] == PNG
+
+    # One style per client.
+    with pytest.raises(ClientError) as e:
+        cognito.create_managed_login_branding(UserPoolId=pool["Id"], ClientId=client, UseCognitoProvidedValues=True)
+    assert error_code(e.value) == "ManagedLoginBrandingExistsException"
+
+    # An update keeps what it does not name.
+    red = {"components": {"primaryButton": {"lightMode": {"defaults": {"backgroundColor": "b41e3cff"}}}}}
+    updated = cognito.update_managed_login_branding(UserPoolId=pool["Id"], ManagedLoginBrandingId=style,
+                                                    Settings=red)["ManagedLoginBranding"]
+    assert updated["Settings"]["components"]["primaryButton"]["lightMode"]["defaults"]["backgroundColor"] == "b41e3cff"
+    assert updated["Settings"]["components"]["form"]["borderRadius"] == 8
+    by_client = cognito.describe_managed_login_branding_by_client(UserPoolId=pool["Id"], ClientId=client)
+    assert by_client["ManagedLoginBranding"]["ManagedLoginBrandingId"] == style
+    described = cognito.describe_managed_login_branding(UserPoolId=pool["Id"], ManagedLoginBrandingId=style,
+                                                        ReturnMergedResources=True)["ManagedLoginBranding"]
+    assert described["Assets"][0]["Category"] == "FORM_LOGO"
+
+    with pytest.raises(ClientError) as e:
+        cognito.update_managed_login_branding(UserPoolId=pool["Id"], ManagedLoginBrandingId=style,
+                                              UseCognitoProvidedValues=True, Settings=red)
+    assert error_code(e.value) == "InvalidParameterException"
+    reset = cognito.update_managed_login_branding(UserPoolId=pool["Id"], ManagedLoginBrandingId=style,
+                                                  UseCognitoProvidedValues=True)["ManagedLoginBranding"]
+    assert reset["UseCognitoProvidedValues"] is True and not reset.get("Settings")
+
+    cognito.delete_managed_login_branding(UserPoolId=pool["Id"], ManagedLoginBrandingId=style)
+    with pytest.raises(ClientError) as e:
+        cognito.describe_managed_login_branding(UserPoolId=pool["Id"], ManagedLoginBrandingId=style)
+    assert error_code(e.value) == "ResourceNotFoundException"

@@ -52,6 +52,19 @@ row_struct! {
 }
 
 row_struct! {
+    /// A managed-login branding style of one client; `doc` is a JSON
+    /// document owned by the domain layer (settings, assets).
+    pub struct BrandingRow {
+        pub id: String,
+        pub pool_id: String,
+        pub client_id: String,
+        pub doc: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+row_struct! {
     /// An authorization code, by the SHA-256 of its value; `grant_doc` is a JSON
     /// document owned by the domain layer (user, redirect URI, scopes, PKCE
     /// challenge, nonce, ...).
@@ -117,6 +130,15 @@ pub(crate) const MIGRATION_7: &[&str] = &[
         created_at BIGINT NOT NULL,
         updated_at BIGINT NOT NULL,
         PRIMARY KEY (pool_id, client_id)
+    )",
+    "CREATE TABLE managed_login_brandings (
+        id TEXT PRIMARY KEY,
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        UNIQUE (pool_id, client_id)
     )",
 ];
 
@@ -293,6 +315,76 @@ impl Store {
             ),
         )
         .await
+    }
+
+    // ---- managed-login branding ----
+
+    /// Adds a style unless the pool has `limit`; `Conflict` when the client
+    /// has one. False when over the limit.
+    pub async fn insert_branding(&self, b: &BrandingRow, limit: i64) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "INSERT INTO managed_login_brandings (id, pool_id, client_id, doc, created_at, updated_at) \
+                 SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM managed_login_brandings WHERE pool_id = $2) < $7",
+                vec![
+                    Text(&b.id),
+                    Text(&b.pool_id),
+                    Text(&b.client_id),
+                    Text(&b.doc),
+                    Int(b.created_at),
+                    Int(b.updated_at),
+                    Int(limit),
+                ],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn get_branding(&self, pool_id: &str, id: &str) -> Result<Option<BrandingRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT id, pool_id, client_id, doc, created_at, updated_at FROM managed_login_brandings \
+                 WHERE pool_id = $1 AND id = $2",
+                vec![Text(pool_id), Text(id)],
+            ),
+        )
+        .await
+    }
+
+    pub async fn branding_of_client(&self, pool_id: &str, client_id: &str) -> Result<Option<BrandingRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT id, pool_id, client_id, doc, created_at, updated_at FROM managed_login_brandings \
+                 WHERE pool_id = $1 AND client_id = $2",
+                vec![Text(pool_id), Text(client_id)],
+            ),
+        )
+        .await
+    }
+
+    pub async fn update_branding(&self, b: &BrandingRow) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "UPDATE managed_login_brandings SET doc = $1, updated_at = $2 WHERE pool_id = $3 AND id = $4",
+                vec![Text(&b.doc), Int(b.updated_at), Text(&b.pool_id), Text(&b.id)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn delete_branding(&self, pool_id: &str, id: &str) -> Result<bool> {
+        let n = execute(
+            self,
+            q("DELETE FROM managed_login_brandings WHERE pool_id = $1 AND id = $2", vec![Text(pool_id), Text(id)]),
+        )
+        .await?;
+        Ok(n > 0)
     }
 
     // ---- authorization codes ----

@@ -73,6 +73,7 @@ pub enum Error {
     FeatureUnavailableInTier(String),
     ScopeDoesNotExist(String),
     InvalidOAuthFlow(String),
+    ManagedLoginBrandingExists(String),
     /// Something failed inside Cognate; the message is generic on purpose,
     /// the cause is for the log.
     Internal(Cause),
@@ -112,6 +113,7 @@ impl Error {
             Error::FeatureUnavailableInTier(_) => "FeatureUnavailableInTierException",
             Error::ScopeDoesNotExist(_) => "ScopeDoesNotExistException",
             Error::InvalidOAuthFlow(_) => "InvalidOAuthFlowException",
+            Error::ManagedLoginBrandingExists(_) => "ManagedLoginBrandingExistsException",
             Error::Internal(_) => "InternalErrorException",
         }
     }
@@ -146,7 +148,8 @@ impl Error {
             | Error::SoftwareTokenMfaNotFound(m)
             | Error::FeatureUnavailableInTier(m)
             | Error::ScopeDoesNotExist(m)
-            | Error::InvalidOAuthFlow(m) => m,
+            | Error::InvalidOAuthFlow(m)
+            | Error::ManagedLoginBrandingExists(m) => m,
             Error::Internal(_) => "Internal server error.",
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod attributes;
 pub mod audit;
+pub mod branding;
 pub mod channel;
 pub mod clients;
 pub mod codes;
