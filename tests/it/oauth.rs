@@ -3,7 +3,7 @@
 //! names the domain (`shop.auth.us-east-1.localhost`), cookies are carried
 //! by hand.
 
-use crate::signin::{Fixture, confirmed_user, fixture};
+use crate::signin::{Fixture, confirmed_user};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
 use cognate_testkit::{Backend, Response, raw_http};
@@ -108,8 +108,13 @@ impl Hosted {
 }
 
 async fn hosted(backend: Backend) -> Hosted {
-    let f =
-        fixture(backend, json!({"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]})).await;
+    hosted_on(cognate_testkit::TestServer::start(backend).await).await
+}
+
+/// The hosted fixture on a server already started.
+async fn hosted_on(server: cognate_testkit::TestServer) -> Hosted {
+    let flows = json!({"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]});
+    let f = crate::signin::fixture_on(server, flows).await;
     confirmed_user(&f, "ann", "ann@example.com").await;
     let admin = f.server.client("us-east-1");
     let r = admin
@@ -641,4 +646,86 @@ async fn a_version_3_function_shapes_client_credentials_tokens() {
     let r = raw_http(server.addr, "POST", "/oauth2/token", &headers, bad.as_bytes()).await;
     assert_eq!(r.json()["error"], "invalid_request");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn extensions_rp_initiated_logout_and_introspection_only_when_turned_on() {
+    // Off (the default): Cognito's /logout ignores post_logout_redirect_uri,
+    // and there is no introspection endpoint.
+    let h = hosted(Backend::all().remove(0)).await;
+    let r = h.sign_in(&h.authorize_query(""), "Passw0rd!").await;
+    let code = query_of(r.header("location").unwrap())["code"].clone();
+    let tokens = h.redeem(&code, VERIFIER).await.json();
+    let id_token = tokens["id_token"].as_str().unwrap().to_string();
+    // (OIDC libraries send the client_id too.)
+    let rp = format!(
+        "/logout?client_id={}&id_token_hint={id_token}&post_logout_redirect_uri={}&state=s1",
+        h.f.client,
+        enc("https://app.example.com/bye")
+    );
+    let r = h.get(&rp, "").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("Required String parameter &#39;redirect_uri&#39; is not present"), "{}", r.text());
+    let basic = Some((h.f.client.as_str(), h.secret.as_str()));
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let r = h.post("/oauth2/introspect", "", &[("token", &access)], basic).await;
+    assert_eq!(r.status, 404);
+    h.f.server.stop().await;
+
+    // On.
+    let on = cognate_idp::oauth::Extensions::parse("rp-logout,introspection").unwrap();
+    let server =
+        cognate_testkit::TestServer::start_with_idp(Backend::all().remove(0), move |idp| idp.with_oauth_extensions(on))
+            .await;
+    let h = hosted_on(server).await;
+    let r = h.sign_in(&h.authorize_query(""), "Passw0rd!").await;
+    let session = set_cookie(&r, "cognito").unwrap();
+    let code = query_of(r.header("location").unwrap())["code"].clone();
+    let tokens = h.redeem(&code, VERIFIER).await.json();
+    let (id_token, access, refresh) = (
+        tokens["id_token"].as_str().unwrap().to_string(),
+        tokens["access_token"].as_str().unwrap().to_string(),
+        tokens["refresh_token"].as_str().unwrap().to_string(),
+    );
+    let basic = Some((h.f.client.as_str(), h.secret.as_str()));
+    let r = h.post("/oauth2/introspect", "", &[("token", &access)], basic).await;
+    let info = r.json();
+    assert_eq!(
+        (info["active"].as_bool(), info["client_id"].as_str()),
+        (Some(true), Some(h.f.client.as_str())),
+        "{info}"
+    );
+    assert_eq!(info["scope"], "openid email inventory/read");
+    let r = h.post("/oauth2/introspect", "", &[("token", &refresh)], basic).await;
+    assert_eq!((r.json()["active"].as_bool(), r.json()["username"].as_str()), (Some(true), Some("ann")));
+    let r = h.post("/oauth2/introspect", "", &[("token", "garbage")], basic).await;
+    assert_eq!(r.json(), json!({"active": false}));
+    let r = h.post("/oauth2/introspect", "", &[("token", &access)], Some((&h.f.client, "wrong"))).await;
+    assert_eq!(r.json()["error"], "invalid_client");
+    let doc = raw_http(h.f.server.addr, "GET", &format!("/{}/.well-known/openid-configuration", h.f.pool), &[], b"")
+        .await
+        .json();
+    assert!(doc["introspection_endpoint"].as_str().unwrap().ends_with("/oauth2/introspect"));
+
+    // RP-initiated logout: the client from the hint; only a registered URI.
+    let evil = format!("/logout?id_token_hint={id_token}&post_logout_redirect_uri={}", enc("https://evil.example/"));
+    assert_eq!(h.get(&evil, &format!("cognito={session}")).await.status, 400);
+    let rp = format!(
+        "/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=s1",
+        enc("https://app.example.com/bye")
+    );
+    let r = h.get(&rp, &format!("cognito={session}")).await;
+    assert_eq!((r.status, r.header("location")), (302, Some("https://app.example.com/bye?state=s1")));
+    let r = h.get(&format!("/oauth2/authorize?{}", h.authorize_query("")), &format!("cognito={session}")).await;
+    assert!(r.header("location").unwrap().starts_with("/login?"), "the session is over");
+    // A forged hint is refused.
+    let forged = format!("{}x", &id_token[..id_token.len() - 1]);
+    let r = h
+        .get(
+            &format!("/logout?id_token_hint={forged}&post_logout_redirect_uri={}", enc("https://app.example.com/bye")),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    h.f.server.stop().await;
 }

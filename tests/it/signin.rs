@@ -12,7 +12,11 @@ pub struct Fixture {
 }
 
 pub async fn fixture(backend: Backend, client_extra: Value) -> Fixture {
-    let server = TestServer::start(backend).await;
+    fixture_on(TestServer::start(backend).await, client_extra).await
+}
+
+/// The fixture's pool and client on a server already started.
+pub async fn fixture_on(server: TestServer, client_extra: Value) -> Fixture {
     let admin = server.client("us-east-1");
     let r = admin.idp("CreateUserPool", json!({"PoolName": "p", "AutoVerifiedAttributes": ["email"]})).await;
     let pool = r.json()["UserPool"]["Id"].as_str().unwrap().to_string();

@@ -55,6 +55,7 @@ pub struct Idp {
     sms: Option<Arc<dyn model::messages::SmsSender>>,
     login_site: model::domains::LoginSite,
     hosts: model::domains::HostCache,
+    extensions: flows::oauth::Extensions,
 }
 
 impl Idp {
@@ -65,6 +66,7 @@ impl Idp {
         Idp {
             login_site: model::domains::LoginSite::of_public_url(&public_url, "localhost"),
             hosts: model::domains::HostCache::default(),
+            extensions: flows::oauth::Extensions::default(),
             store,
             key,
             clock,
@@ -94,6 +96,12 @@ impl Idp {
     /// `localhost`), with the scheme and port of the public URL.
     pub fn with_login_base(mut self, base: &str) -> Self {
         self.login_site.base = base.trim_matches('.').to_ascii_lowercase();
+        self
+    }
+
+    /// Turns on OAuth features Cognito does not have (each off by default).
+    pub fn with_oauth_extensions(mut self, extensions: flows::oauth::Extensions) -> Self {
+        self.extensions = extensions;
         self
     }
 

@@ -52,6 +52,7 @@ pub fn router(idp: Idp) -> Router {
         .route("/oauth2/token", any(token))
         .route("/oauth2/userInfo", any(user_info))
         .route("/oauth2/revoke", any(revoke))
+        .route("/oauth2/introspect", any(introspect))
         .route("/logout", get(logout))
         .route("/error", get(error_page))
         .route("/confirmUser", get(confirm_user))
@@ -349,6 +350,27 @@ async fn revoke(State(idp): State<Idp>, req: Request) -> Response {
             resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
             resp
         }
+        Err(e) => oauth_error(&e),
+    }
+}
+
+/// POST /oauth2/introspect (RFC 7662, an extension: off unless turned on).
+async fn introspect(State(idp): State<Idp>, req: Request) -> Response {
+    let Some(domain) = domain_of(&req) else { return not_found().await };
+    if req.method() != Method::POST || !is_form(req.headers()) {
+        return oauth_error(&OAuthError { error: "invalid_request", description: None, status: 400 });
+    }
+    let (req, fields) = match form_fields(req).await {
+        Ok(f) => f,
+        Err(_) => return oauth_error(&OAuthError { error: "invalid_request", description: None, status: 413 }),
+    };
+    let auth = match client_auth(req.headers(), &fields) {
+        Ok(a) => a,
+        Err(e) => return oauth_error(&e),
+    };
+    match idp.introspect(&domain, &auth, fields.get("token").map(String::as_str)).await {
+        Ok(answer) => json(StatusCode::OK, &serde_json::Value::Object(answer)),
+        Err(e) if e.status == 404 => not_found().await,
         Err(e) => oauth_error(&e),
     }
 }

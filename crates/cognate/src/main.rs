@@ -192,7 +192,8 @@ async fn open(s: &settings::Settings, bound: Option<std::net::SocketAddr>) -> Re
     let store = cognate_store::Store::open(&s.location).await.map_err(|e| format!("database: {e}"))?;
     let key = s.master_key().map_err(|e| e.to_string())?;
     let mut idp = Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone(), s.issuer(bound))
-        .with_login_base(&s.login_domain_base);
+        .with_login_base(&s.login_domain_base)
+        .with_oauth_extensions(s.oauth_extensions);
     if let Some(smtp) = &s.smtp {
         idp = idp.with_email_sender(Arc::new(cognate_outbound::smtp::Smtp(smtp.clone())));
     }

@@ -36,6 +36,10 @@ pub struct Raw {
     /// Issue tokens with Cognito's own issuer (https://cognito-idp.{region}.amazonaws.com/{poolId}).
     #[arg(long, global = true, env = "COGNATE_COGNITO_ISSUER")]
     cognito_issuer: bool,
+    /// OAuth features beyond Cognito, comma-separated: rp-logout (OIDC
+    /// RP-initiated logout at /logout), introspection (RFC 7662).
+    #[arg(long, global = true, env = "COGNATE_OAUTH_EXTENSIONS")]
+    oauth_extensions: Option<String>,
     /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, global = true, env = "COGNATE_TLS_CERT")]
     tls_cert: Option<String>,
@@ -106,6 +110,7 @@ struct File {
     public_url: Option<String>,
     cognito_issuer: Option<bool>,
     login_domain_base: Option<String>,
+    oauth_extensions: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
     smtp_url: Option<String>,
@@ -131,6 +136,7 @@ pub struct Settings {
     public_url: Option<String>,
     cognito_issuer: bool,
     pub login_domain_base: String,
+    pub oauth_extensions: cognate_idp::oauth::Extensions,
     /// Serve over TLS: (certificate chain, private key), PEM files.
     pub tls: Option<(String, String)>,
     pub smtp: Option<cognate_outbound::smtp::SmtpConfig>,
@@ -189,6 +195,9 @@ impl Raw {
         {
             return Err(format!("the public URL must start with http:// or https://, not {url:?}"));
         }
+        let oauth_extensions = cognate_idp::oauth::Extensions::parse(
+            &self.oauth_extensions.or(file.oauth_extensions).unwrap_or_default(),
+        )?;
         let tls = match (self.tls_cert.or(file.tls_cert), self.tls_key.or(file.tls_key)) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
@@ -215,6 +224,7 @@ impl Raw {
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             cognito_issuer: self.cognito_issuer || file.cognito_issuer.unwrap_or(false),
             tls,
+            oauth_extensions,
             login_domain_base: self.login_domain_base.or(file.login_domain_base).unwrap_or_else(|| "localhost".into()),
             location,
             ephemeral,

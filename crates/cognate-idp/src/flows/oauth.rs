@@ -25,6 +25,33 @@ const CODE_TTL_MS: i64 = 5 * 60_000;
 pub const SESSION_TTL_MS: i64 = 3_600_000;
 const TOKEN_SOURCE: &str = "TokenGeneration_HostedAuth";
 
+/// OAuth features beyond Cognito, each off unless the operator turns it on
+/// (`--oauth-extensions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extensions {
+    /// OIDC RP-initiated logout at /logout: `post_logout_redirect_uri`
+    /// (one of the client's LogoutURLs), with the client named by
+    /// `client_id` or by an `id_token_hint` the pool issued.
+    pub rp_logout: bool,
+    /// Token introspection (RFC 7662) at /oauth2/introspect.
+    pub introspection: bool,
+}
+
+impl Extensions {
+    /// `rp-logout,introspection` (either, both, or empty).
+    pub fn parse(list: &str) -> std::result::Result<Extensions, String> {
+        let mut e = Extensions::default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "rp-logout" => e.rp_logout = true,
+                "introspection" => e.introspection = true,
+                other => return Err(format!("unknown OAuth extension {other:?}; known: rp-logout, introspection")),
+            }
+        }
+        Ok(e)
+    }
+}
+
 /// `response_type` of /oauth2/authorize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
@@ -780,6 +807,13 @@ impl Idp {
         domain: &PoolDomain,
         p: &BTreeMap<String, String>,
     ) -> std::result::Result<LogoutTarget, AuthorizeError> {
+        // The extension names its client by client_id or by the hint.
+        if self.extensions.rp_logout
+            && !p.contains_key("logout_uri")
+            && let Some(uri) = p.get("post_logout_redirect_uri").filter(|u| !u.is_empty())
+        {
+            return self.rp_logout(domain, p, uri).await;
+        }
         let Some(client_id) = p.get("client_id").filter(|c| !c.is_empty()) else {
             return Err(AuthorizeError::Page("Missing required parameter client_id in request URL".into()));
         };
@@ -801,6 +835,106 @@ impl Idp {
         }
         self.check_authorize(domain, p).await?;
         Ok(LogoutTarget::SignInAgain)
+    }
+
+    /// OIDC RP-initiated logout (an extension): the client by `client_id` or
+    /// by the `aud` of an ID token this pool signed, the target one of its
+    /// LogoutURLs, with `state` passed back.
+    async fn rp_logout(
+        &self,
+        domain: &PoolDomain,
+        p: &BTreeMap<String, String>,
+        uri: &str,
+    ) -> std::result::Result<LogoutTarget, AuthorizeError> {
+        let hinted = match p.get("id_token_hint").filter(|h| !h.is_empty()) {
+            None => None,
+            Some(hint) => {
+                let claims = self.verified_claims(hint).await.map_err(|e| AuthorizeError::Page(page_fault(e)))?;
+                let claims = claims.filter(|c| {
+                    c.get("token_use").and_then(Value::as_str) == Some("id")
+                        && c.get("iss").and_then(Value::as_str) == Some(self.issuer_of(&domain.pool_id).as_str())
+                });
+                let Some(claims) = claims else {
+                    return Err(AuthorizeError::Page("Invalid id_token_hint.".into()));
+                };
+                claims.get("aud").and_then(Value::as_str).map(str::to_string)
+            }
+        };
+        let client_id = match (p.get("client_id").filter(|c| !c.is_empty()), hinted) {
+            (Some(c), Some(h)) if *c != h => {
+                return Err(AuthorizeError::Page("id_token_hint was issued to another client.".into()));
+            }
+            (Some(c), _) => c.clone(),
+            (None, Some(h)) => h,
+            (None, None) => {
+                return Err(AuthorizeError::Page("Missing required parameter client_id in request URL".into()));
+            }
+        };
+        let client = match self.resolve_client(&client_id).await {
+            Ok(c) if c.pool_row.id == domain.pool_id => c,
+            Ok(_) | Err(Error::ResourceNotFound(_)) => {
+                return Err(AuthorizeError::Page("Invalid client_id for this domain.".into()));
+            }
+            Err(e) => return Err(AuthorizeError::Page(page_fault(e))),
+        };
+        if !client.client.logout_ur_ls.as_ref().is_some_and(|l| l.iter().any(|u| u == uri)) {
+            return Err(AuthorizeError::Page("Invalid post_logout_redirect_uri for this client.".into()));
+        }
+        let state: Vec<(&str, &str)> = p.get("state").map(|s| ("state", s.as_str())).into_iter().collect();
+        Ok(LogoutTarget::Away(redirect_to(uri, &state, false)))
+    }
+
+    /// POST /oauth2/introspect (an extension, RFC 7662): whether a token of
+    /// this pool is live, and what it grants. The asking client proves
+    /// itself; an access token of any client of the pool, and a refresh
+    /// token of the asking client, are described; anything else is
+    /// `{"active": false}`.
+    pub async fn introspect(
+        &self,
+        domain: &PoolDomain,
+        auth: &ClientAuth,
+        token: Option<&str>,
+    ) -> std::result::Result<Map<String, Value>, OAuthError> {
+        if !self.extensions.introspection {
+            return Err(OAuthError { error: "invalid_request", description: None, status: 404 });
+        }
+        let token = token.ok_or_else(|| OAuthError::with("invalid_request", "token is required"))?;
+        let c = self.oauth_client(domain, auth).await?;
+        let inactive = || Map::from_iter([("active".to_string(), json!(false))]);
+        if let Ok(row) = self.live_refresh_token(&c, token).await {
+            let key = UserKey { pool_id: &row.pool_id, username_key: &row.username_key };
+            let user = User::read_opt(self.store.get_user(key).await.map_err(Error::from)?)?;
+            let Some(user) = user.filter(|u| u.enabled != 0) else { return Ok(inactive()) };
+            let mut out = Map::new();
+            out.insert("active".into(), json!(true));
+            out.insert("token_type".into(), json!("refresh_token"));
+            out.insert("client_id".into(), json!(row.client_id));
+            out.insert("username".into(), json!(user.username));
+            out.insert("sub".into(), json!(user.sub));
+            out.insert("exp".into(), json!(row.expires_at / 1000));
+            out.insert("iat".into(), json!(row.created_at / 1000));
+            return Ok(out);
+        }
+        let Some(claims) = self.verified_claims(token).await? else { return Ok(inactive()) };
+        let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
+        let iss_ok = text("iss").as_deref() == Some(self.issuer_of(&domain.pool_id).as_str());
+        let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+        if !iss_ok || text("token_use").as_deref() != Some("access") || exp <= self.now() / 1000 {
+            return Ok(inactive());
+        }
+        // A user's token is also checked for revocation and the user's state.
+        if claims.contains_key("origin_jti") && self.check_access(token).await.is_err() {
+            return Ok(inactive());
+        }
+        let mut out = Map::new();
+        out.insert("active".into(), json!(true));
+        out.insert("token_type".into(), json!("Bearer"));
+        for k in ["scope", "client_id", "username", "sub", "iss", "exp", "iat", "jti"] {
+            if let Some(v) = claims.get(k) {
+                out.insert(k.to_string(), v.clone());
+            }
+        }
+        Ok(out)
     }
 }
 

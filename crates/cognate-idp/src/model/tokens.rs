@@ -193,7 +193,7 @@ impl Idp {
     /// names, and remembers it. Only the signature check is skipped: expiry,
     /// revocation and the user are checked on every call. None when the
     /// signature does not verify or the pool does not exist.
-    async fn verified_claims(&self, token: &str) -> Result<Option<Arc<Map<String, Value>>>> {
+    pub(crate) async fn verified_claims(&self, token: &str) -> Result<Option<Arc<Map<String, Value>>>> {
         use sha2::Digest as _;
         let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
         let now = self.now();
@@ -291,6 +291,9 @@ impl Idp {
                 ("end_session_endpoint", "/logout"),
             ] {
                 doc[name] = json!(format!("{base}{path}"));
+            }
+            if self.extensions.introspection {
+                doc["introspection_endpoint"] = json!(format!("{base}/oauth2/introspect"));
             }
         }
         Ok(doc)
