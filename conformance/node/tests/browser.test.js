@@ -11,7 +11,6 @@
 // (scripts/login-screenshots does this for docs/login.md).
 
 import assert from 'node:assert/strict';
-import dns from 'node:dns';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -32,7 +31,7 @@ import {
 import { generate } from 'otplib';
 import { chromium } from 'playwright-core';
 
-import { adminClient, createApp, publicClient, readCode, startServer, uniqueName } from './helpers.js';
+import { adminClient, createApp, publicClient, readCode, resolveLocalhostNames, startServer, uniqueName } from './helpers.js';
 
 const CHROMIUM = process.env.COGNATE_CHROMIUM || '/usr/bin/chromium-headless-shell';
 const PASSWORD = 'Br0wser-Passw0rd!';
@@ -40,10 +39,7 @@ const SHOTS = process.env.COGNATE_SCREENSHOTS;
 
 // The test's own fetches (the app's back end) resolve `*.localhost` as the
 // browser does.
-const realLookup = dns.lookup;
-dns.lookup = function lookup(host, options, callback) {
-  return realLookup.call(dns, host.endsWith('.localhost') ? '127.0.0.1' : host, options, callback);
-};
+const restoreLookup = resolveLocalhostNames();
 
 let server;
 let admin;
@@ -78,7 +74,7 @@ before(async () => {
 });
 
 after(async () => {
-  dns.lookup = realLookup;
+  restoreLookup();
   await browser?.close();
   await new Promise((resolve) => (app ? app.close(resolve) : resolve()));
   admin?.destroy();

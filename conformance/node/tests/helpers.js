@@ -17,6 +17,7 @@
 // node --test runs every test file in its own process, so each file starts
 // (and stops) its own server from its top-level before()/after() hooks.
 
+import dns from 'node:dns';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -409,4 +410,19 @@ export function jsGetUserAttributes(user) {
 /** Attributes as a plain { name: value } object. */
 export function attributeMap(list) {
   return Object.fromEntries(list.map((a) => [a.getName ? a.getName() : a.Name, a.getValue ? a.getValue() : a.Value]));
+}
+
+/**
+ * Resolves every `*.localhost` name to 127.0.0.1 in this process, as
+ * browsers do by themselves (pool domains live under `localhost`). Returns
+ * the function that puts the real resolver back.
+ */
+export function resolveLocalhostNames() {
+  const real = dns.lookup;
+  dns.lookup = function lookup(host, options, callback) {
+    return real.call(dns, host.endsWith('.localhost') ? '127.0.0.1' : host, options, callback);
+  };
+  return () => {
+    dns.lookup = real;
+  };
 }

@@ -8,7 +8,6 @@
 // does not, so this file maps those names to 127.0.0.1 as a browser would.
 
 import assert from 'node:assert/strict';
-import dns from 'node:dns';
 import { after, before, test } from 'node:test';
 
 import {
@@ -20,15 +19,12 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import * as oidc from 'openid-client';
 
-import { adminClient, createApp, startServer, uniqueName } from './helpers.js';
+import { adminClient, createApp, resolveLocalhostNames, startServer, uniqueName } from './helpers.js';
 
 const CALLBACK = 'https://app.example.com/oidc/callback';
 const USER_PASSWORD = 'Oidc-Passw0rd!';
 
-const realLookup = dns.lookup;
-dns.lookup = function lookup(host, options, callback) {
-  return realLookup.call(dns, host.endsWith('.localhost') ? '127.0.0.1' : host, options, callback);
-};
+const restoreLookup = resolveLocalhostNames();
 
 let server;
 let admin;
@@ -39,7 +35,7 @@ before(async () => {
 });
 
 after(async () => {
-  dns.lookup = realLookup;
+  restoreLookup();
   admin?.destroy();
   await server?.stop();
 });

@@ -246,26 +246,30 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
 }
 
+/// What the token, revocation and introspection endpoints share: a POST
+/// of a form, by a client that authenticates with it (or its Authorization
+/// header). Answers the OAuth error otherwise.
+async fn client_form(req: Request) -> Result<(BTreeMap<String, String>, ClientAuth), Response> {
+    let bad = |description: Option<String>, status| {
+        oauth_error(&OAuthError { error: "invalid_request", description, status })
+    };
+    if req.method() != Method::POST {
+        return Err(bad(None, 405));
+    }
+    if !is_form(req.headers()) {
+        return Err(bad(Some("Content-Type must be application/x-www-form-urlencoded".into()), 400));
+    }
+    let (req, fields) = form_fields(req).await.map_err(|_| bad(None, 413))?;
+    let auth = client_auth(req.headers(), &fields).map_err(|e| oauth_error(&e))?;
+    Ok((fields, auth))
+}
+
 /// POST /oauth2/token.
 async fn token(State(idp): State<Idp>, req: Request) -> Response {
     let Some(domain) = domain_of(&req) else { return not_found().await };
-    if req.method() != Method::POST {
-        return oauth_error(&OAuthError { error: "invalid_request", description: None, status: 405 });
-    }
-    if !is_form(req.headers()) {
-        return oauth_error(&OAuthError {
-            error: "invalid_request",
-            description: Some("Content-Type must be application/x-www-form-urlencoded".into()),
-            status: 400,
-        });
-    }
-    let (req, fields) = match form_fields(req).await {
+    let (fields, auth) = match client_form(req).await {
         Ok(f) => f,
-        Err(_) => return oauth_error(&OAuthError { error: "invalid_request", description: None, status: 413 }),
-    };
-    let auth = match client_auth(req.headers(), &fields) {
-        Ok(a) => a,
-        Err(e) => return oauth_error(&e),
+        Err(resp) => return resp,
     };
     let field = |k: &str| fields.get(k).filter(|v| !v.is_empty()).cloned();
     let request = TokenRequest {
@@ -333,16 +337,9 @@ async fn user_info(State(idp): State<Idp>, req: Request) -> Response {
 /// unknown or already revoked.
 async fn revoke(State(idp): State<Idp>, req: Request) -> Response {
     let Some(domain) = domain_of(&req) else { return not_found().await };
-    if req.method() != Method::POST || !is_form(req.headers()) {
-        return oauth_error(&OAuthError { error: "invalid_request", description: None, status: 400 });
-    }
-    let (req, fields) = match form_fields(req).await {
+    let (fields, auth) = match client_form(req).await {
         Ok(f) => f,
-        Err(_) => return oauth_error(&OAuthError { error: "invalid_request", description: None, status: 413 }),
-    };
-    let auth = match client_auth(req.headers(), &fields) {
-        Ok(a) => a,
-        Err(e) => return oauth_error(&e),
+        Err(resp) => return resp,
     };
     match idp.oauth_revoke(&domain, &auth, fields.get("token").map(String::as_str)).await {
         Ok(()) => {
@@ -357,16 +354,9 @@ async fn revoke(State(idp): State<Idp>, req: Request) -> Response {
 /// POST /oauth2/introspect (RFC 7662, an extension: off unless turned on).
 async fn introspect(State(idp): State<Idp>, req: Request) -> Response {
     let Some(domain) = domain_of(&req) else { return not_found().await };
-    if req.method() != Method::POST || !is_form(req.headers()) {
-        return oauth_error(&OAuthError { error: "invalid_request", description: None, status: 400 });
-    }
-    let (req, fields) = match form_fields(req).await {
+    let (fields, auth) = match client_form(req).await {
         Ok(f) => f,
-        Err(_) => return oauth_error(&OAuthError { error: "invalid_request", description: None, status: 413 }),
-    };
-    let auth = match client_auth(req.headers(), &fields) {
-        Ok(a) => a,
-        Err(e) => return oauth_error(&e),
+        Err(resp) => return resp,
     };
     match idp.introspect(&domain, &auth, fields.get("token").map(String::as_str)).await {
         Ok(answer) => json(StatusCode::OK, &serde_json::Value::Object(answer)),

@@ -32,6 +32,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cognate_idp::Idp;
+use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,18 +148,8 @@ impl Running {
 /// Serves `app` on an already-bound listener.
 pub fn start(listener: tokio::net::TcpListener, app: App) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await;
-        app.audit.flush().await;
-        served
-    });
-    Ok(Running { addr, stop, task })
+    Ok(spawn_serving(addr, app, move |stop| axum::serve(listener, service).with_graceful_shutdown(stop).into_future()))
 }
 
 /// Serves `app` over TLS on an already-bound listener.
@@ -169,7 +160,6 @@ pub fn start_tls(
 ) -> std::io::Result<Running> {
     let listener = tls::TlsListener::new(listener, config)?;
     let addr = axum::serve::Listener::local_addr(&listener)?;
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
     // The peer as the rest of the edge reads it (ConnectInfo<SocketAddr>).
     let service = router(app.clone())
         .layer(middleware::map_request(|mut req: Request| async move {
@@ -180,16 +170,30 @@ pub fn start_tls(
             req
         }))
         .into_make_service_with_connect_info::<tls::TlsPeer>();
+    Ok(spawn_serving(addr, app, move |stop| axum::serve(listener, service).with_graceful_shutdown(stop).into_future()))
+}
+
+/// Runs the server future `serve` makes (given the signal to stop
+/// accepting), then flushes the audit log: what plain and TLS serving share.
+fn spawn_serving<F>(
+    addr: SocketAddr,
+    app: App,
+    serve: impl FnOnce(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>) -> F,
+) -> Running
+where
+    F: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let signal = Box::pin(async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    });
+    let served = serve(signal);
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await;
+        let served = served.await;
         app.audit.flush().await;
         served
     });
-    Ok(Running { addr, stop, task })
+    Running { addr, stop, task }
 }
 
 /// Request id, CORS and logging for every response, whatever produced it.

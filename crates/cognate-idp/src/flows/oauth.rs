@@ -468,20 +468,6 @@ impl Idp {
         self.confirm_sign_up_as(&c, req).await.map(|_| ())
     }
 
-    pub async fn hosted_resend_code(
-        &self,
-        a: &Authorization,
-        username: &str,
-    ) -> Result<Option<CodeDeliveryDetailsType>> {
-        let c = self.hosted_client(a).await?;
-        let req = ResendConfirmationCodeRequest {
-            client_id: a.client_id.clone(),
-            username: username.to_string(),
-            ..Default::default()
-        };
-        Ok(self.resend_confirmation_code_as(&c, req).await?.code_delivery_details)
-    }
-
     pub async fn hosted_forgot_password(
         &self,
         a: &Authorization,

@@ -181,16 +181,7 @@ impl Idp {
         req: ResendConfirmationCodeRequest,
     ) -> Result<ResendConfirmationCodeResponse> {
         let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
-        let c = self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
-        self.resend_confirmation_code_as(&c, req).await
-    }
-
-    /// ResendConfirmationCode for a proven client.
-    pub(crate) async fn resend_confirmation_code_as(
-        &self,
-        c: &ClientCtx,
-        req: ResendConfirmationCodeRequest,
-    ) -> Result<ResendConfirmationCodeResponse> {
+        let c = &self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
         let not_sent = || {
             Error::InvalidParameter(
                 "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
