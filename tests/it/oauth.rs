@@ -523,6 +523,15 @@ async fn the_hosted_endpoints_over_tls() {
         r.contains(&format!("\"token_endpoint\":\"https://secure.auth.us-east-1.localhost:{port}/oauth2/token\"")),
         "{r}"
     );
+    // A client that connects and never says anything holds up no one.
+    let _silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tls_get(server.addr, &format!("localhost:{port}"), "/health"),
+    )
+    .await
+    .expect("a handshake after a silent connection");
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
     // A plain-text client gets no answer from the TLS listener.
     let plain = raw_http(server.addr, "GET", "/health", &[], b"").await;
     assert_ne!(plain.status, 200);
