@@ -12,7 +12,9 @@
 // set) in its own process group, waits for GET /ready, and `stop()` kills
 // the group and removes the directory. If COGNATE_ENDPOINT is set, that
 // server is used and nothing is started. Server output goes to
-// conformance/node/logs/.
+// conformance/node/logs/. With `tls: { cert, key, ca }` (PEM file paths, and
+// the CA's PEM text) it serves HTTPS (`--tls-cert`, `--tls-key`), the endpoint
+// is https://127.0.0.1:<port>, and clients given `tlsClientOptions(ca)` trust it.
 //
 // node --test runs every test file in its own process, so each file starts
 // (and stops) its own server from its top-level before()/after() hooks.
@@ -21,6 +23,7 @@ import dns from 'node:dns';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,12 +105,27 @@ function timestamp() {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
 }
 
+/** The status of GET `url` over HTTPS, trusting only the PEM `ca`. */
+function httpsStatus(url, ca) {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
 /**
  * Start the server under test (or use $COGNATE_ENDPOINT).
  * Resolves to { endpoint, port, logPath, stop() }.
  */
-export async function startServer({ extraArgs = [] } = {}) {
+export async function startServer({ extraArgs = [], tls = null } = {}) {
   const external = process.env.COGNATE_ENDPOINT;
+  if (external && tls) {
+    throw new Error('this test serves TLS with a certificate it makes itself: run it without COGNATE_ENDPOINT');
+  }
   if (external) {
     const endpoint = external.replace(/\/+$/, '');
     return { endpoint, port: Number(new URL(endpoint).port), logPath: null, stop: async () => {} };
@@ -128,10 +146,11 @@ export async function startServer({ extraArgs = [] } = {}) {
   fs.mkdirSync(logDir, { recursive: true });
   const logPath = path.join(logDir, `cognate-${timestamp()}-${port}.log`);
   const logFd = fs.openSync(logPath, 'w');
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cognate-conformance-'));
 
-  const child = spawn(binary, ['serve', ...storageArgs(dataDir), '--listen', `127.0.0.1:${port}`, ...extraArgs], {
+  const child = spawn(binary, ['serve', ...storageArgs(dataDir), '--listen', `127.0.0.1:${port}`, ...tlsArgs, ...extraArgs], {
     env: {
       ...process.env,
       COGNATE_ADMIN_ACCESS_KEY_ID: ACCESS_KEY_ID,
@@ -188,9 +207,13 @@ export async function startServer({ extraArgs = [] } = {}) {
       );
     }
     try {
-      const r = await fetch(`${endpoint}/ready`, { signal: AbortSignal.timeout(1000) });
-      await r.arrayBuffer();
-      if (r.status === 200) break;
+      if (tls) {
+        if ((await httpsStatus(`${endpoint}/ready`, tls.ca)) === 200) break;
+      } else {
+        const r = await fetch(`${endpoint}/ready`, { signal: AbortSignal.timeout(1000) });
+        await r.arrayBuffer();
+        if (r.status === 200) break;
+      }
     } catch {
       /* not listening yet */
     }
@@ -208,13 +231,19 @@ export async function startServer({ extraArgs = [] } = {}) {
 // AWS SDK clients
 // --------------------------------------------------------------------------
 
+/** Client options that trust the PEM `ca` (a server started with `tls`). */
+export function tlsClientOptions(ca) {
+  return { requestHandler: { httpsAgent: new https.Agent({ ca }) } };
+}
+
 /** Admin client, signed with the configured admin keys. */
-export function adminClient(endpoint) {
+export function adminClient(endpoint, options = {}) {
   return new CognitoIdentityProviderClient({
     region: REGION,
     endpoint,
     credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
     maxAttempts: 1,
+    ...options,
   });
 }
 
@@ -222,7 +251,7 @@ export function adminClient(endpoint) {
  * A client with no AWS credentials at all, as an app has: the SDK sends the
  * public operations (SignUp, InitiateAuth, GetUser, ...) unsigned.
  */
-export function publicClient(endpoint) {
+export function publicClient(endpoint, options = {}) {
   return new CognitoIdentityProviderClient({
     region: REGION,
     endpoint,
@@ -230,6 +259,7 @@ export function publicClient(endpoint) {
     credentials: async () => {
       throw new Error('the public client must not need AWS credentials');
     },
+    ...options,
   });
 }
 
