@@ -20,6 +20,7 @@ import {
   AdminCreateUserCommand,
   AdminSetUserPasswordCommand,
   AssociateSoftwareTokenCommand,
+  CreateManagedLoginBrandingCommand,
   CreateUserPoolClientCommand,
   CreateUserPoolDomainCommand,
   InitiateAuthCommand,
@@ -87,11 +88,13 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
-async function pool(t) {
+async function pool(t, { managedLoginVersion = 1 } = {}) {
   const created = await createApp(admin, server.endpoint);
   t.after(created.cleanup);
   const prefix = uniqueName('web').toLowerCase().replace(/_/g, '-');
-  await admin.send(new CreateUserPoolDomainCommand({ UserPoolId: created.poolId, Domain: prefix }));
+  await admin.send(new CreateUserPoolDomainCommand({
+    UserPoolId: created.poolId, Domain: prefix, ManagedLoginVersion: managedLoginVersion,
+  }));
   const client = async (name) => {
     const { UserPoolClient: c } = await admin.send(new CreateUserPoolClientCommand({
       UserPoolId: created.poolId, ClientName: name, GenerateSecret: true,
@@ -335,4 +338,132 @@ test('browser: the customized CSS and logo of a client are applied to its pages'
   await page.goto(p.authorize(p.blog));
   const plain = await page.getByRole('button', { name: 'Sign in' }).evaluate((el) => getComputedStyle(el).backgroundColor);
   assert.equal(plain, 'rgb(9, 114, 211)');
+});
+
+test('browser: MFA_SETUP shows the new key as a QR code and as text; its code signs the user in', async (t) => {
+  const p = await pool(t);
+  await admin.send(new SetUserPoolMfaConfigCommand({
+    UserPoolId: p.app.poolId, MfaConfiguration: 'ON', SoftwareTokenMfaConfiguration: { Enabled: true },
+  }));
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(p.authorize(p.shop));
+  await page.getByLabel('Username').fill('bea');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  assert.equal(await page.getByRole('heading').textContent(), 'Set up two-step verification');
+  // The QR code is drawn (an SVG image with its finder patterns) and the
+  // key is there to type in.
+  const qr = page.getByRole('img', { name: 'Key' });
+  assert.ok((await qr.boundingBox()).width >= 150);
+  assert.ok(await qr.locator('path').getAttribute('d'));
+  const secret = (await page.locator('#secret').textContent()).trim();
+  assert.match(secret, /^[A-Z2-7]{32,}$/);
+  await shot(page, 'mfa-setup');
+  // A wrong code shows the same key again.
+  await page.getByLabel('Authenticator code').fill('000000');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  assert.match(await page.getByRole('alert').textContent(), /[Cc]ode/);
+  assert.equal((await page.locator('#secret').textContent()).trim(), secret);
+  const first = await totpCode(secret);
+  await page.getByLabel('Authenticator code').fill(first.code);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL(`${appUrl}/cb?**`);
+  const tokens = await exchange(p.domain, p.shop, new URL(page.url()).searchParams.get('code'));
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+
+  // From now on the authenticator is asked for, with the key just set up.
+  const other = await browser.newContext();
+  t.after(() => other.close());
+  const page2 = await other.newPage();
+  await page2.goto(p.authorize(p.shop));
+  await page2.getByLabel('Username').fill('bea');
+  await page2.getByLabel('Password').fill(PASSWORD);
+  await page2.getByRole('button', { name: 'Sign in' }).click();
+  assert.equal(await page2.getByRole('heading').textContent(), 'Two-step verification');
+  const second = await totpCode(secret, first.step);
+  await page2.getByLabel('Authenticator code').fill(second.code);
+  await page2.getByRole('button', { name: 'Continue' }).click();
+  await page2.waitForURL(`${appUrl}/cb?**`);
+});
+
+test('browser: the pages speak the language lang names, and remember it in a cookie', async (t) => {
+  const p = await pool(t);
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(`${p.authorize(p.shop)}&lang=de`);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+  assert.equal(await page.getByRole('heading').textContent(), 'Bei Shop anmelden');
+  await page.getByLabel('Benutzername').fill('bea');
+  await page.getByLabel('Passwort').fill('wrong-Passw0rd!');
+  await page.getByRole('button', { name: 'Anmelden' }).click();
+  assert.equal(await page.getByRole('alert').textContent(), 'Benutzername oder Passwort ist falsch.');
+  await shot(page, 'sign-in-de');
+
+  // The language links switch to another; the cookie keeps it for the
+  // next sign-in, which names no language.
+  await page.getByRole('link', { name: '日本語' }).click();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ja');
+  const cookies = await context.cookies();
+  assert.equal(cookies.find((c) => c.name === 'lang')?.value, 'ja');
+  await page.goto(p.authorize(p.blog));
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ja');
+  assert.equal(await page.getByRole('heading').textContent(), 'Blog にサインイン');
+  await page.getByLabel('ユーザー名').fill('bea');
+  await page.getByLabel('パスワード').fill(PASSWORD);
+  await page.getByRole('button', { name: 'サインイン' }).click();
+  await page.waitForURL(`${appUrl}/cb?**`);
+
+  // Without lang or the cookie, the browser's language decides.
+  const french = await browser.newContext({ locale: 'fr-FR' });
+  t.after(() => french.close());
+  const page2 = await french.newPage();
+  await page2.goto(p.authorize(p.shop));
+  assert.equal(await page2.locator('html').getAttribute('lang'), 'fr');
+});
+
+test('browser: a managed-login domain wears the client\'s branding style', async (t) => {
+  const p = await pool(t, { managedLoginVersion: 2 });
+  // 1x1 PNGs: a logo and a page background.
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6338a161f31f000514022c1d504f040000000049454e44ae426082', 'hex');
+  await admin.send(new CreateManagedLoginBrandingCommand({
+    UserPoolId: p.app.poolId,
+    ClientId: p.shop.ClientId,
+    Settings: {
+      categories: { global: { colorSchemeMode: 'LIGHT' } },
+      components: {
+        primaryButton: { lightMode: { defaults: { backgroundColor: 'b41e3cff', textColor: 'ffffffff' } } },
+        pageText: { lightMode: { headingColor: '145a28ff' } },
+        form: { borderRadius: 16, lightMode: { backgroundColor: 'fdf6e3ff' } },
+        pageBackground: { image: { enabled: true } },
+      },
+      componentClasses: { link: { lightMode: { defaults: { textColor: '6b2d8fff' } } } },
+    },
+    Assets: [
+      { Category: 'FORM_LOGO', ColorMode: 'LIGHT', Extension: 'PNG', Bytes: png },
+      { Category: 'PAGE_BACKGROUND', ColorMode: 'LIGHT', Extension: 'PNG', Bytes: png },
+    ],
+  }));
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(p.authorize(p.shop));
+  const style = (locator, property) => locator.evaluate((el, prop) => getComputedStyle(el)[prop], property);
+  assert.equal(await style(page.getByRole('button', { name: 'Sign in' }), 'backgroundColor'), 'rgb(180, 30, 60)');
+  assert.equal(await style(page.getByRole('heading'), 'color'), 'rgb(20, 90, 40)');
+  assert.equal(await style(page.locator('main.panel'), 'backgroundColor'), 'rgb(253, 246, 227)');
+  assert.equal(await style(page.locator('main.panel'), 'borderTopLeftRadius'), '16px');
+  assert.equal(await style(page.getByRole('link', { name: 'Forgot your password?' }), 'color'), 'rgb(107, 45, 143)');
+  assert.match(await style(page.locator('body'), 'backgroundImage'), /\/ui\/.+\/background"\)$/);
+  assert.equal(await page.locator('img.logo-customizable').evaluate((img) => img.naturalWidth), 1);
+  await shot(page, 'sign-in-branded');
+  // The client without a style has the default look; the classic CSS of
+  // SetUICustomization does not apply on a managed-login domain.
+  await admin.send(new SetUICustomizationCommand({
+    UserPoolId: p.app.poolId, ClientId: p.blog.ClientId, CSS: '.submitButton-customizable { background-color: rgb(1, 2, 3); }',
+  }));
+  await page.goto(p.authorize(p.blog));
+  assert.equal(await style(page.getByRole('button', { name: 'Sign in' }), 'backgroundColor'), 'rgb(9, 114, 211)');
 });

@@ -16,6 +16,7 @@
 //! cookie's value as `_csrf`). Both are `SameSite=Lax`, and `Secure` when the
 //! domain is served over HTTPS.
 
+pub mod i18n;
 pub mod pages;
 mod signin;
 
@@ -30,6 +31,7 @@ use cognate_idp::domains::PoolDomain;
 use cognate_idp::oauth::{
     Authorization, AuthorizeError, ClientAuth, LogoutTarget, OAuthError, SessionUser, TokenRequest,
 };
+use i18n::Lang;
 use std::collections::BTreeMap;
 
 /// Largest form body a page or endpoint reads.
@@ -59,13 +61,22 @@ pub fn router(idp: Idp) -> Router {
         .route("/static/login.css", get(css))
         .route("/ui/{client}/style.css", get(ui_css))
         .route("/ui/{client}/logo", get(ui_logo))
-        .fallback(not_found)
+        .route("/ui/{client}/background", get(ui_background))
+        .fallback(fallback)
         .with_state(idp)
 }
 
 /// The domain the edge found for this request.
 pub(crate) fn domain_of(req: &Request) -> Option<PoolDomain> {
     req.extensions().get::<PoolDomain>().cloned()
+}
+
+/// The language of the request's pages (`i18n`).
+pub(crate) fn lang_of(req: &Request) -> Lang {
+    let param = query(req).remove("lang");
+    let cookie = cookie(req.headers(), i18n::LANG_COOKIE);
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Lang::choose(param.as_deref(), cookie.as_deref(), accept)
 }
 
 pub(crate) fn query(req: &Request) -> BTreeMap<String, String> {
@@ -104,8 +115,8 @@ pub(crate) fn page(status: StatusCode, html: String) -> Response {
     resp
 }
 
-pub(crate) fn error_response(message: &str) -> Response {
-    page(StatusCode::BAD_REQUEST, pages::error(message))
+pub(crate) fn error_response(lang: Lang, message: &str) -> Response {
+    page(StatusCode::BAD_REQUEST, pages::error(lang, message))
 }
 
 pub(crate) fn redirect(url: &str) -> Response {
@@ -116,13 +127,13 @@ pub(crate) fn redirect(url: &str) -> Response {
             resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             resp
         }
-        Err(_) => error_response("An error was encountered with the requested page."),
+        Err(_) => error_response(Lang::EN, "An error was encountered with the requested page."),
     }
 }
 
-pub(crate) fn refused(e: AuthorizeError) -> Response {
+pub(crate) fn refused(lang: Lang, e: AuthorizeError) -> Response {
     match e {
-        AuthorizeError::Page(m) => error_response(&m),
+        AuthorizeError::Page(m) => error_response(lang, &m),
         AuthorizeError::Redirect(url) => redirect(&url),
     }
 }
@@ -143,21 +154,24 @@ pub(crate) async fn session(
     headers: &HeaderMap,
 ) -> Result<Option<SessionUser>, Response> {
     let Some(c) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    idp.session_user(domain, &c).await.map_err(|e| fault(&e))
+    idp.session_user(domain, &c).await.map_err(|e| fault(Lang::EN, &e))
 }
 
-pub(crate) fn fault(e: &cognate_idp::Error) -> Response {
+pub(crate) fn fault(lang: Lang, e: &cognate_idp::Error) -> Response {
     if let Some(cause) = e.cause() {
         tracing::error!(cause = %cause, "internal error");
-        return page(StatusCode::INTERNAL_SERVER_ERROR, pages::error("Something went wrong; try again."));
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::error(lang, lang.tr("Something went wrong; try again.")),
+        );
     }
-    error_response(e.message())
+    error_response(lang, e.message())
 }
 
 pub(crate) async fn finish(idp: &Idp, a: &Authorization, s: &SessionUser) -> Response {
     match idp.complete_authorization(a, s).await {
         Ok(url) => redirect(&url),
-        Err(e) => fault(&e),
+        Err(e) => fault(Lang::EN, &e),
     }
 }
 
@@ -168,7 +182,7 @@ async fn authorize(State(idp): State<Idp>, req: Request) -> Response {
     let params = query(&req);
     let a = match idp.check_authorize(&domain, &params).await {
         Ok(a) => a,
-        Err(e) => return refused(e),
+        Err(e) => return refused(lang_of(&req), e),
     };
     let prompt = a.prompt.as_deref();
     if prompt != Some("login") {
@@ -195,7 +209,10 @@ pub(crate) async fn form_fields(req: Request) -> Result<(Request, BTreeMap<Strin
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
         Ok(b) => b,
-        Err(_) => return Err(page(StatusCode::PAYLOAD_TOO_LARGE, pages::error("The form is too large."))),
+        Err(_) => {
+            let lang = Lang::choose(None, cookie(&parts.headers, i18n::LANG_COOKIE).as_deref(), None);
+            return Err(page(StatusCode::PAYLOAD_TOO_LARGE, pages::error(lang, lang.tr("The form is too large."))));
+        }
     };
     let fields = cognate_wire::form::pairs(&bytes).into_iter().collect();
     Ok((Request::from_parts(parts, Body::empty()), fields))
@@ -370,14 +387,15 @@ async fn introspect(State(idp): State<Idp>, req: Request) -> Response {
 async fn logout(State(idp): State<Idp>, req: Request) -> Response {
     let Some(domain) = domain_of(&req) else { return not_found().await };
     let params = query(&req);
+    let lang = lang_of(&req);
     let target = match idp.logout_target(&domain, &params).await {
         Ok(t) => t,
-        Err(e) => return refused(e),
+        Err(e) => return refused(lang, e),
     };
     if let Some(c) = cookie(req.headers(), SESSION_COOKIE)
         && let Err(e) = idp.end_session(&c).await
     {
-        return fault(&e);
+        return fault(lang, &e);
     }
     let mut resp = match target {
         LogoutTarget::Away(url) => redirect(&url),
@@ -388,19 +406,20 @@ async fn logout(State(idp): State<Idp>, req: Request) -> Response {
 }
 
 async fn error_page(req: Request) -> Response {
+    let lang = lang_of(&req);
     let params = query(&req);
     let message =
         params.get("error").map(String::as_str).unwrap_or("An error was encountered with the requested page.");
-    error_response(message)
+    error_response(lang, message)
 }
 
 /// GET /confirmUser: the link of a verify-by-link email.
 async fn confirm_user(State(idp): State<Idp>, req: Request) -> Response {
     let Some(domain) = domain_of(&req) else { return not_found().await };
-    let params = query(&req);
+    let (lang, params) = (lang_of(&req), query(&req));
     match idp.confirm_user_link(&domain, &params).await {
-        Ok(()) => page(StatusCode::OK, pages::message("Your registration has been confirmed!")),
-        Err(e) => fault(&e),
+        Ok(()) => page(StatusCode::OK, pages::message(lang, "Your registration has been confirmed!")),
+        Err(e) => fault(lang, &e),
     }
 }
 
@@ -418,7 +437,7 @@ async fn look(idp: &Idp, req: Request) -> Option<cognate_idp::ui::Look> {
     let client = req.uri().path().strip_prefix("/ui/")?.split('/').next()?;
     let client = cognate_wire::form::decode(client.as_bytes());
     drop(req);
-    match idp.look_of(&domain.pool_id, &client).await {
+    match idp.look_of(&domain.pool_id, &client, domain.managed_login_version).await {
         Ok(l) => Some(l),
         Err(e) => {
             if let Some(cause) = e.cause() {
@@ -440,15 +459,40 @@ async fn ui_css(State(idp): State<Idp>, req: Request) -> Response {
 }
 
 async fn ui_logo(State(idp): State<Idp>, req: Request) -> Response {
-    let Some((bytes, kind)) = look(&idp, req).await.and_then(|l| l.image) else { return not_found().await };
+    match look(&idp, req).await.and_then(|l| l.image) {
+        Some(image) => image_response(image),
+        None => not_found().await,
+    }
+}
+
+async fn ui_background(State(idp): State<Idp>, req: Request) -> Response {
+    match look(&idp, req).await.and_then(|l| l.background) {
+        Some(image) => image_response(image),
+        None => not_found().await,
+    }
+}
+
+/// An image of a client's look. Opened by itself (an SVG may hold
+/// script), it runs in a sandbox with nothing allowed.
+fn image_response((bytes, kind): (Vec<u8>, &'static str)) -> Response {
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
     resp
 }
 
 pub(crate) async fn not_found() -> Response {
-    page(StatusCode::NOT_FOUND, pages::error("This page does not exist."))
+    not_found_in(Lang::EN)
+}
+
+fn not_found_in(lang: Lang) -> Response {
+    page(StatusCode::NOT_FOUND, pages::error(lang, lang.tr("This page does not exist.")))
+}
+
+/// Any other path of a pool domain.
+async fn fallback(req: Request) -> Response {
+    not_found_in(lang_of(&req))
 }

@@ -6,6 +6,8 @@
 /// The stylesheet every page links (`/static/login.css`).
 pub const CSS: &str = include_str!("login.css");
 
+use crate::i18n::Lang;
+
 /// `s` escaped for HTML text and double-quoted attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -22,15 +24,34 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn layout(title: &str, body: &str, stylesheet: Option<&str>) -> String {
+fn layout(lang: Lang, title: &str, body: &str, stylesheet: Option<&str>) -> String {
     let extra = stylesheet.map(|s| format!("<link rel=\"stylesheet\" href=\"{}\">\n", esc(s))).unwrap_or_default();
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<link rel=\"stylesheet\" href=\"/static/login.css\">\n{extra}</head>\n\
          <body class=\"background-customizable\">\n<main class=\"panel\">\n{body}</main>\n</body>\n</html>\n",
+        lang.code(),
         esc(title)
     )
+}
+
+/// Links to the same page in each language: `base` is the page's path and
+/// query without `lang`.
+fn language_links(lang: Lang, base: &str) -> String {
+    let sep = if base.contains('?') { "&amp;" } else { "?" };
+    let mut nav = format!("<nav class=\"languages\" aria-label=\"{}\">", esc(lang.tr("Language")));
+    for l in Lang::all() {
+        let current = if l == lang { " aria-current=\"page\"" } else { "" };
+        nav.push_str(&format!(
+            "<a href=\"{}{sep}lang={code}\" hreflang=\"{code}\" lang=\"{code}\"{current}>{}</a> ",
+            esc(base),
+            esc(l.name()),
+            code = l.code()
+        ));
+    }
+    nav.push_str("</nav>\n");
+    nav
 }
 
 /// One field of a form page.
@@ -58,6 +79,7 @@ impl Field {
 /// the form (its hidden values, fields and button), and links below it.
 #[derive(Debug, Clone, Default)]
 pub struct Form<'a> {
+    pub lang: Lang,
     pub heading: &'a str,
     pub text: &'a str,
     pub error: Option<&'a str>,
@@ -72,6 +94,12 @@ pub struct Form<'a> {
     pub stylesheet: Option<String>,
     /// The client's logo, above the heading.
     pub logo: Option<String>,
+    /// The page's path and query without `lang`, for links to it in the
+    /// other languages (pages reached by a GET only).
+    pub languages: Option<String>,
+    /// Markup placed between the text and the form, already escaped (the
+    /// QR code of an authenticator's key).
+    pub figure: Option<String>,
 }
 
 fn label(name: &str, text: &str) -> String {
@@ -99,7 +127,13 @@ pub fn form(f: &Form<'_>, csrf: &str) -> String {
         body.push_str(&format!("<p class=\"notice\" role=\"status\" id=\"notice\">{}</p>\n", esc(n)));
     }
     if let Some(e) = f.error {
-        body.push_str(&format!("<p class=\"errorMessage-customizable\" role=\"alert\" id=\"error\">{}</p>\n", esc(e)));
+        body.push_str(&format!(
+            "<p class=\"errorMessage-customizable\" role=\"alert\" id=\"error\">{}</p>\n",
+            esc(&f.lang.message(e))
+        ));
+    }
+    if let Some(figure) = &f.figure {
+        body.push_str(figure);
     }
     body.push_str(&format!("<form method=\"post\" action=\"{}\" class=\"form\">\n", esc(f.action)));
     body.push_str(&format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">\n", esc(csrf)));
@@ -157,23 +191,57 @@ pub fn form(f: &Form<'_>, csrf: &str) -> String {
         body.push_str(&links.join(" "));
         body.push_str("</p>\n");
     }
-    layout(f.heading, &body, f.stylesheet.as_deref())
+    if let Some(base) = &f.languages {
+        body.push_str(&language_links(f.lang, base));
+    }
+    layout(f.lang, f.heading, &body, f.stylesheet.as_deref())
+}
+
+/// `text` as a QR code drawn in SVG (black squares on white with a quiet
+/// zone of four), or None when it is too long for one.
+pub fn qr_svg(text: &str, label: &str) -> Option<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let width = code.width();
+    let colors = code.to_colors();
+    // Each run of dark modules in a row is one rectangle.
+    let mut path = String::new();
+    for (y, row) in colors.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if row[x] == qrcode::Color::Dark {
+                let run = row[x..].iter().take_while(|c| **c == qrcode::Color::Dark).count();
+                path.push_str(&format!("M{} {}h{run}v1h-{run}z", x + 4, y + 4));
+                x += run;
+            } else {
+                x += 1;
+            }
+        }
+    }
+    let size = width + 8;
+    Some(format!(
+        "<svg class=\"qr\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" width=\"200\" height=\"200\" \
+         role=\"img\" aria-label=\"{}\" shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/>\
+         <path d=\"{path}\" fill=\"#000\"/></svg>\n",
+        esc(label)
+    ))
 }
 
 /// A page that only tells something (a confirmed registration).
-pub fn message(text: &str) -> String {
+pub fn message(lang: Lang, text: &'static str) -> String {
+    let text = lang.tr(text);
     let body = format!("<h1 class=\"banner-customizable\" role=\"status\">{}</h1>\n", esc(text));
-    layout(text, &body, None)
+    layout(lang, text, &body, None)
 }
 
 /// Cognito's error page: the message, and nothing to follow.
-pub fn error(message: &str) -> String {
+pub fn error(lang: Lang, message: &str) -> String {
     let body = format!(
-        "<h1 class=\"banner-customizable\">An error was encountered with the requested page.</h1>\n\
+        "<h1 class=\"banner-customizable\">{}</h1>\n\
          <p class=\"errorMessage-customizable\" role=\"alert\" id=\"error\">{}</p>\n",
-        esc(message)
+        esc(lang.tr("An error was encountered with the requested page.")),
+        esc(&lang.message(message))
     );
-    layout("Error", &body, None)
+    layout(lang, lang.tr("Error"), &body, None)
 }
 
 #[cfg(test)]
@@ -203,5 +271,40 @@ mod tests {
         assert!(page.contains("&lt;b&gt;bad&lt;/b&gt;"));
         assert!(page.contains("href=\"/signup?a=1&amp;b=2\""));
         assert!(!page.contains("<script") && !page.contains("style="));
+    }
+
+    #[test]
+    fn a_page_is_in_its_language_with_links_to_the_others() {
+        let de = Lang::parse("de").unwrap();
+        let page = form(
+            &Form {
+                lang: de,
+                heading: de.tr("Sign in"),
+                error: Some("Incorrect username or password."),
+                action: "/login",
+                button: de.tr("Sign in"),
+                languages: Some("/login?client_id=abc".into()),
+                ..Default::default()
+            },
+            "t",
+        );
+        assert!(page.contains("<html lang=\"de\">"));
+        assert!(page.contains(&format!("<h1 class=\"banner-customizable\">{}</h1>", de.tr("Sign in"))));
+        assert!(!page.contains("Incorrect username or password."), "the service's message is translated");
+        assert!(page.contains("href=\"/login?client_id=abc&amp;lang=ja\" hreflang=\"ja\" lang=\"ja\">日本語</a>"));
+        assert!(page.contains("lang=\"de\" aria-current=\"page\">Deutsch</a>"));
+    }
+
+    #[test]
+    fn a_qr_code_is_drawn_in_svg() {
+        let svg = qr_svg("otpauth://totp/Pool:bea?secret=JBSWY3DPEHPK3PXP&issuer=Pool", "Key").unwrap();
+        assert!(svg.starts_with("<svg class=\"qr\"") && svg.contains("aria-label=\"Key\""));
+        // Version 4 at level M: 33 modules and a quiet zone of 4 each side.
+        assert!(svg.contains("viewBox=\"0 0 41 41\""), "{svg}");
+        // The finder patterns' top rows (7 dark modules) at three corners,
+        // and the left finder's second row (dark, 5 light, dark).
+        assert!(svg.contains("M4 4h7v1h-7z") && svg.contains("M30 4h7v1h-7z") && svg.contains("M4 30h7v1h-7z"));
+        assert!(svg.contains("M4 5h1v1h-1zM10 5h1v1h-1z"));
+        assert!(qr_svg(&"x".repeat(5000), "Key").is_none());
     }
 }

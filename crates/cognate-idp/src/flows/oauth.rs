@@ -174,7 +174,19 @@ pub const HOSTED_CHALLENGES: &[ChallengeNameType] = &[
     ChallengeNameType::SmsMfa,
     ChallengeNameType::EmailOtp,
     ChallengeNameType::SelectMfaType,
+    ChallengeNameType::MfaSetup,
 ];
+
+/// A new authenticator key for the hosted MFA_SETUP page.
+#[derive(Debug, Clone)]
+pub struct TotpSetup {
+    /// The key in base32, as the page shows it for typing in.
+    pub secret: String,
+    /// The `otpauth://` URI the page's QR code holds.
+    pub uri: String,
+    /// The challenge's session, now carrying the pending key.
+    pub session: String,
+}
 
 /// Where a hosted sign-in stands after a step.
 #[derive(Debug, Clone)]
@@ -368,6 +380,47 @@ impl Idp {
             .ok_or_else(|| Error::InvalidParameter(format!("The hosted pages do not answer {challenge}.")))?;
         let c = self.hosted_client(a).await?;
         let outcome = self.answer_challenge(&c, name, responses, Some(session), &BTreeMap::new()).await?;
+        self.hosted_step(&c, outcome).await
+    }
+
+    /// MFA_SETUP on the hosted pages, first step: a new authenticator key
+    /// for the user of the session (AssociateSoftwareToken with it). The
+    /// QR code names the pool as the issuer and the user by username.
+    pub async fn hosted_totp_setup(&self, a: &Authorization, session: &str) -> Result<TotpSetup> {
+        let c = self.hosted_client(a).await?;
+        let user = self.mfa_setup_user(&c, session).await?;
+        let r = self
+            .associate_software_token(AssociateSoftwareTokenRequest {
+                session: Some(session.to_string()),
+                ..Default::default()
+            })
+            .await?;
+        let secret = r.secret_code.unwrap_or_default();
+        // Percent-encoded, a space as %20 (authenticator apps show a `+`).
+        let pct = |s: &str| cognate_wire::form::encode(s).replace('+', "%20");
+        let (issuer, label) = (pct(&c.pool_row.name), pct(&user.username));
+        let uri = format!("otpauth://totp/{issuer}:{label}?secret={secret}&issuer={issuer}");
+        Ok(TotpSetup { secret, uri, session: r.session.unwrap_or_default() })
+    }
+
+    /// MFA_SETUP on the hosted pages, second step: the code the app shows
+    /// verifies the key (VerifySoftwareToken), and the challenge is
+    /// answered with the session that says so. A wrong code leaves the
+    /// session as it was, to try again.
+    pub async fn hosted_totp_confirm(&self, a: &Authorization, session: &str, code: &str) -> Result<HostedStep> {
+        let c = self.hosted_client(a).await?;
+        let user = self.mfa_setup_user(&c, session).await?;
+        let verified = self
+            .verify_software_token(VerifySoftwareTokenRequest {
+                session: Some(session.to_string()),
+                user_code: code.to_string(),
+                ..Default::default()
+            })
+            .await?;
+        let session = verified.session.unwrap_or_default();
+        let responses = BTreeMap::from([("USERNAME".to_string(), user.username.clone())]);
+        let outcome =
+            self.answer_challenge(&c, ChallengeNameType::MfaSetup, responses, Some(&session), &BTreeMap::new()).await?;
         self.hosted_step(&c, outcome).await
     }
 

@@ -144,12 +144,7 @@ pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// A client's look as the pages use it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Look {
-    pub css: String,
-    pub image: Option<(Vec<u8>, &'static str)>,
-}
+pub use crate::model::branding::Look;
 
 impl Idp {
     /// SetUICustomization: the look of one client, or of every client
@@ -231,7 +226,13 @@ impl Idp {
 
     /// The look the hosted pages of `client_id` wear: its own, else the
     /// pool's `ALL`, else none.
-    pub async fn look_of(&self, pool_id: &str, client_id: &str) -> Result<Look> {
+    /// The look of a client's pages on a domain of `managed_login_version`:
+    /// 1 is the classic hosted UI (SetUICustomization), 2 managed login
+    /// (the client's branding style).
+    pub async fn look_of(&self, pool_id: &str, client_id: &str, managed_login_version: i32) -> Result<Look> {
+        if managed_login_version >= 2 {
+            return self.branding_look(pool_id, client_id).await;
+        }
         let found = match self.store.get_ui_customization(pool_id, client_id).await? {
             Some(r) => Some(r),
             None => self.store.get_ui_customization(pool_id, ALL).await?,
@@ -240,7 +241,7 @@ impl Idp {
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD.decode(&r.image).unwrap_or_default();
         let image = image_type(&bytes).map(|t| (bytes, t));
-        Ok(Look { css: r.css, image })
+        Ok(Look { css: r.css, image, background: None })
     }
 }
 

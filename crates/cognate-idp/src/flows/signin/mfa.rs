@@ -205,6 +205,11 @@ impl Idp {
     }
 
     /// Opens a Session for `c` that awaits `expected`; returns the user.
+    /// The user of an MFA_SETUP session issued to `c`.
+    pub(crate) async fn mfa_setup_user(&self, c: &ClientCtx, session: &str) -> Result<User> {
+        Ok(self.open_session(c, Some(session), ChallengeNameType::MfaSetup.as_str()).await?.1)
+    }
+
     async fn open_session(&self, c: &ClientCtx, session: Option<&str>, expected: &str) -> Result<(MfaState, User)> {
         let opened: Opened<MfaState> = sealed::open(&self.key, Step::Mfa, c, session, self.now())?;
         if opened.state.k != expected {
