@@ -441,12 +441,18 @@ async fn implicit_grant_and_client_credentials() {
 /// One HTTP/1.1 exchange over TLS, trusting the test certificate, with the
 /// TLS server name (SNI) and Host `host`.
 async fn tls_get(addr: std::net::SocketAddr, host: &str, path: &str) -> String {
+    tls_get_trusting(&tls_file("login.pem"), addr, host, path).await.expect("TLS handshake")
+}
+
+/// One HTTP/1.1 exchange over TLS trusting only the CA in `ca` (PEM), or
+/// the handshake's error.
+async fn tls_get_trusting(ca: &str, addr: std::net::SocketAddr, host: &str, path: &str) -> std::io::Result<String> {
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tokio_rustls::rustls;
     use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
     let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(tls_file("login.pem")).unwrap() {
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
         roots.add(c.unwrap()).unwrap();
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -457,12 +463,56 @@ async fn tls_get(addr: std::net::SocketAddr, host: &str, path: &str) -> String {
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = ServerName::try_from(host.split(':').next().unwrap().to_string()).unwrap();
-    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    let mut tls = connector.connect(name, tcp).await?;
     let head = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
     tls.write_all(head.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     let _ = tls.read_to_end(&mut buf).await;
-    String::from_utf8_lossy(&buf).into_owned()
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[tokio::test]
+async fn a_development_certificate_is_trusted_through_its_ca_for_local_names() {
+    let dir = std::env::temp_dir().join(format!("cognate-dev-tls-{}", cognate_crypto::ids::uuid_v4()));
+    let dev = cognate_server::tls::dev_certificate(&dir, "localhost", "us-east-1").unwrap();
+    let ca = std::fs::read_to_string(&dev.ca).unwrap();
+    let server = cognate_testkit::TestServer::start_tls(
+        Backend::all().remove(0),
+        &dev.cert.display().to_string(),
+        &dev.key.display().to_string(),
+    )
+    .await;
+    let port = server.addr.port();
+    let ca_path = dev.ca.display().to_string();
+    for host in ["localhost", "shop.auth.us-east-1.localhost", "shop.auth.eu-central-1.localhost"] {
+        let r = tls_get_trusting(&ca_path, server.addr, &format!("{host}:{port}"), "/health").await;
+        assert!(r.as_ref().is_ok_and(|r| r.starts_with("HTTP/1.1 ")), "{host}: {r:?}");
+    }
+    // Names the certificate does not hold are refused by the client.
+    for host in ["example.com", "a.b.auth.us-east-1.localhost"] {
+        let r = tls_get_trusting(&ca_path, server.addr, &format!("{host}:{port}"), "/health").await;
+        assert!(r.is_err(), "{host}: {r:?}");
+    }
+    server.stop().await;
+    // The CA is kept: a second start makes a new certificate from it.
+    let again = cognate_server::tls::dev_certificate(&dir, "localhost", "us-east-1").unwrap();
+    assert_eq!(std::fs::read_to_string(&again.ca).unwrap(), ca);
+    let server = cognate_testkit::TestServer::start_tls(
+        Backend::all().remove(0),
+        &again.cert.display().to_string(),
+        &again.key.display().to_string(),
+    )
+    .await;
+    let r = tls_get_trusting(&ca_path, server.addr, &format!("localhost:{}", server.addr.port()), "/health").await;
+    assert!(r.is_ok_and(|r| r.starts_with("HTTP/1.1 200")));
+    server.stop().await;
+    #[cfg(unix)]
+    for key in ["cognate-dev-ca-key.pem", "localhost-key.pem"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join(key)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn tls_file(name: &str) -> String {

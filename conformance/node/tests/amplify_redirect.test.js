@@ -18,19 +18,17 @@
 //
 // How:
 // - TLS. Amplify hard-codes `https://${domain}/oauth2/...`, so the server is
-//   started with --tls-cert/--tls-key. The test makes a throwaway CA and a
-//   leaf certificate with the openssl CLI: SANs are the pool domain's exact
-//   name (`<prefix>.auth.us-east-1.localhost`, the prefix is chosen first),
-//   localhost and 127.0.0.1. Node (the AWS SDK clients, the readiness check)
-//   trusts only that CA. Chromium cannot be made to trust the CA: on Linux it
+//   started with --dev-tls: it makes a local development CA and a certificate
+//   for localhost, 127.0.0.1 and `*.auth.{region}.localhost`. Node (the AWS
+//   SDK clients, the readiness check) trusts only that CA. Chromium cannot be made to trust the CA: on Linux it
 //   reads trust anchors from an NSS database, and adding one needs NSS's
 //   certutil, which the machines do not have. Instead of Playwright's
 //   `ignoreHTTPSErrors` (any certificate at all), Chromium is started with
 //   --ignore-certificate-errors-spki-list=<SHA-256 of the leaf's public key>:
 //   it accepts this one server key and still refuses any other certificate
 //   error. That flag does not check the name either, so the first test checks
-//   with Node, trusting only the CA, that the certificate is valid for the
-//   pool domain's name.
+//   with Node (OpenSSL), trusting only the CA, that the certificate is valid
+//   for the pool domain's name and for no other.
 // - The app. An entry importing Amplify, signInWithRedirect, getCurrentUser,
 //   fetchAuthSession, signOut and Hub is bundled at test time with esbuild
 //   (IIFE, platform browser) into a temporary directory, and served with an
@@ -39,8 +37,7 @@
 //   there). The config points userPoolEndpoint at Cognate's API.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { X509Certificate, createHash, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -70,7 +67,6 @@ import {
 } from './helpers.js';
 
 const CHROMIUM = process.env.COGNATE_CHROMIUM || '/usr/bin/chromium-headless-shell';
-const OPENSSL = process.env.COGNATE_OPENSSL || 'openssl';
 const USERNAME = 'amy';
 const PASSWORD = 'Ampl1fy-Passw0rd!';
 const SCOPES = ['openid', 'email', 'profile', 'aws.cognito.signin.user.admin'];
@@ -116,27 +112,12 @@ let domainHost; // <prefix>.auth.us-east-1.localhost:<port>
 let ca;
 let p; // the pool: { app, userSub }
 
-function makeCertificates(dir, dnsName) {
-  const run = (...args) => execFileSync(OPENSSL, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2',
-    '-subj', '/CN=Cognate conformance test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  run('req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  fs.writeFileSync(path.join(dir, 'server.ext'), [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=serverAuth',
-    `subjectAltName=DNS:${dnsName},DNS:localhost,IP:127.0.0.1`,
-  ].join('\n'));
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
-    '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '2', '-extfile', 'server.ext', '-out', 'server.pem');
-  const leaf = new X509Certificate(fs.readFileSync(path.join(dir, 'server.pem')));
+/** Cognate's development CA (PEM) and what Chromium's
+ * --ignore-certificate-errors-spki-list takes for its server key. */
+function devCertificates(dir) {
+  const leaf = new X509Certificate(fs.readFileSync(path.join(dir, 'localhost.pem')));
   return {
-    cert: path.join(dir, 'server.pem'),
-    key: path.join(dir, 'server.key'),
-    ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
-    // What Chromium's --ignore-certificate-errors-spki-list takes.
+    ca: fs.readFileSync(path.join(dir, 'cognate-dev-ca.pem'), 'utf8'),
     spki: createHash('sha256').update(leaf.publicKey.export({ type: 'spki', format: 'der' })).digest('base64'),
   };
 }
@@ -170,11 +151,11 @@ before(async () => {
     throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium-headless-shell (scripts/test does)`);
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cognate-amplify-redirect-'));
-  // The pool domain's name goes into the certificate, so it is chosen first.
   prefix = uniqueName('amp');
-  const certs = makeCertificates(tmp, `${prefix}.auth.us-east-1.localhost`);
+  const devDir = path.join(tmp, 'tls');
+  server = await startServer({ tls: { devDir } });
+  const certs = devCertificates(devDir);
   ca = certs.ca;
-  server = await startServer({ tls: { cert: certs.cert, key: certs.key, ca } });
   domainHost = `${prefix}.auth.us-east-1.localhost:${server.port}`;
   admin = adminClient(server.endpoint, tlsClientOptions(ca));
   pub = publicClient(server.endpoint, tlsClientOptions(ca));
@@ -293,19 +274,20 @@ async function hubEvents(page) {
   return page.evaluate(() => window.hubEvents);
 }
 
-test('amplify redirect: the certificate is valid for the pool domain to a client trusting the test CA', async () => {
+test('amplify redirect: the development certificate is valid for the pool domain to a client trusting its CA', async () => {
   // Chromium accepts the server's key by its hash, whatever the name: the name
   // is checked here.
-  const socket = tls.connect({ host: '127.0.0.1', port: server.port, servername: `${prefix}.auth.us-east-1.localhost`, ca });
-  try {
-    await new Promise((resolve, reject) => {
-      socket.once('secureConnect', resolve);
-      socket.once('error', reject);
+  const authorized = (servername) => new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: server.port, servername, ca });
+    socket.once('secureConnect', () => {
+      resolve(socket.authorized);
+      socket.destroy();
     });
-    assert.equal(socket.authorized, true);
-  } finally {
-    socket.destroy();
-  }
+    socket.once('error', (e) => resolve(e.code));
+  });
+  assert.equal(await authorized(`${prefix}.auth.us-east-1.localhost`), true);
+  assert.equal(await authorized('localhost'), true);
+  assert.equal(await authorized('example.com'), 'ERR_TLS_CERT_ALTNAME_INVALID');
 });
 
 test('amplify redirect: signInWithRedirect through the hosted sign-in, tokens, refresh, signOut through /logout', async (t) => {

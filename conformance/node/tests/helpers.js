@@ -13,8 +13,11 @@
 // the group and removes the directory. If COGNATE_ENDPOINT is set, that
 // server is used and nothing is started. Server output goes to
 // conformance/node/logs/. With `tls: { cert, key, ca }` (PEM file paths, and
-// the CA's PEM text) it serves HTTPS (`--tls-cert`, `--tls-key`), the endpoint
-// is https://127.0.0.1:<port>, and clients given `tlsClientOptions(ca)` trust it.
+// the CA's PEM text) it serves HTTPS (`--tls-cert`, `--tls-key`); with
+// `tls: { devDir }` it serves HTTPS with a development certificate it makes
+// itself in that directory (`--dev-tls`, CA in cognate-dev-ca.pem). The
+// endpoint is then https://127.0.0.1:<port>, and clients given
+// `tlsClientOptions(ca)` trust it.
 //
 // node --test runs every test file in its own process, so each file starts
 // (and stops) its own server from its top-level before()/after() hooks.
@@ -147,7 +150,9 @@ export async function startServer({ extraArgs = [], tls = null } = {}) {
   const logPath = path.join(logDir, `cognate-${timestamp()}-${port}.log`);
   const logFd = fs.openSync(logPath, 'w');
   const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
+  let tlsArgs = [];
+  if (tls?.devDir) tlsArgs = ['--dev-tls', tls.devDir];
+  else if (tls) tlsArgs = ['--tls-cert', tls.cert, '--tls-key', tls.key];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cognate-conformance-'));
 
   const child = spawn(binary, ['serve', ...storageArgs(dataDir), '--listen', `127.0.0.1:${port}`, ...tlsArgs, ...extraArgs], {
@@ -208,7 +213,9 @@ export async function startServer({ extraArgs = [], tls = null } = {}) {
     }
     try {
       if (tls) {
-        if ((await httpsStatus(`${endpoint}/ready`, tls.ca)) === 200) break;
+        // A development CA exists once the server has made it.
+        const ca = tls.devDir ? fs.readFileSync(path.join(tls.devDir, 'cognate-dev-ca.pem'), 'utf8') : tls.ca;
+        if ((await httpsStatus(`${endpoint}/ready`, ca)) === 200) break;
       } else {
         const r = await fetch(`${endpoint}/ready`, { signal: AbortSignal.timeout(1000) });
         await r.arrayBuffer();

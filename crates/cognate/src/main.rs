@@ -225,7 +225,19 @@ async fn serve(s: settings::Settings) -> Result<(), String> {
     if let Some(f) = &functions {
         f.audit_to(app.audit.clone());
     }
-    let (running, scheme) = match &s.tls {
+    let tls = match (&s.tls, &s.dev_tls) {
+        (Some(files), _) => Some(files.clone()),
+        (None, Some(dir)) => {
+            let dev = cognate_server::tls::dev_certificate(dir, &s.login_domain_base, &s.default_region)?;
+            tracing::warn!(
+                ca = %dev.ca.display(),
+                "serving with a development certificate: trust its CA in browsers and SDKs (e.g. NODE_EXTRA_CA_CERTS, AWS_CA_BUNDLE or REQUESTS_CA_BUNDLE set to that file); never in production"
+            );
+            Some((dev.cert.to_string_lossy().into_owned(), dev.key.to_string_lossy().into_owned()))
+        }
+        (None, None) => None,
+    };
+    let (running, scheme) = match &tls {
         Some((cert, key)) => {
             let config = cognate_server::tls::server_config(cert, key)?;
             (cognate_server::start_tls(listener, app, config).map_err(|e| e.to_string())?, "https")

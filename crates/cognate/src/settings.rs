@@ -46,6 +46,11 @@ pub struct Raw {
     /// The TLS certificate's private key (PEM).
     #[arg(long, global = true, env = "COGNATE_TLS_KEY")]
     tls_key: Option<String>,
+    /// Serve over TLS with a certificate from a local development CA kept
+    /// in this directory (made on first use); clients trust its
+    /// cognate-dev-ca.pem. For development only.
+    #[arg(long, global = true, env = "COGNATE_DEV_TLS")]
+    dev_tls: Option<PathBuf>,
     /// Serve prefix domains at {prefix}.auth.{region}.{base} (default localhost,
     /// which browsers resolve to this machine), with the public URL's scheme and port.
     #[arg(long, global = true, env = "COGNATE_LOGIN_DOMAIN_BASE")]
@@ -113,6 +118,7 @@ struct File {
     oauth_extensions: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    dev_tls: Option<PathBuf>,
     smtp_url: Option<String>,
     smtp_ca_file: Option<String>,
     email_from: Option<String>,
@@ -139,6 +145,9 @@ pub struct Settings {
     pub oauth_extensions: cognate_idp::oauth::Extensions,
     /// Serve over TLS: (certificate chain, private key), PEM files.
     pub tls: Option<(String, String)>,
+    /// Serve over TLS with a development certificate made in this directory.
+    pub dev_tls: Option<PathBuf>,
+    pub default_region: String,
     pub smtp: Option<cognate_outbound::smtp::SmtpConfig>,
     pub server: cognate_server::Config,
     pub sms_webhook: Option<cognate_outbound::lambda::SmsWebhook>,
@@ -203,6 +212,10 @@ impl Raw {
             (None, None) => None,
             _ => return Err("--tls-cert and --tls-key go together".into()),
         };
+        let dev_tls = self.dev_tls.or(file.dev_tls);
+        if dev_tls.is_some() && tls.is_some() {
+            return Err("--dev-tls and --tls-cert exclude each other".into());
+        }
         let smtp = match self.smtp_url.or(file.smtp_url) {
             Some(url) => {
                 let from =
@@ -224,6 +237,8 @@ impl Raw {
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             cognito_issuer: self.cognito_issuer || file.cognito_issuer.unwrap_or(false),
             tls,
+            dev_tls,
+            default_region: default_region.clone(),
             oauth_extensions,
             login_domain_base: self.login_domain_base.or(file.login_domain_base).unwrap_or_else(|| "localhost".into()),
             location,
@@ -245,7 +260,7 @@ impl Raw {
 
 impl Settings {
     fn scheme(&self) -> &'static str {
-        if self.tls.is_some() { "https" } else { "http" }
+        if self.tls.is_some() || self.dev_tls.is_some() { "https" } else { "http" }
     }
 
     /// How tokens name their issuer; without a public URL, the address the
