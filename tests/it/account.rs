@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 const FLOWS: &str = r#"{"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"]}"#;
 
-async fn latest_code(admin: &Requester, destination: &str) -> String {
+pub(crate) async fn latest_code(admin: &Requester, destination: &str) -> String {
     let r = admin
         .send(Req {
             method: "GET".into(),

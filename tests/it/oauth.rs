@@ -359,24 +359,26 @@ async fn fixture_token(h: &Hosted, api: &cognate_testkit::Requester) -> String {
 
 #[tokio::test]
 async fn a_code_is_redeemed_once_under_racing_requests() {
-    let h = hosted(Backend::all().remove(0)).await;
-    let q = h.authorize_query("");
-    let r = h.sign_in(&q, "Passw0rd!").await;
-    let code = query_of(r.header("location").unwrap())["code"].clone();
-    let h = std::sync::Arc::new(h);
-    let mut tasks = Vec::new();
-    for _ in 0..6 {
-        let (h, code) = (h.clone(), code.clone());
-        tasks.push(tokio::spawn(async move { h.redeem(&code, VERIFIER).await.status }));
-    }
-    let mut ok = 0;
-    for t in tasks {
-        ok += usize::from(t.await.unwrap() == 200);
-    }
-    assert_eq!(ok, 1);
-    match std::sync::Arc::try_unwrap(h) {
-        Ok(h) => h.f.server.stop().await,
-        Err(_) => panic!("tasks still hold the fixture"),
+    for backend in Backend::all() {
+        let h = hosted(backend).await;
+        let q = h.authorize_query("");
+        let r = h.sign_in(&q, "Passw0rd!").await;
+        let code = query_of(r.header("location").unwrap())["code"].clone();
+        let h = std::sync::Arc::new(h);
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (h, code) = (h.clone(), code.clone());
+            tasks.push(tokio::spawn(async move { h.redeem(&code, VERIFIER).await.status }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            ok += usize::from(t.await.unwrap() == 200);
+        }
+        assert_eq!(ok, 1);
+        match std::sync::Arc::try_unwrap(h) {
+            Ok(h) => h.f.server.stop().await,
+            Err(_) => panic!("tasks still hold the fixture"),
+        }
     }
 }
 
@@ -786,5 +788,186 @@ async fn extensions_rp_initiated_logout_and_introspection_only_when_turned_on() 
         )
         .await;
     assert_eq!(r.status, 400);
+    h.f.server.stop().await;
+}
+
+impl Hosted {
+    async fn device_start(&self, scope: &str) -> Response {
+        let basic = Some((self.f.client.as_str(), self.secret.as_str()));
+        self.post("/oauth2/device_authorization", "", &[("scope", scope)], basic).await
+    }
+
+    async fn device_poll(&self, device_code: &str) -> Response {
+        let basic = Some((self.f.client.as_str(), self.secret.as_str()));
+        let form = [("grant_type", cognate_idp::oauth::DEVICE_GRANT), ("device_code", device_code)];
+        self.post("/oauth2/token", "", &form, basic).await
+    }
+
+    /// The /device approval page for a signed-in session, then the decision.
+    async fn device_decide(&self, user_code: &str, session: &str, decision: &str) -> Response {
+        let page = self.get(&format!("/device?user_code={}", enc(user_code)), &format!("cognito={session}")).await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page.text().contains(&format!("<code id=\"user-code\">{user_code}</code>")), "{}", page.text());
+        let csrf = set_cookie(&page, "XSRF-TOKEN").unwrap();
+        let cookies = format!("cognito={session}; XSRF-TOKEN={csrf}");
+        let form = [("_csrf", csrf.as_str()), ("user_code", user_code), ("decision", decision)];
+        self.post("/device", &cookies, &form, None).await
+    }
+}
+
+#[tokio::test]
+async fn the_device_grant_when_turned_on() {
+    // Off (the default): no endpoint, no grant type.
+    let h = hosted(Backend::all().remove(0)).await;
+    assert_eq!(h.device_start("openid").await.status, 404);
+    assert_eq!(h.device_poll("anything").await.json()["error"], "unsupported_grant_type");
+    assert_eq!(h.get("/device", "").await.status, 404);
+    h.f.server.stop().await;
+
+    for backend in Backend::all() {
+        device_grant_on(backend).await;
+    }
+}
+
+async fn device_grant_on(backend: Backend) {
+    let on = cognate_idp::oauth::Extensions::parse("device-grant,access-token-aud").unwrap();
+    let server = cognate_testkit::TestServer::start_with_idp(backend, move |idp| idp.with_oauth_extensions(on)).await;
+    let h = hosted_on(server).await;
+    assert_eq!(h.device_start("openid admin/all").await.json()["error"], "invalid_scope");
+    let r = h.device_start("openid inventory/read").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let d = r.json();
+    let (device_code, user_code) = (d["device_code"].as_str().unwrap(), d["user_code"].as_str().unwrap());
+    assert!(
+        user_code.len() == 9
+            && user_code.chars().enumerate().all(|(i, c)| if i == 4 {
+                c == '-'
+            } else {
+                "BCDFGHJKLMNPQRSTVWXZ".contains(c)
+            }),
+        "{user_code}"
+    );
+    assert_eq!(d["verification_uri"], format!("http://{}/device", h.host));
+    assert_eq!(d["verification_uri_complete"], format!("http://{}/device?user_code={user_code}", h.host));
+    assert_eq!((d["expires_in"].as_i64(), d["interval"].as_i64()), (Some(600), Some(5)));
+    let doc = raw_http(h.f.server.addr, "GET", &format!("/{}/.well-known/openid-configuration", h.f.pool), &[], b"")
+        .await
+        .json();
+    assert_eq!(doc["device_authorization_endpoint"], format!("http://{}/oauth2/device_authorization", h.host));
+
+    // Polling: pending, then too fast.
+    assert_eq!(h.device_poll(device_code).await.json()["error"], "authorization_pending");
+    assert_eq!(h.device_poll(device_code).await.json()["error"], "slow_down");
+    h.f.server.clock.advance(5_000);
+    assert_eq!(h.device_poll(device_code).await.json()["error"], "authorization_pending");
+
+    // The person types the code (in any case, without the dash), signs in,
+    // comes back to /device and allows the device.
+    let typed = user_code.replace('-', "").to_lowercase();
+    let r = h.get(&format!("/device?user_code={typed}"), "").await;
+    assert_eq!(r.status, 302, "{}", r.text());
+    let login = r.header("location").unwrap().to_string();
+    assert_eq!(login, format!("/login?client_id={}&response_type=device&user_code={user_code}&lang=en", h.f.client));
+    let r = h.sign_in(login.strip_prefix("/login?").unwrap(), "Passw0rd!").await;
+    assert_eq!((r.status, r.header("location")), (302, Some(format!("/device?user_code={user_code}").as_str())));
+    let session = set_cookie(&r, "cognito").unwrap();
+    // A decision without the CSRF token is refused.
+    let r = h
+        .post("/device", &format!("cognito={session}"), &[("user_code", user_code), ("decision", "allow")], None)
+        .await;
+    assert_eq!(r.status, 403);
+    let r = h.device_decide(user_code, &session, "allow").await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Your device is signed in."), "{}", r.text());
+
+    // Two racing polls: exactly one gets the tokens.
+    let (a, b) = tokio::join!(h.device_poll(device_code), h.device_poll(device_code));
+    let (won, lost) = if a.status == 200 { (a, b) } else { (b, a) };
+    assert_eq!(won.status, 200, "{}", won.text());
+    assert_eq!(lost.json()["error"], "invalid_grant");
+    let tokens = won.json();
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!((access["username"].as_str(), access["scope"].as_str()), (Some("ann"), Some("openid inventory/read")));
+    assert_eq!(access["aud"], "inventory", "the access-token-aud extension: the resource server");
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["aud"], h.f.client.as_str());
+    assert!(tokens["refresh_token"].is_string());
+
+    // A denied device is told so, and a decided code is not offered again.
+    let d = h.device_start("openid").await.json();
+    let (device_code, user_code) = (d["device_code"].as_str().unwrap(), d["user_code"].as_str().unwrap());
+    let r = h.device_decide(user_code, &session, "deny").await;
+    assert!(r.text().contains("The device was not signed in."), "{}", r.text());
+    assert_eq!(h.device_poll(device_code).await.json()["error"], "access_denied");
+    let r = h.get(&format!("/device?user_code={user_code}"), &format!("cognito={session}")).await;
+    assert!(r.text().contains("This code is not valid or has expired."), "{}", r.text());
+    // The sign-in pages refuse a device code that is not waiting.
+    let r = h.get(&format!("/login?client_id={}&response_type=device&user_code=BBBB-BBBB", h.f.client), "").await;
+    assert_eq!(r.status, 400);
+
+    // Ten minutes without approval: expired.
+    let d = h.device_start("openid").await.json();
+    let device_code = d["device_code"].as_str().unwrap();
+    h.f.server.clock.advance(600_000);
+    assert_eq!(h.device_poll(device_code).await.json()["error"], "expired_token");
+    assert_eq!(h.device_poll(device_code).await.json()["error"], "invalid_grant");
+    h.f.server.stop().await;
+}
+
+/// The value of the hidden field `name` in a page's form.
+fn hidden_field(page: &str, name: &str) -> String {
+    let start = format!("name=\"{name}\" value=\"");
+    let at = page.find(&start).unwrap_or_else(|| panic!("no {name} in {page}")) + start.len();
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+impl Hosted {
+    /// Signs `name` up on the hosted page; the confirmation page's text.
+    async fn hosted_sign_up(&self, query: &str, name: &str) -> String {
+        let page = self.get(&format!("/signup?{query}"), "").await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let csrf = set_cookie(&page, "XSRF-TOKEN").unwrap();
+        let email = format!("{name}@example.com");
+        let form = [("_csrf", csrf.as_str()), ("username", name), ("attr:email", &email), ("password", "Passw0rd!")];
+        let r = self.post(&format!("/signup?{query}"), &format!("XSRF-TOKEN={csrf}"), &form, None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    }
+
+    /// Posts the confirmation page for `name` with `continuation`.
+    async fn hosted_confirm(&self, query: &str, name: &str, continuation: &str) -> Response {
+        let admin = self.f.server.client("us-east-1");
+        let code = crate::account::latest_code(&admin, &format!("{name}@example.com")).await;
+        let csrf = "t0k3n";
+        let form = [("_csrf", csrf), ("username", name), ("code", &code), ("continuation", continuation)];
+        self.post(&format!("/confirm?{query}"), &format!("XSRF-TOKEN={csrf}"), &form, None).await
+    }
+}
+
+#[tokio::test]
+async fn a_hosted_sign_up_signs_in_once_confirmed_and_only_its_own_user() {
+    let h = hosted(Backend::all().remove(0)).await;
+    let q = h.authorize_query("");
+    let bo = h.hosted_sign_up(&q, "bo").await;
+    assert!(bo.contains("name=\"decision\" value=\"resend\" formnovalidate"), "{bo}");
+    let bo_continuation = hidden_field(&bo, "continuation");
+    let cy = h.hosted_sign_up(&q, "cy").await;
+    assert_ne!(hidden_field(&cy, "continuation"), bo_continuation);
+    // Bo's continuation does not sign Cy in: Cy is confirmed and sent to
+    // the sign-in page.
+    let r = h.hosted_confirm(&q, "cy", &bo_continuation).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Your account is confirmed. Sign in."), "{}", r.text());
+    // Bo's own, within its validity, signs Bo in: back to the app with a code.
+    let r = h.hosted_confirm(&q, "bo", &bo_continuation).await;
+    assert_eq!(r.status, 302, "{}", r.text());
+    let code = query_of(r.header("location").unwrap())["code"].clone();
+    let tokens = h.redeem(&code, VERIFIER).await.json();
+    assert_eq!(claims(tokens["access_token"].as_str().unwrap())["username"], "bo");
+    // An expired continuation (three minutes, the client's
+    // AuthSessionValidity) only confirms.
+    let dee = h.hosted_sign_up(&q, "dee").await;
+    h.f.server.clock.advance(181_000);
+    let r = h.hosted_confirm(&q, "dee", &hidden_field(&dee, "continuation")).await;
+    assert!(r.text().contains("Your account is confirmed. Sign in."), "{}", r.text());
     h.f.server.stop().await;
 }

@@ -52,7 +52,8 @@ before(async () => {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium-headless-shell (scripts/test does)`);
   }
-  server = await startServer();
+  // The device grant is an extension (off by default); its test needs it.
+  server = await startServer({ extraArgs: ['--oauth-extensions', 'device-grant'] });
   admin = adminClient(server.endpoint);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -269,7 +270,7 @@ test('browser: TOTP MFA and a required new password on the hosted pages', async 
   assert.equal(cal.status, 200, JSON.stringify(cal.body));
 });
 
-test('browser: sign up, confirm with the emailed code, sign in; reset a forgotten password', async (t) => {
+test('browser: sign up, ask for a new code, confirm and be signed in; reset a forgotten password', async (t) => {
   const p = await pool(t);
   const context = await browser.newContext();
   t.after(() => context.close());
@@ -288,11 +289,15 @@ test('browser: sign up, confirm with the emailed code, sign in; reset a forgotte
   await page.getByLabel('Password').fill('Dan-Passw0rd!');
   await page.getByRole('button', { name: 'Sign up' }).click();
   assert.equal(await page.getByRole('heading').textContent(), 'Confirm your account');
-  await page.getByLabel('Confirmation code').fill(await readCode(server.endpoint, email));
+  const firstCode = await readCode(server.endpoint, email);
+  // A new code on request (the code field may be empty for that).
+  await page.getByRole('button', { name: 'Send a new code' }).click();
+  assert.match(await page.getByRole('status').textContent(), /^We sent a new code to \S+@\S+\.$/);
+  const code = await readCode(server.endpoint, email);
+  assert.notEqual(code, firstCode);
+  await page.getByLabel('Confirmation code').fill(code);
   await page.getByRole('button', { name: 'Confirm' }).click();
-  assert.equal(await page.getByRole('status').textContent(), 'Your account is confirmed. Sign in.');
-  await page.getByLabel('Password').fill('Dan-Passw0rd!');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // Confirmed, and signed in at once (as Cognito's managed login does).
   await page.waitForURL(`${appUrl}/cb?**`);
   const signedUp = await exchange(p.domain, p.shop, new URL(page.url()).searchParams.get('code'));
   assert.equal(signedUp.status, 200, JSON.stringify(signedUp.body));
@@ -466,4 +471,48 @@ test('browser: a managed-login domain wears the client\'s branding style', async
   }));
   await page.goto(p.authorize(p.blog));
   assert.equal(await style(page.getByRole('button', { name: 'Sign in' }), 'backgroundColor'), 'rgb(9, 114, 211)');
+});
+
+test('browser: a device shows a code; the person signs in at /device and allows it (the device grant extension)', async (t) => {
+  const p = await pool(t);
+  const basic = `Basic ${Buffer.from(`${p.shop.ClientId}:${p.shop.ClientSecret}`).toString('base64')}`;
+  const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: basic };
+  // The device asks for codes.
+  const started = await fetch(`${p.domain}/oauth2/device_authorization`, {
+    method: 'POST', headers: form, body: new URLSearchParams({ scope: 'openid email' }),
+  });
+  assert.equal(started.status, 200);
+  const d = await started.json();
+  assert.match(d.user_code, /^[B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4}$/);
+  const poll = async () => {
+    const r = await fetch(`${p.domain}/oauth2/token`, {
+      method: 'POST', headers: form,
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: d.device_code }),
+    });
+    return { status: r.status, body: await r.json() };
+  };
+  assert.equal((await poll()).body.error, 'authorization_pending');
+
+  // The person types the code at the verification URI, signs in, and allows.
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(d.verification_uri);
+  assert.equal(await page.getByRole('heading').textContent(), 'Sign in a device');
+  await page.getByLabel('Device code').fill(d.user_code.replace('-', '').toLowerCase());
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Username').fill('bea');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  assert.equal(await page.locator('#user-code').textContent(), d.user_code);
+  assert.equal(await page.getByRole('status').textContent(), 'Signed in as bea.');
+  await shot(page, 'device');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  assert.equal(await page.getByRole('status').textContent(), 'Your device is signed in. You can close this page.');
+
+  // The device's next poll gets its tokens, and only once.
+  const done = await poll();
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  assert.ok(done.body.id_token && done.body.refresh_token);
+  assert.equal((await poll()).body.error, 'invalid_grant');
 });

@@ -100,6 +100,11 @@ impl Idp {
     }
 
     /// Turns on OAuth features Cognito does not have (each off by default).
+    /// The OAuth extensions the operator turned on.
+    pub fn oauth_extensions(&self) -> flows::oauth::Extensions {
+        self.extensions
+    }
+
     pub fn with_oauth_extensions(mut self, extensions: flows::oauth::Extensions) -> Self {
         self.extensions = extensions;
         self

@@ -158,10 +158,11 @@ mod tests {
         let (catalog, problems) = parse(include_str!("strings.txt"));
         assert_eq!(problems, Vec::<String>::new());
         // Every literal the code passes to tr / fill is in the catalog.
-        let sources = [include_str!("pages.rs"), include_str!("signin.rs"), include_str!("lib.rs")];
+        let sources =
+            [include_str!("pages.rs"), include_str!("signin.rs"), include_str!("lib.rs"), include_str!("device.rs")];
         let mut asked = 0;
         for source in sources {
-            for call in [".tr(\"", ".fill(\""] {
+            for call in [".tr(\"", ".fill(\"", "message(lang, \""] {
                 for (at, _) in source.match_indices(call) {
                     let rest = &source[at + call.len()..];
                     let text = &rest[..rest.find('"').unwrap()];

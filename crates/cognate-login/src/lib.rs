@@ -16,6 +16,7 @@
 //! cookie's value as `_csrf`). Both are `SameSite=Lax`, and `Secure` when the
 //! domain is served over HTTPS.
 
+mod device;
 pub mod i18n;
 pub mod pages;
 mod signin;
@@ -55,6 +56,8 @@ pub fn router(idp: Idp) -> Router {
         .route("/oauth2/userInfo", any(user_info))
         .route("/oauth2/revoke", any(revoke))
         .route("/oauth2/introspect", any(introspect))
+        .route("/oauth2/device_authorization", any(device::authorization))
+        .route("/device", get(device::page_get).post(device::post))
         .route("/logout", get(logout))
         .route("/error", get(error_page))
         .route("/confirmUser", get(confirm_user))
@@ -64,6 +67,14 @@ pub fn router(idp: Idp) -> Router {
         .route("/ui/{client}/background", get(ui_background))
         .fallback(fallback)
         .with_state(idp)
+}
+
+/// Whether a form post carries the `XSRF-TOKEN` cookie's value as `_csrf`
+/// (compared in constant time).
+pub(crate) fn csrf_ok(headers: &HeaderMap, fields: &BTreeMap<String, String>) -> bool {
+    let expected = cookie(headers, CSRF_COOKIE).unwrap_or_default();
+    let given = fields.get("_csrf").map(String::as_str).unwrap_or_default();
+    !expected.is_empty() && cognate_crypto::ct_eq(expected.as_bytes(), given.as_bytes())
 }
 
 /// The domain the edge found for this request.
@@ -220,7 +231,7 @@ pub(crate) async fn form_fields(req: Request) -> Result<(Request, BTreeMap<Strin
 
 /// A JSON answer of the token, revocation and userInfo endpoints, which
 /// browsers may call from any origin.
-fn json(status: StatusCode, body: &serde_json::Value) -> Response {
+pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
@@ -230,7 +241,7 @@ fn json(status: StatusCode, body: &serde_json::Value) -> Response {
     resp
 }
 
-fn oauth_error(e: &OAuthError) -> Response {
+pub(crate) fn oauth_error(e: &OAuthError) -> Response {
     let mut body = serde_json::json!({ "error": e.error });
     if let Some(d) = &e.description {
         body["error_description"] = serde_json::json!(d);
@@ -266,7 +277,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// What the token, revocation and introspection endpoints share: a POST
 /// of a form, by a client that authenticates with it (or its Authorization
 /// header). Answers the OAuth error otherwise.
-async fn client_form(req: Request) -> Result<(BTreeMap<String, String>, ClientAuth), Response> {
+pub(crate) async fn client_form(req: Request) -> Result<(BTreeMap<String, String>, ClientAuth), Response> {
     let bad = |description: Option<String>, status| {
         oauth_error(&OAuthError { error: "invalid_request", description, status })
     };
@@ -297,6 +308,7 @@ async fn token(State(idp): State<Idp>, req: Request) -> Response {
         refresh_token: field("refresh_token"),
         scope: field("scope"),
         client_metadata: field("aws_client_metadata"),
+        device_code: field("device_code"),
     };
     match idp.oauth_token(&domain, &auth, &request).await {
         Ok(t) => {

@@ -100,6 +100,9 @@ pub struct Form<'a> {
     /// Markup placed between the text and the form, already escaped (the
     /// QR code of an authenticator's key).
     pub figure: Option<String>,
+    /// Instead of the one button: a button per (value, label), each
+    /// submitting the form with `decision` = value.
+    pub decisions: Vec<(&'a str, &'a str)>,
 }
 
 fn label(name: &str, text: &str) -> String {
@@ -177,10 +180,23 @@ pub fn form(f: &Form<'_>, csrf: &str) -> String {
             }
         }
     }
-    body.push_str(&format!(
-        "<button class=\"submitButton-customizable\" type=\"submit\">{}</button>\n</form>\n",
-        esc(f.button)
-    ));
+    if f.decisions.is_empty() {
+        body.push_str(&format!(
+            "<button class=\"submitButton-customizable\" type=\"submit\">{}</button>\n",
+            esc(f.button)
+        ));
+    }
+    // The first decision is the form's own; the others need none of its
+    // fields (a new code, a refusal), so they skip the browser's checks.
+    for (i, (value, label)) in f.decisions.iter().enumerate() {
+        let skip = if i > 0 { " formnovalidate" } else { "" };
+        body.push_str(&format!(
+            "<button class=\"submitButton-customizable\" type=\"submit\" name=\"decision\" value=\"{}\"{skip}>{}</button>\n",
+            esc(value),
+            esc(label)
+        ));
+    }
+    body.push_str("</form>\n");
     if !f.links.is_empty() {
         body.push_str("<p class=\"links\">");
         let links: Vec<String> = f

@@ -86,9 +86,7 @@ async fn visit(idp: &Idp, asked: Asked) -> Result<(PoolDomain, Visit), Response>
 async fn checked_post(idp: &Idp, req: Request) -> Result<(Visit, BTreeMap<String, String>), Response> {
     let (_, v) = visit(idp, asked(&req)).await?;
     let (req, fields) = form_fields(req).await?;
-    let expected = crate::cookie(req.headers(), CSRF_COOKIE).unwrap_or_default();
-    let given = fields.get("_csrf").map(String::as_str).unwrap_or_default();
-    if expected.is_empty() || !cognate_crypto::ct_eq(expected.as_bytes(), given.as_bytes()) {
+    if !crate::csrf_ok(req.headers(), &fields) {
         let message = v.tr("Invalid or missing CSRF token; reload the page and try again.");
         return Err(page(StatusCode::FORBIDDEN, pages::error(v.lang, message)));
     }
@@ -470,23 +468,32 @@ pub(crate) async fn sign_up_post(State(idp): State<Idp>, req: Request) -> Respon
         .filter(|(_, value)| !value.is_empty())
         .collect();
     match idp.hosted_sign_up(&v.a, &username, &password, attributes).await {
-        Ok(r) if r.user_confirmed => {
+        Ok((r, _)) if r.user_confirmed => {
             sign_in_form(&idp, &v, &username, None, Some(v.tr("Your account is ready. Sign in."))).await
         }
-        Ok(r) => {
+        Ok((r, continuation)) => {
             let to = r.code_delivery_details.and_then(|d| d.destination).unwrap_or_default();
-            confirm_form(&idp, &v, &username, &to, None).await
+            let sent = Sent { username: &username, destination: &to, continuation: &continuation };
+            confirm_form(&idp, &v, &sent, None, None).await
         }
         Err(e) if e.cause().is_some() => fault(v.lang, &e),
         Err(e) => sign_up_form(&idp, &v, &fields, Some(e.message())).await,
     }
 }
 
-async fn confirm_form(idp: &Idp, v: &Visit, username: &str, destination: &str, error: Option<&str>) -> Response {
-    let text = if destination.is_empty() {
+/// What the confirmation page carries: who signed up, where the code
+/// went, and the sealed continuation that signs them in once confirmed.
+struct Sent<'a> {
+    username: &'a str,
+    destination: &'a str,
+    continuation: &'a str,
+}
+
+async fn confirm_form(idp: &Idp, v: &Visit, sent: &Sent<'_>, error: Option<&str>, notice: Option<&str>) -> Response {
+    let text = if sent.destination.is_empty() {
         v.tr("Enter the code we sent you.").to_string()
     } else {
-        v.lang.fill("We sent a code to {}.", destination)
+        v.lang.fill("We sent a code to {}.", sent.destination)
     };
     let action = v.at("/confirm");
     show(
@@ -496,31 +503,51 @@ async fn confirm_form(idp: &Idp, v: &Visit, username: &str, destination: &str, e
             heading: v.tr("Confirm your account"),
             text: &text,
             error,
+            notice,
             action: &action,
-            hidden: vec![("username", username), ("destination", destination)],
+            hidden: vec![
+                ("username", sent.username),
+                ("destination", sent.destination),
+                ("continuation", sent.continuation),
+            ],
             fields: vec![Field::Code { name: "code".into(), label: v.tr("Confirmation code").into() }],
-            button: v.tr("Confirm"),
+            decisions: vec![("confirm", v.tr("Confirm")), ("resend", v.tr("Send a new code"))],
             ..Default::default()
         },
     )
     .await
 }
 
-/// POST /confirm: ConfirmSignUp, then the sign-in page.
+/// POST /confirm: a new code, or ConfirmSignUp and then (the same
+/// browser's sign-up still fresh) signed in, else the sign-in page.
 pub(crate) async fn confirm_post(State(idp): State<Idp>, req: Request) -> Response {
     let (v, fields) = match checked_post(&idp, req).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
-    let (username, destination) = (get("username"), get("destination"));
-    match idp.hosted_confirm_sign_up(&v.a, &username, &get("code")).await {
-        Ok(()) => {
+    let (username, destination, continuation) = (get("username"), get("destination"), get("continuation"));
+    let sent = Sent { username: &username, destination: &destination, continuation: &continuation };
+    if get("decision") == "resend" {
+        return match idp.hosted_resend_code(&v.a, &username).await {
+            Ok(details) => {
+                let to = details.and_then(|d| d.destination).unwrap_or_default();
+                let notice = v.lang.fill("We sent a new code to {}.", &to);
+                let sent = Sent { destination: &to, ..sent };
+                confirm_form(&idp, &v, &sent, None, Some(&notice)).await
+            }
+            Err(e) if e.cause().is_some() => fault(v.lang, &e),
+            Err(e) => confirm_form(&idp, &v, &sent, Some(e.message()), None).await,
+        };
+    }
+    match idp.hosted_confirm_sign_up(&v.a, &username, &get("code"), &continuation).await {
+        Ok(Some(step)) => advance(&idp, &v, step).await,
+        Ok(None) => {
             let notice = v.tr("Your account is confirmed. Sign in.");
             sign_in_form(&idp, &v, &username, None, Some(notice)).await
         }
         Err(e) if e.cause().is_some() => fault(v.lang, &e),
-        Err(e) => confirm_form(&idp, &v, &username, &destination, Some(e.message())).await,
+        Err(e) => confirm_form(&idp, &v, &sent, Some(e.message()), None).await,
     }
 }
 

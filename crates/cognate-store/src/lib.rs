@@ -142,7 +142,9 @@ mod users;
 pub use audit::{AuditFilter, AuditRow, AuthEventRow};
 pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserListing, UserPage, UserQuery};
 pub use mfa::{DeviceRow, MfaRow};
-pub use oauth::{AuthCodeRow, BrandingRow, DomainRow, LoginSessionRow, ResourceServerRow, UiCustomizationRow};
+pub use oauth::{
+    AuthCodeRow, BrandingRow, DeviceCodeRow, DomainRow, LoginSessionRow, ResourceServerRow, UiCustomizationRow,
+};
 pub use users::{
     AccessCheck, AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UNKNOWN_NAME_TTL_MS, UnknownNameRow,
     UserKey, UserRow,

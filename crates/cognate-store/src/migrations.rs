@@ -60,10 +60,11 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
     (5, crate::users::MIGRATION_5),
     (6, crate::users::MIGRATION_6),
     (7, crate::oauth::MIGRATION_7),
+    (8, crate::oauth::MIGRATION_8),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 /// A statement as one engine runs it: `{collate_c}` asks for byte-order
 /// comparison of a column, which SQLite does by default and PostgreSQL

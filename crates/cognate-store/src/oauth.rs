@@ -1,7 +1,8 @@
 //! What the OAuth 2.0 side of a pool keeps: its domains (where the hosted
 //! endpoints answer), its resource servers (custom scopes), authorization
 //! codes between /oauth2/authorize and /oauth2/token, and the one-hour
-//! sign-in sessions behind the hosted pages' cookie.
+//! sign-in sessions behind the hosted pages' cookie, and the device codes
+//! of the device authorization grant (an extension).
 //!
 //! Codes and sessions are stored by a hash of their value; the values
 //! themselves exist only in the browser and the HTTP exchange. A code is
@@ -87,6 +88,47 @@ row_struct! {
         pub expires_at: i64,
     }
 }
+
+row_struct! {
+    /// A device authorization (RFC 8628), by the SHA-256 of its device
+    /// code; `user_code` is what the person types. `state` is 0 while
+    /// pending, 1 approved (by `username_key`, signed in at `auth_time`), 2
+    /// denied.
+    pub struct DeviceCodeRow {
+        pub device_hash: String,
+        pub user_code: String,
+        pub pool_id: String,
+        pub client_id: String,
+        pub scopes: String,
+        pub state: i64,
+        pub username_key: String,
+        pub auth_time: i64,
+        pub polled_at: i64,
+        pub expires_at: i64,
+    }
+}
+
+macro_rules! device_columns {
+    () => {
+        "device_hash, user_code, pool_id, client_id, scopes, state, username_key, auth_time, polled_at, expires_at"
+    };
+}
+
+pub(crate) const MIGRATION_8: &[&str] = &[
+    "CREATE TABLE device_codes (
+        device_hash TEXT PRIMARY KEY,
+        user_code TEXT NOT NULL UNIQUE,
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        state BIGINT NOT NULL,
+        username_key TEXT NOT NULL,
+        auth_time BIGINT NOT NULL,
+        polled_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX device_codes_by_expiry ON device_codes (expires_at)",
+];
 
 pub(crate) const MIGRATION_7: &[&str] = &[
     "CREATE TABLE pool_domains (
@@ -449,5 +491,97 @@ impl Store {
 
     pub async fn delete_login_session(&self, id_hash: &str) -> Result<()> {
         execute(self, q("DELETE FROM login_sessions WHERE id_hash = $1", vec![Text(id_hash)])).await.map(|_| ())
+    }
+
+    // ---- device codes ----
+
+    /// Stores a new device authorization, first dropping the expired ones;
+    /// `Conflict` when its user code is taken.
+    pub async fn insert_device_code(&self, d: &DeviceCodeRow, now: i64) -> Result<()> {
+        execute(self, q("DELETE FROM device_codes WHERE expires_at <= $1", vec![Int(now)])).await?;
+        execute(
+            self,
+            q(
+                concat!(
+                    "INSERT INTO device_codes (",
+                    device_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ),
+                vec![
+                    Text(&d.device_hash),
+                    Text(&d.user_code),
+                    Text(&d.pool_id),
+                    Text(&d.client_id),
+                    Text(&d.scopes),
+                    Int(d.state),
+                    Text(&d.username_key),
+                    Int(d.auth_time),
+                    Int(d.polled_at),
+                    Int(d.expires_at),
+                ],
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A live device authorization of the pool by its user code.
+    pub async fn device_by_user_code(&self, pool_id: &str, user_code: &str, now: i64) -> Result<Option<DeviceCodeRow>> {
+        let sql = concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM device_codes WHERE user_code = $1 AND pool_id = $2 AND expires_at > $3"
+        );
+        fetch_optional(self, q(sql, vec![Text(user_code), Text(pool_id), Int(now)])).await
+    }
+
+    /// Approves (`state` 1, for the user) or denies (2) a pending, live
+    /// device authorization; false when it was not pending any more.
+    pub async fn decide_device(
+        &self,
+        pool_id: &str,
+        user_code: &str,
+        state: i64,
+        username_key: &str,
+        auth_time: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let n = execute(
+            self,
+            q(
+                "UPDATE device_codes SET state = $1, username_key = $2, auth_time = $3 \
+                 WHERE user_code = $4 AND pool_id = $5 AND state = 0 AND expires_at > $6",
+                vec![Int(state), Text(username_key), Int(auth_time), Text(user_code), Text(pool_id), Int(now)],
+            ),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// A device authorization by its device code (also expired ones, so
+    /// the poller can be told), noting the poll's time.
+    pub async fn poll_device(&self, device_hash: &str, now: i64) -> Result<Option<DeviceCodeRow>> {
+        let sql = concat!("SELECT ", device_columns!(), " FROM device_codes WHERE device_hash = $1");
+        let row: Option<DeviceCodeRow> = fetch_optional(self, q(sql, vec![Text(device_hash)])).await?;
+        if row.is_some() {
+            execute(
+                self,
+                q("UPDATE device_codes SET polled_at = $1 WHERE device_hash = $2", vec![Int(now), Text(device_hash)]),
+            )
+            .await?;
+        }
+        Ok(row)
+    }
+
+    /// Takes an approved device authorization: of two racing pollers,
+    /// exactly one gets the row.
+    pub async fn take_approved_device(&self, device_hash: &str) -> Result<Option<DeviceCodeRow>> {
+        let sql =
+            concat!("DELETE FROM device_codes WHERE device_hash = $1 AND state = 1 RETURNING ", device_columns!());
+        write_returning(self, q(sql, vec![Text(device_hash)])).await
+    }
+
+    pub async fn delete_device_code(&self, device_hash: &str) -> Result<()> {
+        execute(self, q("DELETE FROM device_codes WHERE device_hash = $1", vec![Text(device_hash)])).await.map(|_| ())
     }
 }

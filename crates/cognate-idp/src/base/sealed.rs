@@ -32,6 +32,8 @@ pub(crate) enum Step {
     Custom,
     /// DEVICE_SRP_AUTH's DEVICE_PASSWORD_VERIFIER.
     DeviceSrp,
+    /// A hosted sign-up, which signs the user in once the code confirms it.
+    SignedUp,
 }
 
 impl Step {
@@ -42,6 +44,7 @@ impl Step {
             Step::Mfa => "cognate/sign-in/mfa/v2",
             Step::Custom => "cognate/sign-in/custom/v2",
             Step::DeviceSrp => "cognate/sign-in/device-srp/v2",
+            Step::SignedUp => "cognate/sign-in/signed-up/v1",
         }
     }
 }

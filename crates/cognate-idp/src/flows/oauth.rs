@@ -2,18 +2,20 @@
 //! the checks of /oauth2/authorize, hosted sign-in and its one-hour
 //! session, authorization codes (with PKCE), the token endpoint's grants
 //! (authorization_code, refresh_token, client_credentials), userInfo,
-//! revocation and /logout.
+//! revocation and /logout; and, as extensions, the device authorization
+//! grant (RFC 8628), introspection and OIDC RP-initiated logout.
 //!
 //! The HTTP side (pages, cookies, redirects, the OAuth error bodies) is the
 //! `cognate-login` crate's; everything it decides comes from here.
 
-use crate::base::context::ClientCtx;
+use crate::base::context::{Client, ClientCtx};
+use crate::base::sealed::{self, Step};
 use crate::flows::signin::outcome::Outcome;
 use crate::model::domains::PoolDomain;
 use crate::model::tokens::{Grant, Hosted, random_token, sha256_hex};
 use crate::model::users::{User, status_of};
 use crate::{Error, Fault, Idp, Result};
-use cognate_store::{AuthCodeRow, LoginSessionRow, UserKey};
+use cognate_store::{AuthCodeRow, DeviceCodeRow, LoginSessionRow, StoreError, UserKey};
 use cognate_wire::idp::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -24,6 +26,15 @@ const CODE_TTL_MS: i64 = 5 * 60_000;
 /// The hosted sign-in session: one hour, never extended.
 pub const SESSION_TTL_MS: i64 = 3_600_000;
 const TOKEN_SOURCE: &str = "TokenGeneration_HostedAuth";
+/// The device authorization grant's type at the token endpoint.
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// How long a device code may be approved and redeemed.
+const DEVICE_TTL_MS: i64 = 10 * 60_000;
+/// The polling interval a device is given, in seconds.
+const DEVICE_INTERVAL_S: i64 = 5;
+/// User codes: 8 of these 20 consonants (no vowels, so no words; RFC 8628
+/// section 6.1), shown as XXXX-XXXX: about 34 bits.
+const USER_CODE_LETTERS: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
 
 /// OAuth features beyond Cognito, each off unless the operator turns it on
 /// (`--oauth-extensions`).
@@ -35,17 +46,28 @@ pub struct Extensions {
     pub rp_logout: bool,
     /// Token introspection (RFC 7662) at /oauth2/introspect.
     pub introspection: bool,
+    /// The device authorization grant (RFC 8628): /oauth2/device_authorization,
+    /// the /device page, and its grant type at /oauth2/token.
+    pub device_grant: bool,
+    /// An `aud` claim in access tokens: the resource servers of the
+    /// granted custom scopes, else the client id.
+    pub access_token_aud: bool,
 }
 
+/// The names `--oauth-extensions` knows.
+const EXTENSION_NAMES: &str = "rp-logout, introspection, device-grant, access-token-aud";
+
 impl Extensions {
-    /// `rp-logout,introspection` (either, both, or empty).
+    /// A comma-separated list of [`EXTENSION_NAMES`] (or empty).
     pub fn parse(list: &str) -> std::result::Result<Extensions, String> {
         let mut e = Extensions::default();
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
                 "rp-logout" => e.rp_logout = true,
                 "introspection" => e.introspection = true,
-                other => return Err(format!("unknown OAuth extension {other:?}; known: rp-logout, introspection")),
+                "device-grant" => e.device_grant = true,
+                "access-token-aud" => e.access_token_aud = true,
+                other => return Err(format!("unknown OAuth extension {other:?}; known: {EXTENSION_NAMES}")),
             }
         }
         Ok(e)
@@ -57,6 +79,9 @@ impl Extensions {
 pub enum ResponseType {
     Code,
     Token,
+    /// Signing in to approve a device (the device grant extension): the
+    /// sign-in ends back on the /device page, which asks for the approval.
+    Device,
 }
 
 /// An /oauth2/authorize request that passed every check.
@@ -145,6 +170,53 @@ pub struct TokenRequest {
     /// `aws_client_metadata`: a JSON object of strings, for the
     /// PreTokenGeneration function of a client-credentials grant.
     pub client_metadata: Option<String>,
+    /// The device grant's `device_code`.
+    pub device_code: Option<String>,
+}
+
+/// The answer of /oauth2/device_authorization (RFC 8628 section 3.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceStart {
+    pub device_code: String,
+    /// As the person types it: XXXX-XXXX.
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+/// A device waiting for approval, as the /device page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevicePending {
+    pub user_code: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub scopes: Vec<String>,
+}
+
+/// A user code as typed: letters only, upper case, XXXX-XXXX.
+pub fn normalize_user_code(typed: &str) -> String {
+    let letters: String = typed.chars().filter(char::is_ascii_alphabetic).map(|c| c.to_ascii_uppercase()).collect();
+    match letters.len() {
+        8 => format!("{}-{}", &letters[..4], &letters[4..]),
+        _ => letters,
+    }
+}
+
+fn new_user_code() -> String {
+    let mut letters = String::with_capacity(9);
+    while letters.len() < 9 {
+        if letters.len() == 4 {
+            letters.push('-');
+        }
+        // Bytes below 240 keep the 20 letters equally likely.
+        let b: u8 = rand::random();
+        if b < 240 {
+            letters.push(char::from(USER_CODE_LETTERS[usize::from(b % 20)]));
+        }
+    }
+    letters
 }
 
 /// The token endpoint's answer.
@@ -288,6 +360,9 @@ impl Idp {
             }
             Err(e) => return Err(AuthorizeError::Page(page_fault(e))),
         };
+        if get("response_type").as_deref() == Some("device") {
+            return self.device_sign_in(domain, &client, get("user_code").as_deref()).await;
+        }
         let Some(redirect_uri) = get("redirect_uri") else {
             return Err(AuthorizeError::Page("redirect_mismatch".into()));
         };
@@ -489,14 +564,16 @@ impl Idp {
     }
 
     /// SignUp from the hosted page; the answer says where the confirmation
-    /// code went, if one did.
+    /// code went, if one did, and carries the sealed continuation with
+    /// which confirming the code signs the user in (for the client's
+    /// AuthSessionValidity), as Cognito's managed login does.
     pub async fn hosted_sign_up(
         &self,
         a: &Authorization,
         username: &str,
         password: &str,
         attributes: Vec<(String, String)>,
-    ) -> Result<SignUpResponse> {
+    ) -> Result<(SignUpResponse, String)> {
         let c = self.hosted_client(a).await?;
         let req = SignUpRequest {
             client_id: a.client_id.clone(),
@@ -507,10 +584,23 @@ impl Idp {
             ),
             ..Default::default()
         };
-        self.sign_up_as(&c, req).await
+        let r = self.sign_up_as(&c, req).await?;
+        let user = self.find_user(&c.pool_row, &c.pool, username).await?;
+        let key = user.map(|u| u.username_key.clone()).unwrap_or_default();
+        let continuation = sealed::seal(&self.key, Step::SignedUp, &c, &key, self.now(), ())?;
+        Ok((r, continuation))
     }
 
-    pub async fn hosted_confirm_sign_up(&self, a: &Authorization, username: &str, code: &str) -> Result<()> {
+    /// ConfirmSignUp from the hosted page; then, with the continuation of
+    /// the same browser's sign-up still valid, the user is signed in (the
+    /// next step may be MFA). None: the person signs in on the next page.
+    pub async fn hosted_confirm_sign_up(
+        &self,
+        a: &Authorization,
+        username: &str,
+        code: &str,
+        continuation: &str,
+    ) -> Result<Option<HostedStep>> {
         let c = self.hosted_client(a).await?;
         let req = ConfirmSignUpRequest {
             client_id: a.client_id.clone(),
@@ -518,7 +608,24 @@ impl Idp {
             confirmation_code: code.to_string(),
             ..Default::default()
         };
-        self.confirm_sign_up_as(&c, req).await.map(|_| ())
+        self.confirm_sign_up_as(&c, req).await?;
+        let Ok(opened) = sealed::open::<()>(&self.key, Step::SignedUp, &c, Some(continuation), self.now()) else {
+            return Ok(None);
+        };
+        let user = self.find_user(&c.pool_row, &c.pool, username).await?;
+        let Some(user) = user.filter(|u| u.username_key == opened.user && u.enabled != 0) else { return Ok(None) };
+        let outcome = self.signed_in(&c, user, None).await?;
+        self.hosted_step(&c, outcome).await.map(Some)
+    }
+
+    /// ResendConfirmationCode from the hosted confirmation page.
+    pub async fn hosted_resend_code(
+        &self,
+        a: &Authorization,
+        username: &str,
+    ) -> Result<Option<CodeDeliveryDetailsType>> {
+        let c = self.hosted_client(a).await?;
+        Ok(self.resend_confirmation_code_as(&c, username).await?.code_delivery_details)
     }
 
     pub async fn hosted_forgot_password(
@@ -655,6 +762,7 @@ impl Idp {
                 params.extend(state.map(|s| ("state", s)));
                 Ok(redirect_to(&a.redirect_uri, &params, true))
             }
+            ResponseType::Device => Ok(a.redirect_uri.clone()),
         }
     }
 
@@ -685,12 +793,14 @@ impl Idp {
     ) -> std::result::Result<TokenSet, OAuthError> {
         let grant_type =
             req.grant_type.as_deref().ok_or_else(|| OAuthError::with("invalid_request", "grant_type is required"))?;
-        if !matches!(grant_type, "authorization_code" | "refresh_token" | "client_credentials") {
+        let device = grant_type == DEVICE_GRANT && self.extensions.device_grant;
+        if !device && !matches!(grant_type, "authorization_code" | "refresh_token" | "client_credentials") {
             return Err(OAuthError::new("unsupported_grant_type"));
         }
         let c = self.oauth_client(domain, auth).await?;
         match grant_type {
             "authorization_code" => self.redeem_code(&c, req).await,
+            DEVICE_GRANT => self.device_grant_token(&c, req).await,
             "refresh_token" => {
                 if c.client.allowed_o_auth_flows_user_pool_client != Some(true) {
                     return Err(OAuthError::new("unauthorized_client"));
@@ -984,6 +1094,182 @@ pub enum LogoutTarget {
     Away(String),
     /// To /login with the same parameters.
     SignInAgain,
+}
+
+// ---- the device authorization grant (RFC 8628; an extension) ----
+
+impl Idp {
+    /// POST /oauth2/device_authorization: a device code to poll with and a
+    /// user code for the person to approve at /device. The client must be
+    /// allowed the code grant (a person signs in); scopes as at
+    /// /oauth2/authorize. 404 when the extension is off.
+    pub async fn device_authorization(
+        &self,
+        domain: &PoolDomain,
+        auth: &ClientAuth,
+        scope: Option<&str>,
+    ) -> std::result::Result<DeviceStart, OAuthError> {
+        if !self.extensions.device_grant {
+            return Err(OAuthError { error: "not_found", description: None, status: 404 });
+        }
+        let c = self.oauth_client(domain, auth).await?;
+        if !allows(&c.client, OAuthFlowType::Code) {
+            return Err(OAuthError::new("unauthorized_client"));
+        }
+        let allowed = c.client.allowed_o_auth_scopes.clone().unwrap_or_default();
+        let mut scopes = scopes_of(scope);
+        if scopes.is_empty() {
+            scopes = allowed.clone();
+        }
+        if scopes.iter().any(|s| !allowed.contains(s)) {
+            return Err(OAuthError::new("invalid_scope"));
+        }
+        let device_code = random_token();
+        let now = self.now();
+        // A user code that is taken is drawn again (34 bits: rarely).
+        for _ in 0..5 {
+            let user_code = new_user_code();
+            let row = DeviceCodeRow {
+                device_hash: sha256_hex(&device_code),
+                user_code: user_code.clone(),
+                pool_id: c.pool_row.id.clone(),
+                client_id: c.row.id.clone(),
+                scopes: scopes.join(" "),
+                state: 0,
+                username_key: String::new(),
+                auth_time: 0,
+                polled_at: 0,
+                expires_at: now + DEVICE_TTL_MS,
+            };
+            match self.store.insert_device_code(&row, now).await {
+                Ok(()) => {
+                    let page = format!("{}/device", self.domain_url(domain));
+                    let complete = format!("{page}?user_code={user_code}");
+                    return Ok(DeviceStart {
+                        device_code,
+                        user_code,
+                        verification_uri: page,
+                        verification_uri_complete: complete,
+                        expires_in: DEVICE_TTL_MS / 1000,
+                        interval: DEVICE_INTERVAL_S,
+                    });
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(Error::from(e).into()),
+            }
+        }
+        Err(Error::internal(Fault::Other, "no free device user code after 5 draws").into())
+    }
+
+    /// A device waiting for approval on this domain, by its user code (as
+    /// typed); None when there is none (unknown, decided or expired).
+    pub async fn device_pending(&self, domain: &PoolDomain, typed: &str) -> Result<Option<DevicePending>> {
+        if !self.extensions.device_grant {
+            return Ok(None);
+        }
+        let user_code = normalize_user_code(typed);
+        let Some(row) = self.store.device_by_user_code(&domain.pool_id, &user_code, self.now()).await? else {
+            return Ok(None);
+        };
+        if row.state != 0 {
+            return Ok(None);
+        }
+        let client = self.resolve_client(&row.client_id).await?;
+        Ok(Some(DevicePending {
+            user_code,
+            client_id: row.client_id,
+            client_name: client.client.client_name.clone().unwrap_or_default(),
+            scopes: row.scopes.split_whitespace().map(str::to_string).collect(),
+        }))
+    }
+
+    /// The signed-in user approves (or denies) the device; false when it
+    /// was no longer waiting.
+    pub async fn device_decide(
+        &self,
+        domain: &PoolDomain,
+        typed: &str,
+        s: &SessionUser,
+        approve: bool,
+    ) -> Result<bool> {
+        if !self.extensions.device_grant || s.user.pool_id != domain.pool_id {
+            return Ok(false);
+        }
+        let user_code = normalize_user_code(typed);
+        let state = if approve { 1 } else { 2 };
+        let now = self.now();
+        Ok(self.store.decide_device(&domain.pool_id, &user_code, state, &s.user.username_key, s.auth_time, now).await?)
+    }
+
+    /// The hosted sign-in that approving a device needs: its pages carry
+    /// `response_type=device&user_code=...` and end back on /device.
+    async fn device_sign_in(
+        &self,
+        domain: &PoolDomain,
+        client: &Client,
+        user_code: Option<&str>,
+    ) -> std::result::Result<Authorization, AuthorizeError> {
+        let invalid = || AuthorizeError::Page("This code is not valid or has expired.".into());
+        let pending = match self.device_pending(domain, user_code.unwrap_or_default()).await {
+            Ok(Some(p)) if p.client_id == client.row.id => p,
+            Ok(_) => return Err(invalid()),
+            Err(e) => return Err(AuthorizeError::Page(page_fault(e))),
+        };
+        Ok(Authorization {
+            pool_id: domain.pool_id.clone(),
+            client_id: client.row.id.clone(),
+            client_name: pending.client_name,
+            redirect_uri: format!("/device?user_code={}", pending.user_code),
+            response_type: ResponseType::Device,
+            scopes: pending.scopes,
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            login_hint: None,
+            prompt: None,
+        })
+    }
+
+    /// The device grant at the token endpoint: pending, slow down, denied,
+    /// expired, or (once, even under racing polls) the tokens.
+    async fn device_grant_token(&self, c: &ClientCtx, req: &TokenRequest) -> std::result::Result<TokenSet, OAuthError> {
+        let code =
+            req.device_code.as_deref().ok_or_else(|| OAuthError::with("invalid_request", "device_code is required"))?;
+        let hash = sha256_hex(code);
+        let now = self.now();
+        let row = self.store.poll_device(&hash, now).await.map_err(Error::from)?;
+        let row = row.filter(|r| r.client_id == c.row.id && r.pool_id == c.pool_row.id);
+        let Some(row) = row else { return Err(OAuthError::new("invalid_grant")) };
+        if row.expires_at <= now {
+            self.store.delete_device_code(&hash).await.map_err(Error::from)?;
+            return Err(OAuthError::new("expired_token"));
+        }
+        match row.state {
+            0 if now - row.polled_at < DEVICE_INTERVAL_S * 1000 => return Err(OAuthError::new("slow_down")),
+            0 => return Err(OAuthError::new("authorization_pending")),
+            2 => {
+                self.store.delete_device_code(&hash).await.map_err(Error::from)?;
+                return Err(OAuthError::new("access_denied"));
+            }
+            _ => {}
+        }
+        let Some(row) = self.store.take_approved_device(&hash).await.map_err(Error::from)? else {
+            return Err(OAuthError::new("invalid_grant"));
+        };
+        let key = UserKey { pool_id: &c.pool_row.id, username_key: &row.username_key };
+        let user = User::read_opt(self.store.get_user(key).await.map_err(Error::from)?)?;
+        let Some(user) = user.filter(|u| u.enabled != 0) else { return Err(OAuthError::new("invalid_grant")) };
+        let g = Grant {
+            auth_time: row.auth_time,
+            origin: None,
+            refresh: true,
+            source: TOKEN_SOURCE,
+            device_key: None,
+            scopes: row.scopes.split_whitespace().map(str::to_string).collect(),
+            hosted: Some(Hosted { nonce: None }),
+        };
+        Ok(token_set(self.issue_tokens(c, &user, g).await?))
+    }
 }
 
 fn token_set(t: AuthenticationResultType) -> TokenSet {

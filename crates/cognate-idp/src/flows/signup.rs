@@ -182,12 +182,22 @@ impl Idp {
     ) -> Result<ResendConfirmationCodeResponse> {
         let client = self.resolve_client(&req.client_id).await?.with_metadata(&req.client_metadata);
         let c = &self.with_secret_hash(client, &[&req.username], req.secret_hash.as_deref()).await?;
+        self.resend_confirmation_code_as(c, &req.username).await
+    }
+
+    /// ResendConfirmationCode for a client already resolved (the API, or
+    /// the hosted confirmation page).
+    pub(crate) async fn resend_confirmation_code_as(
+        &self,
+        c: &ClientCtx,
+        username: &str,
+    ) -> Result<ResendConfirmationCodeResponse> {
         let not_sent = || {
             Error::InvalidParameter(
                 "Auto verification not turned on for this user pool, or the user has no email or phone number.".into(),
             )
         };
-        let Some(user) = self.find_user(&c.pool_row, &c.pool, &req.username).await? else {
+        let Some(user) = self.find_user(&c.pool_row, &c.pool, username).await? else {
             if c.prevents_existence_errors() {
                 // The answer a real user in this pool would get.
                 let auto = c.pool.auto_verified_attributes.clone().unwrap_or_default();
@@ -198,7 +208,7 @@ impl Idp {
                 } else {
                     return Err(not_sent());
                 };
-                let details = self.pretend_code(c, &req.username, channel, CODE_SIGNUP, SIGNUP_CODE_TTL_MS).await?;
+                let details = self.pretend_code(c, username, channel, CODE_SIGNUP, SIGNUP_CODE_TTL_MS).await?;
                 return Ok(ResendConfirmationCodeResponse { code_delivery_details: Some(details) });
             }
             return Err(Error::UserNotFound("Username/client id combination not found.".into()));

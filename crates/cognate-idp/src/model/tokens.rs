@@ -295,6 +295,9 @@ impl Idp {
             if self.extensions.introspection {
                 doc["introspection_endpoint"] = json!(format!("{base}/oauth2/introspect"));
             }
+            if self.extensions.device_grant {
+                doc["device_authorization_endpoint"] = json!(format!("{base}/oauth2/device_authorization"));
+            }
         }
         Ok(doc)
     }
@@ -361,11 +364,15 @@ impl Idp {
             username: Some(user.username.clone()),
             device_key: device_key.map(str::to_string),
             version: hosted.is_some().then_some(2),
+            aud: None,
             extra: Map::new(),
         };
 
         let groups = self.pre_token_generation(c, user, source, groups, (&mut id, &mut access)).await?;
         insert_group_claims(&groups, &mut id.extra, &mut access.extra);
+        if self.extensions.access_token_aud {
+            access.set_audience();
+        }
 
         let at_hash = hosted.is_some();
         let (access_token, id_token) = crate::base::crypto_threads::run(move || {
@@ -430,6 +437,7 @@ impl Idp {
             username: None,
             device_key: None,
             version: Some(2),
+            aud: None,
             extra: Map::new(),
         };
         // Only a version 3 PreTokenGeneration function sees machine tokens.
@@ -454,6 +462,9 @@ impl Idp {
             {
                 apply_access(&mut access, d);
             }
+        }
+        if self.extensions.access_token_aud {
+            access.set_audience();
         }
         let token = crate::base::crypto_threads::run(move || {
             let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
@@ -691,7 +702,8 @@ impl IdClaims {
 
 /// An access token's claims: the ones Cognito sets typed (`scope` is the
 /// granted scopes, space-separated), and in `extra` the group claim and what
-/// a PreTokenGeneration function adds. It has no `aud`, as in Cognito.
+/// a PreTokenGeneration function adds. It has no `aud`, as in Cognito,
+/// unless the `access-token-aud` extension is on.
 #[derive(Debug, Serialize)]
 pub(crate) struct AccessClaims {
     pub sub: String,
@@ -714,12 +726,34 @@ pub(crate) struct AccessClaims {
     pub device_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl AccessClaims {
+    /// `aud` (the extension): the resource servers of the custom scopes
+    /// (`{identifier}/{name}`), one as a string and several as a list, else
+    /// the client id.
+    fn set_audience(&mut self) {
+        let mut servers: Vec<&str> = Vec::new();
+        for scope in &self.scope {
+            if let Some((server, _)) = scope.rsplit_once('/')
+                && !servers.contains(&server)
+            {
+                servers.push(server);
+            }
+        }
+        self.aud = Some(match servers.as_slice() {
+            [] => json!(self.client_id),
+            [one] => json!(one),
+            many => json!(many),
+        });
+    }
+
     const TYPED: &[&str] = &[
+        "aud",
         "sub",
         "iss",
         "client_id",
