@@ -431,8 +431,13 @@ test('browser: the pages speak the language lang names, and remember it in a coo
 
 test('browser: a managed-login domain wears the client\'s branding style', async (t) => {
   const p = await pool(t, { managedLoginVersion: 2 });
-  // 1x1 PNGs: a logo and a page background.
-  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6338a161f31f000514022c1d504f040000000049454e44ae426082', 'hex');
+  // SVG assets: a logo and a page background.
+  const logo = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="32" viewBox="0 0 120 32">' +
+    '<rect width="32" height="32" rx="8" fill="#b41e3c"/><text x="42" y="24" font-family="sans-serif" font-size="22" ' +
+    'font-weight="700" fill="#145a28">Shop</text></svg>');
+  const background = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="1600" height="900">' +
+    '<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#fdf6e3"/>' +
+    '<stop offset="1" stop-color="#d9a56c"/></linearGradient></defs><rect width="1600" height="900" fill="url(#g)"/></svg>');
   await admin.send(new CreateManagedLoginBrandingCommand({
     UserPoolId: p.app.poolId,
     ClientId: p.shop.ClientId,
@@ -447,8 +452,8 @@ test('browser: a managed-login domain wears the client\'s branding style', async
       componentClasses: { link: { lightMode: { defaults: { textColor: '6b2d8fff' } } } },
     },
     Assets: [
-      { Category: 'FORM_LOGO', ColorMode: 'LIGHT', Extension: 'PNG', Bytes: png },
-      { Category: 'PAGE_BACKGROUND', ColorMode: 'LIGHT', Extension: 'PNG', Bytes: png },
+      { Category: 'FORM_LOGO', ColorMode: 'LIGHT', Extension: 'SVG', Bytes: logo },
+      { Category: 'PAGE_BACKGROUND', ColorMode: 'LIGHT', Extension: 'SVG', Bytes: background },
     ],
   }));
   const context = await browser.newContext();
@@ -462,7 +467,11 @@ test('browser: a managed-login domain wears the client\'s branding style', async
   assert.equal(await style(page.locator('main.panel'), 'borderTopLeftRadius'), '16px');
   assert.equal(await style(page.getByRole('link', { name: 'Forgot your password?' }), 'color'), 'rgb(107, 45, 143)');
   assert.match(await style(page.locator('body'), 'backgroundImage'), /\/ui\/.+\/background"\)$/);
-  assert.equal(await page.locator('img.logo-customizable').evaluate((img) => img.naturalWidth), 1);
+  assert.equal(await page.locator('img.logo-customizable').evaluate((img) => img.naturalWidth), 120);
+  // An asset opened by itself is sandboxed (an SVG could carry script).
+  const direct = await fetch(await page.locator('img.logo-customizable').evaluate((img) => img.src));
+  assert.equal(direct.headers.get('content-security-policy'), "default-src 'none'; sandbox");
+  assert.equal(direct.headers.get('content-type'), 'image/svg+xml');
   await shot(page, 'sign-in-branded');
   // The client without a style has the default look; the classic CSS of
   // SetUICustomization does not apply on a managed-login domain.

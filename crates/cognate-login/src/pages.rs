@@ -189,9 +189,9 @@ pub fn form(f: &Form<'_>, csrf: &str) -> String {
     // The first decision is the form's own; the others need none of its
     // fields (a new code, a refusal), so they skip the browser's checks.
     for (i, (value, label)) in f.decisions.iter().enumerate() {
-        let skip = if i > 0 { " formnovalidate" } else { "" };
+        let (class, skip) = if i > 0 { (" secondary", " formnovalidate") } else { ("", "") };
         body.push_str(&format!(
-            "<button class=\"submitButton-customizable\" type=\"submit\" name=\"decision\" value=\"{}\"{skip}>{}</button>\n",
+            "<button class=\"submitButton-customizable{class}\" type=\"submit\" name=\"decision\" value=\"{}\"{skip}>{}</button>\n",
             esc(value),
             esc(label)
         ));
