@@ -867,7 +867,7 @@ async fn device_grant_on(backend: Backend) {
     let r = h.get(&format!("/device?user_code={typed}"), "").await;
     assert_eq!(r.status, 302, "{}", r.text());
     let login = r.header("location").unwrap().to_string();
-    assert_eq!(login, format!("/login?client_id={}&response_type=device&user_code={user_code}&lang=en", h.f.client));
+    assert_eq!(login, format!("/login?client_id={}&response_type=device&user_code={user_code}", h.f.client));
     let r = h.sign_in(login.strip_prefix("/login?").unwrap(), "Passw0rd!").await;
     assert_eq!((r.status, r.header("location")), (302, Some(format!("/device?user_code={user_code}").as_str())));
     let session = set_cookie(&r, "cognito").unwrap();

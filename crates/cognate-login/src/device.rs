@@ -101,13 +101,13 @@ async fn approval_form(idp: &Idp, domain: &PoolDomain, lang: Lang, p: &DevicePen
     render(idp, domain, Some(&p.client_id), form).await
 }
 
-/// Where a person without a session signs in to approve the device.
-fn sign_in_for(p: &DevicePending, lang: Lang) -> Response {
+/// Where a person without a session signs in to approve the device (in
+/// the language this page chose the same way).
+fn sign_in_for(p: &DevicePending) -> Response {
     let q = cognate_wire::form::encode_pairs([
         ("client_id", p.client_id.as_str()),
         ("response_type", "device"),
         ("user_code", p.user_code.as_str()),
-        ("lang", lang.code()),
     ]);
     redirect(&format!("/login?{q}"))
 }
@@ -125,7 +125,7 @@ pub(crate) async fn page_get(State(idp): State<Idp>, req: Request) -> Response {
     match idp.device_pending(&domain, typed).await {
         Ok(Some(p)) => match session(&idp, &domain, &headers).await {
             Ok(Some(s)) => approval_form(&idp, &domain, lang, &p, &s).await,
-            Ok(None) => sign_in_for(&p, lang),
+            Ok(None) => sign_in_for(&p),
             Err(resp) => resp,
         },
         Ok(None) => code_form(&idp, &domain, lang, Some(lang.tr("This code is not valid or has expired."))).await,
