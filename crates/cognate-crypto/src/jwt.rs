@@ -22,19 +22,15 @@
 //! Signing uses RSA blinding (a fresh random blind per signature), since the
 //! private-key operation in the `rsa` crate is not constant-time.
 
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{KeyPair as _, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use rand::rngs::OsRng;
-use rsa::pkcs1v15;
-use rsa::pkcs8::der::zeroize::Zeroizing;
-use rsa::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
-use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Verifier as _};
-use rsa::traits::PublicKeyParts as _;
-use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sha2::Sha256;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The only algorithm signed or accepted.
 pub const ALG: &str = "RS256";
@@ -45,7 +41,8 @@ pub const KEY_BITS: usize = 2048;
 /// Smallest modulus accepted, for signing keys and for keys read from a JWKS.
 pub const MIN_KEY_BITS: usize = 2048;
 
-/// Largest modulus accepted (the `rsa` crate's own limit).
+/// Largest modulus accepted (no RSA key of a JWKS needs more; it bounds
+/// what a verification costs).
 pub const MAX_KEY_BITS: usize = 4096;
 
 /// Longest token [`verify`] looks at; anything longer is malformed.
@@ -98,6 +95,30 @@ impl std::fmt::Display for JwtError {
 
 impl std::error::Error for JwtError {}
 
+/// Private key bytes, overwritten when dropped (best effort: copies the
+/// compiler or allocator made are out of reach).
+pub struct Zeroizing(Vec<u8>);
+
+impl std::ops::Deref for Zeroizing {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl Drop for Zeroizing {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        std::hint::black_box(&mut self.0);
+    }
+}
+
+impl std::fmt::Debug for Zeroizing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Zeroizing({} bytes)", self.0.len())
+    }
+}
+
 /// The JOSE header, serialised with `kid` first as Cognito does.
 #[derive(Serialize)]
 struct Header<'a> {
@@ -107,11 +128,14 @@ struct Header<'a> {
 
 /// An RSA signing key with its `kid`, parsed once and kept: building the
 /// key (and its CRT values) per token would multiply the cost of signing.
+/// Signing is AWS-LC's (blinded), the fastest RS256 on these CPUs.
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
-    key: pkcs1v15::SigningKey<Sha256>,
-    public: RsaPublicKey,
+    key: Arc<KeyPair>,
+    /// The public modulus and exponent, big-endian without leading zeros.
+    n: Vec<u8>,
+    e: Vec<u8>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -123,41 +147,42 @@ impl std::fmt::Debug for SigningKey {
 impl SigningKey {
     /// A new random 2048-bit key (public exponent 65537).
     pub fn generate(kid: &str) -> Result<Self, JwtError> {
-        let private = RsaPrivateKey::new(&mut OsRng, KEY_BITS).map_err(|_| JwtError::Crypto)?;
-        Self::from_private(kid, private)
+        let key = KeyPair::generate(KeySize::Rsa2048).map_err(|_| JwtError::Crypto)?;
+        Self::from_key(kid, key)
     }
 
     /// Reads a PKCS#8 DER private key (as written by [`Self::to_pkcs8_der`]).
     /// The key is validated; keys outside 2048–4096 bits are refused.
     pub fn from_pkcs8_der(kid: &str, der: &[u8]) -> Result<Self, JwtError> {
-        let private =
-            RsaPrivateKey::from_pkcs8_der(der).map_err(|_| JwtError::BadKey("not an RSA PKCS#8 private key"))?;
-        Self::from_private(kid, private)
+        let key = KeyPair::from_pkcs8(der).map_err(|_| JwtError::BadKey("not an RSA PKCS#8 private key"))?;
+        Self::from_key(kid, key)
     }
 
-    fn from_private(kid: &str, private: RsaPrivateKey) -> Result<Self, JwtError> {
+    fn from_key(kid: &str, key: KeyPair) -> Result<Self, JwtError> {
         if kid.is_empty() {
             return Err(JwtError::BadKey("empty kid"));
         }
-        check_modulus(private.n())?;
-        let public = private.to_public_key();
-        Ok(SigningKey { kid: kid.to_owned(), key: pkcs1v15::SigningKey::new(private), public })
+        let public = key.public_key();
+        let n = public.modulus().big_endian_without_leading_zero().to_vec();
+        let e = public.exponent().big_endian_without_leading_zero().to_vec();
+        check_modulus(&n)?;
+        Ok(SigningKey { kid: kid.to_owned(), key: Arc::new(key), n, e })
     }
 
     /// The private key as PKCS#8 DER, for sealing at rest. The buffer is
     /// wiped when dropped.
-    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, JwtError> {
-        let private: &RsaPrivateKey = self.key.as_ref();
-        let doc = private.to_pkcs8_der().map_err(|_| JwtError::Crypto)?;
-        Ok(doc.to_bytes())
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing, JwtError> {
+        let der = self.key.as_der().map_err(|_| JwtError::Crypto)?;
+        Ok(Zeroizing(der.as_ref().to_vec()))
     }
 
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
-    pub fn public_key(&self) -> &RsaPublicKey {
-        &self.public
+    /// The public modulus, big-endian without leading zeros.
+    pub fn modulus(&self) -> &[u8] {
+        &self.n
     }
 
     /// The public JWK, in the shape and member order of Cognito's JWKS.
@@ -166,10 +191,10 @@ impl SigningKey {
         // and also what serde_json keeps whether or not `preserve_order` is on.
         json!({
             "alg": ALG,
-            "e": b64_uint(self.public.e()),
+            "e": B64.encode(&self.e),
             "kid": self.kid,
             "kty": "RSA",
-            "n": b64_uint(self.public.n()),
+            "n": B64.encode(&self.n),
             "use": "sig",
         })
     }
@@ -182,12 +207,14 @@ impl SigningKey {
         B64.encode_string(&header, &mut token);
         token.push('.');
         B64.encode_string(&payload, &mut token);
-        let signature = crate::meter::measure(crate::meter::Kind::Rs256Sign, || {
-            self.key.try_sign_with_rng(&mut OsRng, token.as_bytes())
+        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        crate::meter::measure(crate::meter::Kind::Rs256Sign, || {
+            self.key.sign(&RSA_PKCS1_SHA256, &rng, token.as_bytes(), &mut signature)
         })
         .map_err(|_| JwtError::Crypto)?;
         token.push('.');
-        B64.encode_string(signature.to_bytes(), &mut token);
+        B64.encode_string(&signature, &mut token);
         Ok(token)
     }
 }
@@ -197,10 +224,17 @@ pub fn jwks(keys: &[&SigningKey]) -> Value {
     json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() })
 }
 
-/// Public keys by `kid`, against which tokens are verified.
-#[derive(Debug, Clone, Default)]
+/// Public keys by `kid`, against which tokens are verified; each parsed
+/// once (AWS-LC).
+#[derive(Clone, Default)]
 pub struct VerifyingKeys {
-    keys: BTreeMap<String, pkcs1v15::VerifyingKey<Sha256>>,
+    keys: BTreeMap<String, ParsedPublicKey>,
+}
+
+impl std::fmt::Debug for VerifyingKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyingKeys").field("kids", &self.keys.keys().collect::<Vec<_>>()).finish()
+    }
 }
 
 impl VerifyingKeys {
@@ -208,7 +242,7 @@ impl VerifyingKeys {
     pub fn from_signing_keys(keys: &[&SigningKey]) -> Result<Self, JwtError> {
         let mut out = VerifyingKeys::default();
         for k in keys {
-            out.insert(&k.kid, k.public.clone())?;
+            out.insert(&k.kid, &k.n, &k.e)?;
         }
         Ok(out)
     }
@@ -233,19 +267,24 @@ impl VerifyingKeys {
             let kid = member("kid").filter(|k| !k.is_empty()).ok_or(JwtError::BadKey("JWK has no kid"))?;
             let n = member("n").and_then(|n| B64.decode(n).ok()).ok_or(JwtError::BadKey("JWK n is not base64url"))?;
             let e = member("e").and_then(|e| B64.decode(e).ok()).ok_or(JwtError::BadKey("JWK e is not base64url"))?;
-            let public = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
-                .map_err(|_| JwtError::BadKey("JWK is not a valid RSA public key"))?;
-            out.insert(kid, public)?;
+            out.insert(kid, strip_zeros(&n), strip_zeros(&e))?;
         }
         Ok(out)
     }
 
-    fn insert(&mut self, kid: &str, public: RsaPublicKey) -> Result<(), JwtError> {
-        check_modulus(public.n())?;
+    fn insert(&mut self, kid: &str, n: &[u8], e: &[u8]) -> Result<(), JwtError> {
+        check_modulus(n)?;
+        let invalid = || JwtError::BadKey("JWK is not a valid RSA public key");
+        // A public exponent of 3 to 2^32 - 1 (AWS-LC's own bounds), odd.
+        if e.is_empty() || e.len() > 4 || e.last().is_none_or(|b| b & 1 == 0) || e == [1] {
+            return Err(invalid());
+        }
         if self.keys.contains_key(kid) {
             return Err(JwtError::BadKey("duplicate kid"));
         }
-        self.keys.insert(kid.to_owned(), pkcs1v15::VerifyingKey::new(public));
+        let spki = PublicKeyComponents { n, e }.as_der().map_err(|_| invalid())?;
+        let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, spki.as_ref()).map_err(|_| invalid())?;
+        self.keys.insert(kid.to_owned(), key);
         Ok(())
     }
 
@@ -291,9 +330,8 @@ pub fn verify(token: &str, keys: &VerifyingKeys) -> Result<Map<String, Value>, J
     let key = keys.keys.get(kid.as_str()).ok_or(JwtError::UnknownKid)?;
 
     let signature = B64.decode(signature_b64).map_err(|_| JwtError::Malformed)?;
-    let signature = pkcs1v15::Signature::try_from(signature.as_slice()).map_err(|_| JwtError::BadSignature)?;
     let signing_input = token.get(..header_b64.len() + 1 + payload_b64.len()).ok_or(JwtError::Malformed)?;
-    crate::meter::measure(crate::meter::Kind::Rs256Verify, || key.verify(signing_input.as_bytes(), &signature))
+    crate::meter::measure(crate::meter::Kind::Rs256Verify, || key.verify_sig(signing_input.as_bytes(), &signature))
         .map_err(|_| JwtError::BadSignature)?;
 
     decode_object(payload_b64)
@@ -331,15 +369,22 @@ fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
     serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)
 }
 
-/// base64url of the big-endian unsigned bytes, without leading zeros (RFC 7518 §6.3.1).
-fn b64_uint(x: &BigUint) -> String {
-    // BigUint::to_bytes_be is minimal (zero is a single 0 byte, which RSA
-    // parameters never are).
-    B64.encode(x.to_bytes_be())
+/// Big-endian bytes without their leading zeros (JWKs may carry them,
+/// though RFC 7518 §6.3.1 says not to).
+fn strip_zeros(x: &[u8]) -> &[u8] {
+    &x[x.iter().position(|b| *b != 0).unwrap_or(x.len())..]
 }
 
-fn check_modulus(n: &BigUint) -> Result<(), JwtError> {
-    let bits = n.bits();
+/// Bits in a big-endian unsigned number without leading zeros.
+fn bit_len(x: &[u8]) -> usize {
+    match x.first() {
+        None => 0,
+        Some(top) => (x.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
+    }
+}
+
+fn check_modulus(n: &[u8]) -> Result<(), JwtError> {
+    let bits = bit_len(strip_zeros(n));
     if bits < MIN_KEY_BITS {
         return Err(JwtError::BadKey("RSA modulus smaller than 2048 bits"));
     }
@@ -400,12 +445,18 @@ mod tests {
     /// with a valid signature over a header or payload `sign` would not make.
     fn raw_sign(key: &SigningKey, header: &str, payload: &str) -> String {
         let input = format!("{header}.{payload}");
-        let sig = key.key.try_sign_with_rng(&mut OsRng, input.as_bytes()).unwrap();
-        format!("{input}.{}", B64.encode(sig.to_bytes()))
+        format!("{input}.{}", B64.encode(raw_signature(key, &input)))
+    }
+
+    fn raw_signature(key: &SigningKey, input: &str) -> Vec<u8> {
+        let mut sig = vec![0u8; key.key.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        key.key.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig).unwrap();
+        sig
     }
 
     fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
-        use sha2::Digest as _;
+        use sha2::{Digest as _, Sha256};
         let mut k = [0u8; 64];
         if key.len() > 64 {
             k[..32].copy_from_slice(&Sha256::digest(key));
@@ -477,8 +528,8 @@ mod tests {
         let empty = format!("{}.{}.", s[0], s[1]);
         assert_eq!(verify(&empty, &keys_ab()), Err(JwtError::BadSignature));
         // Another key's valid signature over the same input.
-        let other = key_b().key.try_sign_with_rng(&mut OsRng, format!("{}.{}", s[0], s[1]).as_bytes()).unwrap();
-        let swapped = format!("{}.{}.{}", s[0], s[1], B64.encode(other.to_bytes()));
+        let other = raw_signature(key_b(), &format!("{}.{}", s[0], s[1]));
+        let swapped = format!("{}.{}.{}", s[0], s[1], B64.encode(&other));
         assert_eq!(verify(&swapped, &keys_ab()), Err(JwtError::BadSignature));
     }
 
@@ -501,9 +552,7 @@ mod tests {
         let p = b64json(&Value::Object(claims()));
         let h = b64json(&json!({"kid": "key-a", "alg": "HS256"}));
         let input = format!("{h}.{p}");
-        for secret in
-            [serde_json::to_vec(&key_a().jwk()).unwrap(), key_a().public_key().n().to_bytes_be(), b"key-a".to_vec()]
-        {
+        for secret in [serde_json::to_vec(&key_a().jwk()).unwrap(), key_a().modulus().to_vec(), b"key-a".to_vec()] {
             let mac = hmac_sha256(&secret, input.as_bytes());
             let forged = format!("{input}.{}", B64.encode(mac));
             assert_eq!(verify(&forged, &keys_ab()), Err(JwtError::BadAlgorithm));
@@ -603,13 +652,12 @@ mod tests {
         let n = B64.decode(jwk["n"].as_str().unwrap()).unwrap();
         assert_eq!(n.len(), 256);
         assert_ne!(n[0], 0);
-        assert_eq!(n, k.public_key().n().to_bytes_be());
+        assert_eq!(n, k.modulus());
         assert_eq!(B64.decode("AQAB").unwrap(), [1, 0, 1]);
-        // Minimal big-endian encoding: no leading zero bytes, no padding.
-        assert_eq!(b64_uint(&BigUint::from(65537u32)), "AQAB");
-        assert_eq!(b64_uint(&BigUint::from(255u32)), "_w");
-        assert_eq!(b64_uint(&BigUint::from(256u32)), "AQA");
-        assert_eq!(b64_uint(&BigUint::from_bytes_be(&[0, 0, 0x80, 1])), "gAE");
+        // Minimal big-endian encoding: no leading zero bytes.
+        assert_eq!(strip_zeros(&[0, 0, 0x80, 1]), [0x80, 1]);
+        assert_eq!(strip_zeros(&[0, 0]), [0u8; 0]);
+        assert_eq!((bit_len(&[0x80, 1]), bit_len(&[1]), bit_len(&[])), (16, 1, 0));
         assert_eq!(jwks(&[k, key_b()])["keys"].as_array().unwrap().len(), 2);
     }
 
@@ -617,7 +665,7 @@ mod tests {
     fn der_round_trip_keeps_key() {
         let der = key_a().to_pkcs8_der().unwrap();
         let back = SigningKey::from_pkcs8_der("key-a", &der).unwrap();
-        assert_eq!(back.public_key(), key_a().public_key());
+        assert_eq!(back.modulus(), key_a().modulus());
         assert_eq!(back.jwk(), key_a().jwk());
         // PKCS#1 v1.5 is deterministic: same key, same claims, same token.
         assert_eq!(back.sign(&claims()).unwrap(), key_a().sign(&claims()).unwrap());
@@ -654,7 +702,9 @@ mod tests {
         assert!(keys.contains("key-a") && keys.contains("padded") && keys.contains("key-b"));
         assert!(!keys.contains("ec") && !keys.contains("enc") && !keys.contains("ps"));
 
-        let small_n = B64.encode((BigUint::from(1u32) << 1023usize | BigUint::from(1u32)).to_bytes_be());
+        let mut small = vec![0u8; 128];
+        (small[0], small[127]) = (0x80, 1);
+        let small_n = B64.encode(&small);
         for bad in [
             json!({}),
             json!({"keys": {}}),
@@ -682,6 +732,27 @@ mod tests {
     /// suite (conformance/python/test_signin.py) against the served JWKS.
     const PYJWT_JWK: &str = r#"{"alg":"RS256","e":"AQAB","kid":"xcheck-kid-1","kty":"RSA","n":"0AHcG6ny8Owonks2DF3er4DnN-tZcTdaVCWAb9-dPKcs66hduL2oa-3j76siyphymEmSEO22L6cbjzib9E1DQLk9TSgzxF07Z3TlYqHSAS1vX7da01vELSKCXEYpaAosc-X_MjnR0YnQnJTae4ONrUf6_dgm92rn07NYvK9ARmXbT4CdmxGQktw7wot4JTda-qfquF8yhtCIkH2PprLpFSJ5Bj62bEa_51io6LdRvCT9_cusmbMMjT1S3YYVJvGqOzO78ATzWMQDj6lDuRiHhrPt4YLaJLz3kbSqGCFHMRev0CK-0vwzqjdb1C00yEjEm2QIarZNNtDtYYfYdIFgOw","use":"sig"}"#;
     const PYJWT_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InhjaGVjay1raWQtMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJweWp3dCIsInN1YiI6ImJvYiIsIm4iOjEsImxpc3QiOlsieCIsIlx1MDBmYyJdfQ.HEA7MLWf4Rk4JOrlAB6jMHNL7oxVhrUerUNncwsEXKrRH0C7dl9v2qKx2blOp_mWme_s5ZdnJUSiAW2pB7MiwEAFAEvMQdWX2Fru-TbTZyufoDy_NBRqnBuhpYpbdGbRYm3F1wIGWc_6efDmogbUTWHvCmGLIVjUlTaCmMcLiX44ay0ByaLyPxr3l5nN21KniP8BLVcB2SuwPEXZ30Jn4C7brIuZIYuP3lSfz_qLhHry4CQrWcC8Gvxa2VmzSkylbKx6_ghurUg59657EF42gJPSu89_abRXRJNcdGEm2svQSm_-FePDNcVSWFAGKdB6ICwgUsnEEiLVLs_Joy7shg";
+
+    /// AWS-LC's signatures verify with an independent implementation (the
+    /// `rsa` crate), and that crate's signatures verify here.
+    #[test]
+    fn signatures_cross_check_with_another_rsa_implementation() {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        use rsa::signature::{SignatureEncoding as _, Signer as _, Verifier as _};
+        let der = key_a().to_pkcs8_der().unwrap();
+        let other = rsa::RsaPrivateKey::from_pkcs8_der(&der).unwrap();
+        let verifier = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(other.to_public_key());
+        let token = key_a().sign(&claims()).unwrap();
+        let s = segments(&token);
+        let sig = rsa::pkcs1v15::Signature::try_from(B64.decode(s[2]).unwrap().as_slice()).unwrap();
+        verifier.verify(format!("{}.{}", s[0], s[1]).as_bytes(), &sig).unwrap();
+        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(other);
+        let input = format!("{}.{}", s[0], b64json(&json!({"sub": "from-rsa-crate"})));
+        let theirs = format!("{input}.{}", B64.encode(signer.sign(input.as_bytes()).to_bytes()));
+        assert_eq!(verify(&theirs, &keys_ab()).unwrap()["sub"], "from-rsa-crate");
+        // PKCS#1 v1.5 is deterministic: both make the same signature.
+        assert_eq!(B64.decode(s[2]).unwrap(), signer.sign(format!("{}.{}", s[0], s[1]).as_bytes()).to_bytes().to_vec());
+    }
 
     #[test]
     fn pyjwt_vector_verifies() {

@@ -99,6 +99,29 @@ fn modulus() -> U3072 {
     *Rfc5054N3072::PARAMS.modulus().as_ref()
 }
 
+/// The group's modulus N, big-endian (384 bytes).
+pub fn group_modulus() -> Vec<u8> {
+    modulus().to_be_bytes().as_ref().to_vec()
+}
+
+/// N for AWS-LC's constant-time exponentiation (cognate-bn), which is about
+/// twice as fast as crypto-bigint's; crypto-bigint keeps the cheap steps
+/// (products, sums) in Montgomery form.
+static N_BN: std::sync::LazyLock<cognate_bn::Modulus> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    cognate_bn::Modulus::new(modulus().to_be_bytes().as_ref()).expect("N is an odd modulus")
+});
+
+/// `base^exp mod N`, in time that depends on `exp.len()` only. `base` is a
+/// group element (below N), so AWS-LC cannot refuse it.
+fn pow_n(base: &U3072, exp: &[u8]) -> U3072 {
+    match N_BN.pow(&pad_uint(base), exp) {
+        Some(r) => U3072::from_be_slice(&r),
+        // Only an allocation failure in AWS-LC comes here.
+        None => std::process::abort(),
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------
@@ -353,9 +376,12 @@ impl SecretExponent {
         out
     }
 
-    /// `base^self`, constant-time.
+    /// `base^self`, constant-time for the exponent's byte length.
     fn pow(&self, base: &Fe) -> Fe {
-        base.pow_bounded_exp(&self.value, self.bits)
+        let mut exp = self.to_bytes();
+        let r = pow_n(&base.retrieve(), &exp);
+        wipe(&mut exp);
+        Fe::new(&r)
     }
 }
 
@@ -412,10 +438,7 @@ pub fn make_verifier(pool_name: &str, user_id: &str, password: &str) -> Verifier
 pub fn verifier_with_salt(pool_name: &str, user_id: &str, password: &str, salt: &[u8]) -> Verifier {
     let salt = pad_bytes(salt);
     let mut x_hash = compute_x(pool_name, user_id, password, &salt);
-    let mut x = uint_from_hash(&x_hash);
-    let v = generator().pow_bounded_exp(&x, 256).retrieve();
-    x = U3072::ZERO;
-    std::hint::black_box(&mut x);
+    let v = pow_n(&U3072::from_u8(G), &x_hash);
     wipe(&mut x_hash);
     Verifier { salt, verifier: pad_uint(&v) }
 }
@@ -499,7 +522,7 @@ fn server_key(a_hex: &str, big_b: &[u8], b_secret: &SecretExponent, verifier: &[
         return Err(SrpError::ZeroU);
     }
     // S = (A · v^u)^b mod N
-    let base = Fe::new(&big_a).mul(&Fe::new(&v).pow_bounded_exp(&u, 256));
+    let base = Fe::new(&big_a).mul(&Fe::new(&pow_n(&v, &u_hash)));
     let mut s = b_secret.pow(&base).retrieve();
     let key = derive_key(&s, &u_hash);
     s = U3072::ZERO;
