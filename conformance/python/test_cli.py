@@ -136,7 +136,7 @@ def test_bench_runs_every_scenario_without_errors():
     names = [s["scenario"] for s in report["scenarios"]]
     assert names == ["http-floor", "password-sign-in", "srp-sign-in", "mfa-sign-in", "trigger-sign-in", "refresh",
                      "get-user", "sign-up", "admin-create-user", "admin-get-user", "list-users",
-                     "client-credentials", "code-exchange"]
+                     "client-credentials", "code-exchange", "mixed"]
     for s in report["scenarios"]:
         assert s["errors"] == 0 and s["operations"] > 0, s
         assert s["server_cpu_us_per_op"] > 0, s

@@ -78,7 +78,44 @@ const SCENARIOS: &[&str] = &[
     "list-users",
     "client-credentials",
     "code-exchange",
+    "mixed",
 ];
+
+/// The mixed scenario's operations, in the order a worker cycles through
+/// them: of every 20, one password sign-in, three refreshes and sixteen
+/// GetUser calls (5 / 15 / 80 %), so that crypto threads starving request
+/// threads, or the reverse, shows in each part's latency.
+const MIX: [&str; 20] = [
+    "password-sign-in",
+    "get-user",
+    "refresh",
+    "get-user",
+    "get-user",
+    "get-user",
+    "get-user",
+    "refresh",
+    "get-user",
+    "get-user",
+    "get-user",
+    "get-user",
+    "get-user",
+    "refresh",
+    "get-user",
+    "get-user",
+    "get-user",
+    "get-user",
+    "get-user",
+    "get-user",
+];
+
+/// The mixed scenario's parts and their shares of its operations.
+const MIX_PARTS: [(&str, f64); 3] = [("password-sign-in", 0.05), ("refresh", 0.15), ("get-user", 0.80)];
+
+/// A mixed scenario's figure (or any other's) weighted over its parts:
+/// `of(part)` for each part.
+fn mixed_of(of: impl Fn(&str) -> Duration) -> Duration {
+    MIX_PARTS.iter().map(|(part, share)| of(part).mul_f64(*share)).sum()
+}
 
 /// The PreTokenGeneration function of the trigger pool: a webhook in this
 /// process that answers every event unchanged.
@@ -696,7 +733,7 @@ fn machine_limit() -> Result<Vec<(&'static str, Duration)>, String> {
     let argon = min_time(9, || {
         let _ = argon.hash_password_into(PASSWORD.as_bytes(), b"0123456789abcdef", &mut out);
     });
-    Ok(vec![
+    let mut limits = vec![
         ("password-sign-in", argon + 2 * sign),
         ("mfa-sign-in", argon + 2 * sign),
         ("trigger-sign-in", argon + 2 * sign),
@@ -710,7 +747,16 @@ fn machine_limit() -> Result<Vec<(&'static str, Duration)>, String> {
         ("list-users", Duration::ZERO),
         ("client-credentials", sign),
         ("code-exchange", 2 * sign),
-    ])
+    ];
+    add_mixed(&mut limits);
+    Ok(limits)
+}
+
+/// Adds the mixed scenario's figure, weighted from its parts'.
+fn add_mixed(list: &mut Vec<(&'static str, Duration)>) {
+    let of = |part: &str| list.iter().find(|(s, _)| *s == part).map_or(Duration::ZERO, |(_, d)| *d);
+    let mixed = mixed_of(of);
+    list.push(("mixed", mixed));
 }
 
 /// The cryptography each scenario cannot avoid, measured here and now.
@@ -740,7 +786,7 @@ fn crypto_floor() -> Result<Vec<(&'static str, Duration)>, String> {
     let make_verifier = min_time(21, || {
         let _ = srp::make_verifier("pool", "user", PASSWORD);
     });
-    Ok(vec![
+    let mut floors = vec![
         ("password-sign-in", argon + 2 * sign),
         // The second factor's HMAC and the trigger's round trip add no
         // cryptography a sign-in could not do without.
@@ -760,7 +806,9 @@ fn crypto_floor() -> Result<Vec<(&'static str, Duration)>, String> {
         // An access token; for a code, the ID and access tokens.
         ("client-credentials", sign),
         ("code-exchange", 2 * sign),
-    ])
+    ];
+    add_mixed(&mut floors);
+    Ok(floors)
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -790,6 +838,18 @@ struct Row {
     server_over_limit: Option<f64>,
     /// The first error a worker saw, when there were errors.
     first_error: Option<String>,
+    /// For the mixed scenario: each part's count and latency.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    parts: Vec<Part>,
+}
+
+/// One kind of operation within the mixed scenario.
+#[derive(Debug, serde::Serialize)]
+struct Part {
+    operation: &'static str,
+    operations: usize,
+    p50_ms: f64,
+    p99_ms: f64,
 }
 
 /// `io_threads`: the request threads of the server the bench starts (the
@@ -1013,6 +1073,14 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
         );
     }
     for r in rows {
+        for p in &r.parts {
+            println!(
+                "  {} within {}: {} ops, p50 {:.2} ms, p99 {:.2} ms",
+                p.operation, r.scenario, p.operations, p.p50_ms, p.p99_ms
+            );
+        }
+    }
+    for r in rows {
         if let Some(e) = &r.first_error {
             println!("{}: {} errors, the first: {e}", r.scenario, r.errors);
         }
@@ -1065,10 +1133,15 @@ async fn run_scenario(
                     }
                     _ => Actor::User(setup.users.get(i % setup.users.len()).ok_or("no users")?),
                 };
+                // The mixed scenario cycles through its parts.
+                let (part, op) = match scenario.as_str() {
+                    "mixed" => (i % MIX.len(), MIX[i % MIX.len()]),
+                    other => (0, other),
+                };
                 i += 1;
                 let t = Instant::now();
-                match operation(&scenario, &mut conn, &setup, actor).await {
-                    Ok(()) => latencies.push(t.elapsed()),
+                match operation(op, &mut conn, &setup, actor).await {
+                    Ok(()) => latencies.push((part, t.elapsed())),
                     Err(e) => {
                         errors += 1;
                         first_error.get_or_insert(e);
@@ -1079,14 +1152,16 @@ async fn run_scenario(
             Ok::<_, String>((latencies, errors, first_error))
         }));
     }
-    let mut latencies = Vec::new();
+    let mut timed: Vec<(usize, Duration)> = Vec::new();
     let (mut errors, mut first_error) = (0, None);
     for t in tasks {
         let (l, e, first) = t.await.map_err(|e| e.to_string())??;
-        latencies.extend(l);
+        timed.extend(l);
         errors += e;
         first_error = first_error.or(first);
     }
+    let parts = if scenario == "mixed" { mixed_parts(&timed) } else { Vec::new() };
+    let mut latencies: Vec<Duration> = timed.into_iter().map(|(_, d)| d).collect();
     let wall = started.elapsed();
     let cpu = match (cpu_before, pid.and_then(cpu_time)) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
@@ -1124,7 +1199,27 @@ async fn run_scenario(
         limit_us_per_op: limit_us,
         server_over_limit: over_limit(server_us, limit_us),
         first_error,
+        parts,
     })
+}
+
+/// Percentile `p` of sorted latencies, in ms.
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    let at = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(at).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The mixed scenario's latencies by part (`MIX` slot → operation).
+fn mixed_parts(timed: &[(usize, Duration)]) -> Vec<Part> {
+    MIX_PARTS
+        .iter()
+        .map(|(operation, _)| {
+            let mut l: Vec<Duration> =
+                timed.iter().filter(|(slot, _)| MIX[*slot] == *operation).map(|(_, d)| *d).collect();
+            l.sort();
+            Part { operation, operations: l.len(), p50_ms: percentile_ms(&l, 0.50), p99_ms: percentile_ms(&l, 0.99) }
+        })
+        .collect()
 }
 
 /// The cryptography each scenario's operation cannot avoid, as the
@@ -1136,6 +1231,8 @@ fn unavoidable_calls(scenario: &str) -> &'static [(&'static str, f64)] {
         "srp-sign-in" => &[("srp_server", 2.0), ("rs256_sign", 2.0)],
         "refresh" | "code-exchange" => &[("rs256_sign", 2.0)],
         "client-credentials" => &[("rs256_sign", 1.0)],
+        // 5 % password sign-ins, 15 % refreshes.
+        "mixed" => &[("argon2id", 0.05), ("rs256_sign", 0.4)],
         "sign-up" | "admin-create-user" => &[("argon2id", 1.0), ("srp_verifier", 1.0)],
         _ => &[],
     }
