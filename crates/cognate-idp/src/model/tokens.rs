@@ -375,7 +375,7 @@ impl Idp {
         }
 
         let at_hash = hosted.is_some();
-        let (access_token, id_token) = crate::base::crypto_threads::run(move || {
+        let (access_token, id_token) = crate::base::crypto_threads::run_short(move || {
             let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
             let access_token = signing.sign(&access)?;
             if at_hash {
@@ -466,7 +466,7 @@ impl Idp {
         if self.extensions.access_token_aud {
             access.set_audience();
         }
-        let token = crate::base::crypto_threads::run(move || {
+        let token = crate::base::crypto_threads::run_short(move || {
             let signing = keys.signing(now_ms).ok_or(cognate_crypto::jwt::JwtError::BadKey("no signing key"))?;
             signing.sign(&access)
         })

@@ -459,7 +459,7 @@ impl Idp {
         let seed = self.key.mac("srp-decoy", format!("{}:{username}", c.pool_row.id).as_bytes());
         let salt = hex::decode(&seed[..32]).map_err(|e| Error::internal(Fault::Other, format!("decoy salt: {e}")))?;
         let (name, user) = (srp::pool_name(&c.pool_row.id).to_string(), username.to_string());
-        crate::base::crypto_threads::run(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await
+        crate::base::crypto_threads::run_short(move || srp::verifier_with_salt(&name, &user, &seed, &salt)).await
     }
 
     pub async fn respond_to_auth_challenge(

@@ -67,7 +67,7 @@ impl SrpHalf {
         let a = self.a.clone();
         let [group, user_id, block, timestamp, signature] =
             [group, user_id, block, timestamp, signature].map(str::to_string);
-        crate::base::crypto_threads::run(move || {
+        crate::base::crypto_threads::run_short(move || {
             srp::session_key(&a, &big_b, &b, &verifier)
                 .and_then(|key| srp::verify_claim(&key, &group, &user_id, &block, &timestamp, &signature))
                 .is_ok()
@@ -79,7 +79,7 @@ impl SrpHalf {
 /// The server's half of an SRP exchange (its secret b and public B) for
 /// `verifier`, computed on the crypto threads.
 pub(crate) async fn server_challenge(verifier: Vec<u8>) -> Result<srp::ServerChallenge> {
-    crate::base::crypto_threads::run(move || srp::server_challenge(&verifier))
+    crate::base::crypto_threads::run_short(move || srp::server_challenge(&verifier))
         .await?
         .map_err(|e| Error::internal(Fault::Other, format!("SRP challenge: {e:?}")))
 }
