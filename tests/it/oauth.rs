@@ -855,6 +855,11 @@ async fn device_grant_on(backend: Backend) {
         .json();
     assert_eq!(doc["device_authorization_endpoint"], format!("http://{}/oauth2/device_authorization", h.host));
 
+    // The page speaks the language its links choose, and remembers it.
+    let r = h.get("/device?lang=de", "").await;
+    assert_eq!((r.status, set_cookie(&r, "lang").as_deref()), (200, Some("de")));
+    assert!(r.text().contains("<html lang=\"de\">"), "{}", r.text());
+
     // Polling: pending, then too fast.
     assert_eq!(h.device_poll(device_code).await.json()["error"], "authorization_pending");
     assert_eq!(h.device_poll(device_code).await.json()["error"], "slow_down");

@@ -4,7 +4,7 @@
 //! in (the hosted sign-in, which ends back here) and allows or denies the
 //! device, which meanwhile polls /oauth2/token.
 
-use crate::i18n::Lang;
+use crate::i18n::{LANG_COOKIE, LANG_COOKIE_MAX_AGE, Lang};
 use crate::pages::{self, Field, Form};
 use crate::{
     CSRF_COOKIE, client_form, csrf_ok, domain_of, fault, form_fields, json, lang_of, not_found, oauth_error, page,
@@ -121,16 +121,24 @@ pub(crate) async fn page_get(State(idp): State<Idp>, req: Request) -> Response {
     }
     let (lang, params, headers) = (lang_of(&req), query(&req), req.headers().clone());
     drop(req);
-    let Some(typed) = params.get("user_code") else { return code_form(&idp, &domain, lang, None).await };
-    match idp.device_pending(&domain, typed).await {
-        Ok(Some(p)) => match session(&idp, &domain, &headers).await {
-            Ok(Some(s)) => approval_form(&idp, &domain, lang, &p, &s).await,
-            Ok(None) => sign_in_for(&p),
-            Err(resp) => resp,
+    let mut resp = match params.get("user_code") {
+        None => code_form(&idp, &domain, lang, None).await,
+        Some(typed) => match idp.device_pending(&domain, typed).await {
+            Ok(Some(p)) => match session(&idp, &domain, &headers).await {
+                Ok(Some(s)) => approval_form(&idp, &domain, lang, &p, &s).await,
+                Ok(None) => sign_in_for(&p),
+                Err(resp) => resp,
+            },
+            Ok(None) => code_form(&idp, &domain, lang, Some(lang.tr("This code is not valid or has expired."))).await,
+            Err(e) => fault(lang, &e),
         },
-        Ok(None) => code_form(&idp, &domain, lang, Some(lang.tr("This code is not valid or has expired."))).await,
-        Err(e) => fault(lang, &e),
+    };
+    // A language chosen with the page's links is remembered, as on the
+    // sign-in pages.
+    if params.get("lang").and_then(|l| Lang::parse(l)).is_some() {
+        set_cookie(&mut resp, LANG_COOKIE, lang.code(), LANG_COOKIE_MAX_AGE, idp.login_is_https());
     }
+    resp
 }
 
 /// POST /device: a typed code (on to GET /device?user_code=...), or the

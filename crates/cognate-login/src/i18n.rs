@@ -30,6 +30,9 @@ const NAMES: [&str; 11] = [
 /// The cookie that remembers a language chosen with `lang`.
 pub const LANG_COOKIE: &str = "lang";
 
+/// How long the cookie remembers it: a year.
+pub const LANG_COOKIE_MAX_AGE: i64 = 365 * 24 * 3600;
+
 /// A page's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Lang(usize);

@@ -4,7 +4,7 @@
 //! query, checked again on every request; each form post carries the
 //! `XSRF-TOKEN` cookie's value.
 
-use crate::i18n::{LANG_COOKIE, Lang};
+use crate::i18n::{LANG_COOKIE, LANG_COOKIE_MAX_AGE, Lang};
 use crate::pages::{self, Field, Form};
 use crate::{
     CSRF_COOKIE, SESSION_COOKIE, continue_at, domain_of, fault, finish, form_fields, lang_of, not_found, page, query,
@@ -18,9 +18,6 @@ use cognate_idp::domains::PoolDomain;
 use cognate_idp::oauth::{Authorization, HostedStep, SessionUser, TotpSetup};
 use cognate_wire::idp::ChallengeNameType;
 use std::collections::BTreeMap;
-
-/// How long the `lang` cookie remembers a chosen language: a year.
-const LANG_COOKIE_MAX_AGE: i64 = 365 * 24 * 3600;
 
 /// One request of a sign-in: the page's query (the /oauth2/authorize
 /// parameters, carried from page to page), what they authorize, and the
