@@ -107,10 +107,8 @@ pub fn group_modulus() -> Vec<u8> {
 /// N for AWS-LC's constant-time exponentiation (cognate-bn), which is about
 /// twice as fast as crypto-bigint's; crypto-bigint keeps the cheap steps
 /// (products, sums) in Montgomery form.
-static N_BN: std::sync::LazyLock<cognate_bn::Modulus> = std::sync::LazyLock::new(|| {
-    #[allow(clippy::expect_used)]
-    cognate_bn::Modulus::new(modulus().to_be_bytes().as_ref()).expect("N is an odd modulus")
-});
+static N_BN: std::sync::LazyLock<cognate_bn::Modulus> =
+    std::sync::LazyLock::new(|| cognate_bn::Modulus::new(&group_modulus()).expect("N is an odd modulus"));
 
 /// `base^exp mod N`, in time that depends on `exp.len()` only. `base` is a
 /// group element (below N), so AWS-LC cannot refuse it.
