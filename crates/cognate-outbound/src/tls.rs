@@ -19,7 +19,7 @@ pub fn client_config(ca_file: Option<&str>) -> Result<Arc<tokio_rustls::rustls::
             return Err(format!("ca_file {path}: no certificate in it"));
         }
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)

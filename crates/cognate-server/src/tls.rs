@@ -29,7 +29,7 @@ pub fn server_config(cert_path: &str, key_path: &str) -> Result<Arc<ServerConfig
         return Err(format!("TLS certificate {cert_path}: no certificate in the file"));
     }
     let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| format!("TLS key {key_path}: {e}"))?;
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?
