@@ -53,12 +53,12 @@ import {
   GetTokensFromRefreshTokenCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import * as esbuild from 'esbuild';
-import { chromium } from 'playwright-core';
 
 import {
   NODE_DIR,
   adminClient,
   createApp,
+  launchChromium,
   publicClient,
   rejection,
   startServer,
@@ -66,7 +66,6 @@ import {
   uniqueName,
 } from './helpers.js';
 
-const CHROMIUM = process.env.COGNATE_CHROMIUM || '/usr/bin/chromium-headless-shell';
 const USERNAME = 'amy';
 const PASSWORD = 'Ampl1fy-Passw0rd!';
 const SCOPES = ['openid', 'email', 'profile', 'aws.cognito.signin.user.admin'];
@@ -147,9 +146,6 @@ function amplifyConfig(signInPath = '/') {
 }
 
 before(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium-headless-shell (scripts/test does)`);
-  }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cognate-amplify-redirect-'));
   prefix = uniqueName('amp');
   const devDir = path.join(tmp, 'tls');
@@ -189,19 +185,7 @@ before(async () => {
   await new Promise((resolve) => appServer.listen(0, '127.0.0.1', resolve));
   appUrl = `http://localhost:${appServer.address().port}`;
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--ignore-certificate-errors-spki-list=${certs.spki}`,
-    ],
-  });
+  browser = await launchChromium([`--ignore-certificate-errors-spki-list=${certs.spki}`]);
 
   // One pool for the file: its domain's name is in the certificate.
   const app = await createApp(admin, server.endpoint, {

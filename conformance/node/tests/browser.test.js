@@ -30,11 +30,11 @@ import {
   VerifySoftwareTokenCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { generate } from 'otplib';
-import { chromium } from 'playwright-core';
 
-import { adminClient, createApp, publicClient, readCode, resolveLocalhostNames, startServer, uniqueName } from './helpers.js';
+import {
+  adminClient, createApp, launchChromium, publicClient, readCode, resolveLocalhostNames, startServer, uniqueName,
+} from './helpers.js';
 
-const CHROMIUM = process.env.COGNATE_CHROMIUM || '/usr/bin/chromium-headless-shell';
 const PASSWORD = 'Br0wser-Passw0rd!';
 const SHOTS = process.env.COGNATE_SCREENSHOTS;
 
@@ -49,24 +49,10 @@ let app;
 let appUrl;
 
 before(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium-headless-shell (scripts/test does)`);
-  }
   // The device grant is an extension (off by default); its test needs it.
   server = await startServer({ extraArgs: ['--oauth-extensions', 'device-grant'] });
   admin = adminClient(server.endpoint);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   app = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('app callback');
@@ -87,6 +73,20 @@ async function shot(page, name) {
   if (!SHOTS) return;
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+/** A page in a browser context of its own (no cookies), closed after the test. */
+async function freshPage(t, options = {}) {
+  const context = await browser.newContext(options);
+  t.after(() => context.close());
+  return context.newPage();
+}
+
+/** Fills the sign-in form and submits it. */
+async function submitSignIn(page, username = 'bea', password = PASSWORD) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 async function pool(t, { managedLoginVersion = 1 } = {}) {
@@ -227,13 +227,9 @@ test('browser: TOTP MFA and a required new password on the hosted pages', async 
     AccessToken, SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
   }));
 
-  const context = await browser.newContext();
-  t.after(() => context.close());
-  const page = await context.newPage();
+  const page = await freshPage(t);
   await page.goto(p.authorize(p.shop));
-  await page.getByLabel('Username').fill('bea');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page);
   assert.equal(await page.getByRole('heading').textContent(), 'Two-step verification');
   await shot(page, 'mfa');
   await page.getByLabel('Authenticator code').fill('000000');
@@ -350,13 +346,9 @@ test('browser: MFA_SETUP shows the new key as a QR code and as text; its code si
   await admin.send(new SetUserPoolMfaConfigCommand({
     UserPoolId: p.app.poolId, MfaConfiguration: 'ON', SoftwareTokenMfaConfiguration: { Enabled: true },
   }));
-  const context = await browser.newContext();
-  t.after(() => context.close());
-  const page = await context.newPage();
+  const page = await freshPage(t);
   await page.goto(p.authorize(p.shop));
-  await page.getByLabel('Username').fill('bea');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page);
   assert.equal(await page.getByRole('heading').textContent(), 'Set up two-step verification');
   // The QR code is drawn (an SVG image with its finder patterns) and the
   // key is there to type in.
@@ -379,13 +371,9 @@ test('browser: MFA_SETUP shows the new key as a QR code and as text; its code si
   assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
 
   // From now on the authenticator is asked for, with the key just set up.
-  const other = await browser.newContext();
-  t.after(() => other.close());
-  const page2 = await other.newPage();
+  const page2 = await freshPage(t);
   await page2.goto(p.authorize(p.shop));
-  await page2.getByLabel('Username').fill('bea');
-  await page2.getByLabel('Password').fill(PASSWORD);
-  await page2.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page2);
   assert.equal(await page2.getByRole('heading').textContent(), 'Two-step verification');
   const second = await totpCode(secret, first.step);
   await page2.getByLabel('Authenticator code').fill(second.code);
@@ -510,9 +498,7 @@ test('browser: a device shows a code; the person signs in at /device and allows 
   assert.equal(await page.getByRole('heading').textContent(), 'Sign in a device');
   await page.getByLabel('Device code').fill(d.user_code.replace('-', '').toLowerCase());
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Username').fill('bea');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page);
   assert.equal(await page.locator('#user-code').textContent(), d.user_code);
   assert.equal(await page.getByRole('status').textContent(), 'Signed in as bea.');
   await shot(page, 'device');

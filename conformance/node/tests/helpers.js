@@ -42,6 +42,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import cognitoIdentity from 'amazon-cognito-identity-js';
+import { chromium } from 'playwright-core';
 
 const { AuthenticationDetails, CognitoUser, CognitoUserAttribute, CognitoUserPool } = cognitoIdentity;
 
@@ -462,4 +463,34 @@ export function resolveLocalhostNames() {
   return () => {
     dns.lookup = real;
   };
+}
+
+// --------------------------------------------------------------------------
+// The browser of the hosted-page tests
+// --------------------------------------------------------------------------
+
+/** Debian's Chromium headless shell ($COGNATE_CHROMIUM), which scripts/test installs. */
+export const CHROMIUM = process.env.COGNATE_CHROMIUM || '/usr/bin/chromium-headless-shell';
+
+/**
+ * Launches Chromium with the flags this machine needs (no sandbox as root; no
+ * background connections, which the closed network refuses), plus `extraArgs`.
+ */
+export async function launchChromium(extraArgs = []) {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium-headless-shell (scripts/test does)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...extraArgs,
+    ],
+  });
 }

@@ -733,30 +733,58 @@ fn machine_limit() -> Result<Vec<(&'static str, Duration)>, String> {
     let argon = min_time(9, || {
         let _ = argon.hash_password_into(PASSWORD.as_bytes(), b"0123456789abcdef", &mut out);
     });
-    let mut limits = vec![
-        ("password-sign-in", argon + 2 * sign),
-        ("mfa-sign-in", argon + 2 * sign),
-        ("trigger-sign-in", argon + 2 * sign),
-        // g^b, v^u and (A·v^u)^b: three exponentiations with 256-bit exponents.
-        ("srp-sign-in", 3 * modexp + 2 * sign),
-        ("refresh", 2 * sign),
-        ("get-user", Duration::ZERO),
-        ("sign-up", argon + modexp),
-        ("admin-create-user", argon + modexp),
-        ("admin-get-user", Duration::ZERO),
-        ("list-users", Duration::ZERO),
-        ("client-credentials", sign),
-        ("code-exchange", 2 * sign),
-    ];
-    add_mixed(&mut limits);
-    Ok(limits)
+    // SRP's server side is three exponentiations with 256-bit exponents
+    // (g^b, v^u, (A·v^u)^b); a new verifier is one (g^x).
+    Ok(per_scenario(&Primitives {
+        argon_verify: argon,
+        argon_hash: argon,
+        sign,
+        srp_server: 3 * modexp,
+        verifier: modexp,
+    }))
 }
 
-/// Adds the mixed scenario's figure, weighted from its parts'.
-fn add_mixed(list: &mut Vec<(&'static str, Duration)>) {
+/// What one run of each unavoidable primitive costs.
+struct Primitives {
+    argon_verify: Duration,
+    argon_hash: Duration,
+    sign: Duration,
+    /// SRP's server side of one sign-in: the challenge and the session key.
+    srp_server: Duration,
+    /// A new SRP verifier (g^x).
+    verifier: Duration,
+}
+
+/// The cryptography each scenario's operation cannot avoid, from the
+/// primitives' costs; the mixed scenario weighted from its parts.
+fn per_scenario(p: &Primitives) -> Vec<(&'static str, Duration)> {
+    let sign_in = p.argon_verify + 2 * p.sign;
+    let new_password = p.argon_hash + p.verifier;
+    let mut list = vec![
+        ("password-sign-in", sign_in),
+        // The second factor's HMAC and the trigger's round trip add no
+        // cryptography a sign-in could not do without.
+        ("mfa-sign-in", sign_in),
+        ("trigger-sign-in", sign_in),
+        ("srp-sign-in", p.srp_server + 2 * p.sign),
+        ("refresh", 2 * p.sign),
+        // A client reuses its access token for the token's hour, and a node
+        // checks a token's signature once (then remembers it for a minute):
+        // no signature check is unavoidable per GetUser. Its target is CPU
+        // per call.
+        ("get-user", Duration::ZERO),
+        ("sign-up", new_password),
+        ("admin-create-user", new_password),
+        ("admin-get-user", Duration::ZERO),
+        ("list-users", Duration::ZERO),
+        // An access token; for a code, the ID and access tokens.
+        ("client-credentials", p.sign),
+        ("code-exchange", 2 * p.sign),
+    ];
     let of = |part: &str| list.iter().find(|(s, _)| *s == part).map_or(Duration::ZERO, |(_, d)| *d);
     let mixed = mixed_of(of);
     list.push(("mixed", mixed));
+    list
 }
 
 /// The cryptography each scenario cannot avoid, measured here and now.
@@ -779,36 +807,13 @@ fn crypto_floor() -> Result<Vec<(&'static str, Duration)>, String> {
             let _ = srp::session_key(&a_hex, &ch.big_b, &ch.b_secret, &v.verifier);
         }
     });
-    // A new password costs an argon2id hash and an SRP verifier (g^x).
     let argon_hash = min_time(9, || {
         let _ = cognate_idp::passwords::hash(PASSWORD);
     });
     let make_verifier = min_time(21, || {
         let _ = srp::make_verifier("pool", "user", PASSWORD);
     });
-    let mut floors = vec![
-        ("password-sign-in", argon + 2 * sign),
-        // The second factor's HMAC and the trigger's round trip add no
-        // cryptography a sign-in could not do without.
-        ("mfa-sign-in", argon + 2 * sign),
-        ("trigger-sign-in", argon + 2 * sign),
-        ("srp-sign-in", srp_server + 2 * sign),
-        ("refresh", 2 * sign),
-        // A client reuses its access token for the token's hour, and a node
-        // checks a token's signature once (then remembers it for a minute):
-        // no signature check is unavoidable per GetUser. Its target is CPU
-        // per call.
-        ("get-user", Duration::ZERO),
-        ("sign-up", argon_hash + make_verifier),
-        ("admin-create-user", argon_hash + make_verifier),
-        ("admin-get-user", Duration::ZERO),
-        ("list-users", Duration::ZERO),
-        // An access token; for a code, the ID and access tokens.
-        ("client-credentials", sign),
-        ("code-exchange", 2 * sign),
-    ];
-    add_mixed(&mut floors);
-    Ok(floors)
+    Ok(per_scenario(&Primitives { argon_verify: argon, argon_hash, sign, srp_server, verifier: make_verifier }))
 }
 
 #[derive(Debug, serde::Serialize)]

@@ -844,17 +844,31 @@ impl Idp {
                 return Err(OAuthError::new("invalid_grant"));
             }
         }
-        let key = UserKey { pool_id: &c.pool_row.id, username_key: &grant.username_key };
+        self.granted_tokens(c, &grant.username_key, grant.auth_time, grant.scopes, grant.nonce).await
+    }
+
+    /// The tokens (ID when `openid` is granted, access, refresh) a hosted
+    /// sign-in earned, once redeemed at the token endpoint: for a code or an
+    /// approved device. The user must still exist and be enabled.
+    async fn granted_tokens(
+        &self,
+        c: &ClientCtx,
+        username_key: &str,
+        auth_time: i64,
+        scopes: Vec<String>,
+        nonce: Option<String>,
+    ) -> std::result::Result<TokenSet, OAuthError> {
+        let key = UserKey { pool_id: &c.pool_row.id, username_key };
         let user = User::read_opt(self.store.get_user(key).await.map_err(Error::from)?)?;
         let Some(user) = user.filter(|u| u.enabled != 0) else { return Err(OAuthError::new("invalid_grant")) };
         let g = Grant {
-            auth_time: grant.auth_time,
+            auth_time,
             origin: None,
             refresh: true,
             source: TOKEN_SOURCE,
             device_key: None,
-            scopes: grant.scopes,
-            hosted: Some(Hosted { nonce: grant.nonce }),
+            scopes,
+            hosted: Some(Hosted { nonce }),
         };
         Ok(token_set(self.issue_tokens(c, &user, g).await?))
     }
@@ -1256,19 +1270,8 @@ impl Idp {
         let Some(row) = self.store.take_approved_device(&hash).await.map_err(Error::from)? else {
             return Err(OAuthError::new("invalid_grant"));
         };
-        let key = UserKey { pool_id: &c.pool_row.id, username_key: &row.username_key };
-        let user = User::read_opt(self.store.get_user(key).await.map_err(Error::from)?)?;
-        let Some(user) = user.filter(|u| u.enabled != 0) else { return Err(OAuthError::new("invalid_grant")) };
-        let g = Grant {
-            auth_time: row.auth_time,
-            origin: None,
-            refresh: true,
-            source: TOKEN_SOURCE,
-            device_key: None,
-            scopes: row.scopes.split_whitespace().map(str::to_string).collect(),
-            hosted: Some(Hosted { nonce: None }),
-        };
-        Ok(token_set(self.issue_tokens(c, &user, g).await?))
+        let scopes = row.scopes.split_whitespace().map(str::to_string).collect();
+        self.granted_tokens(c, &row.username_key, row.auth_time, scopes, None).await
     }
 }
 
