@@ -223,6 +223,11 @@ async fn lockout_after_repeated_failures_and_enumeration_is_hidden() {
     f.server.clock.advance(2_000);
     let r = public.idp("InitiateAuth", password_auth(&f.client, "lee", "Passw0rd!")).await;
     assert_eq!(r.status, 200, "{}", r.text());
+    // The sign-in cleared the count: one more wrong password is just wrong.
+    let r = public.idp("InitiateAuth", password_auth(&f.client, "lee", "nope")).await;
+    assert_eq!(r.json()["message"], "Incorrect username or password.");
+    let r = public.idp("InitiateAuth", password_auth(&f.client, "lee", "Passw0rd!")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
 
     // An unknown user looks like a wrong password, and gets an SRP challenge.
     let r = public.idp("InitiateAuth", password_auth(&f.client, "ghost", "Passw0rd!")).await;
@@ -255,6 +260,31 @@ async fn lockout_after_repeated_failures_and_enumeration_is_hidden() {
         )
         .await;
     assert_eq!(r.json()["message"], "Invalid session for the user.");
+    f.server.stop().await;
+}
+
+#[tokio::test]
+async fn new_passwords_are_hashed_with_the_operators_argon2id_setting() {
+    let hashing = cognate_idp::passwords::Hashing::parse("m=64,t=1,p=1").unwrap();
+    let server =
+        TestServer::start_with_idp(Backend::all().remove(0), move |idp| idp.with_password_hashing(hashing)).await;
+    let f = fixture_on(server, json!({"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH"]})).await;
+    confirmed_user(&f, "ivy", "ivy@example.com").await;
+    let user = f
+        .server
+        .idp
+        .store()
+        .get_user(cognate_store::UserKey { pool_id: &f.pool, username_key: "ivy" })
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = user.password_hash.unwrap_or_default();
+    assert!(stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{stored}");
+    let public = f.server.unsigned();
+    let r = public.idp("InitiateAuth", password_auth(&f.client, "ivy", "Passw0rd!")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = public.idp("InitiateAuth", password_auth(&f.client, "ivy", "Passw0rd?")).await;
+    assert_eq!(r.json()["message"], "Incorrect username or password.");
     f.server.stop().await;
 }
 

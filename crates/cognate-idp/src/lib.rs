@@ -56,6 +56,7 @@ pub struct Idp {
     login_site: model::domains::LoginSite,
     hosts: model::domains::HostCache,
     extensions: flows::oauth::Extensions,
+    hashing: base::passwords::Hashing,
 }
 
 impl Idp {
@@ -67,6 +68,7 @@ impl Idp {
             login_site: model::domains::LoginSite::of_public_url(&public_url, "localhost"),
             hosts: model::domains::HostCache::default(),
             extensions: flows::oauth::Extensions::default(),
+            hashing: base::passwords::Hashing::default(),
             store,
             key,
             clock,
@@ -99,12 +101,19 @@ impl Idp {
         self
     }
 
-    /// Turns on OAuth features Cognito does not have (each off by default).
     /// The OAuth extensions the operator turned on.
     pub fn oauth_extensions(&self) -> flows::oauth::Extensions {
         self.extensions
     }
 
+    /// Hashes new passwords with `hashing` instead of OWASP's argon2id
+    /// setting (stored hashes keep theirs).
+    pub fn with_password_hashing(mut self, hashing: base::passwords::Hashing) -> Self {
+        self.hashing = hashing;
+        self
+    }
+
+    /// Turns on OAuth features Cognito does not have (each off by default).
     pub fn with_oauth_extensions(mut self, extensions: flows::oauth::Extensions) -> Self {
         self.extensions = extensions;
         self

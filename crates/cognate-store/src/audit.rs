@@ -6,6 +6,34 @@ use Arg::{Int, OptText, Text};
 use sqlx::Row as _;
 use sqlx::{postgres::PgRow, sqlite::SqliteRow};
 
+/// Rows per audit INSERT: a few fixed sizes, so that the prepared
+/// statements stay few.
+const AUDIT_CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// The largest chunk size that fits `n` rows, and its INSERT statement.
+fn audit_insert_for(n: usize) -> (usize, &'static str) {
+    static SQL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        AUDIT_CHUNKS
+            .iter()
+            .map(|&size| {
+                let values: Vec<String> = (0..size)
+                    .map(|row| {
+                        let params: Vec<String> = (1..=10).map(|col| format!("${}", row * 10 + col)).collect();
+                        format!("({})", params.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "INSERT INTO audit_log (id, at, caller, operation, pool_id, client_id, target, outcome, source, \
+                     request_id) VALUES {}",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    let i = AUDIT_CHUNKS.iter().position(|&size| size <= n).unwrap_or(AUDIT_CHUNKS.len() - 1);
+    (AUDIT_CHUNKS[i], SQL[i].as_str())
+}
+
 row_struct! {
     /// One audited call. No secret ever goes in here: the caller is an
     /// access key id or a username, the target a username or client id.
@@ -53,15 +81,18 @@ row_struct! {
 }
 
 impl Store {
-    /// Appends audit rows in one transaction.
+    /// Appends audit rows in one transaction, several rows per statement
+    /// (each statement is a round trip to the database's thread or server).
     pub async fn insert_audit(&self, rows: &[AuditRow]) -> Result<()> {
-        let stmts = rows
-            .iter()
-            .map(|r| {
-                q(
-                    "INSERT INTO audit_log (id, at, caller, operation, pool_id, client_id, target, outcome, source, request_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    vec![
+        let mut stmts = Vec::new();
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let (size, sql) = audit_insert_for(rest.len());
+            let (chunk, after) = rest.split_at(size);
+            let args = chunk
+                .iter()
+                .flat_map(|r| {
+                    [
                         Text(&r.id),
                         Int(r.at),
                         Text(&r.caller),
@@ -72,10 +103,12 @@ impl Store {
                         Text(&r.outcome),
                         Text(&r.source),
                         Text(&r.request_id),
-                    ],
-                )
-            })
-            .collect();
+                    ]
+                })
+                .collect();
+            stmts.push(q(sql, args));
+            rest = after;
+        }
         transaction(self, stmts, None).await.map(|_| ())
     }
 

@@ -7,7 +7,9 @@
 //! that the order is byte order, as SQLite's BINARY order is, and a prefix is
 //! one contiguous range on both engines.
 
-use crate::{Arg, Db, FromRow, Query, Result, Store, UserKey, UserRow, execute, fetch_all, fetch_optional, q};
+use crate::{
+    Arg, Db, FromRow, Query, Result, Store, UserKey, UserRow, execute, fetch_all, fetch_few, fetch_optional, q,
+};
 use Arg::{Int, OptInt, OptText, Text};
 use sqlx::Row as _;
 use sqlx::{postgres::PgRow, sqlite::SqliteRow};
@@ -415,7 +417,7 @@ impl Store {
     /// A user's groups in name order, after `after`, at most `limit`.
     pub async fn groups_of_user(&self, user: UserKey<'_>, after: Option<&str>, limit: i64) -> Result<Vec<GroupRow>> {
         let UserKey { pool_id, username_key } = user;
-        fetch_all(
+        fetch_few(
             self,
             q(
                 "SELECT g.pool_id, g.name, g.description, g.role_arn, g.precedence, g.created_at, g.updated_at \
@@ -423,6 +425,7 @@ impl Store {
                  WHERE m.pool_id = $1 AND m.username_key = $2 AND ($3 IS NULL OR g.name > $3) ORDER BY g.name LIMIT $4 + 0",
                 vec![Text(pool_id), Text(username_key), OptText(after), Int(limit)],
             ),
+            usize::try_from(limit).unwrap_or(0),
         )
         .await
     }

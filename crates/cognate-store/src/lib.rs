@@ -239,6 +239,20 @@ async fn fetch_optional<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Optio
     Ok(fetch_all::<T>(store, q).await?.into_iter().next())
 }
 
+/// A listing that its `LIMIT` (at most `max`) and an index keep to a few
+/// rows: like a point read, on the calling thread for a SQLite file. Rows
+/// past `max` are an error, not silently dropped.
+async fn fetch_few<T: FromRow>(store: &Store, q: Query<'_>, max: usize) -> Result<Vec<T>> {
+    let rows = match &store.readers {
+        Some(readers) => readers.fetch_up_to(&q, max + 1)?,
+        None => fetch_all::<T>(store, q).await?,
+    };
+    if rows.len() > max {
+        return Err(StoreError::Database(format!("a short listing returned more than {max} rows")));
+    }
+    Ok(rows)
+}
+
 /// A write that returns at most one row (`DELETE ... RETURNING`), on the
 /// writer: never on the read-only point readers or list pool.
 async fn write_returning<T: FromRow>(store: &Store, q: Query<'_>) -> Result<Option<T>> {
@@ -667,12 +681,15 @@ impl Store {
     }
 
     pub async fn list_client_secrets(&self, client_id: &str) -> Result<Vec<ClientSecretRow>> {
-        fetch_all(
+        // A client has at most two (rotation); the limit only bounds the read.
+        fetch_few(
             self,
             q(
-                "SELECT id, client_id, secret_sealed, created_at FROM client_secrets WHERE client_id = $1 ORDER BY created_at, id",
+                "SELECT id, client_id, secret_sealed, created_at FROM client_secrets WHERE client_id = $1 \
+                 ORDER BY created_at, id LIMIT 8",
                 vec![Text(client_id)],
             ),
+            8,
         )
         .await
     }

@@ -5,8 +5,10 @@
 //! cost more than a read by primary key itself (measured: about a third of
 //! a GetUser's server CPU went to that hand-off). The lookups that return at
 //! most one row ([`crate::fetch_optional`]: a user, a pool, a client, a
-//! refresh token ...) run here instead, on connections of their own to the
-//! same file. Writes, transactions and listings stay on sqlx.
+//! refresh token ...) and the listings an index keeps to a few rows
+//! ([`crate::fetch_few`]: a user's groups, a client's secrets) run here
+//! instead, on connections of their own to the same file. Writes,
+//! transactions and open-ended listings stay on sqlx.
 //!
 //! These connections are read-only at the SQL level (`PRAGMA query_only`),
 //! so a statement that writes fails here instead of taking a write lock on a
@@ -60,11 +62,17 @@ impl Readers {
 
     /// The first row `q` selects, if any.
     pub(crate) fn fetch_optional<T: FromRow>(&self, q: &Query<'_>) -> Result<Option<T>> {
+        Ok(self.fetch_up_to(q, 1)?.pop())
+    }
+
+    /// At most `max` rows of `q`, in its order: for listings that an index
+    /// bounds to a few rows (a user's groups, a client's secrets).
+    pub(crate) fn fetch_up_to<T: FromRow>(&self, q: &Query<'_>, max: usize) -> Result<Vec<T>> {
         let conn = match self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
             Some(conn) => conn,
             None => self.open()?,
         };
-        let result = read_first(&conn, q);
+        let result = read_rows(&conn, q, max);
         // A connection that failed at the database level is not reused.
         if !matches!(result, Err(StoreError::Database(_)))
             && let Ok(mut idle) = self.idle.lock()
@@ -93,9 +101,9 @@ impl Readers {
 }
 
 /// Binds the `$n` placeholders of `q` (SQLite numbers distinct names in
-/// order of first appearance, so each is looked up by name) and reads the
-/// first row.
-fn read_first<T: FromRow>(conn: &Connection, q: &Query<'_>) -> Result<Option<T>> {
+/// order of first appearance, so each is looked up by name) and reads at
+/// most `max` rows.
+fn read_rows<T: FromRow>(conn: &Connection, q: &Query<'_>, max: usize) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(q.sql)?;
     for i in 1..=stmt.parameter_count() {
         let arg = stmt
@@ -113,10 +121,13 @@ fn read_first<T: FromRow>(conn: &Connection, q: &Query<'_>) -> Result<Option<T>>
         }
     }
     let mut rows = stmt.raw_query();
-    match rows.next()? {
-        Some(row) => T::from_rusqlite(row).map(Some),
-        None => Ok(None),
+    let mut out = Vec::new();
+    while out.len() < max
+        && let Some(row) = rows.next()?
+    {
+        out.push(T::from_rusqlite(row)?);
     }
+    Ok(out)
 }
 
 /// The index of column `name`, trying `hint` first: queries list a row's

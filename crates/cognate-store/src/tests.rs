@@ -736,6 +736,16 @@ async fn audit(store: &Store) {
     assert_eq!(ids(store.list_audit(&f, 10).await.unwrap()), ["c"]);
     assert_eq!(store.delete_audit_before(15).await.unwrap(), 2);
     assert_eq!(ids(store.list_audit(&AuditFilter::default(), 10).await.unwrap()), ["c"]);
+    // A batch that takes every statement size (64 + 16 + 4 + 1 rows), each
+    // row's ten values in place.
+    let batch: Vec<AuditRow> = (0..85).map(|i| row(&format!("z{i:03}"), 100 + i, &format!("Op{i}"))).collect();
+    store.insert_audit(&batch).await.unwrap();
+    let written = store.list_audit(&AuditFilter { since: Some(100), ..Default::default() }, 100).await.unwrap();
+    assert_eq!(written.len(), 85);
+    for (i, r) in written.iter().enumerate() {
+        assert_eq!((r.id.clone(), r.at, r.operation.clone()), (format!("z{i:03}"), 100 + i as i64, format!("Op{i}")));
+    }
+    assert_eq!(store.delete_audit_before(1000).await.unwrap(), 86);
 
     let pool = "us-east-1_events";
     store.insert_pool(&pool_row(pool, 1)).await.unwrap();

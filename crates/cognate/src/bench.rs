@@ -483,6 +483,7 @@ async fn load_dataset(
     location: &cognate_store::Location,
     dir: &std::path::Path,
     count: usize,
+    hashing: cognate_argon2::Params,
 ) -> Result<(String, String, f64), String> {
     use cognate_wire::idp::{CreateUserPoolClientRequest, CreateUserPoolRequest, ExplicitAuthFlowsType};
     let started = Instant::now();
@@ -515,7 +516,7 @@ async fn load_dataset(
         .user_pool_client
         .and_then(|c| c.client_id)
         .ok_or("no client id")?;
-    let hash = tokio::task::spawn_blocking(|| cognate_idp::passwords::hash(PASSWORD))
+    let hash = tokio::task::spawn_blocking(move || cognate_idp::passwords::hash(PASSWORD, &hashing))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
@@ -690,6 +691,23 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// The CPU time (user + system) of every process named `postgres` on
+/// this machine: the server, its backends and its background workers.
+/// None when there is none.
+fn postgres_cpu_time() -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let is_postgres = std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres");
+        if let Some(t) = cpu_time(pid).filter(|_| is_postgres) {
+            total += t;
+            found = true;
+        }
+    }
+    found.then_some(total)
+}
+
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
@@ -711,7 +729,7 @@ fn min_time(n: usize, mut f: impl FnMut()) -> Duration {
 
 /// The machine's limit for each scenario: the primitives its operation
 /// cannot avoid, through the fastest implementations, called directly.
-fn machine_limit() -> Result<Vec<(&'static str, Duration)>, String> {
+fn machine_limit(hashing: cognate_argon2::Params) -> Result<Vec<(&'static str, Duration)>, String> {
     use aws_lc_rs::signature::RSA_PKCS1_SHA256;
     let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| e.to_string())?;
     let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -727,12 +745,7 @@ fn machine_limit() -> Result<Vec<(&'static str, Duration)>, String> {
     let modexp = min_time(41, || {
         let _ = modulus.pow(&base, &exp);
     });
-    let params = argon2::Params::new(19 * 1024, 2, 1, Some(32)).map_err(|e| e.to_string())?;
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut out = [0u8; 32];
-    let argon = min_time(9, || {
-        let _ = argon.hash_password_into(PASSWORD.as_bytes(), b"0123456789abcdef", &mut out);
-    });
+    let argon = argon2id_limit(hashing)?;
     // SRP's server side is three exponentiations with 256-bit exponents
     // (g^b, v^u, (A·v^u)^b); a new verifier is one (g^x).
     Ok(per_scenario(&Primitives {
@@ -742,6 +755,29 @@ fn machine_limit() -> Result<Vec<(&'static str, Duration)>, String> {
         srp_server: 3 * modexp,
         verifier: modexp,
     }))
+}
+
+/// argon2id's limit with the server's parameters: the faster of
+/// RustCrypto's argon2 and cognate-argon2 (on the best compression path
+/// this CPU has; the reference C library's optimised build was slower here
+/// than the latter: docs/performance.md), alone on an idle core. Hashes
+/// running on both cores at once cost more each (they share the memory bus
+/// and the last-level cache), but a loaded server does not hash on every
+/// core all the time, so that figure is no bound; the idle one is.
+fn argon2id_limit(hashing: cognate_argon2::Params) -> Result<Duration, String> {
+    let params =
+        argon2::Params::new(hashing.m_cost_kib, hashing.t_cost, hashing.lanes, Some(32)).map_err(|e| e.to_string())?;
+    let rust_crypto = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let (password, salt) = (PASSWORD.as_bytes(), b"0123456789abcdef");
+    let mut out = [0u8; 32];
+    let theirs = min_time(9, || {
+        let _ = rust_crypto.hash_password_into(password, salt, &mut out);
+    });
+    let mut memory = Vec::new();
+    let ours = min_time(9, || {
+        let _ = cognate_argon2::argon2id(password, salt, &hashing, &mut out, &mut memory);
+    });
+    Ok(theirs.min(ours))
 }
 
 /// What one run of each unavoidable primitive costs.
@@ -788,8 +824,8 @@ fn per_scenario(p: &Primitives) -> Vec<(&'static str, Duration)> {
 }
 
 /// The cryptography each scenario cannot avoid, measured here and now.
-fn crypto_floor() -> Result<Vec<(&'static str, Duration)>, String> {
-    let hash = cognate_idp::passwords::hash(PASSWORD).map_err(|e| e.to_string())?;
+fn crypto_floor(hashing: cognate_argon2::Params) -> Result<Vec<(&'static str, Duration)>, String> {
+    let hash = cognate_idp::passwords::hash(PASSWORD, &hashing).map_err(|e| e.to_string())?;
     let argon = min_time(9, || {
         let _ = cognate_idp::passwords::verify(PASSWORD, &hash);
     });
@@ -808,7 +844,7 @@ fn crypto_floor() -> Result<Vec<(&'static str, Duration)>, String> {
         }
     });
     let argon_hash = min_time(9, || {
-        let _ = cognate_idp::passwords::hash(PASSWORD);
+        let _ = cognate_idp::passwords::hash(PASSWORD, &hashing);
     });
     let make_verifier = min_time(21, || {
         let _ = srp::make_verifier("pool", "user", PASSWORD);
@@ -827,6 +863,10 @@ struct Row {
     max_ms: f64,
     /// Unknown (None) for a server this harness did not start.
     server_cpu_us_per_op: Option<f64>,
+    /// PostgreSQL's processes' CPU per operation, when the bench database
+    /// is PostgreSQL on this machine (not in `server_cpu_us_per_op`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postgres_cpu_us_per_op: Option<f64>,
     crypto_us_per_op: f64,
     /// Crypto ÷ server CPU, where both are known.
     efficiency: Option<f64>,
@@ -859,7 +899,7 @@ struct Part {
 
 /// `io_threads`: the request threads of the server the bench starts (the
 /// global `--io-threads` setting).
-pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
+pub async fn run(args: BenchArgs, io_threads: usize, hashing: cognate_argon2::Params) -> Result<(), String> {
     let scenarios: Vec<String> = if args.scenarios.is_empty() {
         // Another server's trigger functions are not ours to configure.
         SCENARIOS
@@ -877,8 +917,8 @@ pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
         return Err("trigger-sign-in needs the server the bench starts (it configures the trigger's webhook)".into());
     }
     let runs = |name: &str| scenarios.iter().any(|s| s == name);
-    let floor = tokio::task::spawn_blocking(crypto_floor).await.map_err(|e| e.to_string())??;
-    let limit = tokio::task::spawn_blocking(machine_limit).await.map_err(|e| e.to_string())??;
+    let floor = tokio::task::spawn_blocking(move || crypto_floor(hashing)).await.map_err(|e| e.to_string())??;
+    let limit = tokio::task::spawn_blocking(move || machine_limit(hashing)).await.map_err(|e| e.to_string())??;
     let floor = Floors { ours: floor, limit };
     let key = admin_key(args.endpoint.is_some());
     if let Some(endpoint) = &args.endpoint {
@@ -910,7 +950,7 @@ pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
     let result = async {
         let mut facts = serde_json::Map::new();
         let existing = if args.dataset_users > 0 {
-            let (pool, client, secs) = load_dataset(&location, &dir, args.dataset_users).await?;
+            let (pool, client, secs) = load_dataset(&location, &dir, args.dataset_users, hashing).await?;
             facts.insert("dataset_users".into(), json!(args.dataset_users));
             facts.insert("dataset_load_s".into(), json!(secs));
             Some((pool, client))
@@ -926,6 +966,9 @@ pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
         let mut command = tokio::process::Command::new(exe);
         command.args(["serve", "--listen", &addr, "--data-dir"]).arg(&dir);
         command.args(["--io-threads", &io_threads.to_string()]);
+        let hashing_text = format!("m={},t={},p={}", hashing.m_cost_kib, hashing.t_cost, hashing.lanes);
+        command.args(["--password-hashing", &hashing_text]);
+        facts.insert("password_hashing".into(), json!(hashing_text));
         facts.insert("io_threads".into(), json!(io_threads));
         if runs("trigger-sign-in") {
             let (url, task) = start_webhook().await?;
@@ -990,8 +1033,9 @@ pub async fn run(args: BenchArgs, io_threads: usize) -> Result<(), String> {
     // The floor and the limit again, now that the machine has warmed up:
     // each scenario's is the lower of the two measurements (noise only ever
     // adds time).
-    let again = tokio::task::spawn_blocking(crypto_floor).await.map_err(|e| e.to_string())??;
-    let limit_again = tokio::task::spawn_blocking(machine_limit).await.map_err(|e| e.to_string())??;
+    let again = tokio::task::spawn_blocking(move || crypto_floor(hashing)).await.map_err(|e| e.to_string())??;
+    let limit_again =
+        tokio::task::spawn_blocking(move || machine_limit(hashing)).await.map_err(|e| e.to_string())??;
     for r in &mut rows {
         if let Some((_, d)) = again.iter().find(|(s, _)| *s == r.scenario) {
             let us = d.as_secs_f64() * 1e6;
@@ -1036,8 +1080,9 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
         println!("{out}");
         return Ok(());
     }
+    let pg = rows.iter().any(|r| r.postgres_cpu_us_per_op.is_some());
     println!(
-        "{:<18} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>14} {:>12} {:>10} {:>22} {:>14} {:>11} {:>12}",
+        "{:<18} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>14} {:>12} {:>10} {:>22} {:>14} {:>11} {:>12} {:>14}",
         "scenario",
         "ops",
         "errors",
@@ -1051,7 +1096,8 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
         "in-server crypto µs/op",
         "in-server eff.",
         "limit µs/op",
-        "server÷limit"
+        "server÷limit",
+        if pg { "postgres µs/op" } else { "" }
     );
     for r in rows {
         let efficiency = r.efficiency.map_or("-".into(), |e| format!("{e:.2}"));
@@ -1059,8 +1105,12 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
         let in_server = r.in_server_crypto_us_per_op.map_or("-".into(), |us| format!("{us:.0}"));
         let in_server_eff = r.in_server_efficiency.map_or("-".into(), |e| format!("{e:.2}"));
         let over = r.server_over_limit.map_or("-".into(), |x| format!("{x:.2}"));
+        let postgres = match (pg, r.postgres_cpu_us_per_op) {
+            (false, _) => String::new(),
+            (true, us) => us.map_or("-".into(), |us| format!("{us:.0}")),
+        };
         println!(
-            "{:<18} {:>9} {:>6} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>14} {:>12.0} {:>10} {:>22} {:>14} {:>11.0} {:>12}",
+            "{:<18} {:>9} {:>6} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>14} {:>12.0} {:>10} {:>22} {:>14} {:>11.0} {:>12} {:>14}",
             r.scenario,
             r.operations,
             r.errors,
@@ -1074,7 +1124,8 @@ fn report(args: &BenchArgs, rows: &[Row], facts: &Value) -> Result<(), String> {
             in_server,
             in_server_eff,
             r.limit_us_per_op,
-            over
+            over,
+            postgres
         );
     }
     for r in rows {
@@ -1109,6 +1160,9 @@ async fn run_scenario(
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let meter_before = crypto_meter(addr, &setup.key).await;
     let cpu_before = pid.and_then(cpu_time);
+    // PostgreSQL's own CPU, when it runs on this machine: its processes'.
+    let on_postgres = pid.is_some() && args.database_url.as_deref().is_some_and(|u| u.starts_with("postgres"));
+    let pg_before = if on_postgres { postgres_cpu_time() } else { None };
     let started = Instant::now();
     let mut tasks = Vec::new();
     let workers = args.concurrency.max(1);
@@ -1172,6 +1226,10 @@ async fn run_scenario(
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
+    let pg_cpu = match (pg_before, if on_postgres { postgres_cpu_time() } else { None }) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
     let in_server_crypto = match (meter_before, crypto_meter(addr, &setup.key).await) {
         (Some(a), Some(b)) if !latencies.is_empty() && !unavoidable_calls(scenario).is_empty() => {
             Some(in_server_crypto_us(scenario, &a, &b, latencies.len()))
@@ -1184,6 +1242,7 @@ async fn run_scenario(
         latencies.get(((ops as f64 * p) as usize).min(ops.saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     let server_us = cpu.filter(|_| ops > 0).map(|cpu| cpu.as_secs_f64() * 1e6 / ops as f64);
+    let postgres_us = pg_cpu.filter(|_| ops > 0).map(|cpu| cpu.as_secs_f64() * 1e6 / ops as f64);
     let us_of = |list: &[(&'static str, Duration)]| {
         list.iter().find(|(s, _)| *s == scenario).map_or(0.0, |(_, d)| d.as_secs_f64() * 1e6)
     };
@@ -1197,6 +1256,7 @@ async fn run_scenario(
         p99_ms: pct(0.99),
         max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
         server_cpu_us_per_op: server_us,
+        postgres_cpu_us_per_op: postgres_us,
         crypto_us_per_op: crypto_us,
         efficiency: efficiency(crypto_us, server_us),
         in_server_crypto_us_per_op: in_server_crypto,

@@ -161,7 +161,7 @@ fn main() -> ExitCode {
             Command::Serve => serve(settings).await,
             Command::Keys { action } => keys(settings, action).await,
             Command::SigningKeys { action } => signing_keys(settings, action).await,
-            Command::Bench(args) => bench::run(args, settings.io_threads).await,
+            Command::Bench(args) => bench::run(args, settings.io_threads, settings.password_hashing.params()).await,
             Command::Outbox { pool, destination, limit, json } => {
                 outbox(settings, pool.as_deref(), destination.as_deref(), limit, json).await
             }
@@ -193,7 +193,8 @@ async fn open(s: &settings::Settings, bound: Option<std::net::SocketAddr>) -> Re
     let key = s.master_key().map_err(|e| e.to_string())?;
     let mut idp = Idp::new(store, key, Arc::new(SystemClock), s.server.account_id.clone(), s.issuer(bound))
         .with_login_base(&s.login_domain_base)
-        .with_oauth_extensions(s.oauth_extensions);
+        .with_oauth_extensions(s.oauth_extensions)
+        .with_password_hashing(s.password_hashing.clone());
     if let Some(smtp) = &s.smtp {
         idp = idp.with_email_sender(Arc::new(cognate_outbound::smtp::Smtp(smtp.clone())));
     }

@@ -40,6 +40,10 @@ pub struct Raw {
     /// RP-initiated logout at /logout), introspection (RFC 7662).
     #[arg(long, global = true, env = "COGNATE_OAUTH_EXTENSIONS")]
     oauth_extensions: Option<String>,
+    /// argon2id's parameters for new password hashes, m=<KiB>,t=<passes>,p=<lanes>
+    /// [default: m=19456,t=2,p=1, OWASP's]. Stored hashes keep their own.
+    #[arg(long, global = true, env = "COGNATE_PASSWORD_HASHING")]
+    password_hashing: Option<String>,
     /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, global = true, env = "COGNATE_TLS_CERT")]
     tls_cert: Option<String>,
@@ -116,6 +120,7 @@ struct File {
     cognito_issuer: Option<bool>,
     login_domain_base: Option<String>,
     oauth_extensions: Option<String>,
+    password_hashing: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
     dev_tls: Option<PathBuf>,
@@ -143,6 +148,7 @@ pub struct Settings {
     cognito_issuer: bool,
     pub login_domain_base: String,
     pub oauth_extensions: cognate_idp::oauth::Extensions,
+    pub password_hashing: cognate_idp::passwords::Hashing,
     /// Serve over TLS: (certificate chain, private key), PEM files.
     pub tls: Option<(String, String)>,
     /// Serve over TLS with a development certificate made in this directory.
@@ -207,6 +213,10 @@ impl Raw {
         let oauth_extensions = cognate_idp::oauth::Extensions::parse(
             &self.oauth_extensions.or(file.oauth_extensions).unwrap_or_default(),
         )?;
+        let password_hashing = match self.password_hashing.or(file.password_hashing) {
+            Some(text) => cognate_idp::passwords::Hashing::parse(&text)?,
+            None => cognate_idp::passwords::Hashing::default(),
+        };
         let tls = match (self.tls_cert.or(file.tls_cert), self.tls_key.or(file.tls_key)) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
@@ -240,6 +250,7 @@ impl Raw {
             dev_tls,
             default_region: default_region.clone(),
             oauth_extensions,
+            password_hashing,
             login_domain_base: self.login_domain_base.or(file.login_domain_base).unwrap_or_else(|| "localhost".into()),
             location,
             ephemeral,

@@ -1,74 +1,92 @@
 //! Passwords: the pool's policy, and argon2id hashes.
 //!
-//! Hashes are PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$...`) with the
-//! OWASP-recommended parameters, so they can be exported and verified by any
-//! argon2 implementation. Hashes are compared in constant time.
+//! Hashes are PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$...`), by
+//! default with the OWASP-recommended parameters (an operator may choose
+//! others: `Hashing`), so they can be exported and verified by any argon2
+//! implementation. Hashes are compared in constant time.
 
 use crate::{Error, Fault, Result};
-use argon2::password_hash::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, Version};
+use cognate_argon2::Params;
 use cognate_crypto::meter::{Kind, measure};
 use cognate_crypto::srp;
 use cognate_wire::idp::PasswordPolicyType;
+use password_hash::PasswordHash;
 
 /// OWASP's argon2id setting: 19 MiB, two passes, one lane.
-fn owasp() -> Params {
-    Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or_default()
-}
+pub const OWASP: Params = Params { m_cost_kib: 19 * 1024, t_cost: 2, lanes: 1 };
+
+/// Lanes a chosen setting may have (this server fills them one after
+/// another, so more lanes only cost time).
+const MAX_LANES: u32 = 16;
+
+/// The most memory a stored hash may ask for (1 GiB): a hash that asks for
+/// more is refused as unreadable rather than allocated.
+const MAX_MEMORY_KIB: u32 = 1 << 20;
 
 thread_local! {
     /// Argon2's working memory, kept per thread and reused: allocating and
     /// freeing 19 MiB per hash makes the allocator's heap grow without bound.
-    static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+    static MEMORY: std::cell::RefCell<Vec<cognate_argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Argon2id of `password` with `salt` and `params` into `out`.
-fn argon2id(password: &[u8], salt: &[u8], params: Params, out: &mut [u8]) -> Result<()> {
-    let blocks = params.block_count();
-    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    MEMORY
-        .with(|m| {
-            let mut m = m.borrow_mut();
-            if m.len() != blocks {
-                m.clear();
-                m.resize(blocks, argon2::Block::new());
-                m.shrink_to_fit();
-            }
-            hasher.hash_password_into_with_memory(password, salt, out, &mut m[..])
-        })
-        .map_err(|e| Error::internal(Fault::Other, format!("argon2: {e}")))
+/// Argon2id (v0x13) of `password` with `salt` and `params` into `out`, on
+/// the fastest block compression this CPU has (cognate-argon2: AVX-512,
+/// AVX2 or portable).
+fn argon2id(
+    password: &[u8],
+    salt: &[u8],
+    params: &Params,
+    out: &mut [u8],
+) -> std::result::Result<(), cognate_argon2::Error> {
+    MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        let result = cognate_argon2::argon2id(password, salt, params, out, &mut m);
+        // A hash that took more than 64 MiB (imported, say) does not keep it.
+        if m.len() > 64 * 1024 {
+            *m = Vec::new();
+        }
+        result
+    })
 }
 
-/// A PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`.
-pub fn hash(password: &str) -> Result<String> {
+/// A PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`, with
+/// `params`.
+pub fn hash(password: &str, params: &Params) -> Result<String> {
     use base64::Engine as _;
     use rand::RngCore as _;
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut salt);
-    let params = owasp();
     let mut out = [0u8; 32];
-    measure(Kind::Argon2, || argon2id(password.as_bytes(), &salt, params.clone(), &mut out))?;
+    measure(Kind::Argon2, || argon2id(password.as_bytes(), &salt, params, &mut out))
+        .map_err(|e| Error::internal(Fault::Other, e.to_string()))?;
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
     Ok(format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
-        params.m_cost(),
-        params.t_cost(),
-        params.p_cost(),
+        params.m_cost_kib,
+        params.t_cost,
+        params.lanes,
         b64.encode(salt),
         b64.encode(out)
     ))
 }
 
-/// True when `password` matches the stored PHC string (argon2id, any
-/// parameters). An unreadable stored hash is an internal error, not a
-/// mismatch.
+/// True when `password` matches the stored PHC string (argon2id version 19,
+/// any parameters up to 1 GiB of memory). An unreadable stored hash is an
+/// internal error, not a mismatch.
 pub fn verify(password: &str, phc: &str) -> Result<bool> {
     let unreadable = |what: &str| Error::internal(Fault::Document, format!("stored password hash: {what}"));
     let parsed = PasswordHash::new(phc).map_err(|_| unreadable("not a PHC string"))?;
     if parsed.algorithm.as_str() != "argon2id" {
         return Err(unreadable("not argon2id"));
     }
-    let params = Params::try_from(&parsed).map_err(|_| unreadable("bad parameters"))?;
+    if parsed.version.is_some_and(|v| v != 0x13) {
+        return Err(unreadable("not argon2 version 19"));
+    }
+    let param = |name: &str| parsed.params.get_decimal(name).ok_or_else(|| unreadable("bad parameters"));
+    let params = Params { m_cost_kib: param("m")?, t_cost: param("t")?, lanes: param("p")? };
+    if params.m_cost_kib > MAX_MEMORY_KIB {
+        return Err(unreadable("more memory than allowed"));
+    }
     let mut salt_buf = [0u8; 64];
     let salt = parsed
         .salt
@@ -77,7 +95,11 @@ pub fn verify(password: &str, phc: &str) -> Result<bool> {
         .map_err(|_| unreadable("bad salt"))?;
     let expected = parsed.hash.ok_or_else(|| unreadable("no hash"))?;
     let mut out = vec![0u8; expected.len()];
-    measure(Kind::Argon2, || argon2id(password.as_bytes(), salt, params, &mut out))?;
+    measure(Kind::Argon2, || argon2id(password.as_bytes(), salt, &params, &mut out)).map_err(|e| match e {
+        cognate_argon2::Error::Allocation => Error::internal(Fault::Other, e.to_string()),
+        // Parameters the algorithm refuses (t=0, m below 8p, a short salt ...).
+        _ => unreadable(&e.to_string()),
+    })?;
     Ok(cognate_crypto::ct_eq(&out, expected.as_bytes()))
 }
 
@@ -131,27 +153,94 @@ pub fn check_policy(password: &str, policy: &PasswordPolicyType, wording: Wordin
     Ok(())
 }
 
-/// A valid argon2id hash of a random password, for constant-time refusals.
+/// A valid argon2id hash (OWASP's setting) of a random password, for
+/// constant-time refusals.
 pub(crate) const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$0gYFsWvJL2HzSJlQdnYeBH9bq1pUQ0sL1fXe0zR3P0s";
+
+/// How new password hashes are made: argon2id's parameters, and a hash of
+/// a random password with the same ones, which an unknown user's sign-in
+/// is checked against so that it takes as long as a known user's.
+#[derive(Debug, Clone)]
+pub struct Hashing {
+    params: Params,
+    dummy: std::sync::Arc<str>,
+}
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Hashing { params: OWASP, dummy: DUMMY_HASH.into() }
+    }
+}
+
+impl Hashing {
+    /// `m=<KiB>,t=<passes>,p=<lanes>` (each of the three once), checked:
+    /// at least 8 KiB per lane and at most 1 GiB, t at least 1, 1 to 16
+    /// lanes. Makes the setting's refusal hash (one argon2id).
+    pub fn parse(text: &str) -> std::result::Result<Hashing, String> {
+        let bad = || format!("password hashing must read m=<KiB>,t=<passes>,p=<lanes>, not {text:?}");
+        let (mut m, mut t, mut p) = (None, None, None);
+        for part in text.split(',') {
+            let (name, value) = part.trim().split_once('=').ok_or_else(bad)?;
+            let value: u32 = value.trim().parse().map_err(|_| bad())?;
+            let slot = match name.trim() {
+                "m" => &mut m,
+                "t" => &mut t,
+                "p" => &mut p,
+                _ => return Err(bad()),
+            };
+            if slot.replace(value).is_some() {
+                return Err(bad());
+            }
+        }
+        let (Some(m_cost_kib), Some(t_cost), Some(lanes)) = (m, t, p) else { return Err(bad()) };
+        let params = Params { m_cost_kib, t_cost, lanes };
+        if !(1..=MAX_LANES).contains(&lanes) || t_cost == 0 || m_cost_kib < 8 * lanes || m_cost_kib > MAX_MEMORY_KIB {
+            return Err(format!(
+                "password hashing {text:?} is out of range: 1 to {MAX_LANES} lanes, at least one pass, \
+                 8 KiB per lane to 1 GiB"
+            ));
+        }
+        if params == OWASP {
+            return Ok(Hashing::default());
+        }
+        let mut random = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
+        let dummy = hash(&hex::encode(random), &params).map_err(|e| e.to_string())?;
+        Ok(Hashing { params, dummy: dummy.into() })
+    }
+
+    /// The parameters of new hashes.
+    pub fn params(&self) -> Params {
+        self.params
+    }
+
+    /// Hashes a password and makes its SRP verifier, off the async threads.
+    pub(crate) async fn material(
+        &self,
+        password: String,
+        pool_id: String,
+        username: String,
+    ) -> Result<(String, srp::Verifier)> {
+        let params = self.params;
+        crate::base::crypto_threads::run(move || {
+            let hash = hash(&password, &params)?;
+            let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
+            Ok((hash, verifier))
+        })
+        .await?
+    }
+
+    /// Spends on `password` what checking a known user's password would,
+    /// and refuses it.
+    pub(crate) async fn refuse(&self, password: &str) {
+        let _ = verify_password(password.to_string(), self.dummy.to_string()).await;
+    }
+}
 
 /// Argon2 off the async threads: it is deliberately slow.
 pub(crate) async fn verify_password(password: String, hash: String) -> Result<bool> {
     crate::base::crypto_threads::run(move || verify(&password, &hash)).await?
-}
-
-/// Hashes a password and makes its SRP verifier, off the async threads.
-pub(crate) async fn password_material(
-    password: String,
-    pool_id: String,
-    username: String,
-) -> Result<(String, srp::Verifier)> {
-    crate::base::crypto_threads::run(move || {
-        let hash = hash(&password)?;
-        let verifier = srp::make_verifier(srp::pool_name(&pool_id), &username, &password);
-        Ok((hash, verifier))
-    })
-    .await?
 }
 
 #[cfg(test)]
@@ -195,19 +284,52 @@ mod tests {
 
     #[test]
     fn hashes_verify_and_differ() {
-        let h1 = hash("Passw0rd!").unwrap();
+        let h1 = hash("Passw0rd!", &OWASP).unwrap();
         assert!(h1.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify("Passw0rd!", &h1).unwrap());
         assert!(!verify("Passw0rd?", &h1).unwrap());
-        assert_ne!(h1, hash("Passw0rd!").unwrap(), "salted");
+        assert_ne!(h1, hash("Passw0rd!", &OWASP).unwrap(), "salted");
         assert_eq!(verify("x", "not a hash").map_err(|e| e.cause().map(|c| c.kind)), Err(Some(Fault::Document)));
-        // A hash made by the argon2 crate's own PHC encoder verifies here.
+        // A hash made by RustCrypto's argon2 and its own PHC encoder
+        // verifies here.
         use argon2::password_hash::{PasswordHasher as _, SaltString};
-        let other = Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp())
+        let params = argon2::Params::new(19 * 1024, 2, 1, Some(32)).unwrap();
+        let other = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
             .hash_password(b"Passw0rd!", &SaltString::generate(&mut rand::rngs::OsRng))
             .unwrap()
             .to_string();
         assert!(verify("Passw0rd!", &other).unwrap());
         assert!(!verify("passw0rd!", &other).unwrap());
+        // Parameters no argon2id hash may have, a version this server does
+        // not run, or more memory than it grants: unreadable, never a
+        // mismatch, never an allocation.
+        let tail = "c2FsdHNhbHRzYWx0c2FsdA$0gYFsWvJL2HzSJlQdnYeBH9bq1pUQ0sL1fXe0zR3P0s";
+        for params in ["v=19$m=19456,t=0,p=1", "v=19$m=7,t=2,p=1", "v=16$m=19456,t=2,p=1", "v=19$m=1048577,t=1,p=1"] {
+            let phc = format!("$argon2id${params}${tail}");
+            assert_eq!(verify("x", &phc).map_err(|e| e.cause().map(|c| c.kind)), Err(Some(Fault::Document)), "{phc}");
+        }
+    }
+
+    #[test]
+    fn a_chosen_setting_hashes_with_it_and_refuses_with_it() {
+        let h = Hashing::parse("m=7168, t=5, p=1").unwrap();
+        assert_eq!(h.params(), Params { m_cost_kib: 7168, t_cost: 5, lanes: 1 });
+        assert!(h.dummy.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{}", h.dummy);
+        let made = hash("Passw0rd!", &h.params()).unwrap();
+        assert!(made.starts_with("$argon2id$v=19$m=7168,t=5,p=1$") && verify("Passw0rd!", &made).unwrap());
+        assert_eq!(Hashing::parse("t=2,p=1,m=19456").unwrap().dummy.as_ref(), DUMMY_HASH, "OWASP's is built in");
+        for bad in [
+            "",
+            "m=19456,t=2",
+            "m=19456,t=2,p=1,m=1",
+            "m=19456,t=0,p=1",
+            "m=15,t=1,p=2",
+            "m=x,t=2,p=1",
+            "m=1048577,t=1,p=1",
+            "m=19456,t=2,p=17",
+            "q=1,t=2,p=1",
+        ] {
+            assert!(Hashing::parse(bad).is_err(), "{bad}");
+        }
     }
 }

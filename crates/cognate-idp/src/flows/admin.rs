@@ -91,8 +91,7 @@ impl Idp {
         self.run_trigger(&c, Trigger::PreSignUp, "PreSignUp_AdminCreateUser", &username, request).await?;
 
         attrs.insert("sub".into(), sub.clone());
-        let material =
-            crate::base::passwords::password_material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
+        let material = self.hashing.material(temp.clone(), pool_row.id.clone(), username.clone()).await?;
         let user = new_user_row(
             &pool,
             &pool_row.id,
@@ -157,9 +156,7 @@ impl Idp {
             ));
         }
         let temp = req.temporary_password.clone().unwrap_or_else(|| temporary_password(policy));
-        let material =
-            crate::base::passwords::password_material(temp.clone(), user.pool_id.clone(), user.username.clone())
-                .await?;
+        let material = self.hashing.material(temp.clone(), user.pool_id.clone(), user.username.clone()).await?;
         set_password_fields(&mut user, material, self.now());
         self.save(&mut user).await?;
         self.send_invitation(c, &user, &temp, req.desired_delivery_mediums.as_deref()).await?;
@@ -242,9 +239,7 @@ impl Idp {
         let (pool_row, pool, mut user) = self.admin_user(&req.user_pool_id, &req.username).await?;
         let policy = pool.policies.as_ref().and_then(|p| p.password_policy.clone()).unwrap_or_default();
         passwords::check_policy(&req.password, &policy, passwords::Wording::DidNotConform)?;
-        let material =
-            crate::base::passwords::password_material(req.password.clone(), pool_row.id.clone(), user.username.clone())
-                .await?;
+        let material = self.hashing.material(req.password.clone(), pool_row.id.clone(), user.username.clone()).await?;
         set_password_fields(&mut user, material, self.now());
         let status =
             if req.permanent == Some(true) { UserStatusType::Confirmed } else { UserStatusType::ForceChangePassword };

@@ -68,9 +68,7 @@ impl Idp {
         }
 
         attrs.insert("sub".into(), sub.clone());
-        let material =
-            crate::base::passwords::password_material(password.clone(), c.pool_row.id.clone(), username.clone())
-                .await?;
+        let material = self.hashing.material(password.clone(), c.pool_row.id.clone(), username.clone()).await?;
         let initial = if confirmed { UserStatusType::Confirmed } else { UserStatusType::Unconfirmed };
         let user = new_user_row(&c.pool, &c.pool_row.id, &username, &sub, initial, attrs, material, self.now())?;
         let key = user.username_key.clone();

@@ -1,6 +1,7 @@
 //! The audit log writer: one background task writes the records of calls
 //! and trigger invocations in batches (one transaction per batch), so a burst
-//! of calls costs one database write per batch rather than one per call. The
+//! of calls costs one database write per batch rather than one per call (the
+//! writer waits up to 2 ms after a first record for more to join it). The
 //! queue is bounded: when the database falls behind, callers wait for room
 //! rather than records being dropped. `flush` waits until everything queued
 //! before it is written; shutdown flushes. What a record names is decided by
@@ -13,6 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 
 const QUEUE: usize = 4096;
 const BATCH: usize = 256;
+/// How long the writer waits for more records before writing a batch.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 
 enum Item {
     Row(Box<AuditRow>),
@@ -45,6 +48,7 @@ impl Auditor {
             let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
             while let Some(first) = rx.recv().await {
                 let mut next = Some(first);
+                let mut gather_until = None;
                 while let Some(item) = next.take() {
                     match item {
                         Item::Row(r) => rows.push(*r),
@@ -52,6 +56,13 @@ impl Auditor {
                     }
                     if rows.len() < BATCH {
                         next = rx.try_recv().ok();
+                    }
+                    // Under load, calls arrive a little apart: waiting a
+                    // moment for them makes one transaction of several
+                    // records. A flush is never kept waiting.
+                    if next.is_none() && rows.len() < BATCH && waiting.is_empty() {
+                        let gather = gather_until.get_or_insert_with(|| tokio::time::Instant::now() + GATHER);
+                        next = tokio::time::timeout_at(*gather, rx.recv()).await.ok().flatten();
                     }
                 }
                 for r in rows.iter_mut().filter(|r| r.pool_id.is_empty() && !r.client_id.is_empty()) {

@@ -43,6 +43,16 @@ impl Idp {
         Ok(())
     }
 
+    /// A successful sign-in clears the user's failure count. With none
+    /// counted when the user was read there is nothing to write (a failure
+    /// counted since then stays counted).
+    pub(crate) async fn clear_failures(&self, user: &User) -> Result<()> {
+        if user.failed_attempts > 0 {
+            self.store.clear_failed_sign_ins(user.key()).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn record_failure(&self, user: &User) -> Result<()> {
         let n = self.store.record_failed_sign_in(user.key()).await?;
         if let Some(until) = lock_after(n, self.now()) {

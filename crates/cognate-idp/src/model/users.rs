@@ -9,7 +9,7 @@
 //! database.
 
 use crate::base::context::ClientCtx;
-use crate::base::passwords::{self, password_material, verify_password};
+use crate::base::passwords::{self, verify_password};
 use crate::{Error, Fault, Idp, Result};
 use cognate_store::SearchEntry;
 use cognate_store::{AliasRow, PoolRow, StoreError, UserKey, UserRow};
@@ -265,7 +265,7 @@ impl Idp {
                 }
             }
         }
-        let material = password_material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
+        let material = self.hashing.material(password.to_string(), user.pool_id.clone(), user.username.clone()).await?;
         crate::model::users::set_password_fields(user, material, self.now());
         if !self.store.update_user(user.synced()?, None).await? {
             return Err(Error::ConcurrentModification("The user was modified concurrently; try again.".into()));

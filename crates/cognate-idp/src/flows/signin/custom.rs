@@ -227,7 +227,7 @@ impl Idp {
                 // refuses them.
                 return Err(incorrect());
             }
-            self.store.clear_failed_sign_ins(user.key()).await?;
+            self.clear_failures(&user).await?;
             return Ok(Next::Tokens(Box::new(user)));
         }
         match decision.get("challengeName").and_then(Value::as_str) {

@@ -282,7 +282,7 @@ impl Idp {
             }
             _ => return Err(invalid_session()),
         }
-        self.store.clear_failed_sign_ins(user.key()).await?;
+        self.clear_failures(&user).await?;
         Ok(Ok((user, state.d)))
     }
 

@@ -17,7 +17,7 @@ pub mod outcome;
 pub mod verifier;
 
 use crate::base::context::{Client, ClientCtx, param};
-use crate::base::passwords::{self, DUMMY_HASH, password_material, verify_password};
+use crate::base::passwords::{self, verify_password};
 use crate::base::sealed::{self, Opened, Step, invalid_session};
 use crate::flows::signin::custom::Next;
 use crate::flows::signin::outcome::{Challenge, Outcome, respond};
@@ -293,7 +293,7 @@ impl Idp {
                         self.check_unknown_lock(c, username).await?;
                     }
                     // Spend the time a real check takes, so timing tells nothing.
-                    let _ = verify_password(password.to_string(), DUMMY_HASH.to_string()).await;
+                    self.hashing.refuse(password).await;
                     if c.prevents_existence_errors() {
                         self.record_unknown_failure(c, username).await?;
                     }
@@ -316,7 +316,7 @@ impl Idp {
             return Err(incorrect());
         }
         self.check_can_sign_in(c, &user)?;
-        self.store.clear_failed_sign_ins(user.key()).await?;
+        self.clear_failures(&user).await?;
         Ok(user)
     }
 
@@ -390,7 +390,7 @@ impl Idp {
         };
         let user = match password {
             Some(p) => {
-                let material = password_material(p.to_string(), c.pool_row.id.clone(), stored_name.clone()).await?;
+                let material = self.hashing.material(p.to_string(), c.pool_row.id.clone(), stored_name.clone()).await?;
                 crate::model::users::new_user_row(
                     &c.pool,
                     &c.pool_row.id,
@@ -514,7 +514,7 @@ impl Idp {
                     Err(next) => return Ok(Outcome::Challenge(next)),
                 };
                 self.check_can_sign_in(c, &user)?;
-                self.store.clear_failed_sign_ins(user.key()).await?;
+                self.clear_failures(&user).await?;
                 // A remembered device stands in for the second factor when
                 // the pool says so (ChallengeRequiredOnNewDevice).
                 let skips_mfa = device.remembered != 0
@@ -566,7 +566,7 @@ impl Idp {
             return Err(incorrect());
         }
         self.check_can_sign_in(c, &user)?;
-        self.store.clear_failed_sign_ins(user.key()).await?;
+        self.clear_failures(&user).await?;
         // A device key the user does not have is refused with the error
         // clients recognise (they retry without it).
         let device = match r.get("DEVICE_KEY").filter(|k| !k.is_empty()) {
