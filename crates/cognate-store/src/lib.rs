@@ -143,7 +143,8 @@ pub use audit::{AuditFilter, AuditRow, AuthEventRow};
 pub use directory::{Cursor, GroupRow, MAX_INDEXED_CHARS, Membership, SearchEntry, UserListing, UserPage, UserQuery};
 pub use mfa::{DeviceRow, MfaRow};
 pub use oauth::{
-    AuthCodeRow, BrandingRow, DeviceCodeRow, DomainRow, LoginSessionRow, ResourceServerRow, UiCustomizationRow,
+    AuthCodeRow, BrandingRow, DeviceCodeRow, DomainRow, IdentityProviderRow, LoginSessionRow, ResourceServerRow,
+    UiCustomizationRow,
 };
 pub use users::{
     AccessCheck, AliasRow, CodeRow, OutboxRow, RefreshTokenRow, SigningKeyRow, UNKNOWN_NAME_TTL_MS, UnknownNameRow,

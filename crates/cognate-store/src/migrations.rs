@@ -61,10 +61,11 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
     (6, crate::users::MIGRATION_6),
     (7, crate::oauth::MIGRATION_7),
     (8, crate::oauth::MIGRATION_8),
+    (9, crate::oauth::MIGRATION_9),
 ];
 
-/// The newest schema version this build knows.
-pub const LATEST: i64 = 8;
+/// The newest schema version this build knows: the last migration's.
+pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// A statement as one engine runs it: `{collate_c}` asks for byte-order
 /// comparison of a column, which SQLite does by default and PostgreSQL

@@ -9,7 +9,7 @@
 //! taken by one DELETE ... RETURNING, so of two racing token requests with
 //! the same code exactly one gets it.
 
-use crate::{Arg, FromRow, Result, Store, execute, fetch_all, fetch_optional, q, write_returning};
+use crate::{Arg, FromRow, Result, Store, execute, fetch_all, fetch_optional, q, transaction, write_returning};
 use Arg::{Int, OptText, Text};
 use sqlx::Row as _;
 use sqlx::{postgres::PgRow, sqlite::SqliteRow};
@@ -35,6 +35,21 @@ row_struct! {
         pub identifier: String,
         pub config: String,
         pub created_at: i64,
+    }
+}
+
+row_struct! {
+    /// An identity provider of a pool. `config` is its IdentityProviderType
+    /// without the secret details, which are sealed apart in
+    /// `secrets_sealed` (a JSON object of the secret ProviderDetails).
+    pub struct IdentityProviderRow {
+        pub pool_id: String,
+        pub name: String,
+        pub provider_type: String,
+        pub config: String,
+        pub secrets_sealed: String,
+        pub created_at: i64,
+        pub updated_at: i64,
     }
 }
 
@@ -113,6 +128,29 @@ macro_rules! device_columns {
         "device_hash, user_code, pool_id, client_id, scopes, state, username_key, auth_time, polled_at, expires_at"
     };
 }
+
+/// Identity providers (federation) and the identifiers that route a
+/// sign-in to them (unique in a pool, so the database settles two that
+/// claim one name at once).
+pub(crate) const MIGRATION_9: &[&str] = &[
+    "CREATE TABLE identity_providers (
+        pool_id TEXT NOT NULL REFERENCES user_pools (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        provider_type TEXT NOT NULL,
+        config TEXT NOT NULL,
+        secrets_sealed TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (pool_id, name)
+    )",
+    "CREATE TABLE idp_identifiers (
+        pool_id TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        provider_name TEXT NOT NULL,
+        PRIMARY KEY (pool_id, identifier),
+        FOREIGN KEY (pool_id, provider_name) REFERENCES identity_providers (pool_id, name) ON DELETE CASCADE
+    )",
+];
 
 pub(crate) const MIGRATION_8: &[&str] = &[
     "CREATE TABLE device_codes (
@@ -317,6 +355,123 @@ impl Store {
             q(
                 "SELECT pool_id, identifier, config, created_at FROM resource_servers \
                  WHERE pool_id = $1 AND ($2 IS NULL OR identifier > $2) ORDER BY identifier LIMIT $3 + 0",
+                vec![Text(pool_id), OptText(after), Int(limit)],
+            ),
+        )
+        .await
+    }
+
+    // ---- identity providers ----
+
+    /// Adds a provider and its identifiers in one transaction, unless the
+    /// pool has `limit` already (`Ok(false)`). A name or an identifier
+    /// already in the pool is a [`StoreError::Conflict`].
+    pub async fn insert_identity_provider(
+        &self,
+        r: &IdentityProviderRow,
+        identifiers: &[String],
+        limit: i64,
+    ) -> Result<bool> {
+        let mut stmts = vec![q(
+            "INSERT INTO identity_providers (pool_id, name, provider_type, config, secrets_sealed, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7 WHERE (SELECT COUNT(*) FROM identity_providers WHERE pool_id = $1) < $8",
+            vec![
+                Text(&r.pool_id),
+                Text(&r.name),
+                Text(&r.provider_type),
+                Text(&r.config),
+                Text(&r.secrets_sealed),
+                Int(r.created_at),
+                Int(r.updated_at),
+                Int(limit),
+            ],
+        )];
+        stmts.extend(identifiers.iter().map(|id| {
+            q(
+                "INSERT INTO idp_identifiers (pool_id, identifier, provider_name) VALUES ($1, $2, $3)",
+                vec![Text(&r.pool_id), Text(id), Text(&r.name)],
+            )
+        }));
+        transaction(self, stmts, Some(0)).await
+    }
+
+    pub async fn get_identity_provider(&self, pool_id: &str, name: &str) -> Result<Option<IdentityProviderRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT pool_id, name, provider_type, config, secrets_sealed, created_at, updated_at \
+                 FROM identity_providers WHERE pool_id = $1 AND name = $2",
+                vec![Text(pool_id), Text(name)],
+            ),
+        )
+        .await
+    }
+
+    /// The provider an identifier routes to.
+    pub async fn identity_provider_by_identifier(
+        &self,
+        pool_id: &str,
+        identifier: &str,
+    ) -> Result<Option<IdentityProviderRow>> {
+        fetch_optional(
+            self,
+            q(
+                "SELECT p.pool_id, p.name, p.provider_type, p.config, p.secrets_sealed, p.created_at, p.updated_at \
+                 FROM idp_identifiers i JOIN identity_providers p ON p.pool_id = i.pool_id AND p.name = i.provider_name \
+                 WHERE i.pool_id = $1 AND i.identifier = $2",
+                vec![Text(pool_id), Text(identifier)],
+            ),
+        )
+        .await
+    }
+
+    /// Replaces a provider's configuration and, when `identifiers` is
+    /// given, its identifiers, in one transaction (`Ok(false)`: no such
+    /// provider). An identifier another provider holds is a conflict.
+    pub async fn update_identity_provider(
+        &self,
+        r: &IdentityProviderRow,
+        identifiers: Option<&[String]>,
+    ) -> Result<bool> {
+        let mut stmts = vec![q(
+            "UPDATE identity_providers SET config = $1, secrets_sealed = $2, updated_at = $3 WHERE pool_id = $4 AND name = $5",
+            vec![Text(&r.config), Text(&r.secrets_sealed), Int(r.updated_at), Text(&r.pool_id), Text(&r.name)],
+        )];
+        if let Some(identifiers) = identifiers {
+            stmts.push(q(
+                "DELETE FROM idp_identifiers WHERE pool_id = $1 AND provider_name = $2",
+                vec![Text(&r.pool_id), Text(&r.name)],
+            ));
+            stmts.extend(identifiers.iter().map(|id| {
+                q(
+                    "INSERT INTO idp_identifiers (pool_id, identifier, provider_name) VALUES ($1, $2, $3)",
+                    vec![Text(&r.pool_id), Text(id), Text(&r.name)],
+                )
+            }));
+        }
+        transaction(self, stmts, Some(0)).await
+    }
+
+    pub async fn delete_identity_provider(&self, pool_id: &str, name: &str) -> Result<bool> {
+        let stmts = vec![
+            q("DELETE FROM idp_identifiers WHERE pool_id = $1 AND provider_name = $2", vec![Text(pool_id), Text(name)]),
+            q("DELETE FROM identity_providers WHERE pool_id = $1 AND name = $2", vec![Text(pool_id), Text(name)]),
+        ];
+        transaction(self, stmts, Some(1)).await
+    }
+
+    /// A pool's providers in name order, after `after`, at most `limit`.
+    pub async fn list_identity_providers(
+        &self,
+        pool_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<IdentityProviderRow>> {
+        fetch_all(
+            self,
+            q(
+                "SELECT pool_id, name, provider_type, config, secrets_sealed, created_at, updated_at \
+                 FROM identity_providers WHERE pool_id = $1 AND ($2 IS NULL OR name > $2) ORDER BY name LIMIT $3 + 0",
                 vec![Text(pool_id), OptText(after), Int(limit)],
             ),
         )

@@ -74,6 +74,7 @@ pub enum Error {
     ScopeDoesNotExist(String),
     InvalidOAuthFlow(String),
     ManagedLoginBrandingExists(String),
+    DuplicateProvider(String),
     /// Something failed inside Cognate; the message is generic on purpose,
     /// the cause is for the log.
     Internal(Cause),
@@ -114,6 +115,7 @@ impl Error {
             Error::ScopeDoesNotExist(_) => "ScopeDoesNotExistException",
             Error::InvalidOAuthFlow(_) => "InvalidOAuthFlowException",
             Error::ManagedLoginBrandingExists(_) => "ManagedLoginBrandingExistsException",
+            Error::DuplicateProvider(_) => "DuplicateProviderException",
             Error::Internal(_) => "InternalErrorException",
         }
     }
@@ -149,7 +151,8 @@ impl Error {
             | Error::FeatureUnavailableInTier(m)
             | Error::ScopeDoesNotExist(m)
             | Error::InvalidOAuthFlow(m)
-            | Error::ManagedLoginBrandingExists(m) => m,
+            | Error::ManagedLoginBrandingExists(m)
+            | Error::DuplicateProvider(m) => m,
             Error::Internal(_) => "Internal server error.",
         }
     }

@@ -87,6 +87,7 @@ fn apply(
     has_secret: bool,
     creating: bool,
     scopes: &BTreeSet<String>,
+    providers: &BTreeSet<String>,
 ) -> Result<()> {
     let units = s.token_validity_units.clone().unwrap_or_default();
     let bad_range = || Error::InvalidParameter("Invalid range for token validity.".into());
@@ -137,7 +138,7 @@ fn apply(
         return Err(Error::InvalidParameter("DefaultRedirectURI must be one of the CallbackURLs.".into()));
     }
     for p in s.supported_identity_providers.iter().flatten() {
-        if p != "COGNITO" {
+        if p != "COGNITO" && !providers.contains(p) {
             return Err(Error::InvalidParameter(format!(
                 "The provider {p} does not exist for User Pool {}",
                 pool.id.as_deref().unwrap_or_default()
@@ -313,7 +314,8 @@ impl Idp {
         let name = req.client_name.clone();
         let mut client = UserPoolClientType::default();
         let scopes = self.pool_scopes(&req.user_pool_id).await?;
-        apply(&mut client, settings_from!(req, name.clone()), &pool, secret.is_some(), true, &scopes)?;
+        let providers = self.pool_providers(&req.user_pool_id).await?;
+        apply(&mut client, settings_from!(req, name.clone()), &pool, secret.is_some(), true, &scopes, &providers)?;
 
         let now = self.now();
         let row = ClientRow {
@@ -355,6 +357,7 @@ impl Idp {
             let has_secret = !self.store.list_client_secrets(&row.id).await?.is_empty();
             let name = new_name.clone().unwrap_or_else(|| row.name.clone());
             let scopes = self.pool_scopes(&row.pool_id).await?;
+            let providers = self.pool_providers(&row.pool_id).await?;
             apply(
                 &mut client,
                 Settings { client_name: name.clone(), ..settings.clone() },
@@ -362,6 +365,7 @@ impl Idp {
                 has_secret,
                 false,
                 &scopes,
+                &providers,
             )?;
             if self
                 .store

@@ -14,6 +14,7 @@ pub mod codes;
 pub mod devices;
 pub mod directory;
 pub mod domains;
+pub mod identity_providers;
 pub mod keys;
 pub mod lockout;
 pub mod messages;
