@@ -107,9 +107,17 @@ def test_social_providers_are_named_after_their_type_and_need_their_keys(cognito
             "authorize_scopes": "email name",
         },
     )["IdentityProvider"]
-    # Apple's private key is never shown again.
+    # Apple's private key is never shown again, so an update that reads the
+    # provider and sends its details back keeps the key it cannot see.
     assert "private_key" not in apple["ProviderDetails"]
     assert apple["ProviderDetails"]["oidc_issuer"] == "https://appleid.apple.com"
+    shown = cognito.describe_identity_provider(UserPoolId=pool["Id"], ProviderName="SignInWithApple")
+    details = {**shown["IdentityProvider"]["ProviderDetails"], "authorize_scopes": "email"}
+    updated = cognito.update_identity_provider(
+        UserPoolId=pool["Id"], ProviderName="SignInWithApple", ProviderDetails=details
+    )["IdentityProvider"]
+    assert updated["ProviderDetails"]["authorize_scopes"] == "email"
+    assert "private_key" not in updated["ProviderDetails"]
     fb = cognito.create_identity_provider(
         UserPoolId=pool["Id"],
         ProviderName="Facebook",

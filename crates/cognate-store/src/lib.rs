@@ -433,6 +433,17 @@ impl Store {
         execute(self, q("SELECT 1", vec![])).await.map(|_| ())
     }
 
+    /// On PostgreSQL, the process id of the server process serving one of
+    /// this store's connections (its parent is the postmaster); None on
+    /// SQLite. For the benchmark, which reads PostgreSQL's CPU time.
+    pub async fn postgres_backend_pid(&self) -> Result<Option<i64>> {
+        if !matches!(self.db, Db::Postgres(_)) {
+            return Ok(None);
+        }
+        let rows: Vec<BackendPid> = fetch_all(self, q("SELECT pg_backend_pid()::BIGINT AS pid", vec![])).await?;
+        Ok(rows.first().map(|r| r.pid))
+    }
+
     pub async fn close(&self) {
         if let Some(readers) = &self.readers {
             readers.close();
@@ -748,5 +759,12 @@ pub mod scratch {
             Some(q) => format!("{scheme}://{host}/{name}?{q}"),
             None => format!("{scheme}://{host}/{name}"),
         }
+    }
+}
+
+row_struct! {
+    /// A PostgreSQL server process id.
+    pub struct BackendPid {
+        pub pid: i64,
     }
 }

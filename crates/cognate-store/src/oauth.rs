@@ -54,6 +54,13 @@ row_struct! {
 }
 
 row_struct! {
+    /// A provider's name alone.
+    pub struct ProviderName {
+        pub name: String,
+    }
+}
+
+row_struct! {
     /// The classic hosted UI's look for one client of a pool, or for every
     /// client without one of its own (`client_id` = `ALL`): sanitized CSS and
     /// a logo (base64, empty for none).
@@ -426,16 +433,27 @@ impl Store {
     }
 
     /// Replaces a provider's configuration and, when `identifiers` is
-    /// given, its identifiers, in one transaction (`Ok(false)`: no such
-    /// provider). An identifier another provider holds is a conflict.
+    /// given, its identifiers, in one transaction, if the provider is still
+    /// as it was read (`read_at`, its `updated_at` then); `Ok(false)`: gone
+    /// or changed meanwhile. An identifier another provider holds is a
+    /// conflict.
     pub async fn update_identity_provider(
         &self,
         r: &IdentityProviderRow,
+        read_at: i64,
         identifiers: Option<&[String]>,
     ) -> Result<bool> {
         let mut stmts = vec![q(
-            "UPDATE identity_providers SET config = $1, secrets_sealed = $2, updated_at = $3 WHERE pool_id = $4 AND name = $5",
-            vec![Text(&r.config), Text(&r.secrets_sealed), Int(r.updated_at), Text(&r.pool_id), Text(&r.name)],
+            "UPDATE identity_providers SET config = $1, secrets_sealed = $2, updated_at = $3 \
+             WHERE pool_id = $4 AND name = $5 AND updated_at = $6",
+            vec![
+                Text(&r.config),
+                Text(&r.secrets_sealed),
+                Int(r.updated_at),
+                Text(&r.pool_id),
+                Text(&r.name),
+                Int(read_at),
+            ],
         )];
         if let Some(identifiers) = identifiers {
             stmts.push(q(
@@ -458,6 +476,13 @@ impl Store {
             q("DELETE FROM identity_providers WHERE pool_id = $1 AND name = $2", vec![Text(pool_id), Text(name)]),
         ];
         transaction(self, stmts, Some(1)).await
+    }
+
+    /// The names of a pool's providers.
+    pub async fn identity_provider_names(&self, pool_id: &str) -> Result<Vec<String>> {
+        let rows: Vec<ProviderName> =
+            fetch_all(self, q("SELECT name FROM identity_providers WHERE pool_id = $1", vec![Text(pool_id)])).await?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
     }
 
     /// A pool's providers in name order, after `after`, at most `limit`.

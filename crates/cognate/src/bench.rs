@@ -248,6 +248,9 @@ struct Setup {
     trigger: Option<(String, Vec<BenchUser>)>,
     /// The pool's domain and OAuth clients, when an OAuth scenario runs.
     oauth: Option<OAuthBench>,
+    /// The postmaster of the bench's PostgreSQL database, when it runs on
+    /// this machine (its CPU is read from /proc).
+    postmaster: Option<u32>,
 }
 
 /// The main pool's domain, a machine client (client credentials) and a web
@@ -691,21 +694,51 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// The CPU time (user + system) of every process named `postgres` on
-/// this machine: the server, its backends and its background workers.
-/// None when there is none.
-fn postgres_cpu_time() -> Option<Duration> {
-    let mut total = Duration::ZERO;
-    let mut found = false;
+/// The CPU time of one PostgreSQL server on this machine: its postmaster's
+/// user + system time with that of the children it has reaped (so a backend
+/// that ends during a scenario still counts), and that of its live
+/// children (backends, background workers). None when it is gone.
+fn postgres_cpu_time(postmaster: u32) -> Option<Duration> {
+    // [ppid, ..., utime, stime, cutime, cstime] from /proc/<pid>/stat.
+    let stat = |pid: &str| -> Option<Vec<u64>> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let numbers: Vec<u64> =
+            text.rsplit_once(')')?.1.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
+        (numbers.len() > 13).then_some(numbers)
+    };
+    let own = stat(&postmaster.to_string())?;
+    let mut ticks = own[10] + own[11] + own[12] + own[13];
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let is_postgres = std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres");
-        if let Some(t) = cpu_time(pid).filter(|_| is_postgres) {
-            total += t;
-            found = true;
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
+        if let Some(f) = stat(pid).filter(|f| f[0] == u64::from(postmaster)) {
+            ticks += f[10] + f[11];
         }
     }
-    found.then_some(total)
+    // USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// The postmaster serving `location`: the parent of the server process of
+/// a connection made for the purpose.
+async fn postmaster_of(location: &cognate_store::Location) -> Option<u32> {
+    let store = cognate_store::Store::open(location).await.ok()?;
+    let backend = store.postgres_backend_pid().await.ok().flatten();
+    store.close().await;
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", backend?)).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether a database URL names this machine (PostgreSQL's CPU can be
+/// read only there).
+fn is_local_database(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host_port = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = host_port.rsplit_once('@').map_or(host_port, |(_, h)| h);
+    let host = host
+        .strip_prefix('[')
+        .map_or_else(|| host.split(':').next().unwrap_or_default(), |h| h.split(']').next().unwrap_or_default());
+    matches!(host, "" | "localhost" | "127.0.0.1" | "::1")
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -767,11 +800,13 @@ fn machine_limit(hashing: cognate_argon2::Params) -> Result<Vec<(&'static str, D
 fn argon2id_limit(hashing: cognate_argon2::Params) -> Result<Duration, String> {
     let params =
         argon2::Params::new(hashing.m_cost_kib, hashing.t_cost, hashing.lanes, Some(32)).map_err(|e| e.to_string())?;
-    let rust_crypto = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let rust_crypto = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params.clone());
     let (password, salt) = (PASSWORD.as_bytes(), b"0123456789abcdef");
     let mut out = [0u8; 32];
+    // Each with its working memory reused, as the server does.
+    let mut blocks = vec![argon2::Block::new(); params.block_count()];
     let theirs = min_time(9, || {
-        let _ = rust_crypto.hash_password_into(password, salt, &mut out);
+        let _ = rust_crypto.hash_password_into_with_memory(password, salt, &mut out, &mut blocks);
     });
     let mut memory = Vec::new();
     let ours = min_time(9, || {
@@ -932,7 +967,17 @@ pub async fn run(args: BenchArgs, io_threads: usize, hashing: cognate_argon2::Pa
             true => Some(setup_oauth(&addr, &key, &pool, &users[0].name).await?),
             false => None,
         };
-        let setup = std::sync::Arc::new(Setup { pool, client, users, dataset: 0, key, mfa, trigger: None, oauth });
+        let setup = std::sync::Arc::new(Setup {
+            pool,
+            client,
+            users,
+            dataset: 0,
+            key,
+            mfa,
+            trigger: None,
+            oauth,
+            postmaster: None,
+        });
         let mut rows = Vec::new();
         for scenario in &scenarios {
             rows.push(run_scenario(scenario, &addr, None, &setup, &args, &floor).await?);
@@ -1011,7 +1056,12 @@ pub async fn run(args: BenchArgs, io_threads: usize, hashing: cognate_argon2::Pa
                 false => None,
             };
             let (dataset, key) = (args.dataset_users, key.clone());
-            let setup = std::sync::Arc::new(Setup { pool, client, users, dataset, key, mfa, trigger, oauth });
+            let postmaster = match &args.database_url {
+                Some(url) if is_local_database(url) => postmaster_of(&location).await,
+                _ => None,
+            };
+            let setup =
+                std::sync::Arc::new(Setup { pool, client, users, dataset, key, mfa, trigger, oauth, postmaster });
             let mut rows = Vec::new();
             for scenario in &scenarios {
                 rows.push(run_scenario(scenario, &addr, Some(pid), &setup, &args, &floor).await?);
@@ -1161,8 +1211,7 @@ async fn run_scenario(
     let meter_before = crypto_meter(addr, &setup.key).await;
     let cpu_before = pid.and_then(cpu_time);
     // PostgreSQL's own CPU, when it runs on this machine: its processes'.
-    let on_postgres = pid.is_some() && args.database_url.as_deref().is_some_and(|u| u.starts_with("postgres"));
-    let pg_before = if on_postgres { postgres_cpu_time() } else { None };
+    let pg_before = setup.postmaster.and_then(postgres_cpu_time);
     let started = Instant::now();
     let mut tasks = Vec::new();
     let workers = args.concurrency.max(1);
@@ -1226,7 +1275,7 @@ async fn run_scenario(
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
-    let pg_cpu = match (pg_before, if on_postgres { postgres_cpu_time() } else { None }) {
+    let pg_cpu = match (pg_before, setup.postmaster.and_then(postgres_cpu_time)) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };

@@ -23,6 +23,10 @@ const MAX_LANES: u32 = 16;
 /// more is refused as unreadable rather than allocated.
 const MAX_MEMORY_KIB: u32 = 1 << 20;
 
+/// The most passes a stored hash or a chosen setting may ask for: a hash
+/// with more would hold a crypto thread for minutes.
+const MAX_PASSES: u32 = 64;
+
 thread_local! {
     /// Argon2's working memory, kept per thread and reused: allocating and
     /// freeing 19 MiB per hash makes the allocator's heap grow without bound.
@@ -83,13 +87,18 @@ pub fn verify(password: &str, phc: &str) -> Result<bool> {
     if parsed.algorithm.as_str() != "argon2id" {
         return Err(unreadable("not argon2id"));
     }
-    if parsed.version.is_some_and(|v| v != 0x13) {
+    // Without `v=` a PHC string means version 16, which this server does
+    // not run; `keyid` and `data` would change the hash.
+    if parsed.version != Some(0x13) {
         return Err(unreadable("not argon2 version 19"));
+    }
+    if parsed.params.iter().any(|(name, _)| !matches!(name.as_str(), "m" | "t" | "p")) {
+        return Err(unreadable("parameters other than m, t and p"));
     }
     let param = |name: &str| parsed.params.get_decimal(name).ok_or_else(|| unreadable("bad parameters"));
     let params = Params { m_cost_kib: param("m")?, t_cost: param("t")?, lanes: param("p")? };
-    if params.m_cost_kib > MAX_MEMORY_KIB {
-        return Err(unreadable("more memory than allowed"));
+    if params.m_cost_kib > MAX_MEMORY_KIB || params.t_cost > MAX_PASSES || params.lanes > MAX_LANES {
+        return Err(unreadable("a greater cost than allowed"));
     }
     let mut salt_buf = [0u8; 64];
     let salt = parsed
@@ -199,9 +208,13 @@ impl Hashing {
         }
         let (Some(m_cost_kib), Some(t_cost), Some(lanes)) = (m, t, p) else { return Err(bad()) };
         let params = Params { m_cost_kib, t_cost, lanes };
-        if !(1..=MAX_LANES).contains(&lanes) || t_cost == 0 || m_cost_kib < 8 * lanes || m_cost_kib > MAX_MEMORY_KIB {
+        if !(1..=MAX_LANES).contains(&lanes)
+            || !(1..=MAX_PASSES).contains(&t_cost)
+            || m_cost_kib < 8 * lanes
+            || m_cost_kib > MAX_MEMORY_KIB
+        {
             return Err(format!(
-                "password hashing {text:?} is out of range: 1 to {MAX_LANES} lanes, at least one pass, \
+                "password hashing {text:?} is out of range: 1 to {MAX_LANES} lanes, 1 to {MAX_PASSES} passes, \
                  8 KiB per lane to 1 GiB"
             ));
         }
@@ -311,7 +324,16 @@ mod tests {
         // not run, or more memory than it grants: unreadable, never a
         // mismatch, never an allocation.
         let tail = "c2FsdHNhbHRzYWx0c2FsdA$0gYFsWvJL2HzSJlQdnYeBH9bq1pUQ0sL1fXe0zR3P0s";
-        for params in ["v=19$m=19456,t=0,p=1", "v=19$m=7,t=2,p=1", "v=16$m=19456,t=2,p=1", "v=19$m=1048577,t=1,p=1"] {
+        for params in [
+            "v=19$m=19456,t=0,p=1",
+            "v=19$m=7,t=2,p=1",
+            "v=16$m=19456,t=2,p=1",
+            "m=19456,t=2,p=1",
+            "v=19$m=1048577,t=1,p=1",
+            "v=19$m=19456,t=65,p=1",
+            "v=19$m=19456,t=2,p=17",
+            "v=19$m=19456,t=2,p=1,keyid=AAAA",
+        ] {
             let phc = format!("$argon2id${params}${tail}");
             assert_eq!(verify("x", &phc).map_err(|e| e.cause().map(|c| c.kind)), Err(Some(Fault::Document)), "{phc}");
         }

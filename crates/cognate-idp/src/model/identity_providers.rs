@@ -204,8 +204,7 @@ impl Idp {
     /// The names of the pool's identity providers (what an app client's
     /// SupportedIdentityProviders may name, besides COGNITO).
     pub(crate) async fn pool_providers(&self, pool_id: &str) -> Result<BTreeSet<String>> {
-        let rows = self.store.list_identity_providers(pool_id, None, MAX_PROVIDERS).await?;
-        Ok(rows.into_iter().map(|r| r.name).collect())
+        Ok(self.store.identity_provider_names(pool_id).await?.into_iter().collect())
     }
 
     /// Splits the details into what is shown in `config` and the secrets,
@@ -341,7 +340,15 @@ impl Idp {
             .ok_or_else(|| not_found(&req.provider_name))?;
         let mut t = self.provider_type(&row, true)?;
         let provider_type = type_of(&row.provider_type)?;
-        if let Some(details) = req.provider_details {
+        if let Some(mut details) = req.provider_details {
+            // A secret the request leaves out stays (Describe never shows
+            // Apple's key, so a read-then-update could not send it back).
+            let stored = t.provider_details.take().unwrap_or_default();
+            for key in SECRET_DETAILS {
+                if let (false, Some(value)) = (details.contains_key(*key), stored.get(*key)) {
+                    details.insert(key.to_string(), value.clone());
+                }
+            }
             t.provider_details = Some(checked_details(&provider_type, details)?);
         }
         if let Some(mapping) = req.attribute_mapping {
@@ -356,9 +363,13 @@ impl Idp {
             t.acr_mapping = Some(acr);
         }
         let updated = self.provider_row(&pool_row.id, &t, row.created_at)?;
-        match self.store.update_identity_provider(&updated, req.idp_identifiers.as_deref()).await {
+        match self.store.update_identity_provider(&updated, row.updated_at, req.idp_identifiers.as_deref()).await {
             Ok(true) => Ok(UpdateIdentityProviderResponse { identity_provider: self.provider_type(&updated, false)? }),
-            Ok(false) => Err(not_found(&req.provider_name)),
+            // Deleted, or changed by another call since it was read.
+            Ok(false) => Err(Error::ConcurrentModification(format!(
+                "Identity provider {} changed while it was being updated; try again.",
+                req.provider_name
+            ))),
             Err(StoreError::Conflict) => {
                 Err(Error::InvalidParameter("An IdpIdentifier is already used by another provider of the pool.".into()))
             }
@@ -465,5 +476,56 @@ mod tests {
         assert!(check_name("Okta", &IdentityProviderTypeType::Oidc).is_ok());
         assert!(check_name("Facebook", &IdentityProviderTypeType::Oidc).is_err());
         assert!(check_name("Cognito", &IdentityProviderTypeType::Oidc).is_err());
+    }
+}
+
+#[cfg(test)]
+mod stored {
+    use super::*;
+
+    #[tokio::test]
+    async fn secrets_are_sealed_and_an_update_keeps_those_it_omits() {
+        let (idp, clock) = crate::tests::idp().await;
+        let (pool, _) = crate::tests::pool_and_client(&idp, false).await;
+        let apple = [
+            ("client_id", "svc"),
+            ("team_id", "TEAM"),
+            ("key_id", "KEY"),
+            ("private_key", "apple-private-key"),
+            ("authorize_scopes", "email name"),
+        ];
+        let details = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        idp.create_identity_provider(CreateIdentityProviderRequest {
+            user_pool_id: pool.clone(),
+            provider_name: "SignInWithApple".into(),
+            provider_type: IdentityProviderTypeType::SignInWithApple,
+            provider_details: details(&apple),
+            attribute_mapping: None,
+            idp_identifiers: None,
+            acr_mapping: None,
+        })
+        .await
+        .unwrap();
+        let row = idp.store.get_identity_provider(&pool, "SignInWithApple").await.unwrap().unwrap();
+        assert!(!row.config.contains("apple-private-key") && !row.secrets_sealed.contains("apple-private-key"));
+
+        clock.advance(1_000);
+        let without_key: Vec<_> = apple.iter().copied().filter(|(k, _)| *k != "private_key").collect();
+        idp.update_identity_provider(UpdateIdentityProviderRequest {
+            user_pool_id: pool.clone(),
+            provider_name: "SignInWithApple".into(),
+            provider_details: Some(details(&without_key)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let row = idp.store.get_identity_provider(&pool, "SignInWithApple").await.unwrap().unwrap();
+        let kept = idp.provider_type(&row, true).unwrap().provider_details.unwrap();
+        assert_eq!(kept["private_key"], "apple-private-key");
+        assert!(!idp.provider_type(&row, false).unwrap().provider_details.unwrap().contains_key("private_key"));
+
+        // An update made from a stale read loses, rather than overwriting.
+        let stale = IdentityProviderRow { updated_at: row.updated_at + 1, ..row.clone() };
+        assert!(!idp.store.update_identity_provider(&stale, row.updated_at - 1, None).await.unwrap());
     }
 }

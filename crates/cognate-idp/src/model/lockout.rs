@@ -53,12 +53,15 @@ impl Idp {
         Ok(())
     }
 
-    pub(crate) async fn record_failure(&self, user: &User) -> Result<()> {
+    /// Counts a failed sign-in of `user` (locking when it is one too many);
+    /// returns the count now stored, for a flow that goes on with the user
+    /// it read (custom auth) and must not clear on a stale count.
+    pub(crate) async fn record_failure(&self, user: &User) -> Result<i64> {
         let n = self.store.record_failed_sign_in(user.key()).await?;
         if let Some(until) = lock_after(n, self.now()) {
             self.store.lock_sign_in(user.key(), until).await?;
         }
-        Ok(())
+        Ok(n)
     }
 
     /// Refuses while an unknown name is locked out, as `check_lock` does

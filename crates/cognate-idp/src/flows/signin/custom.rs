@@ -130,14 +130,14 @@ impl Idp {
         if srp::parse_timestamp(claim.1).is_none() {
             return Err(Error::InvalidParameter("TIMESTAMP is not in the expected format.".into()));
         }
-        let user =
+        let mut user =
             User::read_opt(self.store.get_user(UserKey { pool_id: &c.pool_row.id, username_key: &user_key }).await?)?
                 .ok_or_else(invalid_session)?;
         self.check_lock(&user)?;
         let (_, v) = srp_material(&user)?;
         let proven = half.proves(v, srp::pool_name(&c.pool_row.id), &user.username, claim).await?;
         if !proven {
-            self.record_failure(&user).await?;
+            user.failed_attempts = self.record_failure(&user).await?;
         }
         let mut steps = state.steps;
         steps.push(Step { name: "PASSWORD_VERIFIER".into(), result: proven, metadata: None });
@@ -159,7 +159,7 @@ impl Idp {
         }
         let answer =
             r.get("ANSWER").ok_or_else(|| Error::InvalidParameter("Missing required parameter ANSWER".into()))?;
-        let user =
+        let mut user =
             User::read_opt(self.store.get_user(UserKey { pool_id: &c.pool_row.id, username_key: &user_key }).await?)?
                 .ok_or_else(invalid_session)?;
         let attrs = &user.attrs;
@@ -186,7 +186,7 @@ impl Idp {
             })?;
         let correct = flag(&verdict, "answerCorrect");
         if !correct {
-            self.record_failure(&user).await?;
+            user.failed_attempts = self.record_failure(&user).await?;
         }
         let mut steps = state.steps;
         steps.push(Step { name: "CUSTOM_CHALLENGE".into(), result: correct, metadata: state.metadata });

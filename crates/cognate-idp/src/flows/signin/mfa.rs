@@ -287,7 +287,7 @@ impl Idp {
     }
 
     async fn count_failure(&self, user: &User) -> Result<()> {
-        self.record_failure(user).await
+        self.record_failure(user).await.map(|_| ())
     }
 
     /// Checks a TOTP code against the user's verified secret, or against the
