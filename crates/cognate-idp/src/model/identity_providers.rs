@@ -31,19 +31,12 @@ fn not_found(name: &str) -> Error {
 }
 
 fn type_name(t: &IdentityProviderTypeType) -> &'static str {
-    match t {
-        IdentityProviderTypeType::Saml => "SAML",
-        IdentityProviderTypeType::Facebook => "Facebook",
-        IdentityProviderTypeType::Google => "Google",
-        IdentityProviderTypeType::LoginWithAmazon => "LoginWithAmazon",
-        IdentityProviderTypeType::SignInWithApple => "SignInWithApple",
-        IdentityProviderTypeType::Oidc => "OIDC",
-    }
+    t.as_str()
 }
 
 fn type_of(name: &str) -> Result<IdentityProviderTypeType> {
-    serde_json::from_value(serde_json::Value::String(name.to_string()))
-        .map_err(|_| Error::internal(Fault::Document, format!("stored provider type {name}")))
+    IdentityProviderTypeType::parse(name)
+        .ok_or_else(|| Error::internal(Fault::Document, format!("stored provider type {name}")))
 }
 
 fn seal_context(pool_id: &str, name: &str) -> String {
