@@ -75,6 +75,17 @@ fn kind(shape: &Value) -> &str {
     shape.get("type").and_then(Value::as_str).unwrap_or("")
 }
 
+/// Shapes that hold secrets though the model does not mark them sensitive:
+/// treated as sensitive (redacted in `Debug`, never echoed in validation
+/// messages). ProviderDetailsType carries identity providers' client
+/// secrets and Sign in with Apple's private key.
+const SECRET_SHAPES: &[&str] = &["ProviderDetailsType"];
+
+/// Whether shape `name` (with its definition `s`) is sensitive.
+fn is_sensitive(name: &str, s: &Value) -> bool {
+    s.get("sensitive").and_then(Value::as_bool).unwrap_or(false) || SECRET_SHAPES.contains(&name)
+}
+
 fn target(v: &Value) -> &str {
     v.get("shape").and_then(Value::as_str).unwrap_or("")
 }
@@ -354,8 +365,7 @@ impl<'a> Service<'a> {
                 format!("#[serde(rename = {m:?}, default, skip_serializing_if = \"Option::is_none\")]")
             };
             let _ = writeln!(o, "    {attrs}\n    pub {field}: {ty},");
-            let sensitive = self.shape(t).get("sensitive").and_then(Value::as_bool).unwrap_or(false);
-            fields.push((field, sensitive));
+            fields.push((field, is_sensitive(t, self.shape(t))));
         }
         o.push_str("}\n\n");
         // Debug by hand so that sensitive members never reach a log.
@@ -486,7 +496,7 @@ impl<'a> Service<'a> {
                 ),
                 other => format!("Kind::Unknown({other:?})"),
             };
-            let sensitive = s.get("sensitive").and_then(Value::as_bool).unwrap_or(false);
+            let sensitive = is_sensitive(name, s);
             let _ = writeln!(body, "    Shape {{ name: {name:?}, sensitive: {sensitive}, kind: {k} }},");
         }
         o.push_str("/// Every shape of the model, sorted by name; indices are stable for one model.\n");

@@ -463,6 +463,21 @@ mod tests {
     }
 
     #[test]
+    fn provider_details_never_reach_a_debug_print() {
+        let req = CreateIdentityProviderRequest {
+            user_pool_id: "us-east-1_x".into(),
+            provider_name: "Google".into(),
+            provider_type: IdentityProviderTypeType::Google,
+            provider_details: details(&[("client_secret", "do-not-log-me")]),
+            attribute_mapping: None,
+            idp_identifiers: None,
+            acr_mapping: None,
+        };
+        let t = IdentityProviderType { provider_details: Some(req.provider_details.clone()), ..Default::default() };
+        assert!(!format!("{req:?} {t:?}").contains("do-not-log-me"));
+    }
+
+    #[test]
     fn names_follow_the_type() {
         assert!(check_name("Google", &IdentityProviderTypeType::Google).is_ok());
         assert!(check_name("MyGoogle", &IdentityProviderTypeType::Google).is_err());

@@ -3019,7 +3019,7 @@ impl ::std::fmt::Debug for CreateIdentityProviderRequest {
             .field("acr_mapping", &self.acr_mapping)
             .field("attribute_mapping", &self.attribute_mapping)
             .field("idp_identifiers", &self.idp_identifiers)
-            .field("provider_details", &self.provider_details)
+            .field("provider_details", &crate::Redacted)
             .field("provider_name", &self.provider_name)
             .field("provider_type", &self.provider_type)
             .field("user_pool_id", &self.user_pool_id)
@@ -5738,7 +5738,7 @@ impl ::std::fmt::Debug for IdentityProviderType {
             .field("creation_date", &self.creation_date)
             .field("idp_identifiers", &self.idp_identifiers)
             .field("last_modified_date", &self.last_modified_date)
-            .field("provider_details", &self.provider_details)
+            .field("provider_details", &crate::Redacted)
             .field("provider_name", &self.provider_name)
             .field("provider_type", &self.provider_type)
             .field("user_pool_id", &self.user_pool_id)
@@ -8818,7 +8818,7 @@ impl ::std::fmt::Debug for UpdateIdentityProviderRequest {
             .field("acr_mapping", &self.acr_mapping)
             .field("attribute_mapping", &self.attribute_mapping)
             .field("idp_identifiers", &self.idp_identifiers)
-            .field("provider_details", &self.provider_details)
+            .field("provider_details", &crate::Redacted)
             .field("provider_name", &self.provider_name)
             .field("user_pool_id", &self.user_pool_id)
             .finish()
@@ -10731,7 +10731,7 @@ pub static SHAPES: &[Shape] = &[
     Shape { name: "PreventUserExistenceErrorTypes", sensitive: false, kind: Kind::String { min: None, max: None, pattern: None, enum_values: &["LEGACY", "ENABLED"] } },
     Shape { name: "PriorityType", sensitive: false, kind: Kind::Integer { min: Some(1), max: Some(2) } },
     Shape { name: "ProviderDescription", sensitive: false, kind: Kind::Structure { members: &[Member { name: "CreationDate", shape: 188, required: false }, Member { name: "LastModifiedDate", shape: 188, required: false }, Member { name: "ProviderName", shape: 449, required: false }, Member { name: "ProviderType", shape: 337, required: false }], union: false } },
-    Shape { name: "ProviderDetailsType", sensitive: false, kind: Kind::Map { key: 559, value: 559, min: None, max: None } },
+    Shape { name: "ProviderDetailsType", sensitive: true, kind: Kind::Map { key: 559, value: 559, min: None, max: None } },
     Shape { name: "ProviderNameType", sensitive: false, kind: Kind::String { min: Some(1), max: Some(32), pattern: Some(26), enum_values: &[] } },
     Shape { name: "ProviderNameTypeV2", sensitive: false, kind: Kind::String { min: Some(1), max: Some(32), pattern: Some(27), enum_values: &[] } },
     Shape { name: "ProviderUserIdentifierType", sensitive: false, kind: Kind::Structure { members: &[Member { name: "ProviderAttributeName", shape: 559, required: false }, Member { name: "ProviderAttributeValue", shape: 559, required: false }, Member { name: "ProviderName", shape: 449, required: false }], union: false } },
