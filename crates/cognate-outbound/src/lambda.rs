@@ -136,8 +136,19 @@ fn parse_url(url: &str, ca_file: Option<&str>) -> Result<Url, String> {
     if host.is_empty() {
         return Err(format!("{url}: no host"));
     }
-    let address =
-        if host.len() == authority.len() { format!("{authority}:{default_port}") } else { authority.to_string() };
+    let port = match host.len() == authority.len() {
+        true => default_port,
+        false => authority[host.len() + 1..].parse().unwrap_or(default_port),
+    };
+    // `localhost` and every name under it are this machine (RFC 6761), as
+    // browsers treat them, whatever the system's resolver says: so a pool
+    // domain of another local Cognate (`x.auth.us-east-1.localhost`) can be
+    // called. The Host header and the TLS name stay the name given.
+    let lower = host.to_ascii_lowercase();
+    let address = match lower == "localhost" || lower.ends_with(".localhost") {
+        true => format!("127.0.0.1:{port}"),
+        false => format!("{host}:{port}"),
+    };
     let tls = if tls {
         let name = host.trim_start_matches('[').trim_end_matches(']').to_string();
         Some((name, crate::tls::client_config(ca_file)?))
@@ -601,6 +612,18 @@ mod tests {
         assert_eq!(u.tls.as_ref().map(|t| t.0.as_str()), Some("lambda.eu-west-1.amazonaws.com"));
         let u = parse_url("http://hooks.internal/x", None).unwrap();
         assert_eq!(u.address, "hooks.internal:80");
+        let u = parse_url("http://[::1]:9000/x", None).unwrap();
+        assert_eq!(u.address, "[::1]:9000");
+        // Names under localhost are this machine (RFC 6761); Host and the
+        // TLS name keep the name.
+        let u = parse_url("https://shop.auth.us-east-1.LOCALHOST:9443/oauth2/token", None).unwrap();
+        assert_eq!(
+            (u.authority.as_str(), u.address.as_str()),
+            ("shop.auth.us-east-1.LOCALHOST:9443", "127.0.0.1:9443")
+        );
+        assert_eq!(u.tls.as_ref().map(|t| t.0.as_str()), Some("shop.auth.us-east-1.LOCALHOST"));
+        assert_eq!(parse_url("http://localhost/x", None).unwrap().address, "127.0.0.1:80");
+        assert_eq!(parse_url("http://notlocalhost/x", None).unwrap().address, "notlocalhost:80");
         assert!(parse_url("ftp://example.com", None).is_err());
         assert!(parse_url("https://", None).is_err());
         assert!(parse_url("http://example.com", Some("/ca.pem")).is_err());
