@@ -1210,7 +1210,7 @@ async fn run_scenario(
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let meter_before = crypto_meter(addr, &setup.key).await;
     let cpu_before = pid.and_then(cpu_time);
-    // PostgreSQL's own CPU, when it runs on this machine: its processes'.
+    // PostgreSQL's own CPU, when its server runs on this machine.
     let pg_before = setup.postmaster.and_then(postgres_cpu_time);
     let started = Instant::now();
     let mut tasks = Vec::new();
