@@ -686,12 +686,19 @@ async fn mfa_sign_in(c: &mut Conn, s: &Setup, u: &MfaUser, step: i64) -> Result<
 
 /// The server process's CPU time (user + system), from /proc.
 fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let f = proc_stat(pid)?;
     // USER_HZ is 100 on Linux.
-    Some(Duration::from_millis(ticks * 10))
+    Some(Duration::from_millis((f[10] + f[11]) * 10))
+}
+
+/// The numeric fields of /proc/<pid>/stat after the command name, from the
+/// state's successor on: [ppid, pgrp, ..., utime (10), stime (11), cutime
+/// (12), cstime (13), ...].
+fn proc_stat(pid: u32) -> Option<Vec<u64>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let numbers: Vec<u64> =
+        text.rsplit_once(')')?.1.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
+    (numbers.len() > 13).then_some(numbers)
 }
 
 /// The CPU time of one PostgreSQL server on this machine: its postmaster's
@@ -699,19 +706,11 @@ fn cpu_time(pid: u32) -> Option<Duration> {
 /// that ends during a scenario still counts), and that of its live
 /// children (backends, background workers). None when it is gone.
 fn postgres_cpu_time(postmaster: u32) -> Option<Duration> {
-    // [ppid, ..., utime, stime, cutime, cstime] from /proc/<pid>/stat.
-    let stat = |pid: &str| -> Option<Vec<u64>> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let numbers: Vec<u64> =
-            text.rsplit_once(')')?.1.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
-        (numbers.len() > 13).then_some(numbers)
-    };
-    let own = stat(&postmaster.to_string())?;
+    let own = proc_stat(postmaster)?;
     let mut ticks = own[10] + own[11] + own[12] + own[13];
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
-        if let Some(f) = stat(pid).filter(|f| f[0] == u64::from(postmaster)) {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if let Some(f) = proc_stat(pid).filter(|f| f[0] == u64::from(postmaster)) {
             ticks += f[10] + f[11];
         }
     }
@@ -725,8 +724,8 @@ async fn postmaster_of(location: &cognate_store::Location) -> Option<u32> {
     let store = cognate_store::Store::open(location).await.ok()?;
     let backend = store.postgres_backend_pid().await.ok().flatten();
     store.close().await;
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", backend?)).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    let ppid = proc_stat(u32::try_from(backend?).ok()?)?[0];
+    u32::try_from(ppid).ok()
 }
 
 /// Whether a database URL names this machine (PostgreSQL's CPU can be

@@ -30,10 +30,6 @@ fn not_found(name: &str) -> Error {
     Error::ResourceNotFound(format!("Identity provider {name} does not exist."))
 }
 
-fn type_name(t: &IdentityProviderTypeType) -> &'static str {
-    t.as_str()
-}
-
 fn type_of(name: &str) -> Result<IdentityProviderTypeType> {
     IdentityProviderTypeType::parse(name)
         .ok_or_else(|| Error::internal(Fault::Document, format!("stored provider type {name}")))
@@ -49,16 +45,14 @@ fn checked_details(t: &IdentityProviderTypeType, mut details: Details) -> Result
     let require = |details: &Details, keys: &[&str]| -> Result<()> {
         for k in keys {
             if details.get(*k).is_none_or(|v| v.trim().is_empty()) {
-                return Err(Error::InvalidParameter(format!("{k} is required for {}.", type_name(t))));
+                return Err(Error::InvalidParameter(format!("{k} is required for {}.", t.as_str())));
             }
         }
         Ok(())
     };
     let allow = |details: &Details, keys: &[&str]| -> Result<()> {
         match details.keys().find(|k| !keys.contains(&k.as_str())) {
-            Some(k) => {
-                Err(Error::InvalidParameter(format!("{k} is not a valid provider detail for {}.", type_name(t))))
-            }
+            Some(k) => Err(Error::InvalidParameter(format!("{k} is not a valid provider detail for {}.", t.as_str()))),
             None => Ok(()),
         }
     };
@@ -159,10 +153,10 @@ fn check_name(name: &str, t: &IdentityProviderTypeType) -> Result<()> {
         IdentityProviderTypeType::Saml | IdentityProviderTypeType::Oidc => {
             social.contains(&name) || name.eq_ignore_ascii_case("cognito")
         }
-        other => name != type_name(other),
+        other => name != other.as_str(),
     };
     if refused {
-        return Err(Error::InvalidParameter(format!("Provider {name} cannot be of type {}.", type_name(t))));
+        return Err(Error::InvalidParameter(format!("Provider {name} cannot be of type {}.", t.as_str())));
     }
     Ok(())
 }
@@ -234,7 +228,7 @@ impl Idp {
 
     fn provider_row(&self, pool_id: &str, t: &IdentityProviderType, created_at: i64) -> Result<IdentityProviderRow> {
         let name = t.provider_name.clone().unwrap_or_default();
-        let provider_type = t.provider_type.as_ref().map(type_name).unwrap_or_default().to_string();
+        let provider_type = t.provider_type.map(IdentityProviderTypeType::as_str).unwrap_or_default().to_string();
         let (shown, sealed) = self.split_secrets(pool_id, &name, t.provider_details.clone().unwrap_or_default())?;
         let stored = IdentityProviderType {
             provider_details: Some(shown),
